@@ -1,0 +1,151 @@
+"""The `calipso` command line. Every command has --help; results print as tables or --format json."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+from rich.console import Console
+
+from core.errors import CalipsoError
+from core.logging import configure_logging
+from core.settings import Settings, get_settings, redact_url
+from core.stores import Stores
+from migrations import runner as migration_runner
+from stack.manager import SERVERS, Stack
+from calipso.output import emit, format_option
+
+err = Console(stderr=True)
+
+
+class CalipsoGroup(click.Group):
+    """A click group that turns Calipso's own errors into one clear line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CalipsoError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            sys.exit(1)
+
+
+def settings() -> Settings:
+    """The validated settings; an invalid value ends the command with a message naming it."""
+    value = get_settings()
+    configure_logging(value.log_level)
+    return value
+
+
+@click.group(cls=CalipsoGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="calipso")
+def main() -> None:
+    """Calipso: discover the path of every VM's packets and answer impact, root-cause and change questions.
+
+    Configuration comes from environment variables (MONGO_URI, NEO4J_URI, NEO4J_PASSWORD, AMQP_URL,
+    LDAP_URL, CALIPSO_HOME, ...) or a YAML file named by CALIPSO_CONFIG; `calipso config show` prints it.
+    """
+
+
+# -- stack ------------------------------------------------------------------------------------
+
+only_option = click.option(
+    "--only", multiple=True, type=click.Choice(list(SERVERS)),
+    help="Act on this server only (repeatable). Default: all of them.")
+
+
+@main.group(cls=CalipsoGroup)
+def stack() -> None:
+    """The local servers: Neo4j, FerretDB (MongoDB protocol), RabbitMQ and slapd, on loopback."""
+
+
+@stack.command("up")
+@only_option
+def stack_up(only: tuple[str, ...]) -> None:
+    """Build (first time) and start the local servers, and wait until each answers. Idempotent."""
+    local = Stack(settings(), only)
+    started = time.monotonic()
+    with err.status("starting the local stack") as spinner:
+        ready_after = local.up(lambda name, what: spinner.update(f"{name}: {what}"))
+    for name, seconds in ready_after.items():
+        err.print(f"{name}: ready after {seconds:.1f}s")
+    err.print(f"stack up in {time.monotonic() - started:.1f}s (data under {settings().home})")
+
+
+@stack.command("down")
+@only_option
+def stack_down(only: tuple[str, ...]) -> None:
+    """Stop the local servers and every helper process they started."""
+    stopped = Stack(settings(), only).down(lambda name, what: err.print(f"{name}: {what}"))
+    if not stopped:
+        err.print("nothing was running")
+
+
+@stack.command("status")
+@only_option
+@format_option
+def stack_status(only: tuple[str, ...], output_format: str) -> None:
+    """Each local server: running, ready, PID, ports and log file."""
+    rows = [vars(status) for status in Stack(settings(), only).status()]
+    emit(rows, ["name", "running", "ready", "pid", "ports", "log"], output_format)
+
+
+# -- migrations -------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--status", "show_status", is_flag=True, help="List the steps and when each was applied; change nothing.")
+@format_option
+def migrate(show_status: bool, output_format: str) -> None:
+    """Apply pending schema steps: Neo4j constraints and indexes, MongoDB indexes."""
+    with Stores(settings()) as stores:
+        if show_status:
+            states = migration_runner.status(stores.mongo, stores.neo4j)
+        else:
+            states = migration_runner.apply_mongo(stores.mongo) + migration_runner.apply_neo4j(stores.neo4j)
+            if not states and output_format == "table":
+                err.print("schema is up to date")
+                return
+    rows = [vars(state) for state in states]
+    emit(rows, ["store", "version", "description", "applied_at"], output_format)
+
+
+# -- configuration and health -----------------------------------------------------------------
+
+@main.group(cls=CalipsoGroup)
+def config() -> None:
+    """Inspect the configuration."""
+
+
+@config.command("show")
+@format_option
+def config_show(output_format: str) -> None:
+    """The effective settings, by environment variable name, with secrets hidden."""
+    values = settings()
+    rows = []
+    for field_name, field in Settings.model_fields.items():
+        alias = field.validation_alias.choices[0]  # type: ignore[union-attr]
+        value = getattr(values, field_name)
+        if field_name.endswith(("password", "secret_key")) or alias.endswith("PASSWORD"):
+            shown = None if value is None else "***"
+        elif isinstance(value, str) and "://" in value:
+            shown = redact_url(value)
+        else:
+            shown = str(value)
+        rows.append({"name": alias, "value": shown})
+    emit(rows, ["name", "value"], output_format)
+
+
+@main.command()
+@format_option
+def health(output_format: str) -> None:
+    """Check that MongoDB and Neo4j answer; exit status 1 if one does not."""
+    with Stores(settings()) as stores:
+        checks = stores.health()
+    emit([vars(check) for check in checks], ["name", "ok", "detail"], output_format)
+    if not all(check.ok for check in checks):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

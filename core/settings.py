@@ -1,0 +1,229 @@
+"""Calipso's configuration: one typed object, read from environment variables and an optional file.
+
+Precedence, highest first: keyword arguments, environment variables, the file named by
+``CALIPSO_CONFIG`` (YAML, same keys as the variables), defaults. With nothing set, every
+address points at the local stack that ``calipso stack up`` runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from core.errors import ConfigError
+
+#: The checkout this package runs from; the default data directory lives under it.
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+_NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+
+
+def _env(name: str) -> Any:
+    """The Field option that binds a setting to exactly one environment variable name."""
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    """Every setting Calipso reads. Field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid", case_sensitive=False, frozen=True
+    )
+
+    home: Path = Field(CHECKOUT / "var", validation_alias=_env("CALIPSO_HOME"),
+                       description="Data directory of the local stack: databases, logs, PIDs, builds.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("CALIPSO_LOG_LEVEL"))
+
+    mongo_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias=_env("MONGO_URI"))
+    mongo_database: str = Field("calipso", validation_alias=_env("MONGO_DATABASE"))
+
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias=_env("NEO4J_URI"))
+    neo4j_user: str = Field("neo4j", validation_alias=_env("NEO4J_USER"))
+    neo4j_password: SecretStr = Field(SecretStr("calipso-local"), validation_alias=_env("NEO4J_PASSWORD"))
+    neo4j_http_port: int = Field(7474, ge=1, le=65535, validation_alias=_env("NEO4J_HTTP_PORT"))
+    neo4j_heap: str = Field("768m", validation_alias=_env("NEO4J_HEAP"))
+    neo4j_pagecache: str = Field("256m", validation_alias=_env("NEO4J_PAGECACHE"))
+
+    amqp_url: str = Field("amqp://guest:guest@127.0.0.1:5672//", validation_alias=_env("AMQP_URL"))
+    rabbitmq_dist_port: int = Field(25672, ge=1, le=65535, validation_alias=_env("RABBITMQ_DIST_PORT"))
+    epmd_port: int = Field(4369, ge=1, le=65535, validation_alias=_env("EPMD_PORT"))
+
+    ldap_url: str = Field("ldap://127.0.0.1:3890", validation_alias=_env("LDAP_URL"))
+    ldap_base_dn: str = Field("dc=calipso,dc=test", validation_alias=_env("LDAP_BASE_DN"))
+    ldap_bind_dn: str = Field("cn=admin,dc=calipso,dc=test", validation_alias=_env("LDAP_BIND_DN"))
+    ldap_bind_password: SecretStr = Field(SecretStr("calipso-local"), validation_alias=_env("LDAP_BIND_PASSWORD"))
+
+    secret_key: SecretStr | None = Field(
+        None, validation_alias=_env("CALIPSO_SECRET_KEY"),
+        description="Fernet key (32 url-safe base64 bytes) that encrypts environment credentials at rest. "
+                    "Unset: a key is generated once under CALIPSO_HOME.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _ConfigFileSource(settings_cls)
+
+    # -- validation: each error names what is expected ------------------------------------
+
+    @field_validator("mongo_uri")
+    @classmethod
+    def _check_mongo_uri(cls, value: str) -> str:
+        _require_url(value, ("mongodb", "mongodb+srv"))
+        return value
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _check_neo4j_uri(cls, value: str) -> str:
+        _require_url(value, _NEO4J_SCHEMES)
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _check_amqp_url(cls, value: str) -> str:
+        _require_url(value, ("amqp", "amqps"))
+        return value
+
+    @field_validator("ldap_url")
+    @classmethod
+    def _check_ldap_url(cls, value: str) -> str:
+        _require_url(value, ("ldap", "ldaps"))
+        return value
+
+    @field_validator("neo4j_heap", "neo4j_pagecache")
+    @classmethod
+    def _check_memory_size(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+[kmg]", value.lower()):
+            raise ValueError(f"expected a memory size such as 512m or 2g, got {value!r}")
+        return value.lower()
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(value.get_secret_value().encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("expected a Fernet key: 32 bytes in url-safe base64 (44 characters), "
+                             "e.g. from `python -c 'from cryptography.fernet import Fernet; "
+                             "print(Fernet.generate_key().decode())'`")
+        return value
+
+    # -- derived values ---------------------------------------------------------------------
+
+    @property
+    def mongo_address(self) -> tuple[str, int]:
+        return _host_port(self.mongo_uri, 27017)
+
+    @property
+    def neo4j_address(self) -> tuple[str, int]:
+        return _host_port(self.neo4j_uri, 7687)
+
+    @property
+    def amqp_address(self) -> tuple[str, int]:
+        return _host_port(self.amqp_url, 5672)
+
+    @property
+    def ldap_address(self) -> tuple[str, int]:
+        return _host_port(self.ldap_url, 389)
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by CALIPSO_CONFIG; its keys are the environment variable names."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.values = _read_config_file(os.environ.get("CALIPSO_CONFIG"))
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        return self.values
+
+
+def _read_config_file(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except OSError as exc:
+        raise ConfigError(f"CALIPSO_CONFIG: cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"CALIPSO_CONFIG: {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"CALIPSO_CONFIG: {path} must hold a mapping of settings, "
+                          f"e.g. `NEO4J_URI: bolt://...`; it holds a {type(data).__name__}")
+    return {str(key).upper(): value for key, value in data.items()}
+
+
+def _require_url(value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"expected a URL of the form {schemes[0]}://HOST[:PORT]... "
+                         f"(scheme one of {', '.join(schemes)}), got {redact_url(value)!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ValueError(f"the port in {redact_url(value)!r} is not a number from 1 to 65535") from exc
+
+
+def _host_port(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or default_port
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, safe to log or print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _alias_of(field_name: str) -> str:
+    alias = Settings.model_fields[field_name].validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else field_name  # type: ignore[return-value]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise ConfigError naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            name = _alias_of(field) if field in Settings.model_fields else field.upper()
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown setting (check the spelling against `calipso config show`)"
+            problems.append(f"{name}: {message}")
+        raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

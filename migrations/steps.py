@@ -1,0 +1,64 @@
+"""The schema steps, in order. Append; never edit a step that has been released."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MongoIndex:
+    collection: str
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+
+    @property
+    def name(self) -> str:
+        return "_".join(f"{field}_{direction}" for field, direction in self.keys)
+
+
+@dataclass(frozen=True)
+class MongoStep:
+    version: int
+    description: str
+    indexes: tuple[MongoIndex, ...]
+
+
+@dataclass(frozen=True)
+class Neo4jStep:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+ASC = 1
+
+MONGO_STEPS: tuple[MongoStep, ...] = (
+    MongoStep(1, "keys of the system of record", (
+        # Objects are keyed by (environment, id); links by (environment, type, source, target).
+        MongoIndex("inventory", (("environment", ASC), ("id", ASC)), unique=True),
+        MongoIndex("inventory", (("environment", ASC), ("type", ASC))),
+        MongoIndex("inventory", (("environment", ASC), ("parent_id", ASC))),
+        MongoIndex("links", (("environment", ASC), ("link_type", ASC), ("source_id", ASC),
+                             ("target_id", ASC)), unique=True),
+        MongoIndex("links", (("environment", ASC), ("source_id", ASC))),
+        MongoIndex("links", (("environment", ASC), ("target_id", ASC))),
+        # The ordered feed the projector follows (DESIGN §2).
+        MongoIndex("changes", (("seq", ASC),), unique=True),
+        MongoIndex("changes", (("environment", ASC), ("seq", ASC))),
+        MongoIndex("history", (("environment", ASC), ("key", ASC), ("valid_from", ASC))),
+        MongoIndex("environments", (("name", ASC),), unique=True),
+        MongoIndex("scans", (("environment", ASC), ("started_at", ASC))),
+        MongoIndex("messages", (("environment", ASC), ("timestamp", ASC))),
+    )),
+)
+
+NEO4J_STEPS: tuple[Neo4jStep, ...] = (
+    Neo4jStep(1, "object identity and lookups", (
+        # uid = environment + id; single-property uniqueness works on Community edition.
+        "CREATE CONSTRAINT object_uid IF NOT EXISTS FOR (n:Object) REQUIRE n.uid IS UNIQUE",
+        "CREATE INDEX object_env_type IF NOT EXISTS FOR (n:Object) ON (n.env, n.type)",
+        "CREATE INDEX object_env_name IF NOT EXISTS FOR (n:Object) ON (n.env, n.name)",
+        "CREATE CONSTRAINT projector_checkpoint_env IF NOT EXISTS "
+        "FOR (c:ProjectorCheckpoint) REQUIRE c.env IS UNIQUE",
+    )),
+)

@@ -1,0 +1,83 @@
+"""`calipso stack up|down|status`: the local servers as one unit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from core.settings import Settings
+from stack.process import StackError, wait_until
+from stack.server import LocalServer, ServerStatus
+from stack.servers.ferretdb import FerretDBServer
+from stack.servers.neo4j import Neo4jServer
+from stack.servers.rabbitmq import RabbitMQServer
+from stack.servers.slapd import SlapdServer
+
+SERVERS: dict[str, type[LocalServer]] = {
+    "neo4j": Neo4jServer,
+    "ferretdb": FerretDBServer,
+    "rabbitmq": RabbitMQServer,
+    "slapd": SlapdServer,
+}
+
+Report = Callable[[str, str], None]
+
+
+def _quiet(server: str, message: str) -> None:
+    pass
+
+
+class Stack:
+    """The local servers named by `only` (all of them by default), under settings.home."""
+
+    def __init__(self, settings: Settings, only: Sequence[str] | None = None) -> None:
+        unknown = sorted(set(only or ()) - set(SERVERS))
+        if unknown:
+            raise StackError(f"unknown server(s) {', '.join(unknown)}; choose from {', '.join(SERVERS)}")
+        names = [name for name in SERVERS if not only or name in only]
+        self.servers = [SERVERS[name](settings) for name in names]
+
+    def check_tools(self) -> None:
+        """Fail with one message listing every missing program and how to install it."""
+        missing = [(server.name, tool) for server in self.servers for tool in server.missing_tools()]
+        if missing:
+            lines = [f"  {name}: `{tool.command}` not found — {tool.install_hint}" for name, tool in missing]
+            raise StackError("Programs the local stack needs are missing:\n" + "\n".join(lines))
+
+    def up(self, report: Report = _quiet) -> dict[str, float]:
+        """Build and start every server that is not running, then wait until all are ready.
+
+        Idempotent: running servers are left alone. Returns seconds to ready per started server.
+        """
+        self.check_tools()
+        to_start = [server for server in self.servers if server.process.pid() is None]
+        for server in to_start:
+            server.check_address()
+            report(server.name, "building")
+            server.build()
+        started_at: dict[str, float] = {}
+        for server in to_start:
+            report(server.name, "starting")
+            server.start()
+            started_at[server.name] = time.monotonic()
+        ready_after: dict[str, float] = {}
+        for server in self.servers:
+            report(server.name, "waiting until ready")
+            wait_until(server.is_ready, server.process, server.start_timeout, "ready")
+            if server.name in started_at:
+                ready_after[server.name] = time.monotonic() - started_at[server.name]
+            report(server.name, "ready")
+        return ready_after
+
+    def down(self, report: Report = _quiet) -> list[str]:
+        """Stop every server (and its helper processes); returns the names that were running."""
+        stopped = []
+        for server in reversed(self.servers):
+            if server.process.stop():
+                stopped.append(server.name)
+                report(server.name, "stopped")
+            server.after_stop()
+        return stopped
+
+    def status(self) -> list[ServerStatus]:
+        return [server.status() for server in self.servers]
