@@ -1,1 +1,1 @@
-"""See DESIGN.md §1."""
+"""The HTTP face: Flask application factory, flask-restx namespaces, auth, the web UI."""

@@ -1,0 +1,1 @@
+"""What every part shares: settings, store connections, logging, errors. Imports nothing of ours."""

@@ -1,1 +1,1 @@
-"""See DESIGN.md §1."""
+"""The model: object, link and clique types declared as code, and the projector MongoDB -> Neo4j."""

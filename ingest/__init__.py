@@ -1,1 +1,1 @@
-"""See DESIGN.md §1."""
+"""Discovery: sources -> raw documents in MongoDB (scanner, fetchers, listener, monitoring intake)."""

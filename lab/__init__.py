@@ -1,1 +1,1 @@
-"""See DESIGN.md §1."""
+"""Environments to run against: the simulated cloud and the real lab, from one world spec."""

@@ -1,1 +1,1 @@
-"""See DESIGN.md §1."""
+"""Analysis: one .cypher file per query and the Python functions that run them."""

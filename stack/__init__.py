@@ -1,0 +1,1 @@
+"""The local servers (Neo4j, FerretDB, RabbitMQ, slapd) behind `calipso stack`."""

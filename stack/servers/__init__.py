@@ -1,0 +1,1 @@
+"""One module per local server, each a LocalServer subclass."""
