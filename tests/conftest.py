@@ -1,0 +1,82 @@
+"""Fixtures shared by every test.
+
+Tests run against their own local stack: the same servers as `calipso stack up`, on other ports
+and under var/test, so that a running demo is never touched. The stack is started once per
+session by the first test that asks for it and stopped at the end if this session started it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+TEST_ENVIRONMENT = {
+    "CALIPSO_HOME": str(CHECKOUT / "var" / "test"),
+    "MONGO_URI": "mongodb://127.0.0.1:27018/",
+    "NEO4J_URI": "bolt://127.0.0.1:7688",
+    "NEO4J_HTTP_PORT": "7475",
+    "NEO4J_PASSWORD": "calipso-test",
+    "AMQP_URL": "amqp://guest:guest@127.0.0.1:5673//",
+    "RABBITMQ_DIST_PORT": "25673",
+    "EPMD_PORT": "4370",
+    "LDAP_URL": "ldap://127.0.0.1:3891",
+}
+# Set before any test module reads the settings; a developer's own variables are overridden
+# so that tests never reach the demo's databases.
+os.environ.update(TEST_ENVIRONMENT)
+os.environ.pop("CALIPSO_CONFIG", None)
+
+from core.settings import Settings, get_settings, load_settings  # noqa: E402
+from core.stores import Stores  # noqa: E402
+from stack.manager import Stack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def local_stack(settings: Settings) -> Iterator[Stack]:
+    """The test stack, up and ready."""
+    servers = Stack(settings)
+    was_running = {status.name for status in servers.status() if status.running}
+    servers.up()
+    yield servers
+    if not was_running:
+        servers.down()
+
+
+@pytest.fixture(scope="session")
+def stores(settings: Settings, local_stack: Stack) -> Iterator[Stores]:
+    with Stores(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+def mongo_db(settings: Settings, local_stack: Stack):  # type: ignore[no-untyped-def]
+    """A fresh, empty MongoDB database for one test, dropped afterwards."""
+    isolated = load_settings(mongo_uri=settings.mongo_uri, mongo_database=f"test_{uuid.uuid4().hex[:12]}")
+    with Stores(isolated) as opened:
+        yield opened.mongo
+        opened.mongo.client.drop_database(opened.mongo.name)
+
+
+@pytest.fixture
+def env_name() -> str:
+    """A unique environment name, so that tests sharing the one Neo4j database never collide."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def neo4j_driver(stores: Stores, env_name: str):  # type: ignore[no-untyped-def]
+    """The Neo4j driver; nodes of this test's environment are deleted afterwards."""
+    yield stores.neo4j
+    stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=env_name)
