@@ -110,6 +110,31 @@ def migrate(show_status: bool, output_format: str) -> None:
     emit(rows, ["store", "version", "description", "applied_at"], output_format)
 
 
+# -- the main job ---------------------------------------------------------------------------
+
+@main.command()
+@format_option
+def demo(output_format: str) -> None:
+    """Bring the local stack up, apply migrations, and run a round trip through every server."""
+    from calipso.demo import smoke_round_trip
+
+    values = settings()
+    with err.status("starting the local stack") as spinner:
+        Stack(values).up(lambda name, what: spinner.update(f"{name}: {what}"))
+    with Stores(values) as stores:
+        migration_runner.apply_mongo(stores.mongo)
+        migration_runner.apply_neo4j(stores.neo4j)
+        checks = smoke_round_trip(values, stores)
+    emit([vars(check) for check in checks], ["server", "check", "ok", "detail", "ms"], output_format,
+         title="Calipso local stack")
+    if not all(check.ok for check in checks):
+        sys.exit(1)
+    if output_format == "table":
+        err.print(f"Neo4j HTTP: http://127.0.0.1:{values.neo4j_http_port}/  "
+                  f"Bolt: {values.neo4j_uri}  MongoDB: {redact_url(values.mongo_uri)}")
+        err.print("Stop everything with `.venv/bin/calipso stack down`.")
+
+
 # -- configuration and health -----------------------------------------------------------------
 
 @main.group(cls=CalipsoGroup)

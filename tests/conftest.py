@@ -16,17 +16,19 @@ import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 
-TEST_ENVIRONMENT = {
-    "CALIPSO_HOME": str(CHECKOUT / "var" / "test"),
-    "MONGO_URI": "mongodb://127.0.0.1:27018/",
-    "NEO4J_URI": "bolt://127.0.0.1:7688",
-    "NEO4J_HTTP_PORT": "7475",
-    "NEO4J_PASSWORD": "calipso-test",
-    "AMQP_URL": "amqp://guest:guest@127.0.0.1:5673//",
-    "RABBITMQ_DIST_PORT": "25673",
-    "EPMD_PORT": "4370",
-    "LDAP_URL": "ldap://127.0.0.1:3891",
-}
+
+def read_stack_env(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of tests/stack.env; relative paths are taken from the checkout."""
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            values[key] = value
+    values["CALIPSO_HOME"] = str(CHECKOUT / values["CALIPSO_HOME"])
+    return values
+
+
+TEST_ENVIRONMENT = read_stack_env(CHECKOUT / "tests" / "stack.env")
 # Set before any test module reads the settings; a developer's own variables are overridden
 # so that tests never reach the demo's databases.
 os.environ.update(TEST_ENVIRONMENT)

@@ -1,0 +1,32 @@
+# The two commands a new user types are `make demo` and `make test`; both set everything up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TEST_STACK := env $$(grep -v '^\#' tests/stack.env | xargs)
+
+.PHONY: demo test bootstrap system-packages test-stack-down clean
+
+demo: bootstrap
+	$(BIN)/calipso demo
+
+test: bootstrap
+	$(BIN)/pytest
+
+bootstrap: system-packages $(VENV)/.installed
+
+system-packages:
+	@scripts/install-system-packages.sh
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+# Stop the test stack (tests/conftest.py stops it too; this is for interrupted runs and CI).
+test-stack-down:
+	-$(TEST_STACK) $(BIN)/calipso stack down
+
+clean: test-stack-down
+	-$(BIN)/calipso stack down
+	rm -rf $(VENV) var stack/neo4j/target

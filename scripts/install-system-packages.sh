@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Calipso's local stack and lab use, if any are missing.
+# Safe to run again: it does nothing when everything is installed.
+set -euo pipefail
+
+packages=(
+  rabbitmq-server   # the message bus (AMQP) the listener consumes
+  slapd ldap-utils  # OpenLDAP, for API logins
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then exec sudo "$0" "$@"; fi
+  echo "Calipso needs these Debian packages: ${missing[*]}" >&2
+  echo "Install them as root: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing Debian packages: ${missing[*]}"
+# Keep the packages' own services from starting: Calipso runs its own instances on loopback,
+# and a system RabbitMQ would take port 5672.
+policy=/usr/sbin/policy-rc.d
+created_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=yes
+fi
+trap '[ -n "$created_policy" ] && rm -f "$policy"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
