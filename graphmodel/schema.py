@@ -1,0 +1,180 @@
+"""The model, declared once: object types, link types and clique types.
+
+Everything else derives from these declarations: MongoDB indexes, Neo4j labels and
+relationship types, the API's type lists, the lab's ground truth, the UI's legend. Adding a
+type is one declaration here plus its fetcher or link finder.
+
+Ids are deterministic and stable under renames: each object type documents the immutable
+facts its id is built from (`id_rule`), and `object_id()` below is the one function that
+builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ENVIRONMENT = "environment"
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    """A kind of object in the inventory tree."""
+
+    name: str
+    parents: tuple[str, ...]
+    folder: str | None
+    id_rule: str
+    attributes: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """The Neo4j label: host_pnic -> HostPnic."""
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+
+@dataclass(frozen=True)
+class LinkType:
+    """A single-hop, directed link between two object types."""
+
+    source: str
+    target: str
+    rule: str
+    attributes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}-{self.target}"
+
+    @property
+    def relationship(self) -> str:
+        """The Neo4j relationship type: instance-vnic -> INSTANCE_VNIC."""
+        return self.name.replace("-", "_").upper()
+
+
+@dataclass(frozen=True)
+class CliqueType:
+    """From a focal point, the ordered link types that make up its clique, for one variant.
+
+    `mechanism_driver` and `type_driver` are "ANY" when the clique fits every value; the most
+    specific match wins.
+    """
+
+    name: str
+    focal_point_type: str
+    link_types: tuple[str, ...]
+    mechanism_driver: str = "ANY"
+    type_driver: str = "ANY"
+    distribution: str = "ANY"
+    constraints: tuple[str, ...] = field(default=("network",))
+
+
+OBJECT_TYPES: tuple[ObjectType, ...] = (
+    ObjectType("region", (ENVIRONMENT,), "regions", "region:<keystone region id>", ("endpoints",)),
+    ObjectType("project", (ENVIRONMENT,), "projects", "<keystone project id>", ("domain_id", "enabled")),
+    ObjectType("availability_zone", ("region",), None, "az:<region>:<zone name>", ("hosts",)),
+    ObjectType("aggregate", ("region",), "aggregates", "aggregate:<region>:<nova aggregate id>", ("hosts",)),
+    ObjectType("host", ("availability_zone",), None, "<hostname>",
+               ("host_type", "ip_address", "services", "os_id")),
+    ObjectType("instance", ("host",), "instances", "<nova server uuid>",
+               ("uuid", "local_name", "project_id", "flavor", "image", "vm_state", "power_state",
+                "network_info")),
+    ObjectType("vnic", ("instance", "vservice"), "vnics",
+               "<host>/<interface name> (instance: tap device; vservice: <namespace>/<interface>)",
+               ("mac_address", "port_id", "network_id", "addresses", "mtu", "vnic_type")),
+    ObjectType("vservice", ("host",), "vservices", "<host>/<namespace name> (qdhcp-<net id>, qrouter-<router id>)",
+               ("service_type", "network_id", "router_id")),
+    ObjectType("host_pnic", ("host",), "pnics", "<host>/<interface name>",
+               ("mac_address", "speed", "duplex", "link_detected", "ip_address", "mtu", "bond_members",
+                "master")),
+    ObjectType("vconnector", ("host",), "vconnectors", "<host>/<bridge name> (VPP: <host>/bd-<bridge domain id>)",
+               ("interfaces", "network_id")),
+    ObjectType("vedge", ("host",), "vedges", "<host>/<agent kind: ovs, lxb, vpp, sriov>",
+               ("agent_type", "configurations", "ports", "tunnel_ports")),
+    ObjectType("otep", ("vedge", "vconnector"), "oteps", "<host>/otep-<overlay type>",
+               ("overlay_type", "ip_address", "udp_port", "remote_ips")),
+    ObjectType("network", ("project",), "networks", "<neutron network uuid>",
+               ("network_type", "segmentation_id", "physical_network", "cidrs", "mtu", "external", "subnets")),
+    ObjectType("port", ("network",), "ports", "<neutron port uuid>",
+               ("mac_address", "device_owner", "device_id", "binding_host", "vif_type", "fixed_ips", "status")),
+    ObjectType("network_agent", ("host",), "network_agents", "<neutron agent uuid>",
+               ("agent_type", "binary", "alive", "configurations")),
+    ObjectType("switch", (ENVIRONMENT,), "switches", "switch:<chassis id>", ("model",)),
+    ObjectType("switch_pnic", ("switch",), "ports", "<switch id>/<port name>", ("mac_address", "speed")),
+)
+
+LINK_TYPES: tuple[LinkType, ...] = (
+    LinkType("instance", "vnic", "the vNIC belongs to the instance (libvirt domain uuid, port MAC)"),
+    LinkType("vnic", "vconnector", "the vNIC's tap is a member of the bridge (OVS hybrid qbr, LXB brq); "
+             "VPP: by MAC", ("network",)),
+    LinkType("vconnector", "vedge", "hybrid plug: bridge member qvb is the veth peer of OVS port qvo; "
+             "VPP: by name", ("network", "vlan_tag")),
+    LinkType("vnic", "vedge", "tap plugged straight into the switch (OVS native, VPP vhost-user, SR-IOV VF)",
+             ("network", "vlan_tag")),
+    LinkType("vedge", "host_pnic", "a switch port is the physical NIC (bridge mappings for VLAN/flat)",
+             ("physical_network",)),
+    LinkType("vedge", "otep", "the vedge's tunnel endpoint"),
+    LinkType("otep", "vconnector", "the bridge holding the tunneling IP (LXB)"),
+    LinkType("otep", "host_pnic", "the physical NIC holding the tunneling IP"),
+    LinkType("vconnector", "host_pnic", "LXB: the bridge's physical member (a VLAN sub-interface counts)",
+             ("network", "vlan_tag")),
+    LinkType("host_pnic", "network", "networks with ports bound on that host that the NIC carries",
+             ("segmentation_id", "network_type")),
+    LinkType("vservice", "vnic", "the namespace's interface", ("network",)),
+    LinkType("otep", "otep", "a tunnel between two endpoints (both ends' remote IPs)", ("overlay_type",)),
+    LinkType("host_pnic", "switch_pnic", "MAC match in the switch's forwarding table"),
+    LinkType("switch_pnic", "switch_pnic", "LLDP neighbours"),
+    LinkType("switch", "switch_pnic", "the switch's port"),
+)
+
+CLIQUE_TYPES: tuple[CliqueType, ...] = (
+    CliqueType("instance", "instance", ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep",
+                                        "otep-vconnector", "vconnector-host_pnic", "host_pnic-network")),
+    CliqueType("instance-ovs-tunnel", "instance",
+               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge", "vedge-otep",
+                "otep-host_pnic", "host_pnic-network"), mechanism_driver="ovs"),
+    CliqueType("instance-ovs-vlan", "instance",
+               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge", "vedge-host_pnic",
+                "host_pnic-network"), mechanism_driver="ovs", type_driver="vlan"),
+    CliqueType("instance-ovs-flat", "instance",
+               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge", "vedge-host_pnic",
+                "host_pnic-network"), mechanism_driver="ovs", type_driver="flat"),
+    CliqueType("instance-lxb-vxlan", "instance",
+               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep", "otep-vconnector",
+                "otep-host_pnic", "host_pnic-network"), mechanism_driver="lxb", type_driver="vxlan"),
+    CliqueType("instance-lxb", "instance",
+               ("instance-vnic", "vnic-vconnector", "vconnector-host_pnic", "host_pnic-network"),
+               mechanism_driver="lxb"),
+    CliqueType("instance-vpp", "instance",
+               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep", "otep-host_pnic",
+                "vedge-host_pnic", "host_pnic-network"), mechanism_driver="vpp"),
+    CliqueType("instance-sriov", "instance",
+               ("instance-vnic", "vnic-vedge", "vedge-host_pnic", "host_pnic-network"),
+               mechanism_driver="sriov", type_driver="vlan"),
+    CliqueType("vservice", "vservice", ("vservice-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge",
+                                        "vedge-otep", "otep-vconnector", "otep-host_pnic",
+                                        "vconnector-host_pnic", "vedge-host_pnic", "host_pnic-network")),
+    CliqueType("network", "network", ("host_pnic-network", "vedge-host_pnic", "vconnector-host_pnic",
+                                      "otep-host_pnic", "vedge-otep", "otep-vconnector", "vconnector-vedge",
+                                      "vnic-vedge", "vnic-vconnector", "instance-vnic", "vservice-vnic")),
+)
+
+OBJECT_TYPES_BY_NAME = {t.name: t for t in OBJECT_TYPES}
+LINK_TYPES_BY_NAME = {t.name: t for t in LINK_TYPES}
+
+
+def object_id(*parts: str) -> str:
+    """An object id from immutable facts, joined with '/' (e.g. object_id(host, "eth0"))."""
+    if not parts or not all(parts):
+        raise ValueError(f"every part of an object id must be non-empty: {parts!r}")
+    return "/".join(parts)
+
+
+def folder_id(parent_id: str, folder: str) -> str:
+    """The id of a folder object under its parent, e.g. compute-1/instances."""
+    return f"{parent_id}/{folder}"
+
+
+def uid(environment: str, object_id_: str) -> str:
+    """The Neo4j node key: environment and object id."""
+    return f"{environment}|{object_id_}"
