@@ -150,6 +150,11 @@ def _host(name: str, roles: list[str], number: int, ids: _Ids, type_driver: str,
     bonds: list[Bond] = []
     if mechanism == "sriov" and not network_node:
         nics.append(Nic(name="eth1", mac=ids.mac("52:54:00"), role="provider", physical_network=PROVIDER_PHYSNET))
+    elif mechanism == "vpp":
+        # VPP takes its data NIC over (DPDK) and names it by PCI address; no kernel bond.
+        nics.append(Nic(name="TenGigabitEthernet5/0/0", mac=ids.mac("00:25:b5"), role="tunnel" if overlay else "provider",
+                        physical_network=None if overlay else PROVIDER_PHYSNET, mtu=9000,
+                        ip=f"{tunnel_ip}/{TUNNEL_NET.prefixlen}" if tunnel_ip else None))
     else:
         data_role = "tunnel" if overlay else "provider"
         physnet = None if overlay else PROVIDER_PHYSNET
@@ -200,7 +205,7 @@ def _agents(hosts: list[Host], mechanism: str, overlay: bool, type_driver: str, 
                 configurations["interface_mappings"] = {**configurations["interface_mappings"],  # type: ignore[dict-item]
                                                         EXTERNAL_PHYSNET: "eth3"}
         elif l2 == "vpp":
-            configurations = {"physnets": {PROVIDER_PHYSNET: "bond0"} if not overlay else {},
+            configurations = {"physnets": {PROVIDER_PHYSNET: "TenGigabitEthernet5/0/0"} if not overlay else {},
                               "tunneling_ip": host.tunnel_ip}
         elif l2 == "sriov":
             configurations = {"device_mappings": {PROVIDER_PHYSNET: ["eth1"]}}

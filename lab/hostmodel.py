@@ -417,13 +417,11 @@ def _build_vpp(builder: _Builder, world: World, host: Host, ports: list[Port], i
     vpp.append(VppInterface("local0", 0, up=False, kind="local"))
     next_index = 1
     uplinks: dict[str, VppInterface] = {}
-    for number, nic in enumerate(n for n in host.nics if n.role != "management"):
-        if nic.bond and nic.name != min(n.name for n in host.nics if n.bond == nic.bond):
-            continue  # VPP gets one uplink per bond in the lab
-        name = f"TenGigabitEthernet{number + 5:x}/0/0"
-        uplinks[nic.bond or nic.name] = interface = VppInterface(name, next_index, up=nic.carrier, mac=nic.mac,
-                                                                 speed_mbps=nic.speed_mbps)
-        vpp.append(interface)
+    for nic in host.nics:
+        if nic.role == "management":
+            continue
+        uplinks[nic.name] = VppInterface(nic.name, next_index, up=nic.carrier, mac=nic.mac, speed_mbps=nic.speed_mbps)
+        vpp.append(uplinks[nic.name])
         next_index += 1
     uplink = next(iter(uplinks.values()), None)
     domains: dict[str, int] = {}
