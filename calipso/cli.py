@@ -135,6 +135,59 @@ def demo(output_format: str) -> None:
         err.print("Stop everything with `.venv/bin/calipso stack down`.")
 
 
+# -- the lab ----------------------------------------------------------------------------------
+
+@main.group(cls=CalipsoGroup)
+def lab() -> None:
+    """Lab clouds to run against: generate a world spec, compute its ground truth, serve it."""
+
+
+@lab.command("generate")
+@click.option("--hosts", default=3, show_default=True, type=click.IntRange(min=2), help="Hosts, the network node included.")
+@click.option("--vms-per-host", default=2, show_default=True, type=click.IntRange(min=0), help="VMs on each compute host.")
+@click.option("--networks", default=2, show_default=True, type=click.IntRange(min=1), help="Tenant networks.")
+@click.option("--mechanism", type=click.Choice(["ovs", "lxb", "vpp", "sriov"]), default="ovs", show_default=True)
+@click.option("--type-driver", type=click.Choice(["vxlan", "gre", "vlan", "flat"]), default="vxlan", show_default=True)
+@click.option("--firewall", type=click.Choice(["hybrid", "native"]), default="hybrid", show_default=True,
+              help="OVS only: qbr/qvb/qvo hybrid plug, or taps straight on br-int.")
+@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same world.")
+@click.option("--name", default=None, help="World name (default lab-<mechanism>-<type driver>).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True, help="Where to write the YAML spec.")
+def lab_generate(hosts: int, vms_per_host: int, networks: int, mechanism: str, type_driver: str, firewall: str,
+                 seed: int, name: str | None, output: str) -> None:
+    """Generate a world spec (YAML), deterministic for a seed."""
+    from lab.generate import generate_world
+    from lab.world import save_world
+
+    started = time.monotonic()
+    try:
+        world = generate_world(hosts, vms_per_host, networks, mechanism, type_driver, seed, name, firewall)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    save_world(world, output)
+    err.print(f"{world.name}: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.networks)} networks, "
+              f"{len(world.ports)} ports -> {output} ({time.monotonic() - started:.1f}s)")
+
+
+@lab.command("truth")
+@click.argument("world_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
+              help="Where to write the JSON (- for standard output).")
+def lab_truth(world_file: str, output: str) -> None:
+    """The ground truth of a world spec: every object and link Calipso should discover, as JSON."""
+    import json
+
+    from lab.truth import compute_truth
+    from lab.world import load_world
+
+    truth = compute_truth(load_world(world_file)).to_json()
+    with click.open_file(output, "w") as handle:
+        json.dump(truth, handle, indent=1, default=str)
+        handle.write("\n")
+    if output != "-":
+        err.print(f"{len(truth['objects'])} objects, {len(truth['links'])} links -> {output}")
+
+
 # -- configuration and health -----------------------------------------------------------------
 
 @main.group(cls=CalipsoGroup)

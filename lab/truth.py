@@ -1,0 +1,321 @@
+"""Ground truth: every object and link Calipso should discover in a world, in the model's terms.
+
+Computed from the world spec and OpenStack's naming conventions alone. It deliberately shares
+nothing with the scanner (parsers, link finders) nor with the lab's host model (lab/hostmodel.py),
+so that "scan equals truth" checks the simulator and the scanner against an independent
+statement of what a real cloud built from this spec contains.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from graphmodel import conventions as names
+from graphmodel.schema import ENVIRONMENT, folder_id
+from lab.world import Host, Network, Port, World
+
+L2_AGENT_BINARIES = {"ovs": "neutron-openvswitch-agent", "lxb": "neutron-linuxbridge-agent",
+                     "vpp": "neutron-vpp-agent", "sriov": "neutron-sriov-nic-agent"}
+
+
+@dataclass
+class TruthObject:
+    id: str
+    type: str
+    name: str
+    parent_id: str
+    parent_type: str
+    host: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TruthLink:
+    link_type: str
+    source_id: str
+    target_id: str
+    state: str = "up"
+    host: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.link_type, self.source_id, self.target_id
+
+
+@dataclass
+class Truth:
+    objects: dict[str, TruthObject] = field(default_factory=dict)
+    links: dict[tuple[str, str, str], TruthLink] = field(default_factory=dict)
+
+    def add(self, obj: TruthObject) -> TruthObject:
+        self.objects[obj.id] = obj
+        return obj
+
+    def folder(self, parent_id: str, parent_type: str, folder: str, child_type: str,
+               host: str | None = None) -> str:
+        fid = folder if parent_id == "" else folder_id(parent_id, folder)
+        if fid not in self.objects:
+            self.add(TruthObject(fid, "folder", folder.replace("_", " ").title(), parent_id or ENVIRONMENT,
+                                 parent_type, host, {"folder_of": child_type}))
+        return fid
+
+    def link(self, link_type: str, source_id: str, target_id: str, up: bool = True, host: str | None = None,
+             **attributes: Any) -> None:
+        link = TruthLink(link_type, source_id, target_id, "up" if up else "down", host, attributes)
+        self.links[link.key] = link
+
+    def to_json(self) -> dict[str, Any]:
+        return {"objects": [asdict(o) for o in sorted(self.objects.values(), key=lambda o: o.id)],
+                "links": [asdict(l) for l in sorted(self.links.values(), key=lambda l: l.key)]}
+
+
+def vnic_id(host: str, mac: str) -> str:
+    return f"{host}/{mac}"
+
+
+def pnic_id(host: str, interface: str) -> str:
+    return f"{host}/{interface}"
+
+
+def vedge_id(host: str, mechanism: str) -> str:
+    return f"{host}/vedge-{mechanism}"
+
+
+def otep_id(host: str, overlay: str) -> str:
+    return f"{host}/otep-{overlay}"
+
+
+def host_mechanism(world: World, host: Host) -> str:
+    """The L2 mechanism on a host: SR-IOV clouds run Open vSwitch on their network nodes."""
+    if world.mechanism_driver == "sriov" and "network" in host.roles:
+        return "ovs"
+    return world.mechanism_driver
+
+
+def compute_truth(world: World) -> Truth:
+    truth = Truth()
+    networks = {n.id: n for n in world.networks}
+    ports_by_host: dict[str, list[Port]] = defaultdict(list)
+    for port in world.ports:
+        ports_by_host[port.binding_host].append(port)
+
+    _add_control_plane(truth, world)
+    for host in world.hosts:
+        _add_host(truth, world, host, ports_by_host[host.name], networks)
+    return truth
+
+
+def _add_control_plane(truth: Truth, world: World) -> None:
+    regions = truth.folder("", ENVIRONMENT, "regions", "region")
+    for region in world.regions:
+        rid = f"region:{region.name}"
+        truth.add(TruthObject(rid, "region", region.name, regions, "folder"))
+        for zone in region.availability_zones:
+            hosts = sorted(h.name for h in world.hosts if h.region == region.name and h.availability_zone == zone)
+            truth.add(TruthObject(f"az:{region.name}:{zone}", "availability_zone", zone, rid, "region",
+                                  attributes={"hosts": hosts}))
+    projects = truth.folder("", ENVIRONMENT, "projects", "project")
+    for project in world.projects:
+        truth.add(TruthObject(project.id, "project", project.name, projects, "folder",
+                              attributes={"domain_id": project.domain_id, "enabled": project.enabled}))
+    for network in world.networks:
+        folder = truth.folder(network.project_id, "project", "networks", "network")
+        truth.add(TruthObject(network.id, "network", network.name, folder, "folder", attributes={
+            "network_type": network.network_type, "segmentation_id": network.segmentation_id,
+            "physical_network": network.physical_network, "mtu": network.mtu, "external": network.external,
+            "cidrs": [s.cidr for s in network.subnets]}))
+    for port in world.ports:
+        folder = truth.folder(port.network_id, "network", "ports", "port")
+        truth.add(TruthObject(port.id, "port", port.name or port.id, folder, "folder", port.binding_host, {
+            "mac_address": port.mac_address, "device_owner": port.device_owner, "device_id": port.device_id,
+            "binding_host": port.binding_host, "vif_type": port.vif_type, "status": port.status,
+            "fixed_ips": [f.ip_address for f in port.fixed_ips]}))
+
+
+def _host_type(host: Host) -> list[str]:
+    return sorted({"controller": "Controller", "network": "Network", "compute": "Compute"}[r] for r in host.roles)
+
+
+def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], networks: dict[str, Network]) -> None:
+    name = host.name
+    mechanism = host_mechanism(world, host)
+    truth.add(TruthObject(name, "host", name, f"az:{host.region}:{host.availability_zone}", "availability_zone",
+                          name, {"host_type": _host_type(host), "ip_address": host.ip_address}))
+    overlay = world.type_driver if world.type_driver in ("vxlan", "gre") and host.tunnel_ip else None
+
+    # Physical NICs and bonds. VPP owns its data NICs but they are still the host's pNICs.
+    pnics = truth.folder(name, "host", "pnics", "host_pnic", name)
+    carrier: dict[str, bool] = {}
+    for nic in host.nics:
+        carrier[nic.name] = nic.carrier
+        truth.add(TruthObject(pnic_id(name, nic.name), "host_pnic", nic.name, pnics, "folder", name, {
+            "mac_address": nic.mac, "link_detected": nic.carrier, "mtu": nic.mtu, "master": nic.bond}))
+    for bond in host.bonds:
+        members = [n for n in host.nics if n.bond == bond.name]
+        carrier[bond.name] = any(n.carrier for n in members)
+        truth.add(TruthObject(pnic_id(name, bond.name), "host_pnic", bond.name, pnics, "folder", name, {
+            "mac_address": bond.mac, "link_detected": carrier[bond.name], "mtu": bond.mtu,
+            "bond_members": [n.name for n in members]}))
+    data_pnic = _data_pnic(host)
+    external_pnic = next((n.name for n in host.nics if n.role == "external"), None)
+
+    # Neutron agents.
+    agents = [a for a in world.agents if a.host == name]
+    if agents:
+        folder = truth.folder(name, "host", "network_agents", "network_agent", name)
+        for agent in agents:
+            truth.add(TruthObject(agent.id, "network_agent", agent.binary, folder, "folder", name,
+                                  {"agent_type": agent.agent_type, "alive": agent.alive}))
+
+    # The vedge: one per host and mechanism, where an L2 agent runs.
+    vedge = vedge_id(name, mechanism)
+    agent = next((a for a in agents if a.binary == L2_AGENT_BINARIES[mechanism]), None)
+    if agent is not None:
+        folder = truth.folder(name, "host", "vedges", "vedge", name)
+        truth.add(TruthObject(vedge, "vedge", {"ovs": "Open vSwitch", "lxb": "Linux bridge", "vpp": "VPP",
+                                               "sriov": "SR-IOV NIC switch"}[mechanism], folder, "folder", name,
+                              {"agent_type": agent.agent_type, "mechanism": mechanism}))
+    otep = None
+    if overlay:
+        otep = otep_id(name, overlay)
+        folder = truth.folder(vedge, "vedge", "oteps", "otep", name)
+        truth.add(TruthObject(otep, "otep", f"{overlay}-{host.tunnel_ip}", folder, "folder", name, {
+            "overlay_type": overlay, "ip_address": host.tunnel_ip,
+            "udp_port": {"vxlan": 8472 if mechanism == "lxb" else 4789, "gre": None}[overlay]}))
+        truth.link("vedge-otep", vedge, otep, host=name)
+        truth.link("otep-host_pnic", otep, pnic_id(name, data_pnic), carrier[data_pnic], host=name)
+
+    # Provider (VLAN, flat) uplinks of the vedge.
+    provider_networks = {n.physical_network for n in networks.values() if n.network_type in ("vlan", "flat")}
+    if mechanism in ("ovs", "vpp", "sriov") and not overlay and data_pnic and "physnet1" in provider_networks:
+        truth.link("vedge-host_pnic", vedge, pnic_id(name, data_pnic), carrier[data_pnic], host=name,
+                   physical_network="physnet1")
+    if mechanism == "ovs" and external_pnic:
+        truth.link("vedge-host_pnic", vedge, pnic_id(name, external_pnic), carrier[external_pnic], host=name,
+                   physical_network="external")
+
+    # Which pNIC carries each network on this host; host_pnic-network for networks with ports here.
+    def carrier_pnic(network: Network) -> str | None:
+        if network.network_type in ("vxlan", "gre"):
+            return data_pnic if overlay else None
+        if network.physical_network == "external":
+            return external_pnic
+        return data_pnic
+
+    for network_id in sorted({p.network_id for p in ports}):
+        network = networks[network_id]
+        pnic = carrier_pnic(network)
+        if pnic:
+            truth.link("host_pnic-network", pnic_id(name, pnic), network.id, carrier[pnic], host=name,
+                       segmentation_id=network.segmentation_id, network_type=network.network_type,
+                       link_name=f"Segment-{network.segmentation_id}" if network.segmentation_id else "Segment-flat")
+
+    # VMs, their vNICs, and the path from each vNIC to the vedge.
+    instances = [i for i in world.instances if i.host == name]
+    by_port = {p.id: p for p in ports}
+    local_tags: dict[str, int] = {}
+    for port in ports:
+        local_tags.setdefault(port.network_id, len(local_tags) + 1)
+    if instances:
+        folder = truth.folder(name, "host", "instances", "instance", name)
+        for instance in instances:
+            truth.add(TruthObject(instance.id, "instance", instance.name, folder, "folder", name, {
+                "local_name": instance.libvirt_name, "project_id": instance.project_id,
+                "vm_state": instance.vm_state}))
+            vnics = truth.folder(instance.id, "instance", "vnics", "vnic", name)
+            for port_id in instance.port_ids:
+                port = by_port.get(port_id)
+                if port is None:
+                    continue
+                vid = vnic_id(name, port.mac_address)
+                truth.add(TruthObject(vid, "vnic", _vnic_name(mechanism, port), vnics, "folder", name, {
+                    "mac_address": port.mac_address, "port_id": port.id, "network_id": port.network_id}))
+                truth.link("instance-vnic", instance.id, vid, instance.power_state == 1, host=name)
+                _vnic_path(truth, world, mechanism, name, vedge, port, networks[port.network_id], local_tags,
+                           vid, carrier, carrier_pnic(networks[port.network_id]), otep)
+
+    # Network services (DHCP and router namespaces) and their vNICs.
+    services = [p for p in ports if not p.device_owner.startswith("compute:")]
+    if services:
+        folder = truth.folder(name, "host", "vservices", "vservice", name)
+        for port in services:
+            dhcp = port.device_owner == "network:dhcp"
+            namespace = (names.dhcp_namespace(port.network_id) if dhcp else names.router_namespace(port.device_id))
+            service_id = f"{name}/{namespace}"
+            if service_id not in truth.objects:
+                truth.add(TruthObject(service_id, "vservice", namespace, folder, "folder", name, {
+                    "service_type": "dhcp" if dhcp else "router",
+                    "network_id": port.network_id if dhcp else None, "router_id": None if dhcp else port.device_id}))
+            vnics = truth.folder(service_id, "vservice", "vnics", "vnic", name)
+            vid = vnic_id(name, port.mac_address)
+            truth.add(TruthObject(vid, "vnic", _service_device_name(mechanism, port), vnics, "folder", name, {
+                "mac_address": port.mac_address, "port_id": port.id, "network_id": port.network_id}))
+            truth.link("vservice-vnic", service_id, vid, host=name, network=port.network_id)
+            _vnic_path(truth, world, mechanism, name, vedge, port, networks[port.network_id], local_tags, vid,
+                       carrier, carrier_pnic(networks[port.network_id]), otep)
+
+
+def _data_pnic(host: Host) -> str | None:
+    """The NIC (or bond) that carries tenant traffic: tunnels or the provider network."""
+    bond = next((b.name for b in host.bonds if b.role in ("tunnel", "provider")), None)
+    return bond or next((n.name for n in host.nics if n.role in ("tunnel", "provider") and not n.bond), None)
+
+
+def _vnic_name(mechanism: str, port: Port) -> str:
+    return names.tap_name(port.id) if mechanism in ("ovs", "lxb") else port.mac_address
+
+
+def _service_device_name(mechanism: str, port: Port) -> str:
+    if port.device_owner == "network:dhcp":
+        return names.ns_port_name(port.id) if mechanism == "lxb" else names.tap_name(port.id)
+    if port.device_owner == "network:router_gateway":
+        return names.router_gateway_name(port.id)
+    return names.router_interface_name(port.id)
+
+
+def _vnic_path(truth: Truth, world: World, mechanism: str, host: str, vedge: str, port: Port, network: Network,
+               local_tags: dict[str, int], vid: str, carrier: dict[str, bool], uplink: str | None,
+               otep: str | None) -> None:
+    """The links from a vNIC to its host's vedge (and, for LXB, the bridge's uplink)."""
+    if port.switch_port == "missing":
+        return  # nothing on the host connects the vNIC: no link to find
+    up = port.switch_port == "up"
+    instance_port = port.device_owner.startswith("compute:")
+    def connector(connector_id: str, name: str) -> None:
+        folder = truth.folder(host, "host", "vconnectors", "vconnector", host)
+        truth.add(TruthObject(connector_id, "vconnector", name, folder, "folder", host, {"network_id": network.id}))
+
+    if mechanism == "ovs":
+        tag = local_tags[network.id] + port.vlan_tag_offset
+        if instance_port and world.firewall == "hybrid":
+            qbr = f"{host}/{names.qbr_name(port.id)}"
+            connector(qbr, names.qbr_name(port.id))
+            truth.link("vnic-vconnector", vid, qbr, host=host, network=network.id)
+            truth.link("vconnector-vedge", qbr, vedge, up, host=host, network=network.id, vlan_tag=tag)
+        else:
+            truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id, vlan_tag=tag)
+    elif mechanism == "lxb":
+        brq = f"{host}/{names.brq_name(network.id)}"
+        if brq not in truth.objects:
+            connector(brq, names.brq_name(network.id))
+            if network.network_type == "vxlan" and otep:
+                truth.link("otep-vconnector", otep, brq, host=host, network=network.id,
+                           segmentation_id=network.segmentation_id)
+            elif uplink:
+                truth.link("vconnector-host_pnic", brq, pnic_id(host, uplink), carrier[uplink], host=host,
+                           network=network.id, vlan_tag=network.segmentation_id
+                           if network.network_type == "vlan" else None)
+        truth.link("vnic-vconnector", vid, brq, up, host=host, network=network.id)
+    elif mechanism == "vpp":
+        bd_id = network.segmentation_id or 1
+        bd = f"{host}/bd-{bd_id}"
+        if bd not in truth.objects:
+            connector(bd, f"bd-{bd_id}")
+            truth.link("vconnector-vedge", bd, vedge, host=host, network=network.id)
+        truth.link("vnic-vconnector", vid, bd, up, host=host, network=network.id)
+    elif mechanism == "sriov":
+        truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id,
+                   vlan_tag=(network.segmentation_id or 0) + port.vlan_tag_offset)
