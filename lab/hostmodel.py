@@ -243,14 +243,23 @@ def _add_physical(builder: _Builder, host: Host, mechanism: str) -> None:
         if mechanism == "vpp" and nic.role != "management":
             continue  # VPP owns its data NICs through DPDK: the kernel no longer sees them
         builder.add(Interface(nic.name, "physical", nic.mac, nic.mtu, carrier=nic.carrier, master=nic.bond,
-                              addresses=[nic.ip] if nic.ip else [], speed_mbps=nic.speed_mbps))
+                              addresses=_addresses(host, nic.ip), speed_mbps=nic.speed_mbps))
     for bond in host.bonds:
         if mechanism == "vpp":
             continue
         members = [n for n in host.nics if n.bond == bond.name]
         live = any(n.carrier for n in members)
         builder.add(Interface(bond.name, "bond", bond.mac, bond.mtu, carrier=live, bond_mode=bond.mode,
-                              addresses=[bond.ip] if bond.ip else []))
+                              addresses=_addresses(host, bond.ip)))
+
+
+def _addresses(host: Host, cidr: str | None) -> list[str]:
+    """A device's addresses; the tunneling IP is gone under fault tunnel_unreachable."""
+    if cidr is None:
+        return []
+    if not host.tunnel_ip_configured and cidr.split("/")[0] == host.tunnel_ip:
+        return []
+    return [cidr]
 
 
 def _local_vlans(ports: list[Port]) -> dict[str, int]:
@@ -344,7 +353,7 @@ def _build_ovs(builder: _Builder, world: World, host: Host, ports: list[Port], i
                 builder.add(Interface(tap, "tap", tap_mac, mtu, master="ovs-system", carrier=state == "up"))
                 plug(br_int, OvsPort(tap, "br-int", tag=tag, external_ids=external_ids, mac_in_use=tap_mac,
                                      link_state=state))
-        else:
+        elif _service_present(port, index):
             namespace, device = _service_device(port)
             builder.namespace(namespace)
             builder.add(Interface(device, "openvswitch", port.mac_address, mtu, namespace=namespace,
@@ -352,6 +361,11 @@ def _build_ovs(builder: _Builder, world: World, host: Host, ports: list[Port], i
             plug(br_int, OvsPort(device, "br-int", "internal", tag=tag, external_ids=external_ids,
                                  mac_in_use=port.mac_address, link_state=state))
     builder.state.ovs_bridges = bridges
+
+
+def _service_present(port: Port, index: _WorldIndex) -> bool:
+    """False for a DHCP port whose namespace is gone (fault dhcp_namespace_gone)."""
+    return port.device_owner != "network:dhcp" or index.networks[port.network_id].dhcp_namespace_present
 
 
 def _service_device(port: Port) -> tuple[str, str]:
@@ -378,7 +392,7 @@ def _build_lxb(builder: _Builder, world: World, host: Host, ports: list[Port], i
         tap = names.tap_name(port.id)
         if port.device_owner.startswith("compute:"):
             builder.add(Interface(tap, "tap", "fe" + port.mac_address[2:], mtu, master=bridge_name, carrier=up))
-        else:
+        elif _service_present(port, index):
             namespace, _ = _service_device(port)
             inner = (names.ns_port_name(port.id) if port.device_owner == "network:dhcp"
                      else _service_device(port)[1])
@@ -450,7 +464,7 @@ def _build_vpp(builder: _Builder, world: World, host: Host, ports: list[Port], i
             vpp.append(VppInterface(f"VirtualEthernet0/0/{vhost}", next_index, up=up, mac=port.mac_address,
                                     bridge_domain=domains[network.id], kind="vhost-user", port_id=port.id))
             vhost += 1
-        else:
+        elif _service_present(port, index):
             namespace, device = _service_device(port)
             builder.namespace(namespace)
             builder.add(Interface(device, "tap", port.mac_address, port.mtu or network.mtu, namespace=namespace,

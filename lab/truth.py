@@ -186,7 +186,8 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
             "overlay_type": overlay, "ip_address": host.tunnel_ip,
             "udp_port": {"vxlan": 8472 if mechanism == "lxb" else 4789, "gre": None}[overlay]}))
         truth.link("vedge-otep", vedge, otep, host=name)
-        truth.link("otep-host_pnic", otep, pnic_id(name, data_pnic), carrier[data_pnic], host=name)
+        if host.tunnel_ip_configured:  # otherwise no NIC holds the tunneling IP
+            truth.link("otep-host_pnic", otep, pnic_id(name, data_pnic), carrier[data_pnic], host=name)
 
     # Provider (VLAN, flat) uplinks of the vedge.
     provider_networks = {n.physical_network for n in networks.values() if n.network_type in ("vlan", "flat")}
@@ -232,13 +233,15 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
                     continue
                 vid = vnic_id(name, port.mac_address)
                 truth.add(TruthObject(vid, "vnic", _vnic_name(mechanism, port), vnics, "folder", name, {
-                    "mac_address": port.mac_address, "port_id": port.id, "network_id": port.network_id}))
+                    "mac_address": port.mac_address, "port_id": port.id, "network_id": port.network_id,
+                    "mtu": port.mtu or networks[port.network_id].mtu}))
                 truth.link("instance-vnic", instance.id, vid, instance.power_state == 1, host=name)
                 _vnic_path(truth, world, mechanism, name, vedge, port, networks[port.network_id], local_tags,
                            vid, carrier, carrier_pnic(networks[port.network_id]), otep)
 
     # Network services (DHCP and router namespaces) and their vNICs.
-    services = [p for p in ports if not p.device_owner.startswith("compute:")]
+    services = [p for p in ports if not p.device_owner.startswith("compute:")
+                and (p.device_owner != "network:dhcp" or networks[p.network_id].dhcp_namespace_present)]
     if services:
         folder = truth.folder(name, "host", "vservices", "vservice", name)
         for port in services:

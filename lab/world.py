@@ -92,6 +92,7 @@ class Host(Spec):
     availability_zone: str
     ip_address: str
     tunnel_ip: str | None = None
+    tunnel_ip_configured: bool = True  # state: False when the address is gone (fault tunnel_unreachable)
     nics: list[Nic]
     bonds: list[Bond] = []
     os: str = "Ubuntu 22.04.4 LTS"
@@ -140,6 +141,7 @@ class Network(Spec):
     shared: bool = False
     admin_state_up: bool = True
     subnets: list[Subnet] = []
+    dhcp_namespace_present: bool = True  # state: False when qdhcp-<id> is gone (fault dhcp_namespace_gone)
 
     @model_validator(mode="after")
     def _segmentation(self) -> Network:

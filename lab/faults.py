@@ -1,0 +1,202 @@
+"""Fault injection: change what a world's hosts show, and record the expected impact and root cause.
+
+Each fault kind names its target the way a user would (a host's NIC, a Neutron port, a network,
+an agent, a host), mutates the world's state fields (which the host model and the ground truth
+both read), and records a Fault with the object RCA should name first and the VMs whose
+connectivity is lost (down) or only loses redundancy (degraded). `clear_fault` undoes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lab.truth import otep_id, pnic_id, vnic_id
+from lab.world import Fault, Host, Port, World, WorldError
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    target: str  # what TARGET names
+    description: str
+
+
+FAULT_KINDS = (
+    FaultKind("nic_down", "HOST/NIC", "the NIC loses carrier (cable out, switch port down)"),
+    FaultKind("bond_member_down", "HOST/NIC", "one member of a bond loses carrier; the bond stays up"),
+    FaultKind("ovs_port_down", "PORT_ID", "the VM's port on the virtual switch or bridge is down"),
+    FaultKind("ovs_port_missing", "PORT_ID", "the VM's port is missing from the virtual switch"),
+    FaultKind("bridge_member_missing", "PORT_ID", "the VM's tap is missing from its bridge"),
+    FaultKind("tunnel_unreachable", "HOST", "the host's tunneling IP is gone, so its tunnel endpoint is unreachable"),
+    FaultKind("agent_dead", "AGENT_ID", "a Neutron agent stops reporting (the datapath keeps forwarding)"),
+    FaultKind("dhcp_namespace_gone", "NETWORK_ID", "the network's qdhcp namespace is gone"),
+    FaultKind("vlan_tag_mismatch", "PORT_ID", "the port's local VLAN tag differs from its network's"),
+    FaultKind("mtu_mismatch", "PORT_ID", "the VM's device MTU is larger than its network's"),
+)
+FAULT_KINDS_BY_NAME = {kind.name: kind for kind in FAULT_KINDS}
+
+
+def inject_fault(world: World, kind: str, target: str) -> Fault:
+    """Apply a fault to the world (in place) and record it; WorldError if the target is unknown."""
+    if kind not in FAULT_KINDS_BY_NAME:
+        raise WorldError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS_BY_NAME)}")
+    if any(f.kind == kind and f.target == target for f in world.faults):
+        raise WorldError(f"fault {kind} on {target} is already injected")
+    fault = _INJECTORS[kind](world, target)
+    world.faults = [*world.faults, fault]
+    return fault
+
+
+def clear_fault(world: World, kind: str, target: str) -> Fault:
+    """Undo an injected fault (in place) and drop its record."""
+    fault = next((f for f in world.faults if f.kind == kind and f.target == target), None)
+    if fault is None:
+        raise WorldError(f"no fault {kind} on {target} is injected")
+    for path, value in fault.undo.items():
+        _set(world, path, value)
+    world.faults = [f for f in world.faults if f is not fault]
+    return fault
+
+
+# -- state paths: "nic|<host>|<nic>|carrier", "host|<name>|<field>", "port|<id>|<field>", ... ------
+
+def _set(world: World, path: str, value: object) -> None:
+    kind, key, *rest = path.split("|")
+    if kind == "nic":
+        host = _host(world, key)
+        nic = next(n for n in host.nics if n.name == rest[0])
+        setattr(nic, rest[1], value)
+    elif kind == "host":
+        setattr(_host(world, key), rest[0], value)
+    elif kind == "port":
+        setattr(world.port(key), rest[0], value)
+    elif kind == "network":
+        setattr(world.network(key), rest[0], value)
+    elif kind == "agent":
+        setattr(next(a for a in world.agents if a.id == key), rest[0], value)
+
+
+def _host(world: World, name: str) -> Host:
+    host = next((h for h in world.hosts if h.name == name), None)
+    if host is None:
+        raise WorldError(f"unknown host {name!r}")
+    return host
+
+
+def _port(world: World, port_id: str) -> Port:
+    port = next((p for p in world.ports if p.id == port_id), None)
+    if port is None:
+        raise WorldError(f"unknown port {port_id!r}")
+    return port
+
+
+def _vms_on_host(world: World, host: str) -> list[str]:
+    return sorted(i.id for i in world.instances if i.host == host)
+
+
+def _vm_of_port(world: World, port: Port) -> list[str]:
+    return [port.device_id] if port.device_owner.startswith("compute:") else []
+
+
+def _vnic(port: Port) -> str:
+    return vnic_id(port.binding_host, port.mac_address)
+
+
+# -- injectors --------------------------------------------------------------------------------------
+
+def _nic_down(world: World, target: str, kind: str = "nic_down") -> Fault:
+    host_name, _, nic_name = target.partition("/")
+    host = _host(world, host_name)
+    nic = next((n for n in host.nics if n.name == nic_name), None)
+    if nic is None:
+        raise WorldError(f"host {host_name} has no NIC {nic_name!r} (it has {', '.join(n.name for n in host.nics)})")
+    if kind == "bond_member_down" and not nic.bond:
+        raise WorldError(f"{target} is not a bond member")
+    undo = {f"nic|{host_name}|{nic_name}|carrier": nic.carrier}
+    nic.carrier = False
+    down: list[str] = []
+    degraded: list[str] = []
+    root = pnic_id(host_name, nic_name)
+    if nic.role in ("tunnel", "provider"):
+        members = [n for n in host.nics if nic.bond and n.bond == nic.bond]
+        if members and any(n.carrier for n in members):
+            degraded = _vms_on_host(world, host_name)  # the bond keeps forwarding on its other member
+        else:
+            down = _vms_on_host(world, host_name)
+    return Fault(kind=kind, target=target, root_cause=root, down=down, degraded=degraded, undo=undo)
+
+
+def _switch_port(state: str, kind: str) -> Callable[[World, str], Fault]:
+    def inject(world: World, target: str) -> Fault:
+        port = _port(world, target)
+        undo = {f"port|{port.id}|switch_port": port.switch_port}
+        port.switch_port = state  # type: ignore[assignment]
+        return Fault(kind=kind, target=target, root_cause=_vnic(port), down=_vm_of_port(world, port), undo=undo)
+    return inject
+
+
+def _tunnel_unreachable(world: World, target: str) -> Fault:
+    host = _host(world, target)
+    if not host.tunnel_ip or world.type_driver not in ("vxlan", "gre"):
+        raise WorldError(f"host {target} has no tunnel endpoint in this {world.type_driver} world")
+    undo = {f"host|{target}|tunnel_ip_configured": host.tunnel_ip_configured}
+    host.tunnel_ip_configured = False
+    return Fault(kind="tunnel_unreachable", target=target, root_cause=otep_id(target, world.type_driver),
+                 down=_vms_on_host(world, target), undo=undo)
+
+
+def _agent_dead(world: World, target: str) -> Fault:
+    agent = next((a for a in world.agents if a.id == target), None)
+    if agent is None:
+        raise WorldError(f"unknown agent {target!r}")
+    undo = {f"agent|{target}|alive": agent.alive}
+    agent.alive = False
+    # Existing ports keep forwarding while the agent is dead: nothing loses connectivity yet.
+    return Fault(kind="agent_dead", target=target, root_cause=agent.id, undo=undo)
+
+
+def _dhcp_namespace_gone(world: World, target: str) -> Fault:
+    network = next((n for n in world.networks if n.id == target), None)
+    if network is None:
+        raise WorldError(f"unknown network {target!r}")
+    dhcp = next((p for p in world.ports if p.network_id == target and p.device_owner == "network:dhcp"), None)
+    if dhcp is None:
+        raise WorldError(f"network {network.name} has no DHCP port")
+    undo = {f"network|{target}|dhcp_namespace_present": network.dhcp_namespace_present}
+    network.dhcp_namespace_present = False
+    # VMs keep their leases but cannot renew them: degraded, not down.
+    vms = sorted(p.device_id for p in world.ports if p.network_id == target and p.device_owner.startswith("compute:"))
+    return Fault(kind="dhcp_namespace_gone", target=target, root_cause=f"{dhcp.binding_host}/qdhcp-{target}",
+                 degraded=vms, undo=undo)
+
+
+def _vlan_tag_mismatch(world: World, target: str) -> Fault:
+    port = _port(world, target)
+    undo = {f"port|{port.id}|vlan_tag_offset": port.vlan_tag_offset}
+    port.vlan_tag_offset = port.vlan_tag_offset + 1
+    return Fault(kind="vlan_tag_mismatch", target=target, root_cause=_vnic(port), down=_vm_of_port(world, port),
+                 undo=undo)
+
+
+def _mtu_mismatch(world: World, target: str) -> Fault:
+    port = _port(world, target)
+    undo = {f"port|{port.id}|mtu": port.mtu}
+    port.mtu = world.network(port.network_id).mtu + 50
+    # Small packets pass, large ones are dropped on the way: degraded.
+    return Fault(kind="mtu_mismatch", target=target, root_cause=_vnic(port), degraded=_vm_of_port(world, port),
+                 undo=undo)
+
+
+_INJECTORS: dict[str, Callable[[World, str], Fault]] = {
+    "nic_down": _nic_down,
+    "bond_member_down": lambda world, target: _nic_down(world, target, "bond_member_down"),
+    "ovs_port_down": _switch_port("down", "ovs_port_down"),
+    "ovs_port_missing": _switch_port("missing", "ovs_port_missing"),
+    "bridge_member_missing": _switch_port("missing", "bridge_member_missing"),
+    "tunnel_unreachable": _tunnel_unreachable,
+    "agent_dead": _agent_dead,
+    "dhcp_namespace_gone": _dhcp_namespace_gone,
+    "vlan_tag_mismatch": _vlan_tag_mismatch,
+    "mtu_mismatch": _mtu_mismatch,
+}
