@@ -188,6 +188,174 @@ def lab_truth(world_file: str, output: str) -> None:
         err.print(f"{len(truth['objects'])} objects, {len(truth['links'])} links -> {output}")
 
 
+world_argument = click.argument("world_file", type=click.Path(exists=True, dir_okay=False))
+
+
+@lab.command("fault")
+@world_argument
+@click.argument("kind")
+@click.argument("target")
+@click.option("--clear", is_flag=True, help="Undo the fault instead of injecting it.")
+@format_option
+def lab_fault(world_file: str, kind: str, target: str, clear: bool, output_format: str) -> None:
+    """Inject (or --clear) a fault: KIND on TARGET. Records the expected root cause and impact in the world.
+
+    TARGET is HOST/NIC for nic_down and bond_member_down, a Neutron port id for port faults, a
+    host for tunnel_unreachable, an agent id for agent_dead, a network id for dhcp_namespace_gone
+    (`calipso lab fault-kinds` lists them).
+    """
+    from lab.faults import clear_fault, inject_fault
+    from lab.world import load_world, save_world
+
+    world = load_world(world_file)
+    fault = clear_fault(world, kind, target) if clear else inject_fault(world, kind, target)
+    save_world(world, world_file)
+    row = {"action": "cleared" if clear else "injected", **fault.model_dump(exclude={"undo"})}
+    emit([row], ["action", "kind", "target", "root_cause", "down", "degraded"], output_format)
+
+
+@lab.command("fault-kinds")
+@format_option
+def lab_fault_kinds(output_format: str) -> None:
+    """The fault kinds `calipso lab fault` injects, and what TARGET names for each."""
+    from lab.faults import FAULT_KINDS
+
+    emit([vars(k) for k in FAULT_KINDS], ["name", "target", "description"], output_format)
+
+
+@lab.group("change", cls=CalipsoGroup)
+def lab_change() -> None:
+    """Change a lab world as an OpenStack user would; the running lab serves the new state and
+    the notifications OpenStack would send are published to RabbitMQ (AMQP_URL)."""
+
+
+def _apply_change(world_file: str, change: Any, *arguments: Any) -> None:
+    from lab.notify import NotificationError, publish_events
+    from lab.world import load_world, save_world
+
+    world = load_world(world_file)
+    events = change(world, *arguments)
+    save_world(world, world_file)
+    for event in events:
+        err.print(f"{event.service}: {event.event_type} {event.subject}")
+    try:
+        publish_events(settings().amqp_url, world, events)
+    except NotificationError as exc:
+        err.print(f"[yellow]warning:[/] the world is changed but its notifications were not published: {exc}")
+
+
+@lab_change.command("boot-vm")
+@world_argument
+@click.option("--name", required=True)
+@click.option("--host", required=True, help="Compute host name.")
+@click.option("--network", required=True, help="Network name or id.")
+def change_boot_vm(world_file: str, name: str, host: str, network: str) -> None:
+    """Boot a VM with one port on a network."""
+    from lab import changes
+    _apply_change(world_file, changes.boot_vm, name, host, network)
+
+
+@lab_change.command("delete-vm")
+@world_argument
+@click.argument("vm")
+def change_delete_vm(world_file: str, vm: str) -> None:
+    """Delete a VM (name or id) and its ports."""
+    from lab import changes
+    _apply_change(world_file, changes.delete_vm, vm)
+
+
+@lab_change.command("rename-vm")
+@world_argument
+@click.argument("vm")
+@click.argument("new_name")
+def change_rename_vm(world_file: str, vm: str, new_name: str) -> None:
+    """Rename a VM (its id stays)."""
+    from lab import changes
+    _apply_change(world_file, changes.rename_vm, vm, new_name)
+
+
+@lab_change.command("add-network")
+@world_argument
+@click.option("--name", required=True)
+@click.option("--cidr", required=True, help="The subnet's CIDR, e.g. 10.99.0.0/24.")
+@click.option("--dhcp/--no-dhcp", default=True, show_default=True)
+def change_add_network(world_file: str, name: str, cidr: str, dhcp: bool) -> None:
+    """Add a tenant network of the world's type with one subnet."""
+    from lab import changes
+    _apply_change(world_file, changes.add_network, name, cidr, dhcp)
+
+
+@lab_change.command("delete-network")
+@world_argument
+@click.argument("network")
+def change_delete_network(world_file: str, network: str) -> None:
+    """Delete a network that has no VM or router ports left."""
+    from lab import changes
+    _apply_change(world_file, changes.delete_network, network)
+
+
+@lab_change.command("add-subnet")
+@world_argument
+@click.option("--network", required=True)
+@click.option("--name", required=True)
+@click.option("--cidr", required=True)
+@click.option("--dhcp/--no-dhcp", default=True, show_default=True)
+def change_add_subnet(world_file: str, network: str, name: str, cidr: str, dhcp: bool) -> None:
+    """Add a subnet to a network."""
+    from lab import changes
+    _apply_change(world_file, changes.add_subnet, network, name, cidr, dhcp)
+
+
+@lab_change.command("subnet-dhcp")
+@world_argument
+@click.argument("subnet_id")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def change_subnet_dhcp(world_file: str, subnet_id: str, state: str) -> None:
+    """Turn a subnet's DHCP on or off (its DHCP port and namespace follow)."""
+    from lab import changes
+    _apply_change(world_file, changes.set_subnet_dhcp, subnet_id, state == "on")
+
+
+@lab_change.command("add-router")
+@world_argument
+@click.option("--name", required=True)
+def change_add_router(world_file: str, name: str) -> None:
+    """Add a router on the network node."""
+    from lab import changes
+    _apply_change(world_file, changes.add_router, name)
+
+
+@lab_change.command("delete-router")
+@world_argument
+@click.argument("router")
+def change_delete_router(world_file: str, router: str) -> None:
+    """Delete a router and its ports."""
+    from lab import changes
+    _apply_change(world_file, changes.delete_router, router)
+
+
+@lab_change.command("router-interface")
+@world_argument
+@click.argument("router")
+@click.argument("network")
+@click.option("--remove", is_flag=True, help="Remove the interface instead of adding it.")
+def change_router_interface(world_file: str, router: str, network: str, remove: bool) -> None:
+    """Add (or --remove) a router's interface on a network."""
+    from lab import changes
+    _apply_change(world_file, changes.remove_router_interface if remove else changes.add_router_interface,
+                  router, network)
+
+
+@lab_change.command("gateway")
+@world_argument
+@click.argument("router")
+@click.argument("network", required=False)
+def change_gateway(world_file: str, router: str, network: str | None) -> None:
+    """Set a router's external gateway to NETWORK, or remove it when NETWORK is left out."""
+    from lab import changes
+    _apply_change(world_file, changes.set_router_gateway, router, network)
+
+
 # -- configuration and health -----------------------------------------------------------------
 
 @main.group(cls=CalipsoGroup)
