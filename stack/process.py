@@ -70,6 +70,14 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return True
 
+    def log_since_start(self) -> str:
+        """What the process logged since its last start (start() writes a marker line)."""
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+        return text.rsplit("\n=== ", 1)[-1]
+
     def log_tail(self, lines: int = 15) -> str:
         try:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])

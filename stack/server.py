@@ -101,9 +101,4 @@ class LocalServer(ABC):
                             self.ports(), str(self.process.log_file))
 
     def log_since_start(self) -> str:
-        """The log written since the last start marker (see ManagedProcess.start)."""
-        try:
-            text = self.process.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
-        return text.rsplit("\n=== ", 1)[-1]
+        return self.process.log_since_start()

@@ -1,0 +1,155 @@
+// Command calipso-ferretdb runs FerretDB 1.24 (MongoDB wire protocol)
+// with its embedded SQLite backend.
+//
+//	calipso-ferretdb --listen 127.0.0.1:27017 --sqlite-dir DIR [--log-level info]
+//
+// Once the listener accepts connections it prints exactly one line
+// "CALIPSO-FERRETDB READY listen=<addr>" to stdout. FerretDB's logs go to stderr.
+// SIGTERM or SIGINT shuts it down cleanly (exit 0); a start-up error is
+// reported as one line on stderr and exits 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to serve the MongoDB wire protocol on")
+	sqliteDir := flag.String("sqlite-dir", "", "directory for the SQLite database files (created if missing)")
+	logLevel := flag.String("log-level", "info", "FerretDB log level: debug, info, warn or error")
+	flag.Parse()
+
+	if err := run(*listen, *sqliteDir, *logLevel); err != nil {
+		fmt.Fprintf(os.Stderr, "calipso-ferretdb: %s\n", oneLine(err.Error()))
+		os.Exit(1)
+	}
+}
+
+func run(listen, sqliteDir, logLevel string) error {
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", flag.Args())
+	}
+	if listen == "" {
+		return errors.New("--listen must not be empty")
+	}
+	if sqliteDir == "" {
+		return errors.New("--sqlite-dir is required")
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("invalid --log-level %q (want debug, info, warn or error)", logLevel)
+	}
+
+	sqliteURL, err := prepareDir(sqliteDir)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	// New binds the TCP listener, so "address already in use" is reported here.
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: listen},
+		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		Handler:   "sqlite",
+		SQLiteURL: sqliteURL,
+	})
+	if err != nil {
+		return err
+	}
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = f.Run(ctx) // always returns nil; returns once ctx is cancelled and everything is closed
+	}()
+
+	// The embeddable package has no readiness hook: learn the bound address
+	// (useful with port 0) and dial it until a connection succeeds.
+	addr, err := boundAddr(f.MongoDBURI())
+	if err != nil {
+		stop()
+		<-done
+		return err
+	}
+	if err := waitDial(ctx, addr, 10*time.Second); err != nil {
+		stop()
+		<-done
+		if ctx.Err() != nil {
+			return nil // SIGTERM/SIGINT arrived during start-up: a clean stop
+		}
+		return err
+	}
+	fmt.Printf("CALIPSO-FERRETDB READY listen=%s\n", addr)
+
+	<-done
+	return nil
+}
+
+// prepareDir creates dir if needed, checks that it is writable
+// and returns the SQLite URI FerretDB expects ("file:" + absolute directory + "/").
+func prepareDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("--sqlite-dir %q: %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return "", fmt.Errorf("cannot create --sqlite-dir: %w", err)
+	}
+	probe, err := os.CreateTemp(abs, ".calipso-write-check-*")
+	if err != nil {
+		return "", fmt.Errorf("--sqlite-dir %q is not writable: %w", abs, err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+
+	// A URL with an empty host renders as "file:///abs/dir/" with special characters escaped.
+	u := url.URL{Scheme: "file", Path: strings.TrimSuffix(abs, "/") + "/"}
+	return u.String(), nil
+}
+
+func boundAddr(mongoURI string) (string, error) {
+	u, err := url.Parse(mongoURI)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("cannot determine the listening address from %q", mongoURI)
+	}
+	return u.Host, nil
+}
+
+func waitDial(ctx context.Context, addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("listener on %s did not accept connections within %s: %w", addr, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
