@@ -191,6 +191,41 @@ def lab_truth(world_file: str, output: str) -> None:
 world_argument = click.argument("world_file", type=click.Path(exists=True, dir_okay=False))
 
 
+@lab.command("up")
+@world_argument
+@click.option("--api-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the OpenStack APIs (0: any free port).")
+@click.option("--ssh-port", default=0, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the hosts' SSH server (0: any free port).")
+@format_option
+def lab_up(world_file: str, api_port: int, ssh_port: int, output_format: str) -> None:
+    """Serve a world on loopback: OpenStack APIs and every host over SSH. Prints the endpoints and
+    credentials an environment config needs. Changes to WORLD_FILE show at once."""
+    import json
+
+    from lab.service import LabService
+
+    endpoints = LabService(settings()).up(world_file, api_port, ssh_port)
+    if output_format == "json":
+        click.echo(json.dumps(endpoints, indent=2))
+        return
+    openstack, cli = endpoints["openstack"], endpoints["cli"]
+    emit([{"what": "OpenStack auth URL", "value": openstack["auth_url"]},
+          {"what": "user / password / project", "value": f"{openstack['username']} / {openstack['password']} / "
+                                                      f"{openstack['project_name']}"},
+          {"what": "SSH (jump host)", "value": f"{cli['user']}@{cli['host']}:{cli['port']}"},
+          {"what": "SSH key", "value": cli["key_file"]},
+          {"what": "world", "value": endpoints["world_file"]}], ["what", "value"], "table", title="Lab cloud")
+
+
+@lab.command("down")
+def lab_down() -> None:
+    """Stop the running lab."""
+    from lab.service import LabService
+
+    err.print("lab stopped" if LabService(settings()).down() else "no lab was running")
+
+
 @lab.command("fault")
 @world_argument
 @click.argument("kind")
