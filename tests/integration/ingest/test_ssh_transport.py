@@ -1,0 +1,252 @@
+"""SSHTransport against the lab's real SSH server on loopback, and LocalTransport on this machine."""
+
+from __future__ import annotations
+
+import io
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import paramiko
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ingest.transport import CommandResult, LocalTransport, SSHConfig, SSHTransport, TransportError
+from lab.ssh_server import LabSSHServer, UnknownHost, generate_host_key
+
+HOSTS = [f"compute-{number}" for number in range(1, 6)]
+PASSWORD = "never-shown-pw"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def new_client_key() -> tuple[str, paramiko.PKey]:
+    """Private key text (what SSHConfig takes) and the matching paramiko key."""
+    text = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()).decode()
+    return text, paramiko.Ed25519Key.from_private_key(io.StringIO(text))
+
+
+class Hosts:
+    """A responder: each host echoes what it was asked; `false` fails; `block` waits for release."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def __call__(self, host: str, command: str) -> tuple[int, str, str]:
+        if host not in HOSTS:
+            raise UnknownHost(host)
+        if command == "false":
+            return 1, "", f"{host}: false failed\n"
+        if command == "block":
+            self.release.wait(30)
+        return 0, f"{host} ran: {command}\n", ""
+
+
+@pytest.fixture(scope="module")
+def client_key() -> tuple[str, paramiko.PKey]:
+    return new_client_key()
+
+
+@pytest.fixture
+def hosts() -> Iterator[Hosts]:
+    responder = Hosts()
+    yield responder
+    responder.release.set()
+
+
+@pytest.fixture
+def server(hosts: Hosts, client_key: tuple[str, paramiko.PKey]) -> Iterator[LabSSHServer]:
+    with LabSSHServer(hosts, authorized_keys=[client_key[1]]) as started:
+        yield started
+
+
+def direct(server: LabSSHServer, key_text: str, **options: object) -> SSHTransport:
+    """A transport that logs in to each simulated host with the host's name as user name."""
+    addresses = {host: f"{host}@127.0.0.1:{server.port}" for host in HOSTS + ["compute-9"]}
+    config = SSHConfig(user="calipso", private_key=key_text, addresses=addresses, **options)  # type: ignore[arg-type]
+    return SSHTransport(config)
+
+
+def jumped(server: LabSSHServer, key_text: str, **options: object) -> SSHTransport:
+    """A transport that reaches every host through the lab's jump user."""
+    return SSHTransport(SSHConfig(user="lab", private_key=key_text, jump_host=f"127.0.0.1:{server.port}",
+                                  **options))  # type: ignore[arg-type]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- output and exit status ----------------------------------------------------------------------
+
+def test_output_and_exit_status_come_back(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    with direct(server, client_key[0]) as transport:
+        assert transport.run("compute-1", "ovs-vsctl show") == CommandResult(0, "compute-1 ran: ovs-vsctl show\n", "")
+        assert transport.run("compute-2", "false") == CommandResult(1, "", "compute-2: false failed\n")
+
+
+def test_large_output_on_both_streams(client_key: tuple[str, paramiko.PKey]) -> None:
+    big = "x" * 3_000_000  # larger than paramiko's 2 MB channel window
+
+    def responder(host: str, command: str) -> tuple[int, str, str]:
+        return 0, big, big
+
+    with LabSSHServer(responder, [client_key[1]]) as started, direct(started, client_key[0]) as transport:
+        result = transport.run("compute-1", "dump")
+    assert (len(result.stdout), len(result.stderr)) == (len(big), len(big))
+
+
+def test_through_the_jump_host(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    with jumped(server, client_key[0]) as transport:
+        assert transport.run("compute-3", "ip -j link") == CommandResult(0, "compute-3 ran: ip -j link\n", "")
+        assert transport.run("compute-3", "false").exit_status == 1
+
+
+def test_jump_host_user_given_in_the_jump_host_string(server: LabSSHServer,
+                                                     client_key: tuple[str, paramiko.PKey]) -> None:
+    # Logged in to the jump host as `lab`, to the targets as root (so no sudo).
+    config = SSHConfig(user="root", private_key=client_key[0], jump_host=f"lab@127.0.0.1:{server.port}", sudo=True)
+    with SSHTransport(config) as transport:
+        assert transport.run("compute-4", "ovs-vsctl show").stdout == "compute-4 ran: ovs-vsctl show\n"
+
+
+def test_unknown_host_through_the_jump_host_is_a_transport_error(server: LabSSHServer,
+                                                                client_key: tuple[str, paramiko.PKey]) -> None:
+    with jumped(server, client_key[0]) as transport, pytest.raises(TransportError) as raised:
+        transport.run("compute-9", "ovs-vsctl show")
+    assert raised.value.host == "compute-9"
+    assert "Could not resolve hostname compute-9" in str(raised.value)
+
+
+# -- translation ----------------------------------------------------------------------------------
+
+def test_command_prefix_and_sudo_are_applied(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    with direct(server, client_key[0], sudo=True, command_prefix="docker exec openvswitch_vswitchd") as transport:
+        assert transport.run("compute-1", "ovs-vsctl show").stdout == \
+            "compute-1 ran: sudo -n docker exec openvswitch_vswitchd ovs-vsctl show\n"
+    with jumped(server, client_key[0], sudo=True, command_prefix="docker exec openvswitch_vswitchd",
+                prefixed_tools=frozenset({"ovs-vsctl"})) as transport:
+        assert transport.run("compute-2", "ovs-vsctl show").stdout == \
+            "compute-2 ran: sudo -n docker exec openvswitch_vswitchd ovs-vsctl show\n"
+        assert transport.run("compute-2", "ip -j link").stdout == "compute-2 ran: sudo -n ip -j link\n"
+
+
+# -- failures -----------------------------------------------------------------------------------
+
+def test_wrong_key_is_refused(server: LabSSHServer) -> None:
+    wrong_key_text, _ = new_client_key()
+    with direct(server, wrong_key_text, password=PASSWORD) as transport, pytest.raises(TransportError) as raised:
+        transport.run("compute-1", "ovs-vsctl show")
+    assert raised.value.host == "compute-1"
+    assert raised.value.command == "ovs-vsctl show"
+    assert "authentication refused" in str(raised.value)
+    assert PASSWORD not in str(raised.value)
+
+
+@pytest.mark.timeout(15)
+def test_nothing_listening_fails_quickly(client_key: tuple[str, paramiko.PKey]) -> None:
+    port = free_port()
+    config = SSHConfig(user="root", private_key=client_key[0], addresses={"compute-1": f"127.0.0.1:{port}"})
+    with SSHTransport(config) as transport, pytest.raises(TransportError) as raised:
+        transport.run("compute-1", "ovs-vsctl show")
+    assert raised.value.host == "compute-1"
+    assert "unreachable" in str(raised.value) and "refused" in str(raised.value)
+
+
+@pytest.mark.timeout(15)
+def test_a_command_that_does_not_finish_times_out(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    with direct(server, client_key[0]) as transport:
+        with pytest.raises(TransportError, match="timed out after 0.5 s"):
+            transport.run("compute-1", "block", timeout=0.5)
+        # The connection is still good for the next command.
+        assert transport.run("compute-1", "true").exit_status == 0
+
+
+def test_reconnects_once_after_the_connection_drops(server: LabSSHServer,
+                                                   client_key: tuple[str, paramiko.PKey]) -> None:
+    with direct(server, client_key[0]) as transport:
+        assert transport.run("compute-1", "one").exit_status == 0
+        assert server.drop_connections() == 1
+        assert transport.run("compute-1", "two").stdout == "compute-1 ran: two\n"
+
+
+def test_a_changed_host_key_is_refused(hosts: Hosts, client_key: tuple[str, paramiko.PKey]) -> None:
+    first = LabSSHServer(hosts, [client_key[1]]).start()
+    port = first.port
+    transport = SSHTransport(SSHConfig(user="compute-1", private_key=client_key[0], port=port,
+                                       addresses={"compute-1": "127.0.0.1"}))
+    try:
+        assert transport.run("compute-1", "hello").exit_status == 0  # key accepted and remembered
+        first.stop()
+        with LabSSHServer(hosts, [client_key[1]], host_key=generate_host_key(), port=port):
+            with pytest.raises(TransportError, match="host key of \\[127.0.0.1\\]:\\d+ has changed"):
+                transport.run("compute-1", "hello")
+    finally:
+        first.stop()
+        transport.close()
+
+
+def test_strict_host_keys_refuse_an_unknown_host(server: LabSSHServer, client_key: tuple[str, paramiko.PKey],
+                                                 tmp_path) -> None:  # type: ignore[no-untyped-def]
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    with direct(server, client_key[0], strict_host_keys=True, known_hosts_file=str(known_hosts)) as transport:
+        with pytest.raises(TransportError, match="not in known hosts"):
+            transport.run("compute-1", "hello")
+
+
+def test_new_host_keys_are_saved_and_trusted_in_strict_mode(server: LabSSHServer,
+                                                           client_key: tuple[str, paramiko.PKey],
+                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
+    known_hosts = tmp_path / "known_hosts"
+    with direct(server, client_key[0], known_hosts_file=str(known_hosts)) as transport:
+        transport.run("compute-1", "hello")
+    assert f"[127.0.0.1]:{server.port} ssh-ed25519 " in known_hosts.read_text()
+    with direct(server, client_key[0], strict_host_keys=True, known_hosts_file=str(known_hosts)) as transport:
+        assert transport.run("compute-1", "hello").exit_status == 0
+
+
+def test_run_after_close_fails(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    transport = direct(server, client_key[0])
+    transport.run("compute-1", "hello")
+    transport.close()
+    with pytest.raises(TransportError, match="closed"):
+        transport.run("compute-1", "hello")
+
+
+# -- concurrency --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("connect", [direct, jumped], ids=["direct", "jump"])
+def test_concurrent_commands_to_five_hosts(server: LabSSHServer, client_key: tuple[str, paramiko.PKey],
+                                           connect) -> None:  # type: ignore[no-untyped-def]
+    jobs = [(HOSTS[number % len(HOSTS)], f"echo {number}") for number in range(20)]
+    with connect(server, client_key[0], max_sessions=3) as transport, ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda job: transport.run(*job), jobs))
+    assert [result.stdout for result in results] == [f"{host} ran: {command}\n" for host, command in jobs]
+    assert all(result.exit_status == 0 for result in results)
+
+
+# -- local --------------------------------------------------------------------------------------
+
+def test_local_transport_runs_commands_here() -> None:
+    with LocalTransport() as transport:
+        assert transport.run("localhost", "echo hi") == CommandResult(0, "hi\n", "")
+        result = transport.run("localhost", "echo oops >&2; exit 3")
+        assert (result.exit_status, result.stderr) == (3, "oops\n")
+
+
+def test_local_transport_applies_the_prefix() -> None:
+    with LocalTransport(command_prefix="env LC_ALL=C") as transport:
+        assert transport.run("localhost", "echo hi").stdout == "hi\n"
+
+
+@pytest.mark.timeout(15)
+def test_local_transport_times_out() -> None:
+    with LocalTransport() as transport, pytest.raises(TransportError, match="timed out") as raised:
+        transport.run("localhost", "sleep 10 | cat", timeout=0.3)
+    assert raised.value.host == "localhost"
