@@ -28,7 +28,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -564,3 +564,23 @@ class LocalTransport:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+class CallableTransport:
+    """Runs commands by calling `responder(host, command) -> (exit status, stdout, stderr)` in this process.
+
+    For large simulated worlds: the lab's responder answers without an SSH round trip. An exit
+    status of 255 is ssh's "could not reach the host", reported as TransportError as SSH would.
+    """
+
+    def __init__(self, responder: Callable[[str, str], tuple[int, str, str]]) -> None:
+        self.responder = responder
+
+    def run(self, host: str, command: str, timeout: float = 30.0) -> CommandResult:
+        status, stdout, stderr = self.responder(host, command)
+        if status == 255:
+            raise TransportError(host, command, stderr.strip() or "host unreachable")
+        return CommandResult(status, stdout, stderr)
+
+    def close(self) -> None:
+        pass

@@ -177,3 +177,18 @@ def test_transport_error_names_host_command_and_cause() -> None:
 def test_transport_error_redacts_secrets_in_commands() -> None:
     error = TransportError("ctl-1", "mysql --password=topsecret -e 'select 1'", "timed out after 30 s")
     assert "topsecret" not in str(error)
+
+
+def test_callable_transport_passes_results_and_turns_255_into_an_error() -> None:
+    from ingest.transport import CallableTransport, TransportError
+
+    def responder(host: str, command: str) -> tuple[int, str, str]:
+        if host == "ghost":
+            return 255, "", f"ssh: Could not resolve hostname {host}: Name or service not known\n"
+        return (0, f"{host}:{command}\n", "") if command != "false" else (1, "", "")
+
+    transport = CallableTransport(responder)
+    assert transport.run("compute-1", "uname").stdout == "compute-1:uname\n"
+    assert transport.run("compute-1", "false").exit_status == 1
+    with pytest.raises(TransportError, match="ghost"):
+        transport.run("ghost", "uname")
