@@ -37,9 +37,13 @@ class Neo4jServer(LocalServer):
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         host, bolt = self.settings.neo4j_address
-        classpath = f"{self.target_dir / 'calipso-neo4j.jar'}:{self.target_dir / 'lib'}/*"
+        # As Neo4j's own start script does, plugins are on the class path too: APOC registers
+        # its kernel extension (ApocConfig) through the service loader.
+        classpath = ":".join([str(self.target_dir / "calipso-neo4j.jar"), f"{self.target_dir / 'lib'}/*",
+                              f"{self.target_dir / 'plugins'}/*"])
         argv = ["java", f"-Xmx{self.settings.neo4j_heap}", "-XX:+UseG1GC", "-cp", classpath,
                 "io.calipso.stack.Neo4jLauncher", "--home", str(self.data_dir),
+                "--plugins", str(self.target_dir / "plugins"),
                 "--bolt", f"{host}:{bolt}", "--http", f"{host}:{self.settings.neo4j_http_port}",
                 "--pagecache", self.settings.neo4j_pagecache]
         # The password goes through the environment so that it never shows in `ps`.
