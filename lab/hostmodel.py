@@ -50,7 +50,7 @@ class Interface:
             return "UNKNOWN"
         if not self.up or not self.carrier:
             return "DOWN"
-        return "UNKNOWN" if self.kind in ("tap", "openvswitch") else "UP"
+        return "UNKNOWN" if self.kind in ("tap", "openvswitch", "vxlan") else "UP"  # the kernel tracks no state for these
 
 
 @dataclass
