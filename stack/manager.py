@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from core.settings import Settings
-from stack.process import StackError, wait_until
+from stack.process import StackError, check_alive
 from stack.server import LocalServer, ServerStatus
 from stack.servers.ferretdb import FerretDBServer
 from stack.servers.neo4j import Neo4jServer
@@ -61,12 +61,24 @@ class Stack:
             server.start()
             started_at[server.name] = time.monotonic()
         ready_after: dict[str, float] = {}
-        for server in self.servers:
+        pending = list(self.servers)
+        waiting_since = time.monotonic()
+        for server in pending:
             report(server.name, "waiting until ready")
-            wait_until(server.is_ready, server.process, server.start_timeout, "ready")
-            if server.name in started_at:
-                ready_after[server.name] = time.monotonic() - started_at[server.name]
-            report(server.name, "ready")
+        while pending:  # poll every server each round, so each one's time to ready is its own
+            for server in list(pending):
+                if server.is_ready():
+                    pending.remove(server)
+                    if server.name in started_at:
+                        ready_after[server.name] = time.monotonic() - started_at[server.name]
+                    report(server.name, "ready")
+                    continue
+                waited = time.monotonic() - started_at.get(server.name, waiting_since)
+                check_alive(server.process, "ready")
+                if waited > server.start_timeout:
+                    raise StackError(f"{server.name} was not ready after {server.start_timeout:.0f}s. Last lines "
+                                     f"of {server.process.log_file}:\n{server.process.log_tail()}")
+            time.sleep(0.1)
         return ready_after
 
     def down(self, report: Report = _quiet) -> list[str]:

@@ -125,6 +125,13 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def check_alive(process: ManagedProcess, what: str) -> None:
+    """StackError with the log's last lines if the process has exited before `what`."""
+    if process.pid() is None:
+        raise StackError(f"{process.name} exited before {what}. Last lines of {process.log_file}:\n"
+                         f"{process.log_tail()}")
+
+
 def wait_until(check: Callable[[], bool], process: ManagedProcess, timeout: float,
                what: str) -> float:
     """Poll check() until true; fail early if the process dies, late if the timeout passes.
@@ -135,9 +142,7 @@ def wait_until(check: Callable[[], bool], process: ManagedProcess, timeout: floa
     while True:
         if check():
             return time.monotonic() - started
-        if process.pid() is None:
-            raise StackError(f"{process.name} exited before {what}. Last lines of {process.log_file}:\n"
-                             f"{process.log_tail()}")
+        check_alive(process, what)
         if time.monotonic() - started > timeout:
             raise StackError(f"{process.name} was not {what} after {timeout:.0f}s. Last lines of "
                              f"{process.log_file}:\n{process.log_tail()}")
