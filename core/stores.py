@@ -71,6 +71,8 @@ def connect_neo4j(settings: Settings) -> neo4j.Driver:
         connection_timeout=CONNECT_TIMEOUT_S,
         connection_acquisition_timeout=CONNECT_TIMEOUT_S * 2,
         max_transaction_retry_time=10.0,
+        # Schema hints ("label does not exist") on a fresh database are noise in our logs.
+        notifications_min_severity="OFF",
     )
     try:
         driver.verify_connectivity()
