@@ -1,0 +1,69 @@
+from datetime import datetime, timedelta, timezone
+
+from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, InventoryWriter
+from migrations.runner import apply_mongo
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def tick(self) -> None:
+        self.now += timedelta(minutes=5)
+
+
+def obj(oid: str, name: str, **extra) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return {"id": oid, "type": "host_pnic", "name": name, "parent_id": "h", "id_path": ["h", oid], **extra}
+
+
+def test_new_changed_unchanged_and_closed_with_history_and_feed(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    apply_mongo(mongo_db)
+    clock = Clock()
+    writer = InventoryWriter(mongo_db, "env1", clock=clock)
+    first = writer.write_objects([obj("h/eth0", "eth0", mtu=1500), obj("h/eth1", "eth1")], scan_id="s1")
+    writer.write_links([{"link_type": "vedge-host_pnic", "source_id": "h/ovs", "target_id": "h/eth1",
+                         "state": "up"}], scan_id="s1")
+    assert (first.new, first.changed) == (2, 0)
+
+    clock.tick()
+    second = writer.write_objects([obj("h/eth0", "eth0", mtu=9000), obj("h/eth1", "eth1")], scan_id="s2")
+    assert (second.new, second.changed, second.unchanged) == (0, 1, 1)
+    closed = writer.close_unseen("s2")
+    assert closed.deleted == 1  # the link, not seen by s2
+
+    eth0 = mongo_db[OBJECTS].find_one({"environment": "env1", "id": "h/eth0"})
+    assert eth0["mtu"] == 9000 and eth0["first_seen"] < eth0["last_seen"] and eth0["scan_id"] == "s2"
+    versions = list(mongo_db[HISTORY].find({"environment": "env1", "key": "h/eth0"}).sort("valid_from", 1))
+    assert [v["doc"]["mtu"] for v in versions] == [1500, 9000]
+    assert versions[0]["valid_to"] == versions[1]["valid_from"] and versions[1]["valid_to"] is None
+    link_history = mongo_db[HISTORY].find_one({"environment": "env1", "kind": "link"})
+    assert link_history["valid_to"] == clock.now
+    assert mongo_db[LINKS].count_documents({"environment": "env1"}) == 0
+
+    feed = list(mongo_db[CHANGES].find({"environment": "env1"}).sort("seq", 1))
+    assert [(c["kind"], c["op"], c["key"]) for c in feed] == [
+        ("object", "upsert", "h/eth0"), ("object", "upsert", "h/eth1"),
+        ("link", "upsert", "vedge-host_pnic|h/ovs|h/eth1"),
+        ("object", "upsert", "h/eth0"),
+        ("link", "delete", "vedge-host_pnic|h/ovs|h/eth1")]
+    seqs = [c["seq"] for c in feed]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+
+def test_a_partial_scan_closes_only_its_subtree(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    writer = InventoryWriter(mongo_db, "env2")
+    writer.write_objects([obj("a/x", "x", id_path=["a", "a/x"]), obj("b/y", "y", id_path=["b", "b/y"])], "s1")
+    writer.write_objects([], "s2")
+    closed = writer.close_unseen("s2", subtree="a")
+    assert closed.deleted == 1
+    assert [d["id"] for d in mongo_db[OBJECTS].find({"environment": "env2"})] == ["b/y"]
+
+
+def test_environments_do_not_see_each_other(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    InventoryWriter(mongo_db, "one").write_objects([obj("h/eth0", "eth0")], "s1")
+    InventoryWriter(mongo_db, "two").write_objects([obj("h/eth0", "eth0")], "s1")
+    assert InventoryWriter(mongo_db, "one").close_unseen("s2").deleted == 1
+    assert mongo_db[OBJECTS].count_documents({"environment": "two"}) == 1
