@@ -88,6 +88,12 @@ def otep_id(host: str, overlay: str) -> str:
     return f"{host}/otep-{overlay}"
 
 
+def host_zone(host: Host) -> str:
+    """The availability zone Nova reports a host in: its own zone where it runs nova-compute,
+    Nova's "internal" zone where it runs only control services."""
+    return host.availability_zone if "compute" in host.roles else "internal"
+
+
 def host_mechanism(world: World, host: Host) -> str:
     """The L2 mechanism on a host: SR-IOV clouds run Open vSwitch on their network nodes."""
     if world.mechanism_driver == "sriov" and "network" in host.roles:
@@ -113,10 +119,13 @@ def _add_control_plane(truth: Truth, world: World) -> None:
     for region in world.regions:
         rid = f"region:{region.name}"
         truth.add(TruthObject(rid, "region", region.name, regions, "folder"))
-        for zone in region.availability_zones:
-            hosts = sorted(h.name for h in world.hosts if h.region == region.name and h.availability_zone == zone)
+        members: dict[str, list[str]] = {}
+        for host in world.hosts:
+            if host.region == region.name:
+                members.setdefault(host_zone(host), []).append(host.name)
+        for zone in sorted(members):
             truth.add(TruthObject(f"az:{region.name}:{zone}", "availability_zone", zone, rid, "region",
-                                  attributes={"hosts": hosts}))
+                                  attributes={"hosts": sorted(members[zone])}))
     projects = truth.folder("", ENVIRONMENT, "projects", "project")
     for project in world.projects:
         truth.add(TruthObject(project.id, "project", project.name, projects, "folder",
@@ -142,7 +151,7 @@ def _host_type(host: Host) -> list[str]:
 def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], networks: dict[str, Network]) -> None:
     name = host.name
     mechanism = host_mechanism(world, host)
-    truth.add(TruthObject(name, "host", name, f"az:{host.region}:{host.availability_zone}", "availability_zone",
+    truth.add(TruthObject(name, "host", name, f"az:{host.region}:{host_zone(host)}", "availability_zone",
                           name, {"host_type": _host_type(host), "ip_address": host.ip_address}))
     overlay = world.type_driver if world.type_driver in ("vxlan", "gre") and host.tunnel_ip else None
 
