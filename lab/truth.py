@@ -151,8 +151,11 @@ def _host_type(host: Host) -> list[str]:
 def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], networks: dict[str, Network]) -> None:
     name = host.name
     mechanism = host_mechanism(world, host)
+    attributes: dict[str, Any] = {"host_type": _host_type(host)}
+    if "compute" in host.roles:  # Nova reports the address of hypervisors only
+        attributes["ip_address"] = host.ip_address
     truth.add(TruthObject(name, "host", name, f"az:{host.region}:{host_zone(host)}", "availability_zone",
-                          name, {"host_type": _host_type(host), "ip_address": host.ip_address}))
+                          name, attributes))
     overlay = world.type_driver if world.type_driver in ("vxlan", "gre") and host.tunnel_ip else None
 
     # Physical NICs and bonds. VPP owns its data NICs but they are still the host's pNICs.
