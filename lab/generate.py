@@ -205,8 +205,10 @@ def _agents(hosts: list[Host], mechanism: str, overlay: bool, type_driver: str, 
                 configurations["interface_mappings"] = {**configurations["interface_mappings"],  # type: ignore[dict-item]
                                                         EXTERNAL_PHYSNET: "eth3"}
         elif l2 == "vpp":
-            configurations = {"physnets": {PROVIDER_PHYSNET: "TenGigabitEthernet5/0/0"} if not overlay else {},
-                              "tunneling_ip": host.tunnel_ip}
+            physnets = {PROVIDER_PHYSNET: "TenGigabitEthernet5/0/0"} if not overlay else {}
+            if network_node:
+                physnets[EXTERNAL_PHYSNET] = "eth3"
+            configurations = {"physnets": physnets, "tunneling_ip": host.tunnel_ip}
         elif l2 == "sriov":
             configurations = {"device_mappings": {PROVIDER_PHYSNET: ["eth1"]}}
         agents.append(Agent(id=ids.uuid(), host=host.name, agent_type=agent_type, binary=binary,

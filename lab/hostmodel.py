@@ -444,13 +444,15 @@ def _build_vpp(builder: _Builder, world: World, host: Host, ports: list[Port], i
     for port in ports:
         network = index.networks[port.network_id]
         if network.id not in domains:
-            domains[network.id] = network.segmentation_id or (len(domains) + 1)
+            domains[network.id] = network.segmentation_id or 1  # a flat network: VPP's bridge domain 1
             if network.network_type == "vlan" and uplink:
                 vpp.append(VppInterface(f"{uplink.name}.{network.segmentation_id}", next_index, up=uplink.up,
                                         bridge_domain=domains[network.id], kind="sub-interface"))
                 next_index += 1
-            elif network.network_type == "flat" and uplink:
-                uplink.bridge_domain = domains[network.id]
+            elif network.network_type == "flat":
+                carrier = next((n.name for n in host.nics if n.physical_network == network.physical_network), None)
+                if carrier in uplinks:
+                    uplinks[carrier].bridge_domain = domains[network.id]
             elif network.network_type == "vxlan":
                 for remote in index.tunnel_ips:
                     if remote != host.tunnel_ip:
@@ -469,7 +471,8 @@ def _build_vpp(builder: _Builder, world: World, host: Host, ports: list[Port], i
             builder.namespace(namespace)
             builder.add(Interface(device, "tap", port.mac_address, port.mtu or network.mtu, namespace=namespace,
                                   addresses=index.cidr(port), carrier=up))
-            vpp.append(VppInterface(f"tap{taps}", next_index, up=up, mac=derived_mac(port.id),
+            # networking-vpp creates the tap with the Neutron port's MAC.
+            vpp.append(VppInterface(f"tap{taps}", next_index, up=up, mac=port.mac_address,
                                     bridge_domain=domains[network.id], kind="tap", port_id=port.id))
             taps += 1
         next_index += 1

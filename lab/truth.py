@@ -206,14 +206,14 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
     if mechanism in ("ovs", "vpp", "sriov") and not overlay and data_pnic and "physnet1" in provider_networks:
         truth.link("vedge-host_pnic", vedge, pnic_id(name, data_pnic), carrier[data_pnic], host=name,
                    physical_network="physnet1")
-    if mechanism == "ovs" and external_pnic:
+    if mechanism in ("ovs", "vpp") and external_pnic:  # the switch owns the external NIC
         truth.link("vedge-host_pnic", vedge, pnic_id(name, external_pnic), carrier[external_pnic], host=name,
                    physical_network="external")
 
     # Which pNIC carries each network on this host; host_pnic-network for networks with ports here.
     def carrier_pnic(network: Network) -> str | None:
-        if network.network_type in ("vxlan", "gre"):
-            return data_pnic if overlay else None
+        if network.network_type in ("vxlan", "gre"):  # through the NIC that holds the tunneling IP
+            return data_pnic if overlay and host.tunnel_ip_configured else None
         if network.physical_network == "external":
             return external_pnic
         return data_pnic

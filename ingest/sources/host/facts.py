@@ -1,0 +1,96 @@
+"""What the scanner learned about one host from its commands, parsed, before any object is made.
+
+`fetch.py` fills a HostFacts from command output (through ingest/parsers); `transform.py` turns
+HostFacts plus the OpenStack view into objects and links. Keeping this middle form small and
+plain is what lets the transform be pure and unit-tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class VirtualFunctionFact:
+    index: int
+    mac: str
+    vlan: int | None
+    link_state: str = "auto"  # auto, enable, disable
+
+
+@dataclass
+class InterfaceFact:
+    """A kernel network device (root namespace, or the namespace in `namespace`)."""
+
+    name: str
+    kind: str | None  # None: a plain (physical) device; else bridge, veth, tun, vlan, vxlan, bond, openvswitch...
+    mac: str | None
+    mtu: int | None
+    carrier: bool
+    master: str | None = None
+    physical: bool = False  # backed by a PCI device (ls -l /sys/class/net)
+    namespace: str | None = None
+    addresses: list[str] = field(default_factory=list)  # CIDRs
+    peer: str | None = None  # veth: the other end's name when known
+    vlan_id: int | None = None
+    parent: str | None = None  # vlan: the device it rides on
+    vxlan_id: int | None = None
+    vxlan_local: str | None = None
+    vxlan_port: int | None = None
+    link_detected: bool | None = None  # ethtool
+    speed_mbps: int | None = None
+    bond_members: list[str] = field(default_factory=list)
+    vfs: list[VirtualFunctionFact] = field(default_factory=list)
+
+
+@dataclass
+class OvsPortFact:
+    name: str
+    bridge: str
+    type: str = ""  # "" (system), internal, patch, vxlan, gre
+    tag: int | None = None
+    options: dict[str, str] = field(default_factory=dict)
+    external_ids: dict[str, str] = field(default_factory=dict)
+    link_state: str | None = None  # up, down, or None when OVSDB does not say
+
+
+@dataclass
+class DomainInterfaceFact:
+    type: str
+    mac: str
+    target: str | None = None
+    source_bridge: str | None = None
+    interface_id: str | None = None
+    vlan: int | None = None
+    mtu: int | None = None
+
+
+@dataclass
+class DomainFact:
+    name: str
+    uuid: str
+    state: str
+    interfaces: list[DomainInterfaceFact] = field(default_factory=list)
+
+
+@dataclass
+class VppInterfaceFact:
+    name: str
+    index: int
+    up: bool
+    mac: str | None = None
+    bridge_domain: int | None = None
+    link_up: bool | None = None  # hardware carrier
+
+
+@dataclass
+class HostFacts:
+    host: str
+    interfaces: list[InterfaceFact] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    ovs_ports: list[OvsPortFact] | None = None  # None: no Open vSwitch on the host
+    domains: list[DomainFact] = field(default_factory=list)
+    vpp_interfaces: list[VppInterfaceFact] | None = None  # None: no VPP on the host
+
+    def interface(self, name: str, namespace: str | None = None) -> InterfaceFact | None:
+        return next((i for i in self.interfaces if i.name == name and i.namespace == namespace), None)

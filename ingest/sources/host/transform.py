@@ -1,0 +1,378 @@
+"""A host's facts + the OpenStack view -> its objects (pNICs, vNICs, vservices, vconnectors, vedges,
+OTEPs) and the links between them, each link with its evidence (pure).
+
+Link state comes from evidence: a NIC's carrier or `Link detected`, an OVS interface's link
+state, a tap's carrier, a VF's link state. Every link names its provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphmodel.tree import folder_document
+from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact
+
+Document = dict[str, Any]
+
+L2_AGENTS = {"neutron-openvswitch-agent": "ovs", "neutron-linuxbridge-agent": "lxb", "neutron-vpp-agent": "vpp",
+             "neutron-sriov-nic-agent": "sriov"}
+VEDGE_NAMES = {"ovs": "Open vSwitch", "lxb": "Linux bridge", "vpp": "VPP", "sriov": "SR-IOV NIC switch"}
+SHORT_ID = 11  # Neutron's device names carry the first 11 characters of an id
+
+
+class OpenStackIndex:
+    """Lookups over the OpenStack documents of one scan that every host's transform needs."""
+
+    def __init__(self, docs: Iterable[Document]) -> None:
+        docs = list(docs)
+        self.ports = [d for d in docs if d["type"] == "port"]
+        self.port_by_mac = {p["mac_address"]: p for p in self.ports if p.get("mac_address")}
+        self.networks = {d["id"]: d for d in docs if d["type"] == "network"}
+        self.instances = {d["id"]: d for d in docs if d["type"] == "instance"}
+        self.agents: dict[str, list[Document]] = {}
+        for agent in (d for d in docs if d["type"] == "network_agent"):
+            self.agents.setdefault(agent["host"], []).append(agent)
+
+    def network_by_prefix(self, prefix: str) -> Document | None:
+        return next((n for i, n in self.networks.items() if i.startswith(prefix)), None)
+
+    def port_by_prefix(self, prefix: str) -> Document | None:
+        return next((p for p in self.ports if p["id"].startswith(prefix)), None)
+
+    def networks_on_host(self, host: str) -> list[Document]:
+        ids = sorted({p["network_id"] for p in self.ports if p.get("binding_host") == host})
+        return [self.networks[i] for i in ids if i in self.networks]
+
+
+@dataclass
+class HostResult:
+    objects: list[Document] = field(default_factory=list)
+    links: list[Document] = field(default_factory=list)
+
+
+class _Host:
+    """Builds one host's objects and links; methods are the link finders."""
+
+    def __init__(self, facts: HostFacts, index: OpenStackIndex) -> None:
+        self.facts, self.index, self.host = facts, index, facts.host
+        self.result = HostResult()
+        self.ids: set[str] = set()
+        agent = next((a for a in index.agents.get(self.host, []) if a.get("binary") in L2_AGENTS), None)
+        self.agent = agent
+        self.mechanism = L2_AGENTS[agent["binary"]] if agent else None
+        self.config: dict[str, Any] = (agent or {}).get("configurations") or {}
+        self.vedge = f"{self.host}/vedge-{self.mechanism}" if self.mechanism else None
+        self.pnic_link: dict[str, bool] = {}
+        self.uplinked: set[str] = set()  # LXB bridges whose uplink links are made
+
+    # -- output helpers --------------------------------------------------------------------------
+
+    def add(self, doc: Document) -> None:
+        if doc["id"] not in self.ids:
+            self.ids.add(doc["id"])
+            self.result.objects.append(doc)
+
+    def folder(self, parent_id: str, parent_type: str, folder: str, child_type: str) -> str:
+        doc = folder_document(parent_id, parent_type, folder, child_type, self.host)
+        self.add(doc)
+        return doc["id"]
+
+    def link(self, link_type: str, source: str, target: str, up: bool, evidence: str, **attributes: Any) -> None:
+        self.result.links.append({"link_type": link_type, "source_id": source, "target_id": target,
+                                  "state": "up" if up else "down", "host": self.host,
+                                  "provenance": evidence, **attributes})
+
+    # -- objects ----------------------------------------------------------------------------------
+
+    def pnics(self) -> None:
+        folder = None
+        for iface in self.facts.interfaces:
+            if iface.namespace is not None or not (iface.physical or iface.kind == "bond"):
+                continue
+            folder = folder or self.folder(self.host, "host", "pnics", "host_pnic")
+            detected = iface.link_detected if iface.link_detected is not None else iface.carrier
+            self.pnic_link[iface.name] = detected
+            doc = {"id": f"{self.host}/{iface.name}", "type": "host_pnic", "name": iface.name, "parent_id": folder,
+                   "parent_type": "folder", "host": self.host, "mac_address": iface.mac, "link_detected": detected,
+                   "mtu": iface.mtu, "speed": iface.speed_mbps}
+            if iface.kind == "bond":
+                doc["bond_members"] = sorted(iface.bond_members)
+            else:
+                doc["master"] = iface.master if self.facts.interface(iface.master or "") is not None and \
+                    self.facts.interface(iface.master or "").kind == "bond" else None  # type: ignore[union-attr]
+            self.add(doc)
+        for vpp in self.facts.vpp_interfaces or []:
+            if vpp.name == "local0" or "." in vpp.name or vpp.name.startswith(("VirtualEthernet", "tap", "vxlan")):
+                continue
+            folder = folder or self.folder(self.host, "host", "pnics", "host_pnic")
+            detected = vpp.link_up if vpp.link_up is not None else vpp.up
+            self.pnic_link[vpp.name] = detected
+            self.add({"id": f"{self.host}/{vpp.name}", "type": "host_pnic", "name": vpp.name, "parent_id": folder,
+                      "parent_type": "folder", "host": self.host, "mac_address": vpp.mac, "link_detected": detected})
+
+    def vedge_and_otep(self) -> str | None:
+        if not self.vedge:
+            return None
+        folder = self.folder(self.host, "host", "vedges", "vedge")
+        self.add({"id": self.vedge, "type": "vedge", "name": VEDGE_NAMES[self.mechanism or ""], "parent_id": folder,
+                  "parent_type": "folder", "host": self.host, "agent_type": self.agent["agent_type"],  # type: ignore[index]
+                  "mechanism": self.mechanism, "configurations": self.config})
+        tunneling_ip = self.config.get("tunneling_ip")
+        overlay = self._overlay()
+        if not (tunneling_ip and overlay):
+            return None
+        otep = f"{self.host}/otep-{overlay}"
+        folder = self.folder(self.vedge, "vedge", "oteps", "otep")
+        self.add({"id": otep, "type": "otep", "name": f"{overlay}-{tunneling_ip}", "parent_id": folder,
+                  "parent_type": "folder", "host": self.host, "overlay_type": overlay, "ip_address": tunneling_ip,
+                  "udp_port": self._udp_port(overlay)})
+        self.link("vedge-otep", self.vedge, otep, True, "agent configuration tunneling_ip")
+        holder = self._address_holder(tunneling_ip)
+        if holder is not None:
+            self.link("otep-host_pnic", otep, f"{self.host}/{holder}", self.pnic_link[holder],
+                      f"{holder} holds the tunneling IP {tunneling_ip}")
+        return otep
+
+    def _overlay(self) -> str | None:
+        types = self.config.get("tunnel_types") or []
+        if types:
+            return str(types[0])
+        if self.mechanism == "vpp" and self.config.get("tunneling_ip"):
+            return "vxlan"
+        return None
+
+    def _udp_port(self, overlay: str) -> int | None:
+        if overlay == "gre":
+            return None
+        ports = {i.vxlan_port for i in self.facts.interfaces if i.kind == "vxlan" and i.vxlan_port}
+        return ports.pop() if len(ports) == 1 else 4789
+
+    def _address_holder(self, ip: str) -> str | None:
+        for iface in self.facts.interfaces:
+            if iface.namespace is None and any(a.split("/")[0] == ip for a in iface.addresses):
+                return iface.name if iface.name in self.pnic_link else None
+        if self.facts.vpp_interfaces is not None:
+            # VPP holds the address on an interface of its own, and `show int` does not print
+            # addresses: the tunnel leaves through VPP's first hardware uplink.
+            uplinks = sorted((v.index, v.name) for v in self.facts.vpp_interfaces if v.name in self.pnic_link)
+            return uplinks[0][1] if uplinks else None
+        return None
+
+    # -- paths from vNICs ----------------------------------------------------------------------------
+
+    def instances(self) -> None:
+        ovs_by_name = {p.name: p for p in self.facts.ovs_ports or []}
+        for domain in self.facts.domains:
+            instance = self.index.instances.get(domain.uuid)
+            if instance is None:
+                continue  # a domain Nova does not know: not ours to place
+            vnics = self.folder(instance["id"], "instance", "vnics", "vnic")
+            for di in domain.interfaces:
+                port = self.index.port_by_mac.get(di.mac)
+                tap = self.facts.interface(di.target) if di.target else None
+                vid = f"{self.host}/{di.mac}"
+                network = port["network_id"] if port else None
+                mtu = tap.mtu if tap is not None else di.mtu
+                self.add({"id": vid, "type": "vnic", "name": di.target or di.mac, "parent_id": vnics,
+                          "parent_type": "folder", "host": self.host, "mac_address": di.mac,
+                          "port_id": port["id"] if port else None, "network_id": network, "mtu": mtu})
+                self.link("instance-vnic", instance["id"], vid, domain.state == "running",
+                          f"libvirt domain {domain.name} interface {di.mac}")
+                self._vnic_path(vid, di.mac, di.target, network, ovs_by_name, di.vlan)
+
+    def vservices(self) -> None:
+        ovs_by_name = {p.name: p for p in self.facts.ovs_ports or []}
+        for namespace in self.facts.namespaces:
+            if not namespace.startswith(("qdhcp-", "qrouter-")):
+                continue
+            devices = [i for i in self.facts.interfaces if i.namespace == namespace and i.kind != "loopback"
+                       and i.name != "lo"]
+            folder = self.folder(self.host, "host", "vservices", "vservice")
+            service_id = f"{self.host}/{namespace}"
+            dhcp = namespace.startswith("qdhcp-")
+            self.add({"id": service_id, "type": "vservice", "name": namespace, "parent_id": folder,
+                      "parent_type": "folder", "host": self.host, "service_type": "dhcp" if dhcp else "router",
+                      "network_id": namespace.removeprefix("qdhcp-") if dhcp else None,
+                      "router_id": None if dhcp else namespace.removeprefix("qrouter-")})
+            vnics = self.folder(service_id, "vservice", "vnics", "vnic")
+            for device in devices:
+                if not device.mac:
+                    continue
+                port = self.index.port_by_mac.get(device.mac)
+                vid = f"{self.host}/{device.mac}"
+                network = port["network_id"] if port else None
+                self.add({"id": vid, "type": "vnic", "name": device.name, "parent_id": vnics, "parent_type": "folder",
+                          "host": self.host, "mac_address": device.mac, "port_id": port["id"] if port else None,
+                          "network_id": network, "mtu": device.mtu})
+                self.link("vservice-vnic", service_id, vid, True, f"{device.name} in namespace {namespace}",
+                          network=network)
+                # LXB and VPP: the namespace end is a veth/tap whose other end carries the traffic.
+                outside = self._outside_end(device, port)
+                self._vnic_path(vid, device.mac, outside, network, ovs_by_name, None, service_device=device.name)
+
+    def _outside_end(self, device: InterfaceFact, port: Document | None) -> str | None:
+        if device.peer:
+            return device.peer
+        if port is not None:
+            tap = f"tap{port['id'][:SHORT_ID]}"
+            if self.facts.interface(tap) is not None:
+                return tap
+        return None
+
+    def _vnic_path(self, vid: str, mac: str, device: str | None, network: str | None,
+                   ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None, service_device: str | None = None) -> None:
+        """Follow a vNIC to its vconnector or vedge: Linux bridge, OVS port, VPP bridge domain, VF."""
+        if self.mechanism == "sriov":
+            for pf in self.facts.interfaces:
+                for vf in pf.vfs:
+                    if vf.mac == mac:
+                        self.link("vnic-vedge", vid, self.vedge, vf.link_state != "disable",  # type: ignore[arg-type]
+                                  f"VF {vf.index} of {pf.name} has MAC {mac}", network=network, vlan_tag=vf.vlan)
+            return
+        if self.facts.vpp_interfaces is not None:
+            vpp = next((v for v in self.facts.vpp_interfaces if v.mac == mac and v.bridge_domain is not None), None)
+            if vpp is not None:
+                bd = self._bridge_domain(vpp.bridge_domain, network)  # type: ignore[arg-type]
+                self.link("vnic-vconnector", vid, bd, vpp.up, f"VPP {vpp.name} (MAC {mac}) is in bridge domain "
+                          f"{vpp.bridge_domain}", network=network)
+            return
+        iface = self.facts.interface(device) if device else None
+        if service_device and self.facts.ovs_ports is not None and service_device in ovs_by_name:
+            port = ovs_by_name[service_device]
+            self._to_vedge(vid, port, network, f"OVS internal port {port.name} on {port.bridge}")
+            return
+        if iface is None:
+            return
+        if iface.master and iface.master != "ovs-system" and self.facts.interface(iface.master) is not None:
+            bridge = self.facts.interface(iface.master)
+            assert bridge is not None
+            if bridge.kind == "bridge":
+                self._linux_bridge(vid, iface, bridge, network, ovs_by_name)
+                return
+        if device in ovs_by_name:
+            self._to_vedge(vid, ovs_by_name[device], network, f"{device} is a port of {ovs_by_name[device].bridge}")
+
+    def _to_vedge(self, vid: str, port: OvsPortFact, network: str | None, evidence: str) -> None:
+        up = port.link_state != "down"
+        self.link("vnic-vedge", vid, self.vedge, up, evidence, network=network, vlan_tag=port.tag)  # type: ignore[arg-type]
+
+    def _linux_bridge(self, vid: str, tap: InterfaceFact, bridge: InterfaceFact, network: str | None,
+                      ovs_by_name: dict[str, OvsPortFact]) -> None:
+        connector = f"{self.host}/{bridge.name}"
+        folder = self.folder(self.host, "host", "vconnectors", "vconnector")
+        bridge_network = network or self._network_of_bridge(bridge.name)
+        self.add({"id": connector, "type": "vconnector", "name": bridge.name, "parent_id": folder,
+                  "parent_type": "folder", "host": self.host, "network_id": bridge_network,
+                  "interfaces": sorted(i.name for i in self.facts.interfaces if i.master == bridge.name)})
+        self.link("vnic-vconnector", vid, connector, tap.carrier, f"{tap.name} is a member of {bridge.name}",
+                  network=network)
+        members = [i for i in self.facts.interfaces if i.master == bridge.name and i.namespace is None]
+        for member in members:
+            # OVS hybrid plug: the qvb veth end in the bridge, its qvo peer a port of br-int.
+            peer = member.peer or (f"qvo{member.name[3:]}" if member.name.startswith("qvb") else None)
+            if member.kind == "veth" and peer in ovs_by_name:
+                port = ovs_by_name[peer]
+                self.link("vconnector-vedge", connector, self.vedge, port.link_state != "down",  # type: ignore[arg-type]
+                          f"{member.name} is the veth peer of OVS port {peer}", network=network, vlan_tag=port.tag)
+        self._lxb_uplink(connector, bridge, members, bridge_network)
+
+    def _lxb_uplink(self, connector: str, bridge: InterfaceFact, members: list[InterfaceFact],
+                    network: str | None) -> None:
+        if self.mechanism != "lxb" or connector in self.uplinked:
+            return
+        self.uplinked.add(connector)
+        for member in members:
+            if member.kind == "vxlan":
+                otep = f"{self.host}/otep-vxlan"
+                self.link("otep-vconnector", otep, connector, True,
+                          f"{member.name} (VNI {member.vxlan_id}, local {member.vxlan_local}) is in {bridge.name}",
+                          network=network, segmentation_id=member.vxlan_id)
+            elif member.kind == "vlan" and member.parent in self.pnic_link:
+                self.link("vconnector-host_pnic", connector, f"{self.host}/{member.parent}",
+                          self.pnic_link[member.parent], f"{member.name} (VLAN {member.vlan_id} on {member.parent}) "
+                          f"is in {bridge.name}", network=network, vlan_tag=member.vlan_id)
+            elif member.name in self.pnic_link:
+                self.link("vconnector-host_pnic", connector, f"{self.host}/{member.name}", self.pnic_link[member.name],
+                          f"{member.name} is in {bridge.name}", network=network, vlan_tag=None)
+
+    def _network_of_bridge(self, name: str) -> str | None:
+        if name.startswith("brq"):
+            network = self.index.network_by_prefix(name[3:])
+            return network["id"] if network else None
+        if name.startswith("qbr"):
+            port = self.index.port_by_prefix(name[3:])
+            return port["network_id"] if port else None
+        return None
+
+    def _bridge_domain(self, bd_id: int, network: str | None) -> str:
+        connector = f"{self.host}/bd-{bd_id}"
+        if connector not in self.ids:
+            folder = self.folder(self.host, "host", "vconnectors", "vconnector")
+            self.add({"id": connector, "type": "vconnector", "name": f"bd-{bd_id}", "parent_id": folder,
+                      "parent_type": "folder", "host": self.host, "network_id": network})
+            self.link("vconnector-vedge", connector, self.vedge, True,  # type: ignore[arg-type]
+                      f"VPP bridge domain {bd_id}", network=network)
+        return connector
+
+    # -- uplinks ------------------------------------------------------------------------------------
+
+    def uplinks(self, otep: str | None) -> None:
+        """vedge-host_pnic for provider networks, and host_pnic-network for networks used here."""
+        physnet_nic = self._physnet_nics()
+        if self.mechanism in ("ovs", "vpp", "sriov"):
+            for physnet, nic in sorted(physnet_nic.items()):
+                self.link("vedge-host_pnic", self.vedge, f"{self.host}/{nic}", self.pnic_link[nic],  # type: ignore[arg-type]
+                          f"physical network {physnet} maps to {nic}", physical_network=physnet)
+        tunnel_nic = None
+        if otep:
+            tunnel_nic = next((l["target_id"].split("/", 1)[1] for l in self.result.links
+                               if l["link_type"] == "otep-host_pnic"), None)
+        for network in self.index.networks_on_host(self.host):
+            if network.get("network_type") in ("vxlan", "gre"):
+                nic = tunnel_nic
+            else:
+                nic = physnet_nic.get(network.get("physical_network") or "")
+            if not nic:
+                continue
+            segmentation = network.get("segmentation_id")
+            self.link("host_pnic-network", f"{self.host}/{nic}", network["id"], self.pnic_link[nic],
+                      f"ports of {network['name']} are bound here and {nic} carries its "
+                      f"{network.get('network_type')} traffic", segmentation_id=segmentation,
+                      network_type=network.get("network_type"),
+                      link_name=f"Segment-{segmentation}" if segmentation else "Segment-flat")
+
+    def _physnet_nics(self) -> dict[str, str]:
+        """Physical network -> the pNIC carrying it, from the agent's mappings and the switch's ports."""
+        result: dict[str, str] = {}
+        if self.mechanism == "ovs":
+            ports_by_bridge: dict[str, list[OvsPortFact]] = {}
+            for port in self.facts.ovs_ports or []:
+                ports_by_bridge.setdefault(port.bridge, []).append(port)
+            for physnet, bridge in (self.config.get("bridge_mappings") or {}).items():
+                nic = next((p.name for p in ports_by_bridge.get(bridge, []) if p.type == "" and p.name in self.pnic_link),
+                           None)
+                if nic:
+                    result[physnet] = nic
+        elif self.mechanism == "lxb":
+            result = {k: v for k, v in (self.config.get("interface_mappings") or {}).items() if v in self.pnic_link}
+        elif self.mechanism == "vpp":
+            result = {k: v for k, v in (self.config.get("physnets") or {}).items() if v in self.pnic_link}
+        elif self.mechanism == "sriov":
+            for physnet, devices in (self.config.get("device_mappings") or {}).items():
+                for device in devices if isinstance(devices, list) else [devices]:
+                    if device in self.pnic_link:
+                        result[physnet] = device
+        return result
+
+
+def host_objects_and_links(facts: HostFacts, index: OpenStackIndex) -> HostResult:
+    """Every object and link one host's facts show (pure)."""
+    builder = _Host(facts, index)
+    builder.pnics()
+    otep = builder.vedge_and_otep()
+    builder.instances()
+    builder.vservices()
+    builder.uplinks(otep)
+    return builder.result

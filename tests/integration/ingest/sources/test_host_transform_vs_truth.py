@@ -1,0 +1,80 @@
+"""The host transform's link finders against the ground truth, on every variant, with and without
+faults. Facts come straight from the lab's host model (facts_from_lab), the OpenStack view from the
+lab's APIs through openstacksdk; the scan tests check the commands and parsers in between."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import openstack
+import pytest
+
+from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
+from ingest.sources.openstack.fetch import fetch_openstack
+from ingest.sources.openstack.transform import openstack_objects
+from lab.cloud.server import serve
+from lab.cloud.source import StaticWorldSource
+from lab.faults import inject_fault
+from lab.generate import generate_world
+from lab.hostmodel import LabHosts
+from lab.truth import compute_truth
+from lab.world import VARIANTS, World
+
+sys.path.insert(0, str(Path(__file__).parent))
+from facts_from_lab import facts_from_lab  # noqa: E402
+
+
+def discover(world: World) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    with serve(StaticWorldSource(world)) as cloud, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        connection = openstack.connect(auth_url=cloud.auth_url, username="admin", password="lab-admin-pw",
+                                       project_name="admin", user_domain_name="Default",
+                                       project_domain_name="Default", region_name="RegionOne")
+        docs = openstack_objects(fetch_openstack(connection, "RegionOne"))
+    index, hosts = OpenStackIndex(docs), LabHosts(world)
+    objects = {d["id"]: d for d in docs if not (d["type"] == "project" and d["name"] == "admin")}
+    links: dict = {}  # type: ignore[type-arg]
+    for host in world.hosts:
+        result = host_objects_and_links(facts_from_lab(hosts.get(host.name)), index)
+        for doc in result.objects:
+            objects.setdefault(doc["id"], doc)
+        for link in result.links:
+            links[(link["link_type"], link["source_id"], link["target_id"])] = link
+    return objects, links
+
+
+def assert_equals_truth(world: World) -> None:
+    objects, links = discover(world)
+    truth = compute_truth(world)
+    assert set(objects) == set(truth.objects)
+    for oid, expected in truth.objects.items():
+        assert (objects[oid]["type"], objects[oid]["parent_id"]) == (expected.type, expected.parent_id), oid
+        for attribute, value in expected.attributes.items():
+            if attribute in objects[oid]:
+                assert objects[oid][attribute] == value, (oid, attribute)
+    assert set(links) == set(truth.links)
+    for key, expected in truth.links.items():
+        assert links[key]["state"] == expected.state, key
+        assert links[key]["provenance"], key
+
+
+@pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS)
+def test_every_variant_equals_the_truth(mechanism: str, type_driver: str) -> None:
+    assert_equals_truth(generate_world(3, 2, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=4))
+
+
+@pytest.mark.parametrize(("mechanism", "type_driver", "kind"), [
+    ("ovs", "vxlan", "nic_down"), ("ovs", "vlan", "bond_member_down"), ("ovs", "vxlan", "ovs_port_down"),
+    ("ovs", "vxlan", "ovs_port_missing"), ("lxb", "vxlan", "tunnel_unreachable"), ("lxb", "vlan", "nic_down"),
+    ("ovs", "vxlan", "dhcp_namespace_gone"), ("ovs", "vlan", "vlan_tag_mismatch"), ("sriov", "vlan", "ovs_port_down"),
+    ("vpp", "vlan", "ovs_port_down"),
+])
+def test_faulted_worlds_equal_the_truth(mechanism: str, type_driver: str, kind: str) -> None:
+    world = generate_world(3, 2, 2, mechanism, type_driver, seed=4)
+    vm = world.instances[0]
+    target = {"nic_down": f"{vm.host}/eth1", "bond_member_down": f"{vm.host}/eth1", "tunnel_unreachable": vm.host,
+              "dhcp_namespace_gone": world.networks[0].id}.get(kind, vm.port_ids[0])
+    inject_fault(world, kind, target)
+    assert_equals_truth(world)
