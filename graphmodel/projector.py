@@ -1,0 +1,282 @@
+"""The projector: MongoDB's changes feed -> the Neo4j graph (DESIGN §2, §3).
+
+Each batch of the feed after the environment's checkpoint becomes a few UNWIND/MERGE statements
+run in ONE Neo4j transaction together with the new checkpoint, so a crash or an outage never
+loses or doubles anything: the next run starts after the last committed batch, and replaying a
+batch is harmless (MERGE, then SET of whole property maps).
+
+Shape: every object is a node labelled Object and its type's label, unique on `uid`
+(environment|id); the tree is (parent)-[:CONTAINS]->(child); each link is a relationship whose
+type is the link type in UPPER_SNAKE, with the link's attributes as properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import neo4j
+from pymongo.database import Database
+
+from graphmodel.inventory import CHANGES, LINKS, OBJECTS, content
+from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME, uid
+
+Document = dict[str, Any]
+CHECKPOINT_LABEL = "ProjectorCheckpoint"
+
+
+def node_properties(environment: str, doc: Document) -> Document:
+    """A document as Neo4j node properties: scalars and lists of scalars; anything nested as JSON."""
+    props = {key: _property(value) for key, value in content(doc).items() if value is not None}
+    props.update(uid=uid(environment, doc["id"]), env=environment)
+    return props
+
+
+def link_properties(environment: str, doc: Document) -> Document:
+    props = {key: _property(value) for key, value in content(doc).items()
+             if value is not None and key not in ("source_id", "target_id")}
+    props["env"] = environment
+    return props
+
+
+def _property(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):
+        if len({type(v) for v in value}) <= 1:  # Neo4j lists hold one type
+            return list(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def label_of(object_type: str) -> str:
+    """The Neo4j label of a declared object type; refuses anything not declared (labels are
+    written into Cypher text, so they must come from our schema, never from input)."""
+    declared = OBJECT_TYPES_BY_NAME.get(object_type)
+    if declared is None:
+        raise ValueError(f"unknown object type {object_type!r}")
+    return declared.label
+
+
+def relationship_of(link_type: str) -> str:
+    declared = LINK_TYPES_BY_NAME.get(link_type)
+    if declared is None:
+        raise ValueError(f"unknown link type {link_type!r}")
+    return declared.relationship
+
+
+@dataclass
+class Batch:
+    """One slice of the feed, compacted: the last change of each key wins."""
+
+    last_seq: int
+    object_upserts: dict[str, list[Document]]  # by object type
+    object_deletes: list[str]  # uids
+    link_upserts: dict[str, list[Document]]  # by link type
+    link_deletes: dict[str, list[Document]]  # by link type: source_uid, target_uid
+
+
+def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
+    """Group a slice of the feed into the statements' rows (pure)."""
+    last: dict[tuple[str, str], Document] = {}
+    last_seq = None
+    for change in changes:
+        last[(change["kind"], change["key"])] = change
+        last_seq = change["seq"]
+    if last_seq is None:
+        return None
+    batch = Batch(last_seq, {}, [], {}, {})
+    for (kind, _), change in last.items():
+        doc = change["doc"]
+        if kind == "object":
+            if change["op"] == "delete":
+                batch.object_deletes.append(uid(environment, doc["id"]))
+            else:
+                parent = doc.get("parent_id")
+                if parent == ENVIRONMENT:
+                    parent = None  # top-level folders hang off the environment itself, not a node
+                batch.object_upserts.setdefault(doc["type"], []).append({
+                    "uid": uid(environment, doc["id"]), "props": node_properties(environment, doc),
+                    "parent_uid": uid(environment, parent) if parent else None})
+        else:
+            ends = {"source_uid": uid(environment, doc["source_id"]), "target_uid": uid(environment, doc["target_id"])}
+            if change["op"] == "delete":
+                batch.link_deletes.setdefault(doc["link_type"], []).append(ends)
+            else:
+                batch.link_upserts.setdefault(doc["link_type"], []).append(
+                    {**ends, "props": link_properties(environment, doc)})
+    return batch
+
+
+def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
+    for object_type, rows in batch.object_upserts.items():
+        tx.run(f"""
+            UNWIND $rows AS row
+            MERGE (n:Object {{uid: row.uid}})
+            SET n = row.props, n:{label_of(object_type)}
+            WITH n, row
+            OPTIONAL MATCH (old:Object)-[stale:CONTAINS]->(n) WHERE old.uid <> row.parent_uid
+            DELETE stale
+            WITH n, row WHERE row.parent_uid IS NOT NULL
+            MERGE (p:Object {{uid: row.parent_uid}})
+            MERGE (p)-[:CONTAINS]->(n)
+            """, rows=rows).consume()
+    if batch.object_deletes:
+        tx.run("UNWIND $uids AS u MATCH (n:Object {uid: u}) DETACH DELETE n", uids=batch.object_deletes).consume()
+    for link_type, rows in batch.link_upserts.items():
+        tx.run(f"""
+            UNWIND $rows AS row
+            MERGE (a:Object {{uid: row.source_uid}})
+            MERGE (b:Object {{uid: row.target_uid}})
+            MERGE (a)-[r:{relationship_of(link_type)}]->(b)
+            SET r = row.props
+            """, rows=rows).consume()
+    for link_type, rows in batch.link_deletes.items():
+        tx.run(f"""
+            UNWIND $rows AS row
+            MATCH (:Object {{uid: row.source_uid}})-[r:{relationship_of(link_type)}]->(:Object {{uid: row.target_uid}})
+            DELETE r
+            """, rows=rows).consume()
+    tx.run(f"MERGE (c:{CHECKPOINT_LABEL} {{env: $env}}) SET c.seq = $seq",
+           env=environment, seq=batch.last_seq).consume()
+
+
+@dataclass
+class SyncStats:
+    batches: int = 0
+    changes: int = 0
+    last_seq: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_second(self) -> float:
+        return self.changes / self.seconds if self.seconds else 0.0
+
+
+class Projector:
+    """Applies one environment's changes feed to Neo4j."""
+
+    def __init__(self, database: Database, driver: neo4j.Driver, environment: str, batch_size: int = 5000) -> None:
+        self.db, self.driver, self.environment, self.batch_size = database, driver, environment, batch_size
+
+    def checkpoint(self) -> int:
+        records, _, _ = self.driver.execute_query(
+            f"MATCH (c:{CHECKPOINT_LABEL} {{env: $env}}) RETURN c.seq AS seq", env=self.environment)
+        return int(records[0]["seq"]) if records else 0
+
+    def sync(self, on_batch: Callable[[SyncStats], None] | None = None, max_batches: int | None = None) -> SyncStats:
+        """Apply every change after the checkpoint, batch by batch; returns what was done."""
+        stats = SyncStats(last_seq=self.checkpoint())
+        started = time.perf_counter()
+        while max_batches is None or stats.batches < max_batches:
+            changes = list(self.db[CHANGES].find({"environment": self.environment, "seq": {"$gt": stats.last_seq}})
+                           .sort("seq", 1).limit(self.batch_size))
+            batch = compact(self.environment, changes)
+            if batch is None:
+                break
+            with self.driver.session() as session:
+                session.execute_write(_write_batch, self.environment, batch)
+            stats.batches += 1
+            stats.changes += len(changes)
+            stats.last_seq = batch.last_seq
+            stats.seconds = time.perf_counter() - started
+            if on_batch:
+                on_batch(stats)
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def follow(self, stop: Callable[[], bool], idle_seconds: float = 0.2,
+               on_batch: Callable[[SyncStats], None] | None = None) -> None:
+        """Keep applying the feed until stop() is true; waits (and retries) while Neo4j is down."""
+        while not stop():
+            try:
+                if self.sync(on_batch).changes == 0:
+                    time.sleep(idle_seconds)
+            except (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired):
+                time.sleep(max(idle_seconds, 1.0))  # the feed waits in MongoDB; nothing is lost
+
+    def rebuild(self) -> SyncStats:
+        """Drop the environment's graph and project the current inventory afresh."""
+        last = self.db[CHANGES].find_one({"environment": self.environment}, sort=[("seq", -1)])
+        with self.driver.session() as session:  # CALL IN TRANSACTIONS needs an auto-commit transaction
+            session.run("MATCH (n:Object {env: $env}) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS",
+                        env=self.environment).consume()
+        snapshot = [{"kind": "object", "op": "upsert", "key": d["id"], "doc": d, "seq": 0}
+                    for d in self.db[OBJECTS].find({"environment": self.environment}, {"_id": 0})]
+        snapshot += [{"kind": "link", "op": "upsert", "key": d["key"], "doc": d, "seq": 0}
+                     for d in self.db[LINKS].find({"environment": self.environment}, {"_id": 0})]
+        started = time.perf_counter()
+        final_seq = int(last["seq"]) if last else 0
+        stats = SyncStats(last_seq=final_seq)
+        for start in range(0, len(snapshot), self.batch_size):
+            chunk = snapshot[start:start + self.batch_size]
+            batch = compact(self.environment, chunk)
+            assert batch is not None
+            batch.last_seq = final_seq
+            with self.driver.session() as session:
+                session.execute_write(_write_batch, self.environment, batch)
+            stats.batches += 1
+            stats.changes += len(chunk)
+        if not snapshot:
+            self.driver.execute_query(f"MERGE (c:{CHECKPOINT_LABEL} {{env: $env}}) SET c.seq = $seq",
+                                      env=self.environment, seq=final_seq)
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+
+@dataclass
+class Verification:
+    counts_mongo: dict[str, int]
+    counts_neo4j: dict[str, int]
+    hash_mongo: str
+    hash_neo4j: str
+
+    @property
+    def differences(self) -> dict[str, tuple[int, int]]:
+        keys = set(self.counts_mongo) | set(self.counts_neo4j)
+        return {k: (self.counts_mongo.get(k, 0), self.counts_neo4j.get(k, 0)) for k in sorted(keys)
+                if self.counts_mongo.get(k, 0) != self.counts_neo4j.get(k, 0)}
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences and self.hash_mongo == self.hash_neo4j
+
+
+def verify(database: Database, driver: neo4j.Driver, environment: str) -> Verification:
+    """Compare MongoDB and Neo4j: counts per object and link type, and a hash of their content."""
+    mongo_counts: dict[str, int] = {}
+    mongo_items = []
+    for doc in database[OBJECTS].find({"environment": environment}, {"_id": 0}):
+        mongo_counts[doc["type"]] = mongo_counts.get(doc["type"], 0) + 1
+        mongo_items.append(json.dumps(node_properties(environment, doc), sort_keys=True, default=str))
+    for doc in database[LINKS].find({"environment": environment}, {"_id": 0}):
+        key = f"link:{doc['link_type']}"
+        mongo_counts[key] = mongo_counts.get(key, 0) + 1
+        mongo_items.append(json.dumps([uid(environment, doc["source_id"]), uid(environment, doc["target_id"]),
+                                       link_properties(environment, doc)], sort_keys=True, default=str))
+    neo_counts: dict[str, int] = {}
+    neo_items = []
+    with driver.session() as session:
+        for record in session.run("MATCH (n:Object {env: $env}) RETURN properties(n) AS p", env=environment):
+            props = record["p"]
+            neo_counts[props.get("type", "?")] = neo_counts.get(props.get("type", "?"), 0) + 1
+            neo_items.append(json.dumps(props, sort_keys=True, default=str))
+        for record in session.run("MATCH (a:Object {env: $env})-[r]->(b:Object) WHERE type(r) <> 'CONTAINS' "
+                                  "RETURN a.uid AS a, b.uid AS b, properties(r) AS p", env=environment):
+            key = f"link:{record['p'].get('link_type', '?')}"
+            neo_counts[key] = neo_counts.get(key, 0) + 1
+            neo_items.append(json.dumps([record["a"], record["b"], record["p"]], sort_keys=True, default=str))
+    return Verification(mongo_counts, neo_counts, _digest(mongo_items), _digest(neo_items))
+
+
+def _digest(items: list[str]) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(items):
+        digest.update(item.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""The simulated OpenStack control plane: Keystone, Nova and Neutron APIs computed from a world spec."""
