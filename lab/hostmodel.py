@@ -495,6 +495,8 @@ def _build_sriov(builder: _Builder, world: World, host: Host, ports: list[Port],
 def _add_domains(builder: _Builder, world: World, host: Host, ports: list[Port], index: _WorldIndex,
                  mechanism: str) -> None:
     by_port = {p.id: p for p in ports}
+    # VFs are numbered in the order of the host's direct ports, as _build_sriov hands them out.
+    vf_number = {p.id: n for n, p in enumerate(p for p in ports if p.vnic_type == "direct")}
     for instance in world.instances:
         if instance.host != host.name:
             continue
@@ -518,7 +520,7 @@ def _add_domains(builder: _Builder, world: World, host: Host, ports: list[Port],
                                             vhost_socket=f"/var/run/vpp/vhost-{port.id[:11]}.sock")
             else:
                 interface = DomainInterface("hostdev", port.mac_address, None, vlan=network.segmentation_id,
-                                            pci_address=f"0000:05:10.{number}")
+                                            pci_address=f"0000:05:10.{vf_number.get(port.id, number)}")
             interface.mtu = port.mtu or network.mtu
             domain.interfaces.append(interface)
         builder.state.domains.append(domain)
