@@ -7,7 +7,9 @@ batch is harmless (MERGE, then SET of whole property maps).
 
 Shape: every object is a node labelled Object and its type's label, unique on `uid`
 (environment|id); the tree is (parent)-[:CONTAINS]->(child); each link is a relationship whose
-type is the link type in UPPER_SNAKE, with the link's attributes as properties.
+type is the link type in UPPER_SNAKE, with the link's attributes as properties. A link's ends
+are matched, not created: writers store objects before the links between them, and objects
+come first in every batch, so a link whose end is missing is one `graph verify` should report.
 """
 
 from __future__ import annotations
@@ -115,24 +117,32 @@ def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
 
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
     for object_type, rows in batch.object_upserts.items():
-        tx.run(f"""
+        tx.run(f"UNWIND $rows AS row MERGE (n:Object {{uid: row.uid}}) SET n = row.props, n:{label_of(object_type)}",
+               rows=rows).consume()
+    tree = [row for rows in batch.object_upserts.values() for row in rows]
+    if tree:
+        # A moved object loses its old parent's CONTAINS; then every object hangs off its parent
+        # (MERGEd: a parent may arrive in a later batch than its child).
+        tx.run("""
             UNWIND $rows AS row
-            MERGE (n:Object {{uid: row.uid}})
-            SET n = row.props, n:{label_of(object_type)}
-            WITH n, row
-            OPTIONAL MATCH (old:Object)-[stale:CONTAINS]->(n) WHERE old.uid <> row.parent_uid
+            MATCH (old:Object)-[stale:CONTAINS]->(n:Object {uid: row.uid})
+            WHERE row.parent_uid IS NULL OR old.uid <> row.parent_uid
             DELETE stale
-            WITH n, row WHERE row.parent_uid IS NOT NULL
-            MERGE (p:Object {{uid: row.parent_uid}})
+            """, rows=tree).consume()
+        tx.run("""
+            UNWIND $rows AS row
+            WITH row WHERE row.parent_uid IS NOT NULL
+            MATCH (n:Object {uid: row.uid})
+            MERGE (p:Object {uid: row.parent_uid})
             MERGE (p)-[:CONTAINS]->(n)
-            """, rows=rows).consume()
+            """, rows=tree).consume()
     if batch.object_deletes:
         tx.run("UNWIND $uids AS u MATCH (n:Object {uid: u}) DETACH DELETE n", uids=batch.object_deletes).consume()
     for link_type, rows in batch.link_upserts.items():
         tx.run(f"""
             UNWIND $rows AS row
-            MERGE (a:Object {{uid: row.source_uid}})
-            MERGE (b:Object {{uid: row.target_uid}})
+            MATCH (a:Object {{uid: row.source_uid}})
+            MATCH (b:Object {{uid: row.target_uid}})
             MERGE (a)-[r:{relationship_of(link_type)}]->(b)
             SET r = row.props
             """, rows=rows).consume()
@@ -152,6 +162,8 @@ class SyncStats:
     changes: int = 0
     last_seq: int = 0
     seconds: float = 0.0
+    read_seconds: float = 0.0  # reading the feed from MongoDB
+    write_seconds: float = 0.0  # the Neo4j transactions
 
     @property
     def per_second(self) -> float:
@@ -174,13 +186,17 @@ class Projector:
         stats = SyncStats(last_seq=self.checkpoint())
         started = time.perf_counter()
         while max_batches is None or stats.batches < max_batches:
+            read_started = time.perf_counter()
             changes = list(self.db[CHANGES].find({"environment": self.environment, "seq": {"$gt": stats.last_seq}})
                            .sort("seq", 1).limit(self.batch_size))
+            stats.read_seconds += time.perf_counter() - read_started
             batch = compact(self.environment, changes)
             if batch is None:
                 break
+            write_started = time.perf_counter()
             with self.driver.session() as session:
                 session.execute_write(_write_batch, self.environment, batch)
+            stats.write_seconds += time.perf_counter() - write_started
             stats.batches += 1
             stats.changes += len(changes)
             stats.last_seq = batch.last_seq
