@@ -1,0 +1,152 @@
+"""A scan of one environment: OpenStack APIs, then every host over its transport, then the link
+finders, then one batched write with history and the changes feed.
+
+Hosts are scanned concurrently (at most `concurrency` at once). A host that cannot be reached or
+prints something unparsable is recorded as a message and makes the scan completed_with_errors;
+every other host's objects are still written, and nothing of the failed host is closed (its
+objects keep their last known state rather than vanish).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.database import Database
+
+from core.errors import CalipsoError
+from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats
+from graphmodel.tree import assign_paths
+from ingest.records import Message, ScanRecords, excerpt, record_message
+from ingest.sources.host.facts import HostFacts
+from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
+from ingest.transport import Transport, TransportError
+
+Document = dict[str, Any]
+HostFetcher = Callable[[Transport, str], HostFacts]
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+class ScanAborted(CalipsoError):
+    """Someone asked the scan to stop."""
+
+
+@dataclass
+class ScanResult:
+    scan_id: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    written: WriteStats = field(default_factory=WriteStats)
+
+
+def _quiet(phase: str, done: int, total: int) -> None:
+    pass
+
+
+class Scanner:
+    """Scans one environment into MongoDB."""
+
+    def __init__(self, database: Database, environment: str, openstack_docs: Callable[[], list[Document]],
+                 transport: Transport, fetch_host: HostFetcher, concurrency: int = 8) -> None:
+        self.db = database
+        self.environment = environment
+        self.openstack_docs = openstack_docs
+        self.transport = transport
+        self.fetch_host = fetch_host
+        self.concurrency = concurrency
+        self.records = ScanRecords(database)
+
+    def scan(self, progress: Progress = _quiet, scan_id: str | None = None) -> ScanResult:
+        """A full scan: everything seen is written; a clean one closes what it no longer sees."""
+        scan_id = scan_id or self.records.create(self.environment)
+        self.records.start(scan_id)
+        result = ScanResult(scan_id, "running")
+        try:
+            self._scan(scan_id, result, progress)
+        except ScanAborted:
+            result.status = "aborted"
+        except Exception as exc:  # noqa: BLE001 - recorded as the scan's failure, then raised
+            result.status = "failed"
+            result.errors.append(f"{type(exc).__name__}: {exc}")
+            self.records.add_error(scan_id, result.errors[-1])
+            self.records.finish(scan_id, "failed", result.counts, result.timings)
+            raise
+        self.records.finish(scan_id, result.status, result.counts, result.timings)  # type: ignore[arg-type]
+        return result
+
+    def _scan(self, scan_id: str, result: ScanResult, progress: Progress) -> None:
+        started = time.perf_counter()
+        progress("OpenStack APIs", 0, 1)
+        docs = self.openstack_docs()
+        result.timings["openstack_s"] = time.perf_counter() - started
+        progress("OpenStack APIs", 1, 1)
+        index = OpenStackIndex(docs)
+        hosts = sorted(d["id"] for d in docs if d["type"] == "host")
+        objects = {d["id"]: d for d in docs}
+        links: dict[tuple[str, str, str], Document] = {}
+        failed_hosts: list[str] = []
+
+        fetch_started = time.perf_counter()
+        facts: dict[str, HostFacts] = {}
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan-host") as pool:
+            futures = {pool.submit(self.fetch_host, self.transport, host): host for host in hosts}
+            for done, future in enumerate(as_completed(futures), 1):
+                host = futures[future]
+                try:
+                    facts[host] = future.result()
+                except (TransportError, CalipsoError) as exc:
+                    failed_hosts.append(host)
+                    self._host_error(scan_id, result, host, exc)
+                progress("hosts", done, len(hosts))
+                if done % 50 == 0 and self.records.abort_requested(scan_id):
+                    raise ScanAborted(scan_id)
+        result.timings["hosts_fetch_s"] = time.perf_counter() - fetch_started
+
+        transform_started = time.perf_counter()
+        for host, host_facts in facts.items():
+            found = host_objects_and_links(host_facts, index)
+            for doc in found.objects:
+                objects.setdefault(doc["id"], doc)
+            for link in found.links:
+                links[(link["link_type"], link["source_id"], link["target_id"])] = link
+        known = {d["id"]: d for d in self.db[OBJECTS].find({"environment": self.environment},
+                                                          {"_id": 0, "id": 1, "name": 1, "parent_id": 1})}
+        orphans = assign_paths(objects.values(), known)
+        for orphan in orphans:
+            record_message(self.db, Message(self.environment, "Calipso", "warning",
+                                            f"object {orphan} has no known parent", related_object=orphan,
+                                            scan_id=scan_id))
+        result.timings["transform_s"] = time.perf_counter() - transform_started
+        if self.records.abort_requested(scan_id):
+            raise ScanAborted(scan_id)
+
+        write_started = time.perf_counter()
+        writer = InventoryWriter(self.db, self.environment)
+        progress("writing", 0, 2)
+        result.written += writer.write_objects(list(objects.values()), scan_id)
+        progress("writing", 1, 2)
+        result.written += writer.write_links(list(links.values()), scan_id)
+        progress("writing", 2, 2)
+        if not failed_hosts:
+            result.written += writer.close_unseen(scan_id)
+        result.timings["write_s"] = time.perf_counter() - write_started
+
+        for doc in objects.values():
+            result.counts[doc["type"]] = result.counts.get(doc["type"], 0) + 1
+        result.counts["links"] = len(links)
+        result.status = "completed_with_errors" if failed_hosts else "completed"
+
+    def _host_error(self, scan_id: str, result: ScanResult, host: str, exc: Exception) -> None:
+        command = getattr(exc, "command", None)
+        text = f"{host}: {exc}"
+        result.errors.append(text)
+        self.records.add_error(scan_id, text)
+        record_message(self.db, Message(
+            self.environment, "Calipso", "error", text, related_object=host, related_object_type="host",
+            scan_id=scan_id, details={"host": host, "command": command,
+                                      "excerpt": excerpt(getattr(exc, "excerpt", "") or "")}))
