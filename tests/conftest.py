@@ -34,6 +34,10 @@ TEST_ENVIRONMENT = read_stack_env(CHECKOUT / "tests" / "stack.env")
 os.environ.update(TEST_ENVIRONMENT)
 os.environ.pop("CALIPSO_CONFIG", None)
 
+import warnings  # noqa: E402
+
+import openstack  # noqa: E402
+
 from core.settings import Settings, get_settings, load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from stack.manager import Stack  # noqa: E402
@@ -82,3 +86,13 @@ def neo4j_driver(stores: Stores, env_name: str):  # type: ignore[no-untyped-def]
     """The Neo4j driver; nodes of this test's environment are deleted afterwards."""
     yield stores.neo4j
     stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=env_name)
+
+
+def connect_to_lab(cloud) -> openstack.connection.Connection:  # type: ignore[no-untyped-def]
+    """openstacksdk connected to a lab cloud (lab.cloud.server.serve) as its admin, the lab's fixed
+    test credentials. Import it in tests with `from conftest import connect_to_lab`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openstacksdk's deprecation notices about itself
+        return openstack.connect(auth_url=cloud.auth_url, username="admin", password="lab-admin-pw",
+                                 project_name="admin", user_domain_name="Default", project_domain_name="Default",
+                                 region_name="RegionOne")

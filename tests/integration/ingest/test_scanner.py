@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-import openstack
+from conftest import connect_to_lab
 import pytest
 
 from graphmodel.inventory import LINKS, OBJECTS
@@ -32,9 +32,7 @@ def scanner_for(world, mongo_db, cloud, broken: set[str] = frozenset()):  # type
     def openstack_docs() -> list[dict]:  # type: ignore[type-arg]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            connection = openstack.connect(auth_url=cloud.auth_url, username="admin", password="lab-admin-pw",
-                                           project_name="admin", user_domain_name="Default",
-                                           project_domain_name="Default", region_name="RegionOne")
+            connection = connect_to_lab(cloud)
             return [d for d in openstack_objects(fetch_openstack(connection, "RegionOne"))
                     if not (d["type"] == "project" and d["name"] == "admin")]
 

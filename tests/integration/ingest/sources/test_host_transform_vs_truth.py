@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-import openstack
+from conftest import connect_to_lab
 import pytest
 
 from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
@@ -29,9 +29,7 @@ from facts_from_lab import facts_from_lab  # noqa: E402
 def discover(world: World) -> tuple[dict, dict]:  # type: ignore[type-arg]
     with serve(StaticWorldSource(world)) as cloud, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        connection = openstack.connect(auth_url=cloud.auth_url, username="admin", password="lab-admin-pw",
-                                       project_name="admin", user_domain_name="Default",
-                                       project_domain_name="Default", region_name="RegionOne")
+        connection = connect_to_lab(cloud)
         docs = openstack_objects(fetch_openstack(connection, "RegionOne"))
     index, hosts = OpenStackIndex(docs), LabHosts(world)
     objects = {d["id"]: d for d in docs if not (d["type"] == "project" and d["name"] == "admin")}

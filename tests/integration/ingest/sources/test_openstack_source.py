@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-import openstack
+from conftest import connect_to_lab
 import pytest
 
 from graphmodel.tree import assign_paths
@@ -25,9 +25,7 @@ def test_control_plane_objects_equal_the_truth(mechanism: str, type_driver: str)
     world = generate_world(4, 2, 2, mechanism, type_driver, seed=13)
     with serve(StaticWorldSource(world)) as cloud, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        connection = openstack.connect(auth_url=cloud.auth_url, username="admin", password="lab-admin-pw",
-                                       project_name="admin", user_domain_name="Default",
-                                       project_domain_name="Default", region_name="RegionOne")
+        connection = connect_to_lab(cloud)
         docs = openstack_objects(fetch_openstack(connection, "RegionOne"))
     assert assign_paths(docs) == []
     truth = {o.id: o for o in compute_truth(world).objects.values()
