@@ -3,6 +3,10 @@
 Tests run against their own local stack: the same servers as `calipso stack up`, on other ports
 and under var/test, so that a running demo is never touched. The stack is started once per
 session by the first test that asks for it and stopped at the end if this session started it.
+
+Keep fixtures here, not in conftest.py files deeper down: the test folders mirror the packages
+(tests/unit/lab, tests/integration/ingest, ...), and pytest would put such a folder on sys.path,
+where it would shadow the real package of the same name.
 """
 
 from __future__ import annotations
