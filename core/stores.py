@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 #: How long a first contact with a store may take before we call it down.
 CONNECT_TIMEOUT_S = 5.0
+#: How long one MongoDB operation may wait for its answer (large batched writes included).
+OPERATION_TIMEOUT_S = 120.0
 
 _TRANSIENT_MONGO = (pymongo.errors.AutoReconnect, pymongo.errors.NetworkTimeout)
 _TRANSIENT_NEO4J = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired,
@@ -49,6 +51,8 @@ def connect_mongo(settings: Settings) -> Database:
         settings.mongo_uri,
         serverSelectionTimeoutMS=int(CONNECT_TIMEOUT_S * 1000),
         connectTimeoutMS=int(CONNECT_TIMEOUT_S * 1000),
+        # A server that stops answering mid-operation gives an error, not a hang.
+        socketTimeoutMS=int(OPERATION_TIMEOUT_S * 1000),
         tz_aware=True,
         uuidRepresentation="standard",
     )
