@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   rabbitmq-server   # the message bus (AMQP) the listener consumes
   slapd ldap-utils  # OpenLDAP, for API logins
+  openssh-client    # the ssh client the lab's SSH tests also drive
 )
 
 missing=()
