@@ -100,8 +100,8 @@ class _Host:
             if iface.kind == "bond":
                 doc["bond_members"] = sorted(iface.bond_members)
             else:
-                doc["master"] = iface.master if self.facts.interface(iface.master or "") is not None and \
-                    self.facts.interface(iface.master or "").kind == "bond" else None  # type: ignore[union-attr]
+                master = self.facts.interface(iface.master) if iface.master else None
+                doc["master"] = master.name if master is not None and master.kind == "bond" else None
             self.add(doc)
         for vpp in self.facts.vpp_interfaces or []:
             if vpp.name == "local0" or "." in vpp.name or vpp.name.startswith(("VirtualEthernet", "tap", "vxlan")):
