@@ -57,11 +57,11 @@ def settings() -> Settings:
 def local_stack(settings: Settings) -> Iterator[Stack]:
     """The test stack, up and ready."""
     servers = Stack(settings)
-    was_running = {status.name for status in servers.status() if status.running}
+    started_here = [status.name for status in servers.status() if not status.running]
     servers.up()
     yield servers
-    if not was_running:
-        servers.down()
+    if started_here:  # stop what this session started, and only that
+        Stack(settings, started_here).down()
 
 
 @pytest.fixture(scope="session")

@@ -15,14 +15,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
@@ -74,28 +72,21 @@ func run(listen, sqliteDir, logLevel string) error {
 		return err
 	}
 
+	// New has already bound the TCP socket (net.Listen), so the kernel accepts
+	// connections from now on. MongoDBURI waits until the listener is set up and
+	// gives the bound address (useful with port 0). We do not dial the port
+	// ourselves: FerretDB would log a warning for each such probe connection.
+	addr, err := boundAddr(f.MongoDBURI())
+	if err != nil {
+		return err
+	}
+
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = f.Run(ctx) // always returns nil; returns once ctx is cancelled and everything is closed
+		_ = f.Run(ctx) // always returns nil, once ctx is cancelled and everything is closed
 	}()
 
-	// The embeddable package has no readiness hook: learn the bound address
-	// (useful with port 0) and dial it until a connection succeeds.
-	addr, err := boundAddr(f.MongoDBURI())
-	if err != nil {
-		stop()
-		<-done
-		return err
-	}
-	if err := waitDial(ctx, addr, 10*time.Second); err != nil {
-		stop()
-		<-done
-		if ctx.Err() != nil {
-			return nil // SIGTERM/SIGINT arrived during start-up: a clean stop
-		}
-		return err
-	}
 	fmt.Printf("CALIPSO-FERRETDB READY listen=%s\n", addr)
 
 	<-done
@@ -130,24 +121,6 @@ func boundAddr(mongoURI string) (string, error) {
 		return "", fmt.Errorf("cannot determine the listening address from %q", mongoURI)
 	}
 	return u.Host, nil
-}
-
-func waitDial(ctx context.Context, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("listener on %s did not accept connections within %s: %w", addr, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func oneLine(s string) string {
