@@ -82,6 +82,12 @@ class Settings(BaseSettings):
 
     # -- validation: each error names what is expected ------------------------------------
 
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        # Servers run with their own working directories: a relative home would point elsewhere.
+        return value.expanduser().resolve()
+
     @field_validator("mongo_uri")
     @classmethod
     def _check_mongo_uri(cls, value: str) -> str:
