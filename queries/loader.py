@@ -1,0 +1,37 @@
+"""Named Cypher queries: one `.cypher` file per query under `queries/cypher/`, always run with parameters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from core.errors import CalipsoError
+
+CYPHER_DIR = Path(__file__).resolve().parent / "cypher"
+
+
+class UnknownQuery(CalipsoError):
+    """No `.cypher` file of that name."""
+
+
+@lru_cache(maxsize=None)
+def cypher(name: str) -> str:
+    """The text of the query `name` (the file `queries/cypher/<name>.cypher`)."""
+    path = CYPHER_DIR / f"{name}.cypher"
+    if not path.is_file():
+        raise UnknownQuery(f"no query named {name!r} (looked for {path})")
+    return path.read_text()
+
+
+def run_query(driver: neo4j.Driver, name: str, **parameters: Any) -> list[dict[str, Any]]:
+    """Run the named query with `parameters` in a read transaction; one dict per record."""
+    text = cypher(name)
+
+    def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+        return [record.data() for record in tx.run(text, parameters)]
+
+    with driver.session() as session:
+        return session.execute_read(work)
