@@ -1,0 +1,77 @@
+"""What every resource needs while serving a request: the stores, the authenticator, the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+
+from api.auth import Authenticator, Principal, Role
+from api.errors import Forbidden, NotFound, Unauthorized
+from core.settings import Settings
+from core.stores import Stores
+from graphmodel.inventory import OBJECTS
+
+#: Collection of environment configurations (core.environments keeps it).
+ENVIRONMENTS = "environments"
+
+
+class ApiContext:
+    """Settings, stores and the authenticator of one application (built on first use: it needs MongoDB)."""
+
+    def __init__(self, settings: Settings, stores: Stores, authenticator: Authenticator | None = None) -> None:
+        self.settings = settings
+        self.stores = stores
+        self._auth = authenticator
+
+    @property
+    def auth(self) -> Authenticator:
+        if self._auth is None:
+            self._auth = Authenticator(self.stores.mongo, self.settings)
+        return self._auth
+
+
+def context() -> ApiContext:
+    return current_app.extensions["calipso"]  # type: ignore[no-any-return]
+
+
+def mongo() -> Any:
+    return context().stores.mongo
+
+
+def caller() -> Principal:
+    """The authenticated caller of this request (the before-request hook put it there)."""
+    principal = g.get("principal")
+    if principal is None:
+        raise Unauthorized("this operation needs `Authorization: Bearer <token>` (POST /api/v1/auth/tokens)")
+    return principal  # type: ignore[no-any-return]
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def environment_exists(name: str) -> bool:
+    database = mongo()
+    return (database[ENVIRONMENTS].find_one({"$or": [{"_id": name}, {"name": name}]}, {"_id": 1}) is not None
+            or database[OBJECTS].find_one({"environment": name}, {"_id": 1}) is not None)
+
+
+def require_admin() -> Principal:
+    principal = caller()
+    if not principal.admin:
+        raise Forbidden("this operation is for administrators", {"user": principal.user})
+    return principal
+
+
+def require(environment: str, role: Role = "view") -> Principal:
+    """The caller, if it holds `role` in `environment` (and the environment exists)."""
+    principal = caller()
+    if not principal.can(environment, role):
+        held = principal.role_in(environment)
+        raise Forbidden(f"user {principal.user!r} may not {'change' if role == 'edit' else 'read'} environment "
+                        f"{environment!r}" + (f" (holds {held})" if held else ""),
+                        {"user": principal.user, "environment": environment, "needed": role, "held": held})
+    if not environment_exists(environment):
+        raise NotFound(f"no environment named {environment!r}", {"environment": environment})
+    return principal

@@ -1,0 +1,15 @@
+"""One flask-restx namespace per concern; `register_all` adds them to the Api in a fixed order."""
+
+from __future__ import annotations
+
+from flask_restx import Api
+
+
+def register_all(api: Api) -> None:
+    from api.namespaces import (analysis, auth, cliques, environments, graph, health, inventory, links, messages,
+                                scans, schedules, statistics, types)
+
+    for module in (health, auth, environments, types, inventory, links, cliques, scans, schedules, messages,
+                   statistics, graph, analysis):
+        api.add_namespace(module.ns, path=getattr(module, "PATH", None))
+    api.add_namespace(health.metrics_ns)

@@ -1,0 +1,69 @@
+"""Scans of an environment: list, one scan, abort."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_restx import Namespace, Resource, fields
+
+from api.context import mongo, require
+from api.errors import Conflict, NotFound
+from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.params import PAGINATION, Args, Param, query
+from api.serialize import with_id
+from ingest.records import FINISHED, SCANS, ScanRecords
+
+ns = Namespace("scans", description="Scans: list, status, abort")
+PATH = ENV_PATH + "/scans"
+
+STATUSES = ["pending", "running", *FINISHED]
+item = ns.model("Scan", {"id": fields.String(required=True), "environment": fields.String(required=True),
+                         "status": fields.String(required=True, enum=STATUSES)})
+page = page_model(ns, "ScanPage", item)
+
+
+@ns.route("")
+@ns.doc(params=ENV_DOC)
+class Scans(Resource):
+    @ns.response(200, "a page of scans, newest first", page)
+    @query(ns, Param("status", "str", "Only scans in this status (repeatable)", choices=STATUSES, multiple=True),
+           *PAGINATION)
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Scans of the environment, newest first."""
+        require(env)
+        query: dict[str, Any] = {"environment": env}
+        if args.status:
+            query["status"] = {"$in": args.status}
+        window = args.page
+        total = mongo()[SCANS].count_documents(query)
+        docs = mongo()[SCANS].find(query).sort("created_at", -1).skip(window.skip).limit(window.page_size)
+        return window.wrap([with_id(d) for d in docs], total)
+
+
+def get_scan(env: str, scan_id: str) -> dict[str, Any]:
+    doc = mongo()[SCANS].find_one({"_id": scan_id, "environment": env})
+    if doc is None:
+        raise NotFound(f"no scan {scan_id!r} in environment {env!r}")
+    return doc
+
+
+@ns.route("/<string:scan_id>")
+@ns.doc(params={**ENV_DOC, "scan_id": "Scan id"})
+class Scan(Resource):
+    @ns.response(200, "the scan", item)
+    @query(ns)
+    def get(self, env: str, scan_id: str, args: Args) -> dict[str, Any]:
+        """One scan: status, counts, errors, timing."""
+        require(env)
+        return with_id(get_scan(env, scan_id))
+
+    @ns.response(200, "abort requested; the scan stops at its next step", item)
+    @query(ns)
+    def delete(self, env: str, scan_id: str, args: Args) -> dict[str, Any]:
+        """Abort a pending or running scan (needs the edit role)."""
+        require(env, "edit")
+        doc = get_scan(env, scan_id)
+        if not ScanRecords(mongo()).request_abort(scan_id):
+            raise Conflict(f"scan {scan_id} is {doc['status']}: only pending or running scans can be aborted",
+                           {"status": doc["status"]})
+        return with_id(get_scan(env, scan_id))

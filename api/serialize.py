@@ -1,0 +1,41 @@
+"""Documents from MongoDB and Neo4j as JSON: times as ISO 8601, ids as strings, no internal `_id`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+from bson import ObjectId
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy of `value` (dicts, lists, scalars)."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items() if k != "_id"}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bytes):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if hasattr(value, "iso_format"):  # neo4j.time types
+        return value.iso_format()
+    return str(value)
+
+
+def with_id(doc: Mapping[str, Any], name: str = "id") -> dict[str, Any]:
+    """The document as JSON with its MongoDB `_id` kept, as `name` (for scans, messages)."""
+    out = jsonable(doc)
+    if "_id" in doc and name not in out:
+        out = {name: str(doc["_id"]), **out}
+    return out
