@@ -553,5 +553,9 @@ def health(output_format: str) -> None:
         sys.exit(1)
 
 
+from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the REST API's commands
+for _command in API_COMMANDS: main.add_command(_command)  # noqa: E701
+
+
 if __name__ == "__main__":
     main()
