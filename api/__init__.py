@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None,
     app.extensions["calipso"] = ApiContext(settings, stores, authenticator)
 
     api = CalipsoApi(
-        app, version="1", title="Calipso API", prefix=PREFIX, doc="/docs",
+        app, version="1", title="Calipso API", prefix=PREFIX, doc=PREFIX + "/docs",
         description="Discovered virtual networking of clouds: inventory, links, cliques, scans, analysis "
                     "(impact, root cause, path, what-if, diff, invariants) and the graph around a focal point. "
                     "Log in with POST /auth/tokens, then send `Authorization: Bearer <token>`.",

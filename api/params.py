@@ -125,6 +125,8 @@ class Param:
                 if not isinstance(raw, str):
                     raise ValueError
                 value = self._check_string(raw, where)
+                if self.required and not value:
+                    raise BadRequest(f"{where} {self.name!r} must not be empty", {"parameter": self.name})
         except (TypeError, ValueError, OverflowError):
             raise BadRequest(f"{where} {self.name!r} must be {_expected(self)}, got {str(raw)[:80]!r}",
                              {"parameter": self.name, "expected": _expected(self)}) from None

@@ -100,3 +100,75 @@ def connect_to_lab(cloud) -> openstack.connection.Connection:  # type: ignore[no
         return openstack.connect(auth_url=cloud.auth_url, username="admin", password="lab-admin-pw",
                                  project_name="admin", user_domain_name="Default", project_domain_name="Default",
                                  region_name="RegionOne")
+
+
+class ScannedWorld:
+    """A small lab scanned into its own MongoDB database and projected into Neo4j (see `api_world`)."""
+
+    def __init__(self, settings: Settings, environment: str, world, stores: Stores) -> None:  # type: ignore[no-untyped-def]
+        self.settings, self.environment, self.world, self.stores = settings, environment, world, stores
+
+
+@pytest.fixture(scope="session")
+def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
+    """An OVS/VXLAN lab of 3 hosts scanned in-process (lab APIs on loopback, host commands through
+    the lab's responder) into a MongoDB database of its own, and projected into Neo4j under a unique
+    environment name. Shared by the API and client tests, which only read it."""
+    from graphmodel.projector import Projector
+    from ingest.scanner import Scanner
+    from ingest.sources.host.fetch import fetch_host_facts
+    from ingest.sources.openstack.fetch import fetch_openstack
+    from ingest.sources.openstack.transform import openstack_objects
+    from ingest.transport import CallableTransport
+    from lab.cloud.server import serve
+    from lab.cloud.source import StaticWorldSource
+    from lab.generate import generate_world
+    from lab.hosts import LabResponder
+    from migrations import runner
+
+    isolated = load_settings(mongo_uri=settings.mongo_uri, mongo_database=f"test_api_{uuid.uuid4().hex[:10]}")
+    environment = f"test-api-{uuid.uuid4().hex[:8]}"
+    world = generate_world(3, 2, 2, "ovs", "vxlan", seed=7)
+    opened = Stores(isolated)
+    runner.apply_mongo(opened.mongo)
+    with serve(StaticWorldSource(world)) as cloud:
+        def docs() -> list[dict]:  # type: ignore[type-arg]
+            return openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
+        result = Scanner(opened.mongo, environment, docs, CallableTransport(LabResponder(world)), fetch_host_facts).scan()
+    assert result.status == "completed", result.errors
+    Projector(opened.mongo, stores.neo4j, environment).sync()
+    try:
+        yield ScannedWorld(isolated, environment, world, opened)
+    finally:
+        stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=environment)
+        opened.mongo.client.drop_database(opened.mongo.name)
+        opened.close()
+
+
+@pytest.fixture(scope="session")
+def api_app(api_world: ScannedWorld):  # type: ignore[no-untyped-def]
+    """The REST API on `api_world`'s database, in-process (use `.test_client()`)."""
+    from api import create_app
+
+    app = create_app(api_world.settings, api_world.stores)
+    app.testing = True
+    return app
+
+
+@pytest.fixture(scope="session")
+def api_tokens(api_app, api_world: ScannedWorld) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Bearer tokens, logged in through the API: `admin` (LDAP, admin group), `alice` (LDAP, may view
+    the environment), `carol` (local user, may edit it), `bob` (LDAP, no grant)."""
+    from api.auth import UserStore
+
+    users = UserStore(api_world.stores.mongo)
+    users.add("carol", "carol-pw")
+    users.grant("carol", api_world.environment, "edit")
+    users.grant("alice", api_world.environment, "view")
+    client = api_app.test_client()
+    tokens = {}
+    for name in ("admin", "alice", "carol", "bob"):
+        answer = client.post("/api/v1/auth/tokens", json={"username": name, "password": f"{name}-pw"})
+        assert answer.status_code == 201, answer.get_json()
+        tokens[name] = answer.get_json()["token"]
+    return tokens
