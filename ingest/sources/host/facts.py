@@ -1,6 +1,6 @@
 """What the scanner learned about one host from its commands, parsed, before any object is made.
 
-`fetch.py` fills a HostFacts from command output (through ingest/parsers); `transform.py` turns
+`fetch.py` fills a HostFacts from command output (through `parsers/`); `transform.py` turns
 HostFacts plus the OpenStack view into objects and links. Keeping this middle form small and
 plain is what lets the transform be pure and unit-tested.
 """
@@ -37,6 +37,7 @@ class InterfaceFact:
     vxlan_id: int | None = None
     vxlan_local: str | None = None
     vxlan_port: int | None = None
+    vxlan_remotes: list[str] = field(default_factory=list)  # remote VTEPs: `remote` of the device, fdb `dst`s
     link_detected: bool | None = None  # ethtool
     speed_mbps: int | None = None
     bond_members: list[str] = field(default_factory=list)
@@ -52,6 +53,15 @@ class OvsPortFact:
     options: dict[str, str] = field(default_factory=dict)
     external_ids: dict[str, str] = field(default_factory=dict)
     link_state: str | None = None  # up, down, or None when OVSDB does not say
+
+
+@dataclass
+class DatapathPortFact:
+    """A port of the switch's datapath (kernel or userspace) and its number there."""
+
+    name: str
+    number: int
+    type: str = "system"  # system, internal, tap, vxlan, gre, ...
 
 
 @dataclass
@@ -91,6 +101,7 @@ class HostFacts:
     ovs_ports: list[OvsPortFact] | None = None  # None: no Open vSwitch on the host
     domains: list[DomainFact] = field(default_factory=list)
     vpp_interfaces: list[VppInterfaceFact] | None = None  # None: no VPP on the host
+    datapath_ports: list[DatapathPortFact] | None = None  # None: no OVS, or neither datapath listing answered
 
     def interface(self, name: str, namespace: str | None = None) -> InterfaceFact | None:
         return next((i for i in self.interfaces if i.name == name and i.namespace == namespace), None)

@@ -4,74 +4,168 @@ Which commands run depends on what the host has: OVS tools only where `ovs-vsctl
 VPP only where `vppctl` does, libvirt only where `virsh` does (a tool that is missing fails
 with 127, as a shell says, and just means "not here"). Per-device commands (ethtool, bonding,
 namespaces, domains) follow from the first answers.
+
+Machine-readable forms come first. Where a host's tool refuses them (iproute2 before 4.14 has
+no `-j`; an ovs-vsctl without `--format=json`), the text form of the same command is parsed
+instead. Datapath port numbers come from `ovs-dpctl show` (the kernel datapath, what real
+clouds run) or, when it fails, from `ovs-appctl dpif/show` (any datapath, e.g. the userspace one).
 """
 
 from __future__ import annotations
 
+import logging
+import shlex
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from ingest.sources.host import parsers
-from ingest.sources.host.facts import HostFacts
+from ingest.sources.host.facts import DatapathPortFact, HostFacts, InterfaceFact, OvsPortFact, VppInterfaceFact
 from ingest.transport import CommandResult, Transport, TransportError
+
+log = logging.getLogger(__name__)
 
 COMMAND_NOT_FOUND = 127
 
+# (command, parser) in order of preference; a later form is tried when the host refuses an earlier one.
+Forms = Sequence[tuple[str, Callable[..., Any]]]
+LINK_FORMS: Forms = (("ip -d -j link", parsers.parse_ip_link_json), ("ip -d link show", parsers.parse_ip_link_text))
+ADDRESS_FORMS: Forms = (("ip -j addr", parsers.parse_ip_addr_json), ("ip address show", parsers.parse_ip_addr_text))
+FDB_FORMS: Forms = (("bridge -j fdb show", parsers.parse_bridge_fdb_json),
+                    ("bridge fdb show", parsers.parse_bridge_fdb_text))
+OVS_TABLES = ("Bridge", "Port", "Interface")
 
-def _run(transport: Transport, host: str, command: str, optional: bool = False) -> CommandResult | None:
-    """Run a command; a missing optional tool gives None, any other failure a TransportError."""
+
+def _failure(host: str, command: str, result: CommandResult) -> TransportError:
+    return TransportError(host, command, f"exited {result.exit_status}: {result.stderr.strip()[:200]}")
+
+
+def _run(transport: Transport, host: str, command: str) -> str:
+    """A command's output; any failure is a TransportError."""
     result = transport.run(host, command)
-    if result.exit_status == 0:
-        return result
-    if optional and result.exit_status == COMMAND_NOT_FOUND:
+    if result.exit_status != 0:
+        raise _failure(host, command, result)
+    return result.stdout
+
+
+def _optional(transport: Transport, host: str, command: str) -> str | None:
+    """A command's output, or None when the host lacks the tool; any other failure is a TransportError."""
+    result = transport.run(host, command)
+    if result.exit_status == COMMAND_NOT_FOUND:
         return None
-    raise TransportError(host, command, f"exited {result.exit_status}: {result.stderr.strip()[:200]}")
+    if result.exit_status != 0:
+        raise _failure(host, command, result)
+    return result.stdout
+
+
+def _parsed(transport: Transport, host: str, forms: Forms, prefix: str = "") -> Any:
+    """The first form the host answers, parsed; when every form fails, the last failure is raised."""
+    for command, parse in forms[:-1]:
+        result = transport.run(host, prefix + command)
+        if result.exit_status == 0:
+            return parse(result.stdout, command=prefix + command)
+    command, parse = forms[-1]
+    return parse(_run(transport, host, prefix + command), command=prefix + command)
+
+
+def _interfaces(transport: Transport, host: str, namespace: str | None = None) -> list[InterfaceFact]:
+    """The devices of one namespace (None: the host's own) with their addresses."""
+    prefix = f"ip netns exec {shlex.quote(namespace)} " if namespace else ""
+    links = _parsed(transport, host, LINK_FORMS, prefix)
+    addresses = parsers.global_addresses(_parsed(transport, host, ADDRESS_FORMS, prefix))
+    result = []
+    for link in links:
+        interface = parsers.interface_fact(link, namespace)
+        interface.addresses = addresses.get(link.name, [])
+        result.append(interface)
+    return result
+
+
+def _nic_details(transport: Transport, host: str, interfaces: list[InterfaceFact]) -> None:
+    """Mark the PCI-backed devices physical, with ethtool's link facts; list the bonds' members."""
+    listing = "ls -l /sys/class/net"
+    physical = {d.name: d.physical for d in parsers.parse_sys_class_net(_run(transport, host, listing))}
+    for interface in interfaces:
+        interface.physical = physical.get(interface.name, False) and interface.kind is None
+        if interface.physical:
+            command = f"ethtool {shlex.quote(interface.name)}"
+            settings = parsers.parse_ethtool_link(_run(transport, host, command), command=command)
+            interface.link_detected, interface.speed_mbps = settings.link_detected, settings.speed
+        if interface.kind == "bond":
+            command = f"cat /proc/net/bonding/{shlex.quote(interface.name)}"
+            bond = parsers.parse_bonding(_run(transport, host, command), command=command)
+            interface.bond_members = [slave.name for slave in bond.slaves]
+            interface.link_detected = interface.carrier
+
+
+def _vxlan_remotes(transport: Transport, host: str, interfaces: list[InterfaceFact]) -> None:
+    """Add the remote VTEPs the forwarding database holds to the host's VXLAN devices."""
+    vxlans = [i for i in interfaces if i.kind == "vxlan"]
+    if not vxlans:
+        return
+    remotes = parsers.vxlan_remotes(_parsed(transport, host, FDB_FORMS))
+    for vxlan in vxlans:
+        vxlan.vxlan_remotes = sorted({*vxlan.vxlan_remotes, *remotes.get(vxlan.name, [])})
+
+
+def _ovs_ports(transport: Transport, host: str) -> list[OvsPortFact] | None:
+    """The switch's ports from OVSDB's JSON tables, or from `ovs-vsctl show` when --format=json is refused."""
+    tables = {}
+    for table in OVS_TABLES:
+        command = f"ovs-vsctl --format=json list {table}"
+        result = transport.run(host, command)
+        if result.exit_status == COMMAND_NOT_FOUND:
+            return None
+        if result.exit_status != 0:
+            show = _run(transport, host, "ovs-vsctl show")
+            return parsers.ovs_ports_from_show(parsers.parse_ovs_vsctl_show(show))
+        tables[table] = parsers.parse_ovsdb_table(result.stdout, table, command=command)
+    return parsers.ovs_ports(tables["Bridge"], tables["Port"], tables["Interface"])
+
+
+def _datapath_ports(transport: Transport, host: str) -> list[DatapathPortFact] | None:
+    """The datapath's numbered ports: the kernel datapath's listing, else ovs-vswitchd's own."""
+    dpctl = transport.run(host, "ovs-dpctl show")
+    if dpctl.exit_status == 0:
+        ports = parsers.dpctl_ports(parsers.parse_ovs_dpctl_show(dpctl.stdout))
+        if ports:
+            return ports
+    dpif = transport.run(host, "ovs-appctl dpif/show")
+    if dpif.exit_status == 0:
+        return parsers.dpif_ports(parsers.parse_ovs_dpif_show(dpif.stdout))
+    # Neither answers when ovs-vswitchd is down: OVSDB still describes the switch, so go on without.
+    log.warning("%s: no datapath listing (ovs-dpctl show: %s; ovs-appctl dpif/show: %s)", host,
+                dpctl.stderr.strip()[:200], dpif.stderr.strip()[:200])
+    return None
+
+
+def _vpp_interfaces(transport: Transport, host: str) -> list[VppInterfaceFact] | None:
+    show_int = _optional(transport, host, "vppctl show int")
+    if show_int is None:
+        return None
+    return parsers.vpp_interfaces(parsers.parse_vpp_show_int(show_int),
+                                  parsers.parse_vpp_show_mode(_run(transport, host, "vppctl show mode")),
+                                  parsers.parse_vpp_hardware(_run(transport, host, "vppctl show hardware-interfaces")))
 
 
 def fetch_host_facts(transport: Transport, host: str) -> HostFacts:
     """Everything the link finders need to know about one host."""
     facts = HostFacts(host)
-    links = parsers.parse_ip_link_json(_run(transport, host, "ip -d -j link").stdout)  # type: ignore[union-attr]
-    addresses = parsers.parse_ip_addr_json(_run(transport, host, "ip -j addr").stdout)  # type: ignore[union-attr]
-    physical = parsers.parse_sys_class_net(_run(transport, host, "ls -l /sys/class/net").stdout)  # type: ignore[union-attr]
-    for iface in links:
-        iface.addresses = addresses.get(iface.name, [])
-        iface.physical = physical.get(iface.name, False) and iface.kind is None
-        if iface.physical:
-            output = _run(transport, host, f"ethtool {iface.name}").stdout  # type: ignore[union-attr]
-            iface.link_detected, iface.speed_mbps = parsers.parse_ethtool_link(output, iface.name)
-        if iface.kind == "bond":
-            output = _run(transport, host, f"cat /proc/net/bonding/{iface.name}").stdout  # type: ignore[union-attr]
-            iface.bond_members = parsers.parse_bonding(output, iface.name)
-            iface.link_detected = iface.carrier
-    facts.interfaces = links
-
-    facts.namespaces = parsers.parse_netns_list(_run(transport, host, "ip netns list").stdout)  # type: ignore[union-attr]
+    facts.interfaces = _interfaces(transport, host)
+    _nic_details(transport, host, facts.interfaces)
+    _vxlan_remotes(transport, host, facts.interfaces)
+    facts.namespaces = [n.name for n in parsers.parse_netns_list(_run(transport, host, "ip netns list"))]
     for namespace in facts.namespaces:
-        prefix = f"ip netns exec {namespace} "
-        inside = parsers.parse_ip_link_json(_run(transport, host, prefix + "ip -d -j link").stdout,  # type: ignore[union-attr]
-                                            namespace, prefix + "ip -d -j link")
-        inside_addresses = parsers.parse_ip_addr_json(_run(transport, host, prefix + "ip -j addr").stdout,  # type: ignore[union-attr]
-                                                      prefix + "ip -j addr")
-        for iface in inside:
-            iface.addresses = inside_addresses.get(iface.name, [])
-        facts.interfaces += inside
+        facts.interfaces += _interfaces(transport, host, namespace)
 
-    tables = {}
-    for table in ("Bridge", "Port", "Interface"):
-        result = _run(transport, host, f"ovs-vsctl --format=json list {table}", optional=True)
-        if result is None:
-            break
-        tables[table] = parsers.parse_ovsdb_table(result.stdout, table)
-    if len(tables) == 3:
-        facts.ovs_ports = parsers.ovs_ports(tables["Bridge"], tables["Port"], tables["Interface"])
+    facts.ovs_ports = _ovs_ports(transport, host)
+    if facts.ovs_ports is not None:
+        facts.datapath_ports = _datapath_ports(transport, host)
 
-    listing = _run(transport, host, "virsh list --all", optional=True)
-    for name, state in parsers.parse_virsh_list(listing.stdout) if listing else []:
-        xml = _run(transport, host, f"virsh dumpxml {name}").stdout  # type: ignore[union-attr]
-        facts.domains.append(parsers.parse_virsh_dumpxml(xml, state, f"virsh dumpxml {name}"))
+    listing = _optional(transport, host, "virsh list --all")
+    for domain in parsers.parse_virsh_list(listing) if listing is not None else []:
+        command = f"virsh dumpxml {shlex.quote(domain.name)}"
+        xml = parsers.parse_virsh_dumpxml(_run(transport, host, command), command=command)
+        facts.domains.append(parsers.domain_fact(xml, domain.state))
 
-    show_int = _run(transport, host, "vppctl show int", optional=True)
-    if show_int is not None:
-        facts.vpp_interfaces = parsers.vpp_interfaces(
-            parsers.parse_vpp_show_int(show_int.stdout),
-            parsers.parse_vpp_show_mode(_run(transport, host, "vppctl show mode").stdout),  # type: ignore[union-attr]
-            parsers.parse_vpp_hardware(_run(transport, host, "vppctl show hardware-interfaces").stdout))  # type: ignore[union-attr]
+    facts.vpp_interfaces = _vpp_interfaces(transport, host)
     return facts

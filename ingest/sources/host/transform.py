@@ -116,18 +116,26 @@ class _Host:
         if not self.vedge:
             return None
         folder = self.folder(self.host, "host", "vedges", "vedge")
-        self.add({"id": self.vedge, "type": "vedge", "name": VEDGE_NAMES[self.mechanism or ""], "parent_id": folder,
-                  "parent_type": "folder", "host": self.host, "agent_type": self.agent["agent_type"],  # type: ignore[index]
-                  "mechanism": self.mechanism, "configurations": self.config})
+        vedge = {"id": self.vedge, "type": "vedge", "name": VEDGE_NAMES[self.mechanism or ""], "parent_id": folder,
+                 "parent_type": "folder", "host": self.host, "agent_type": self.agent["agent_type"],  # type: ignore[index]
+                 "mechanism": self.mechanism, "configurations": self.config}
+        if self.mechanism == "ovs" and self.facts.datapath_ports is not None:
+            vedge["ports"] = [{"name": p.name, "port_no": p.number, "type": p.type}
+                              for p in sorted(self.facts.datapath_ports, key=lambda p: (p.number, p.name))]
+        self.add(vedge)
         tunneling_ip = self.config.get("tunneling_ip")
         overlay = self._overlay()
         if not (tunneling_ip and overlay):
             return None
         otep = f"{self.host}/otep-{overlay}"
         folder = self.folder(self.vedge, "vedge", "oteps", "otep")
-        self.add({"id": otep, "type": "otep", "name": f"{overlay}-{tunneling_ip}", "parent_id": folder,
-                  "parent_type": "folder", "host": self.host, "overlay_type": overlay, "ip_address": tunneling_ip,
-                  "udp_port": self._udp_port(overlay)})
+        doc = {"id": otep, "type": "otep", "name": f"{overlay}-{tunneling_ip}", "parent_id": folder,
+               "parent_type": "folder", "host": self.host, "overlay_type": overlay, "ip_address": tunneling_ip,
+               "udp_port": self._udp_port(overlay)}
+        remotes = self._remote_endpoints(overlay)
+        if remotes is not None:
+            doc["remote_endpoints"] = remotes
+        self.add(doc)
         self.link("vedge-otep", self.vedge, otep, True, "agent configuration tunneling_ip")
         holder = self._address_holder(tunneling_ip)
         if holder is not None:
@@ -148,6 +156,17 @@ class _Host:
             return None
         ports = {i.vxlan_port for i in self.facts.interfaces if i.kind == "vxlan" and i.vxlan_port}
         return ports.pop() if len(ports) == 1 else 4789
+
+    def _remote_endpoints(self, overlay: str) -> list[str] | None:
+        """The tunnel peers the switch knows: OVS tunnel ports' remote_ip, LXB VXLAN devices' VTEPs (None: VPP,
+        whose CLI the scanner reads does not list them)."""
+        if self.mechanism == "ovs":
+            return sorted({p.options["remote_ip"] for p in self.facts.ovs_ports or []
+                           if p.type == overlay and "remote_ip" in p.options})
+        if self.mechanism == "lxb":
+            return sorted({r for i in self.facts.interfaces if i.kind == "vxlan" and i.namespace is None
+                           for r in i.vxlan_remotes})
+        return None
 
     def _address_holder(self, ip: str) -> str | None:
         for iface in self.facts.interfaces:
