@@ -33,7 +33,8 @@ FILTERS = (
     Param("source_id", "str", "Links from this object"),
     Param("target_id", "str", "Links to this object"),
     Param("object_id", "str", "Links from or to this object"),
-    Param("attribute", "str", "NAME=VALUE on the link's attributes, e.g. network=<id> (repeatable; all must hold)",
+    Param("attribute", "str", "NAME=VALUE on the link's attributes, e.g. network=<id> or vlan_tag=3 (repeatable; "
+          "all must hold)",
           multiple=True, pattern=ATTRIBUTE),
     Param("as_of", "datetime", "The links as they were at this time (from the history)"),
     *PAGINATION,
@@ -54,7 +55,8 @@ def link_filter(args: Args, prefix: str = "") -> dict[str, Any]:
         # The name became part of a field path: the pattern above allows letters, digits, _ only.
         if not name.replace("_", "").isalnum():
             raise BadRequest(f"attribute name {name!r} may hold letters, digits and _ only")
-        query[f"{prefix}attributes.{name}"] = {"$in": [value, _number(value)]} if _number(value) is not None else value
+        # Link attributes (network, vlan_tag, segmentation_id, ...) are fields of the link document.
+        query[prefix + name] = {"$in": [value, _number(value)]} if _number(value) is not None else value
     return query
 
 
