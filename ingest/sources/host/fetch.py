@@ -50,11 +50,9 @@ def _run(transport: Transport, host: str, command: str) -> str:
 def _optional(transport: Transport, host: str, command: str) -> str | None:
     """A command's output, or None when the host lacks the tool; any other failure is a TransportError."""
     result = transport.run(host, command)
-    if result.exit_status == COMMAND_NOT_FOUND:
-        return None
-    if result.exit_status != 0:
+    if result.exit_status not in (0, COMMAND_NOT_FOUND):
         raise _failure(host, command, result)
-    return result.stdout
+    return result.stdout if result.exit_status == 0 else None
 
 
 def _parsed(transport: Transport, host: str, forms: Forms, prefix: str = "") -> Any:

@@ -295,6 +295,14 @@ _DP_HEADER = re.compile(r"^(\w+)@(\S+?):(.*)$")
 _DP_PORT = re.compile(r"^port (\d+): (\S+)(?: \((.*)\))?$")
 
 
+def _datapath_header(line: str, command: str, expected: str) -> tuple[str, str, str]:
+    """`type@name:` and what follows on the line (dpif/show prints hit/missed counters there)."""
+    header = _DP_HEADER.match(line.strip())
+    require(header is not None, command, f"expected a `{expected}` datapath line", line)
+    assert header is not None
+    return header.group(1), header.group(2), header.group(3)
+
+
 @guarded("ovs-dpctl show")
 def parse_ovs_dpctl_show(text: str, command: str = "ovs-dpctl show") -> list[Datapath]:
     """`ovs-dpctl show` (also `ovs-appctl dpctl/show`): datapaths and their numbered ports."""
@@ -303,11 +311,9 @@ def parse_ovs_dpctl_show(text: str, command: str = "ovs-dpctl show") -> list[Dat
         if not line.strip():
             continue
         if not line[:1].isspace():
-            header = _DP_HEADER.match(line)
-            require(header is not None and not header.group(3).strip(), command,
-                    "expected a `type@name:` datapath line", line)
-            assert header is not None
-            datapaths.append(Datapath(name=header.group(2), type=header.group(1)))
+            kind, name, rest = _datapath_header(line, command, "type@name:")
+            require(not rest.strip(), command, "expected a `type@name:` datapath line", line)
+            datapaths.append(Datapath(name=name, type=kind))
             continue
         require(bool(datapaths), command, "an indented line before any datapath", line)
         port = _DP_PORT.match(line.strip())
@@ -359,10 +365,8 @@ def parse_ovs_dpif_show(text: str, command: str = "ovs-appctl dpif/show") -> lis
         indent = len(line) - len(line.lstrip())
         content = line.strip()
         if indent == 0:
-            header = _DP_HEADER.match(content)
-            require(header is not None, command, "expected a `type@name: hit:N missed:N` datapath line", line)
-            assert header is not None
-            datapaths.append(DpifDatapath(name=header.group(2), type=header.group(1)))
+            kind, name, _ = _datapath_header(line, command, "type@name: hit:N missed:N")
+            datapaths.append(DpifDatapath(name=name, type=kind))
         elif content.endswith(":") and " " not in content:
             require(bool(datapaths), command, "a bridge before any datapath", line)
             datapaths[-1].bridges.append(DpifBridge(name=content[:-1]))

@@ -23,24 +23,34 @@ class VppInterface:
     admin_up: bool
 
 
-_INT_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(up|down)\b")
+# `show int` and `show hardware-interfaces` both start a row with name, index and state
+_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(up|down)\b")
+
+
+def _table_lines(text: str, command: str, header: list[str]) -> list[str]:
+    """The non-blank lines under a table's header row; none for empty output."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    require(lines[0].split()[:len(header)] == header, command, f"no `{' '.join(header)} ...` header", text)
+    return lines[1:]
+
+
+def _row(line: str, command: str) -> tuple[str, int, bool]:
+    match = _ROW.match(line)
+    require(match is not None, command, "a row is not `name index up|down ...`", line)
+    assert match is not None
+    return match.group(1), int(match.group(2)), match.group(3) == "up"
 
 
 @guarded("vppctl show int")
 def parse_vpp_show_int(text: str, command: str = "vppctl show int") -> list[VppInterface]:
     """`vppctl show int`: interfaces by name with index and admin state; counter lines are skipped."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return []
-    require(lines[0].split()[:3] == ["Name", "Idx", "State"], command, "no `Name Idx State ...` header", text)
     result = []
-    for line in lines[1:]:
+    for line in _table_lines(text, command, ["Name", "Idx", "State"]):
         if line[:1].isspace():
             continue  # further counters of the interface above
-        match = _INT_ROW.match(line)
-        require(match is not None, command, "a row is not `name index up|down ...`", line)
-        assert match is not None
-        result.append(VppInterface(name=match.group(1), index=int(match.group(2)), admin_up=match.group(3) == "up"))
+        result.append(VppInterface(*_row(line, command)))
     return result
 
 
@@ -95,7 +105,6 @@ class VppHardwareInterface:
     description: str | None = None  # the device line, e.g. "Cisco VIC"
 
 
-_HW_ROW = re.compile(r"^(\S+)\s+(\d+)\s+(up|down)\b")
 _SPEED_UNITS = {"kbps": 0.001, "mbps": 1, "gbps": 1000}
 
 
@@ -120,18 +129,11 @@ def _apply_hw_detail(interface: VppHardwareInterface, content: str) -> None:
 @guarded("vppctl show hardware-interfaces")
 def parse_vpp_hardware(text: str, command: str = "vppctl show hardware-interfaces") -> list[VppHardwareInterface]:
     """`vppctl show hardware-interfaces`: link state, MAC, carrier, speed and MTU per interface."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
-        return []
-    require(lines[0].split()[:3] == ["Name", "Idx", "Link"], command, "no `Name Idx Link Hardware` header", text)
     result: list[VppHardwareInterface] = []
     after_mac = False
-    for line in lines[1:]:
+    for line in _table_lines(text, command, ["Name", "Idx", "Link"]):
         if not line[:1].isspace():
-            match = _HW_ROW.match(line)
-            require(match is not None, command, "a row is not `name index up|down ...`", line)
-            assert match is not None
-            result.append(VppHardwareInterface(match.group(1), int(match.group(2)), match.group(3) == "up"))
+            result.append(VppHardwareInterface(*_row(line, command)))
         elif result:
             content = line.strip()
             if after_mac and not content.startswith(("carrier ", "Link speed", "rx ", "tx ")):
