@@ -172,3 +172,30 @@ def api_tokens(api_app, api_world: ScannedWorld) -> dict[str, str]:  # type: ign
         assert answer.status_code == 201, answer.get_json()
         tokens[name] = answer.get_json()["token"]
     return tokens
+
+
+def scan_and_project(world, database, driver, environment: str):  # type: ignore[no-untyped-def]
+    """Scan a lab world in process (its APIs on loopback, its hosts answering through the lab's
+    responder) into `environment`, then project it into Neo4j. Call it again after changing the world
+    (a fault, a change) for a rescan. Returns the scan result. Import it with
+    `from conftest import scan_and_project`."""
+    from graphmodel.projector import Projector
+    from ingest.scanner import Scanner
+    from ingest.sources.host.fetch import fetch_host_facts
+    from ingest.sources.openstack.fetch import fetch_openstack
+    from ingest.sources.openstack.transform import openstack_objects
+    from ingest.transport import CallableTransport
+    from lab.cloud.server import serve
+    from lab.cloud.source import StaticWorldSource
+    from lab.hosts import LabResponder
+    from migrations.runner import apply_neo4j
+
+    apply_neo4j(driver)
+    with serve(StaticWorldSource(world)) as cloud:
+        def docs() -> list[dict]:  # type: ignore[type-arg]
+            return [d for d in openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
+                    if not (d["type"] == "project" and d["name"] == "admin")]
+        result = Scanner(database, environment, docs, CallableTransport(LabResponder(world)),
+                         fetch_host_facts).scan()
+    Projector(database, driver, environment).sync()
+    return result
