@@ -392,69 +392,6 @@ def change_gateway(world_file: str, router: str, network: str | None) -> None:
     _apply_change(world_file, changes.set_router_gateway, router, network)
 
 
-# -- scanning ---------------------------------------------------------------------------------
-
-@main.command()
-@click.argument("environment")
-@click.option("--lab", "from_lab", is_flag=True, required=True,
-              help="Scan the lab that `calipso lab up` is serving (environment configs for real clouds "
-                   "arrive with `calipso env`).")
-@click.option("--concurrency", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Hosts scanned at once.")
-@format_option
-def scan(environment: str, from_lab: bool, concurrency: int, output_format: str) -> None:
-    """Scan ENVIRONMENT: OpenStack APIs, then every host over SSH, then the links; store the inventory
-    with its history in MongoDB. Project it with `calipso graph sync ENVIRONMENT`."""
-    import warnings
-
-    import openstack
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ingest.scanner import Scanner
-    from ingest.sources.host.fetch import fetch_host_facts
-    from ingest.sources.openstack.fetch import fetch_openstack
-    from ingest.sources.openstack.transform import openstack_objects
-    from ingest.transport import SSHConfig, SSHTransport
-    from lab.service import LabService
-
-    endpoints = LabService(settings()).endpoints()
-    cli, cloud = endpoints["cli"], endpoints["openstack"]
-
-    def openstack_docs() -> list[dict[str, Any]]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openstacksdk's notices about its own deprecations
-            return openstack_objects(fetch_openstack(openstack.connect(**cloud), cloud["region_name"]))
-
-    with Stores(settings()) as stores, SSHTransport(SSHConfig(
-            user=cli["user"], key_file=cli["key_file"], jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
-            max_sessions=concurrency)) as transport:
-        migration_runner.apply_mongo(stores.mongo)
-        scanner = Scanner(stores.mongo, environment, openstack_docs, transport, fetch_host_facts, concurrency)
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True, disable=output_format == "json") as bar:
-            tasks: dict[str, Any] = {}
-
-            def progress(phase: str, done: int, total: int) -> None:
-                if phase not in tasks:
-                    tasks[phase] = bar.add_task(phase, total=total)
-                bar.update(tasks[phase], completed=done, total=total)
-
-            result = scanner.scan(progress)
-    if output_format == "json":
-        click.echo(json.dumps({"scan_id": result.scan_id, "status": result.status, "counts": result.counts,
-                               "errors": result.errors, "timings": result.timings,
-                               "written": vars(result.written)}, indent=2))
-    else:
-        emit([{"type": k, "count": v} for k, v in sorted(result.counts.items())], ["type", "count"], "table",
-             title=f"scan {result.scan_id}: {result.status}")
-        for error in result.errors:
-            err.print(f"[red]{error}[/]")
-        err.print(f"written: {vars(result.written)}; timings: "
-                  + ", ".join(f"{k}={v:.1f}s" for k, v in result.timings.items()))
-    if result.status not in ("completed",):
-        sys.exit(1)
-
-
 # -- the graph --------------------------------------------------------------------------------
 
 @main.group(cls=CalipsoGroup)
@@ -555,6 +492,8 @@ def health(output_format: str) -> None:
 
 from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the REST API's commands
 for _command in API_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.discovery import DISCOVERY_COMMANDS  # noqa: E402 - env, scan, scans, schedule, scheduler
+for _command in DISCOVERY_COMMANDS: main.add_command(_command)  # noqa: E701
 
 
 if __name__ == "__main__":

@@ -214,6 +214,14 @@ class Environment(_Section):
         """The document as it may be shown: every credential that is set reads "***"."""
         return _mask(self)
 
+    def require_credentials(self) -> Environment:
+        """Self, if its credentials are real rather than the "***" of a masked read."""
+        masked = [path for path, value in self.secrets().items() if value == MASK]
+        if masked:
+            raise ConfigError(f"environment {self.name!r}: {', '.join(masked)} read {MASK!r}; connecting needs "
+                              "the stored values (EnvironmentStore.decrypt)")
+        return self
+
     def secrets(self) -> dict[str, str]:
         """Every credential that is set, by dotted path (e.g. "openstack.password")."""
         found: dict[str, str] = {}

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.database import Database
 
 from core.errors import CalipsoError
-from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats
+from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, link_key
 from graphmodel.tree import assign_paths
 from ingest.records import Message, ScanRecords, excerpt, record_message
 from ingest.sources.host.facts import HostFacts
@@ -48,8 +48,16 @@ def _quiet(phase: str, done: int, total: int) -> None:
     pass
 
 
+class ScopeError(CalipsoError):
+    """A partial scan names an object the environment does not have."""
+
+
+#: How often (seconds) a running scan reads its record to see whether an abort was asked.
+ABORT_POLL_S = 0.5
+
+
 class Scanner:
-    """Scans one environment into MongoDB."""
+    """Scans one environment into MongoDB: all of it, or the subtree of one object."""
 
     def __init__(self, database: Database, environment: str, openstack_docs: Callable[[], list[Document]],
                  transport: Transport, fetch_host: HostFetcher, concurrency: int = 8) -> None:
@@ -60,14 +68,18 @@ class Scanner:
         self.fetch_host = fetch_host
         self.concurrency = concurrency
         self.records = ScanRecords(database)
+        self._abort_checked = 0.0
 
-    def scan(self, progress: Progress = _quiet, scan_id: str | None = None) -> ScanResult:
-        """A full scan: everything seen is written; a clean one closes what it no longer sees."""
-        scan_id = scan_id or self.records.create(self.environment)
+    def scan(self, progress: Progress = _quiet, scan_id: str | None = None,
+             object_id: str | None = None) -> ScanResult:
+        """A full scan (everything seen is written; a clean one closes what it no longer sees), or
+        with `object_id` a rescan of that object's subtree only: only hosts inside it (or the host
+        it lives on) are asked, and only objects and links inside it are written or closed."""
+        scan_id = scan_id or self.records.create(self.environment, scope=object_id)
         self.records.start(scan_id)
         result = ScanResult(scan_id, "running")
         try:
-            self._scan(scan_id, result, progress)
+            self._scan(scan_id, result, progress, object_id)
         except ScanAborted:
             result.status = "aborted"
         except Exception as exc:  # noqa: BLE001 - recorded as the scan's failure, then raised
@@ -79,32 +91,52 @@ class Scanner:
         self.records.finish(scan_id, result.status, result.counts, result.timings)  # type: ignore[arg-type]
         return result
 
-    def _scan(self, scan_id: str, result: ScanResult, progress: Progress) -> None:
+    def _check_abort(self, scan_id: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._abort_checked < ABORT_POLL_S:
+            return
+        self._abort_checked = now
+        if self.records.abort_requested(scan_id):
+            raise ScanAborted(scan_id)
+
+    def _scan(self, scan_id: str, result: ScanResult, progress: Progress, object_id: str | None) -> None:
         started = time.perf_counter()
+        self._check_abort(scan_id, force=True)
         progress("OpenStack APIs", 0, 1)
         docs = self.openstack_docs()
         result.timings["openstack_s"] = time.perf_counter() - started
         progress("OpenStack APIs", 1, 1)
+        self._check_abort(scan_id, force=True)
         index = OpenStackIndex(docs)
-        hosts = sorted(d["id"] for d in docs if d["type"] == "host")
         objects = {d["id"]: d for d in docs}
+        known = {d["id"]: d for d in self.db[OBJECTS].find({"environment": self.environment},
+                                                          {"_id": 0, "id": 1, "name": 1, "parent_id": 1,
+                                                           "id_path": 1, "type": 1})}
+        hosts = sorted(d["id"] for d in docs if d["type"] == "host")
+        if object_id is not None:
+            hosts = self._hosts_in_scope(object_id, objects, known, hosts)
         links: dict[tuple[str, str, str], Document] = {}
         failed_hosts: list[str] = []
 
         fetch_started = time.perf_counter()
         facts: dict[str, HostFacts] = {}
+        progress("hosts", 0, len(hosts))
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan-host") as pool:
             futures = {pool.submit(self.fetch_host, self.transport, host): host for host in hosts}
-            for done, future in enumerate(as_completed(futures), 1):
-                host = futures[future]
-                try:
-                    facts[host] = future.result()
-                except (TransportError, CalipsoError) as exc:
-                    failed_hosts.append(host)
-                    self._host_error(scan_id, result, host, exc)
-                progress("hosts", done, len(hosts))
-                if done % 50 == 0 and self.records.abort_requested(scan_id):
-                    raise ScanAborted(scan_id)
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    host = futures[future]
+                    try:
+                        facts[host] = future.result()
+                    except (TransportError, CalipsoError) as exc:
+                        failed_hosts.append(host)
+                        self._host_error(scan_id, result, host, exc)
+                    progress("hosts", done, len(hosts))
+                    self._check_abort(scan_id)
+            except ScanAborted:
+                # Hosts not started yet are dropped; the few being asked finish their commands.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         result.timings["hosts_fetch_s"] = time.perf_counter() - fetch_started
 
         transform_started = time.perf_counter()
@@ -113,17 +145,21 @@ class Scanner:
             for doc in found.objects:
                 objects.setdefault(doc["id"], doc)
             for link in found.links:
+                # The stored row carries its key; without it here every link would read as changed.
+                link["key"] = link_key(link)
                 links[(link["link_type"], link["source_id"], link["target_id"])] = link
-        known = {d["id"]: d for d in self.db[OBJECTS].find({"environment": self.environment},
-                                                          {"_id": 0, "id": 1, "name": 1, "parent_id": 1})}
         orphans = assign_paths(objects.values(), known)
+        if object_id is not None:
+            objects = {i: d for i, d in objects.items() if object_id in d["id_path"]}
+            links = {k: link for k, link in links.items()
+                     if link["source_id"] in objects or link["target_id"] in objects}
+            orphans = [o for o in orphans if o in objects]
         for orphan in orphans:
             record_message(self.db, Message(self.environment, "Calipso", "warning",
                                             f"object {orphan} has no known parent", related_object=orphan,
                                             scan_id=scan_id))
         result.timings["transform_s"] = time.perf_counter() - transform_started
-        if self.records.abort_requested(scan_id):
-            raise ScanAborted(scan_id)
+        self._check_abort(scan_id, force=True)
 
         write_started = time.perf_counter()
         writer = InventoryWriter(self.db, self.environment)
@@ -133,13 +169,23 @@ class Scanner:
         result.written += writer.write_links(list(links.values()), scan_id)
         progress("writing", 2, 2)
         if not failed_hosts:
-            result.written += writer.close_unseen(scan_id)
+            result.written += writer.close_unseen(scan_id, subtree=object_id)
         result.timings["write_s"] = time.perf_counter() - write_started
 
         for doc in objects.values():
             result.counts[doc["type"]] = result.counts.get(doc["type"], 0) + 1
         result.counts["links"] = len(links)
         result.status = "completed_with_errors" if failed_hosts else "completed"
+
+    def _hosts_in_scope(self, object_id: str, objects: dict[str, Document], known: dict[str, Document],
+                        hosts: list[str]) -> list[str]:
+        """The hosts a subtree rescan asks: those inside the subtree, and the one it lives on."""
+        if object_id not in objects and object_id not in known:
+            raise ScopeError(f"environment {self.environment!r} has no object {object_id!r} "
+                             "(rescan a known object, or run a full scan first)")
+        assign_paths(objects.values(), known)
+        path = objects[object_id]["id_path"] if object_id in objects else known[object_id].get("id_path") or []
+        return [h for h in hosts if h in path or object_id in objects[h]["id_path"]]
 
     def _host_error(self, scan_id: str, result: ScanResult, host: str, exc: Exception) -> None:
         command = getattr(exc, "command", None)

@@ -1,0 +1,10 @@
+"""The discovery commands, registered by calipso/cli.py: env, scan, scans (schedule and scheduler follow)."""
+
+from __future__ import annotations
+
+import click
+
+from calipso.env_commands import env
+from calipso.scan_commands import scan, scans
+
+DISCOVERY_COMMANDS: list[click.Command] = [env, scan, scans]

@@ -1,0 +1,185 @@
+"""`calipso env add|list|show|delete|test`: the environments Calipso scans."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+from rich.console import Console
+
+from calipso.output import emit, format_option
+from core.environments import Environment, EnvironmentConfigError, EnvironmentStore
+from core.errors import CalipsoError
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from core.stores import Stores
+
+err = Console(stderr=True)
+
+
+class _Group(click.Group):
+    """Turns Calipso's own errors into one red line and exit status 1 (as the main group does)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CalipsoError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            sys.exit(1)
+
+
+def _settings() -> Settings:
+    value = get_settings()
+    configure_logging(value.log_level)
+    return value
+
+
+def environment_store(stores: Stores) -> EnvironmentStore:
+    return EnvironmentStore.from_settings(stores.mongo, stores.settings)
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """The YAML (or JSON) document of an environment; errors name the file."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EnvironmentConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise EnvironmentConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise EnvironmentConfigError(f"{path} must hold a mapping of sections (openstack, cli, ...)")
+    return data
+
+
+def lab_environment(name: str, settings: Settings, world_file: str | None = None) -> Environment:
+    """An environment for the lab `calipso lab up` serves: its endpoints, its SSH key (stored
+    encrypted, so the environment does not depend on the key file), the variant of its world."""
+    from lab.service import LabService
+    from lab.world import load_world
+
+    endpoints = LabService(settings).endpoints()
+    world = load_world(world_file or endpoints["world_file"])
+    cloud, cli = endpoints["openstack"], endpoints["cli"]
+    return Environment.parse({
+        "name": name,
+        "distribution": world.distribution.name,
+        "distribution_version": world.distribution.version,
+        "mechanism_drivers": [world.mechanism_driver],
+        "type_drivers": [world.type_driver],
+        "openstack": {"auth_url": cloud["auth_url"], "username": cloud["username"], "password": cloud["password"],
+                      "project": cloud["project_name"], "user_domain": cloud["user_domain_name"],
+                      "project_domain": cloud["project_domain_name"], "region": cloud["region_name"]},
+        "cli": {"user": cli["user"], "private_key": Path(cli["key_file"]).read_text(),
+                "jump_host": f"{cli['user']}@{cli['host']}:{cli['port']}"},
+        "amqp": {"url": settings.amqp_url, "exchanges": ["nova", "neutron"]},
+    })
+
+
+def save_environment(store: EnvironmentStore, environment: Environment, replace: bool) -> str:
+    if replace and store.exists(environment.name):
+        store.update(environment)
+        return "updated"
+    store.add(environment)
+    return "added"
+
+
+def _flatten(document: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    rows = []
+    for key, value in document.items():
+        if isinstance(value, dict) and value:
+            rows += _flatten(value, f"{prefix}{key}.")
+        else:
+            rows.append({"key": prefix + key, "value": value})
+    return rows
+
+
+@click.group("env", cls=_Group)
+def env() -> None:
+    """Environments: the clouds to scan, with how to reach their APIs, hosts, bus and monitoring.
+    Credentials are stored encrypted (CALIPSO_SECRET_KEY) and never shown."""
+
+
+@env.command("add")
+@click.argument("name")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="YAML document with the sections openstack, cli, amqp, monitoring and the variant.")
+@click.option("--from-lab", "from_lab", is_flag=True,
+              help="Fill every section from the lab `calipso lab up` is serving.")
+@click.argument("world_file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True, help="Update NAME if it exists instead of refusing.")
+@format_option
+def env_add(name: str, config_file: str | None, from_lab: bool, world_file: str | None, replace: bool,
+            output_format: str) -> None:
+    """Add environment NAME from --config FILE, or --from-lab [WORLD_FILE] (the running lab; the
+    world file, by default the one it serves, gives distribution, mechanism and type drivers)."""
+    if bool(config_file) == from_lab:
+        raise click.UsageError("give exactly one of --config FILE and --from-lab")
+    if world_file and not from_lab:
+        raise click.UsageError("WORLD_FILE goes with --from-lab")
+    settings = _settings()
+    if from_lab:
+        environment = lab_environment(name, settings, world_file)
+    else:
+        environment = Environment.parse(read_config_file(config_file or ""), name=name)
+    with Stores(settings) as stores:
+        action = save_environment(environment_store(stores), environment, replace)
+    public = environment.public()
+    emit([{"name": name, "action": action, "auth_url": public["openstack"]["auth_url"],
+           "mechanism_drivers": public["mechanism_drivers"], "type_drivers": public["type_drivers"]}],
+         ["name", "action", "auth_url", "mechanism_drivers", "type_drivers"], output_format)
+
+
+@env.command("list")
+@format_option
+def env_list(output_format: str) -> None:
+    """Every environment (credentials masked)."""
+    with Stores(_settings()) as stores:
+        rows = environment_store(stores).list()
+    for row in rows:
+        row["auth_url"] = row["openstack"]["auth_url"]
+        row["ssh"] = row["cli"]["jump_host"] or f"{row['cli']['user']}@<host>:{row['cli']['port']}"
+    emit(rows, ["name", "distribution", "mechanism_drivers", "type_drivers", "auth_url", "ssh", "updated_at"],
+         output_format)
+
+
+@env.command("show")
+@click.argument("name")
+@format_option
+def env_show(name: str, output_format: str) -> None:
+    """One environment's document, every credential shown as ***."""
+    with Stores(_settings()) as stores:
+        public = environment_store(stores).get(name).public()
+    if output_format == "json":
+        click.echo(json.dumps(public, indent=2, default=str))
+        return
+    emit(_flatten(public), ["key", "value"], "table", title=f"environment {name}")
+
+
+@env.command("delete")
+@click.argument("name")
+def env_delete(name: str) -> None:
+    """Delete environment NAME's configuration (its inventory and scans stay)."""
+    with Stores(_settings()) as stores:
+        environment_store(stores).delete(name)
+    err.print(f"environment {name} deleted")
+
+
+@env.command("test")
+@click.argument("name")
+@format_option
+def env_test(name: str, output_format: str) -> None:
+    """Test each section's connection: OpenStack token and catalog, SSH to the jump host and every
+    host, AMQP, monitoring. Exit status 1 if one fails."""
+    from ingest.connections import as_rows, check_environment
+
+    with Stores(_settings()) as stores:
+        environment = environment_store(stores).decrypt(name)
+    with err.status(f"testing {name}"):
+        checks = check_environment(environment)
+    emit(as_rows(checks), ["section", "target", "ok", "detail", "ms"], output_format, title=f"environment {name}")
+    if not all(check.ok for check in checks):
+        sys.exit(1)

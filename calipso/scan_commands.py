@@ -1,0 +1,157 @@
+"""`calipso scan NAME [--object ID]`, `calipso scan abort SCAN_ID`, `calipso scans list|show`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from calipso.env_commands import _Group, _settings, environment_store, lab_environment, save_environment
+from calipso.output import emit, format_option
+from core.errors import CalipsoError
+from core.stores import Stores
+
+err = Console(stderr=True)
+
+SCAN_COLUMNS = ["scan_id", "environment", "scope", "status", "requested_by", "created_at", "duration_s", "errors"]
+
+
+class _ScanGroup(_Group):
+    """`scan NAME ...` runs a scan; `scan abort ID` is a subcommand. A first word that is not a
+    subcommand is taken for an environment name (`scan run NAME` says the same explicitly)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("scan", cls=_ScanGroup)
+def scan() -> None:
+    """Scan an environment (`calipso scan NAME [--object ID]`), or abort a running scan
+    (`calipso scan abort SCAN_ID`)."""
+
+
+def scan_row(doc: dict[str, Any]) -> dict[str, Any]:
+    row = {k: v for k, v in doc.items() if k != "_id"}
+    row["scan_id"] = doc["_id"]
+    row["errors"] = len(doc.get("errors") or [])
+    if doc.get("duration_s") is not None:
+        row["duration_s"] = round(doc["duration_s"], 1)
+    return row
+
+
+@scan.command("run")
+@click.argument("environment")
+@click.option("--object", "object_id", default=None, metavar="ID",
+              help="Rescan only this object's subtree (e.g. a host: its CLI facts and the links touching it).")
+@click.option("--lab", "from_lab", is_flag=True,
+              help="First add (or refresh) ENVIRONMENT from the lab `calipso lab up` is serving.")
+@click.option("--concurrency", default=None, type=click.IntRange(1, 256),
+              help="Hosts scanned at once (default: the environment's cli.concurrency).")
+@format_option
+def scan_run(environment: str, object_id: str | None, from_lab: bool, concurrency: int | None,
+             output_format: str) -> None:
+    """Scan ENVIRONMENT: OpenStack APIs, then its hosts over SSH, then the links; store the inventory
+    with its history in MongoDB. Project it with `calipso graph sync ENVIRONMENT`."""
+    from ingest.records import ScanRecords
+    from ingest.run import scan_environment
+    from migrations import runner as migration_runner
+
+    settings = _settings()
+    with Stores(settings) as stores:
+        store = environment_store(stores)
+        if from_lab:
+            save_environment(store, lab_environment(environment, settings), replace=True)
+        config = store.decrypt(environment)
+        if concurrency is not None:
+            config.cli.concurrency = concurrency
+        migration_runner.apply_mongo(stores.mongo)
+        scan_id = ScanRecords(stores.mongo).create(environment, scope=object_id, requested_by="cli")
+        if output_format == "table":
+            err.print(f"scan {scan_id} of {environment}" + (f" (subtree of {object_id})" if object_id else "")
+                      + f"; abort it with `calipso scan abort {scan_id}`")
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=output_format == "json") as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(phase: str, done: int, total: int) -> None:
+                if phase not in tasks:
+                    tasks[phase] = bar.add_task(phase, total=total)
+                bar.update(tasks[phase], completed=done, total=total)
+
+            result = scan_environment(stores.mongo, config, progress, object_id=object_id, scan_id=scan_id)
+    if output_format == "json":
+        click.echo(json.dumps({"scan_id": result.scan_id, "environment": environment, "scope": object_id,
+                               "status": result.status, "counts": result.counts, "errors": result.errors,
+                               "timings": result.timings, "written": vars(result.written)}, indent=2))
+    else:
+        emit([{"type": k, "count": v} for k, v in sorted(result.counts.items())], ["type", "count"], "table",
+             title=f"scan {result.scan_id}: {result.status}")
+        for error in result.errors:
+            err.print(f"[red]{error}[/]", highlight=False)
+        err.print(f"written: {vars(result.written)}; timings: "
+                  + ", ".join(f"{k}={v:.1f}s" for k, v in result.timings.items()))
+    if result.status != "completed":
+        sys.exit(1)
+
+
+@scan.command("abort")
+@click.argument("scan_id")
+def scan_abort(scan_id: str) -> None:
+    """Ask a pending or running scan to stop; it stops at its next check (between hosts and phases)
+    and ends `aborted`, writing nothing."""
+    from ingest.records import ScanRecords
+
+    with Stores(_settings()) as stores:
+        records = ScanRecords(stores.mongo)
+        doc = records.get(scan_id)
+        if doc is None:
+            raise CalipsoError(f"no scan {scan_id!r} (`calipso scans list` shows them)")
+        if not records.request_abort(scan_id):
+            raise CalipsoError(f"scan {scan_id} is {doc['status']}: nothing to abort")
+    err.print(f"abort requested for scan {scan_id}")
+
+
+@click.group("scans", cls=_Group)
+def scans() -> None:
+    """Scan records: status, counts, errors, duration."""
+
+
+@scans.command("list")
+@click.option("--env", "environment", default=None, help="Only this environment's scans.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@format_option
+def scans_list(environment: str | None, limit: int, output_format: str) -> None:
+    """The latest scans, newest first."""
+    from ingest.records import ScanRecords
+
+    with Stores(_settings()) as stores:
+        rows = [scan_row(d) for d in ScanRecords(stores.mongo).list(environment, limit)]
+    emit(rows, SCAN_COLUMNS, output_format)
+
+
+@scans.command("show")
+@click.argument("scan_id")
+@format_option
+def scans_show(scan_id: str, output_format: str) -> None:
+    """One scan: status, counts per type, errors, timings."""
+    from ingest.records import ScanRecords
+
+    with Stores(_settings()) as stores:
+        doc = ScanRecords(stores.mongo).get(scan_id)
+    if doc is None:
+        raise CalipsoError(f"no scan {scan_id!r} (`calipso scans list` shows them)")
+    row = scan_row(doc)
+    if output_format == "json":
+        row["errors"] = doc.get("errors") or []
+        click.echo(json.dumps(row, indent=2, default=str))
+        return
+    rows = [{"key": k, "value": row.get(k)} for k in SCAN_COLUMNS + ["started_at", "finished_at"]]
+    rows += [{"key": f"count.{k}", "value": v} for k, v in sorted((doc.get("counts") or {}).items())]
+    rows += [{"key": "error", "value": e} for e in doc.get("errors") or []]
+    emit(rows, ["key", "value"], "table", title=f"scan {scan_id}")

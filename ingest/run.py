@@ -1,0 +1,132 @@
+"""Scan an environment by its stored configuration: the one entry point the command line, the
+scheduler and the REST API share.
+
+`scan_environment` builds the OpenStack connection and the SSH transport from the environment's
+sections, applies its command translation, and runs the scanner (all of it, or one object's
+subtree). Credentials go from the environment straight into the clients, never into a log.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import openstack
+import openstack.connection
+from pymongo.database import Database
+
+from core.environments import CommandTranslation, Environment
+from ingest.scanner import Progress, Scanner, ScanResult
+from ingest.sources.host.fetch import fetch_host_facts
+from ingest.sources.openstack.fetch import fetch_openstack
+from ingest.sources.openstack.transform import openstack_objects
+from ingest.transport import CommandResult, SSHConfig, SSHTransport, Transport
+
+Document = dict[str, Any]
+
+#: The role whose container applies when none of a host's roles is listed.
+DEFAULT_ROLE = "default"
+
+
+def _quiet(phase: str, done: int, total: int) -> None:
+    pass
+
+
+def openstack_connection(environment: Environment) -> openstack.connection.Connection:
+    """openstacksdk connected with the environment's Keystone credentials (needs revealed secrets)."""
+    section = environment.openstack
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openstacksdk's notices about its own deprecations
+        return openstack.connect(
+            auth_url=section.auth_url, username=section.username, password=section.password.get_secret_value(),
+            project_name=section.project, user_domain_name=section.user_domain,
+            project_domain_name=section.project_domain, region_name=section.region, interface=section.interface,
+            verify=section.verify_tls)
+
+
+def ssh_config(environment: Environment) -> SSHConfig:
+    """The SSH transport's configuration from the CLI section (needs revealed secrets)."""
+    cli = environment.cli
+
+    def secret(value: Any) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    return SSHConfig(user=cli.user, port=cli.port, password=secret(cli.password),
+                     private_key=secret(cli.private_key), key_file=cli.key_file,
+                     key_passphrase=secret(cli.key_passphrase), jump_host=cli.jump_host,
+                     addresses=dict(cli.addresses), sudo=cli.sudo, connect_timeout=cli.connect_timeout,
+                     max_sessions=min(cli.concurrency, 8))
+
+
+def translate(command: str, roles: list[str], translation: CommandTranslation | None) -> str:
+    """The command a containerised host runs: the translation's prefix, with `{container}` set to the
+    container of the host's first listed role (or `default`); unchanged when no prefix applies."""
+    if translation is None:
+        return command
+    words = command.split(None, 1)
+    if not words or (translation.tools is not None and words[0] not in translation.tools):
+        return command
+    prefix = translation.prefix
+    if "{container}" in prefix:
+        containers = {role.lower(): name for role, name in translation.containers.items()}
+        container = next((containers[r.lower()] for r in roles if r.lower() in containers),
+                         containers.get(DEFAULT_ROLE))
+        if container is None:
+            return command  # this host's role runs the tools natively
+        prefix = prefix.replace("{container}", container)
+    return f"{prefix} {command}"
+
+
+class TranslatingTransport:
+    """A transport that rewrites each command for the host's role (e.g. `docker exec <container>`)
+    before the inner transport adds sudo and sends it."""
+
+    def __init__(self, inner: Transport, translation: CommandTranslation | None) -> None:
+        self.inner = inner
+        self.translation = translation
+        self.roles: dict[str, list[str]] = {}  # host -> roles, learnt from the OpenStack APIs
+
+    def run(self, host: str, command: str, timeout: float = 30.0) -> CommandResult:
+        return self.inner.run(host, translate(command, self.roles.get(host, []), self.translation), timeout)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def openstack_reader(environment: Environment,
+                     on_docs: Callable[[list[Document]], None] | None = None) -> Callable[[], list[Document]]:
+    """A function that reads every OpenStack object of the environment as inventory documents."""
+    def read() -> list[Document]:
+        connection = openstack_connection(environment)
+        try:
+            docs = openstack_objects(fetch_openstack(connection, environment.openstack.region))
+        finally:
+            connection.close()
+        if on_docs is not None:
+            on_docs(docs)
+        return docs
+    return read
+
+
+def scan_environment(database: Database, environment: Environment, progress: Progress = _quiet,
+                     object_id: str | None = None, scan_id: str | None = None,
+                     transport: Transport | None = None) -> ScanResult:
+    """Scan `environment` (whose credentials must be revealed: `EnvironmentStore.decrypt`) into
+    MongoDB: all of it, or the subtree of `object_id`. `scan_id` continues a scan record created
+    beforehand (`ScanRecords.create`), so a caller can report or abort it while it runs.
+    `transport` replaces SSH (e.g. the lab's in-process hosts)."""
+    environment.require_credentials()
+    inner = transport if transport is not None else SSHTransport(ssh_config(environment))
+    hosts = TranslatingTransport(inner, environment.cli.translation)
+
+    def learn_roles(docs: list[Document]) -> None:
+        hosts.roles = {d["id"]: list(d.get("host_type") or []) for d in docs if d["type"] == "host"}
+
+    try:
+        scanner = Scanner(database, environment.name, openstack_reader(environment, learn_roles), hosts,
+                          fetch_host_facts, environment.cli.concurrency)
+        return scanner.scan(progress, scan_id=scan_id, object_id=object_id)
+    finally:
+        if transport is None:
+            inner.close()
