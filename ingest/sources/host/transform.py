@@ -19,6 +19,7 @@ Document = dict[str, Any]
 L2_AGENTS = {"neutron-openvswitch-agent": "ovs", "neutron-linuxbridge-agent": "lxb", "neutron-vpp-agent": "vpp",
              "neutron-sriov-nic-agent": "sriov"}
 VEDGE_NAMES = {"ovs": "Open vSwitch", "lxb": "Linux bridge", "vpp": "VPP", "sriov": "SR-IOV NIC switch"}
+TUNNEL_TYPES = ("vxlan", "gre", "geneve")  # OVS interface types of tunnel ports
 SHORT_ID = 11  # Neutron's device names carry the first 11 characters of an id
 
 
@@ -122,6 +123,10 @@ class _Host:
         if self.mechanism == "ovs" and self.facts.datapath_ports is not None:
             vedge["ports"] = [{"name": p.name, "port_no": p.number, "type": p.type}
                               for p in sorted(self.facts.datapath_ports, key=lambda p: (p.number, p.name))]
+        if self.mechanism == "ovs" and self.facts.ovs_ports is not None:
+            vedge["tunnel_ports"] = [{"name": p.name, "bridge": p.bridge, "type": p.type,
+                                      "local_ip": p.options.get("local_ip"), "remote_ip": p.options.get("remote_ip")}
+                                     for p in self.facts.ovs_ports if p.type in TUNNEL_TYPES]
         self.add(vedge)
         tunneling_ip = self.config.get("tunneling_ip")
         overlay = self._overlay()
@@ -132,9 +137,9 @@ class _Host:
         doc = {"id": otep, "type": "otep", "name": f"{overlay}-{tunneling_ip}", "parent_id": folder,
                "parent_type": "folder", "host": self.host, "overlay_type": overlay, "ip_address": tunneling_ip,
                "udp_port": self._udp_port(overlay)}
-        remotes = self._remote_endpoints(overlay)
+        remotes = self._remote_ips(overlay)
         if remotes is not None:
-            doc["remote_endpoints"] = remotes
+            doc["remote_ips"] = remotes
         self.add(doc)
         self.link("vedge-otep", self.vedge, otep, True, "agent configuration tunneling_ip")
         holder = self._address_holder(tunneling_ip)
@@ -157,7 +162,7 @@ class _Host:
         ports = {i.vxlan_port for i in self.facts.interfaces if i.kind == "vxlan" and i.vxlan_port}
         return ports.pop() if len(ports) == 1 else 4789
 
-    def _remote_endpoints(self, overlay: str) -> list[str] | None:
+    def _remote_ips(self, overlay: str) -> list[str] | None:
         """The tunnel peers the switch knows: OVS tunnel ports' remote_ip, LXB VXLAN devices' VTEPs (None: VPP,
         whose CLI the scanner reads does not list them)."""
         if self.mechanism == "ovs":

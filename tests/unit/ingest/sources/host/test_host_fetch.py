@@ -110,7 +110,7 @@ def agent(host: str, binary: str, configurations: dict) -> dict:  # type: ignore
             "agent_type": binary, "configurations": configurations}
 
 
-def test_the_ovs_vedge_gets_its_datapath_ports_and_the_otep_its_tunnel_peers() -> None:
+def test_the_ovs_vedge_gets_its_datapath_and_tunnel_ports_and_the_otep_its_peers() -> None:
     facts = fetch_host_facts(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), userspace_datapath), "compute-1")
     tunnels = [p for p in facts.ovs_ports or [] if p.type == "vxlan"]
     local_ip = tunnels[0].options["local_ip"]
@@ -120,8 +120,10 @@ def test_the_ovs_vedge_gets_its_datapath_ports_and_the_otep_its_tunnel_peers() -
     ports = docs["vedge"]["ports"]
     assert [p["port_no"] for p in ports] == sorted(p["port_no"] for p in ports)
     assert {p["name"] for p in ports} == {p.name for p in facts.datapath_ports or []}
-    assert docs["otep"]["remote_endpoints"] == sorted({p.options["remote_ip"] for p in tunnels})
-    assert local_ip not in docs["otep"]["remote_endpoints"] and len(docs["otep"]["remote_endpoints"]) >= 1
+    assert docs["otep"]["remote_ips"] == sorted({p.options["remote_ip"] for p in tunnels})
+    assert sorted(t["remote_ip"] for t in docs["vedge"]["tunnel_ports"]) == sorted(p.options["remote_ip"] for p in tunnels)
+    assert all(t["local_ip"] == local_ip and t["type"] == "vxlan" for t in docs["vedge"]["tunnel_ports"])
+    assert local_ip not in docs["otep"]["remote_ips"] and len(docs["otep"]["remote_ips"]) >= 1
 
 
 def test_the_linux_bridge_otep_gets_the_vteps_of_the_forwarding_database() -> None:
@@ -130,5 +132,5 @@ def test_the_linux_bridge_otep_gets_the_vteps_of_the_forwarding_database() -> No
     index = OpenStackIndex([agent("compute-1", "neutron-linuxbridge-agent",
                                   {"tunneling_ip": vxlans[0].vxlan_local, "tunnel_types": ["vxlan"]})])
     (otep,) = [d for d in host_objects_and_links(facts, index).objects if d["type"] == "otep"]
-    assert otep["remote_endpoints"] == sorted({r for i in vxlans for r in i.vxlan_remotes})
-    assert otep["remote_endpoints"] and vxlans[0].vxlan_local not in otep["remote_endpoints"]
+    assert otep["remote_ips"] == sorted({r for i in vxlans for r in i.vxlan_remotes})
+    assert otep["remote_ips"] and vxlans[0].vxlan_local not in otep["remote_ips"]
