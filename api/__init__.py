@@ -38,8 +38,6 @@ class CalipsoApi(Api):
                 responses = operation.setdefault("responses", {})
                 public = path in ("/health", "/auth/tokens") and method in ("get", "post")
                 for status in ERROR_STATUSES:
-                    if public and status in (401, 403):
-                        continue
                     responses.setdefault(str(status), {"description": "error", "schema": {"$ref": "#/definitions/Error"}})
                 if public:
                     operation["security"] = []

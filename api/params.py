@@ -22,6 +22,9 @@ DEFAULT_PAGE_SIZE = 50
 #: Far beyond any real page number, but small enough that `skip` never overflows.
 MAX_PAGE = 100_000
 
+#: Text never holds NUL characters (MongoDB patterns and LDAP filters have no use for them).
+NO_NUL = r"^[^\x00]*$"
+
 _SWAGGER_TYPES = {"str": "string", "int": "integer", "float": "number", "bool": "boolean", "datetime": "string"}
 
 
@@ -67,8 +70,9 @@ class Param:
         if kind == "str" and not self.choices:
             if self.max_length:
                 spec["maxLength"] = self.max_length
-            if self.pattern:
-                spec["pattern"] = self.pattern
+            spec["pattern"] = self.pattern or NO_NUL
+            if self.required:
+                spec["minLength"] = 1
         return spec
 
     def field(self) -> fields.Raw:
@@ -90,7 +94,8 @@ class Param:
             inner = fields.String(enum=list(self.choices) if self.choices else None, max_length=self.max_length)
             return fields.List(inner, min_items=1 if self.required else None, **options)
         return fields.String(enum=list(self.choices) if self.choices else None, max_length=self.max_length,
-                             pattern=self.pattern, min_length=1 if self.required else None, **options)
+                             pattern=None if self.choices else self.pattern or NO_NUL,
+                             min_length=1 if self.required else None, **options)
 
     # -- parsing --------------------------------------------------------------------------------
 
@@ -176,10 +181,10 @@ def parse_datetime(raw: Any) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    value = value.astimezone(timezone.utc)
-    if not 1970 <= value.year <= 9000:
-        raise ValueError(raw)
-    return value
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # within hours of year 1 or 9999: as good as the bound itself
+        return (datetime.min if value.year < 5000 else datetime.max).replace(tzinfo=timezone.utc)
 
 
 # -- declared parameter sets ------------------------------------------------------------------

@@ -199,3 +199,11 @@ def scan_and_project(world, database, driver, environment: str):  # type: ignore
                          fetch_host_facts).scan()
     Projector(database, driver, environment).sync()
     return result
+
+
+@pytest.fixture(scope="session")
+def api_schema(api_app):  # type: ignore[no-untyped-def]
+    """The API's live OpenAPI document, loaded by schemathesis from the in-process app."""
+    import schemathesis
+
+    return schemathesis.openapi.from_wsgi("/api/v1/swagger.json", api_app)
