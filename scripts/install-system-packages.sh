@@ -7,6 +7,10 @@ packages=(
   rabbitmq-server   # the message bus (AMQP) the listener consumes
   slapd ldap-utils  # OpenLDAP, for API logins
   openssh-client    # the ssh client the lab's SSH tests also drive
+  # the real lab (lab/real/): namespaces, veths, bridges, VXLAN, taps, and Open vSwitch in userspace
+  # (its own ovsdb-server and ovs-vswitchd per lab host; the system service is never started)
+  iproute2 bridge-utils ethtool util-linux mount procps bash
+  openvswitch-common openvswitch-switch
 )
 
 missing=()
