@@ -13,3 +13,4 @@ def register_all(api: Api) -> None:
                    statistics, graph, analysis):
         api.add_namespace(module.ns, path=getattr(module, "PATH", None))
     api.add_namespace(health.metrics_ns)
+    api.add_namespace(cliques.cliques_ns, path=cliques.CLIQUES_PATH)

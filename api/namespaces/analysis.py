@@ -1,10 +1,50 @@
-"""Analysis: impact, root cause, path, what-if, diff, invariants (the functions of queries/)."""
+"""Analysis: impact, root cause, path, what-if, diff, invariants: the functions of queries/, with
+the same results as the command line. Each answer is the result's data, its table (`rows`) and a
+title."""
 
 from __future__ import annotations
 
-from flask_restx import Namespace
+from typing import Any
 
-from api.namespaces.common import ENV_PATH
+from flask_restx import Namespace, Resource, fields
+
+from api.context import mongo, require
+from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.params import Args, Param, query
+from api.serialize import jsonable
+from queries.diff import MAX_HOPS as DIFF_MAX_HOPS
+from queries.diff import diff
 
 ns = Namespace("analysis", description="Impact, root cause, path, what-if, diff, invariants")
 PATH = ENV_PATH + "/analysis"
+
+result_model = ns.model("AnalysisResult", {
+    "environment": fields.String(required=True),
+    "title": fields.String(required=True),
+    "rows": fields.List(fields.Raw, required=True, description="the result as a table, one dict per row"),
+})
+
+
+def answer(result: Any) -> dict[str, Any]:
+    """A result dataclass as the API answers it: its fields, its rows and its title."""
+    out = jsonable(result.to_dict())
+    out["rows"] = jsonable(result.rows())
+    out["title"] = str(getattr(result, "title", "") or type(result).__name__)
+    if hasattr(result, "summary"):
+        out["summary"] = jsonable(result.summary)
+    return out
+
+
+@ns.route("/diff")
+@ns.doc(params=ENV_DOC)
+class Diff(Resource):
+    @ns.response(200, "objects and links added, removed and changed", result_model)
+    @query(ns, Param("since", "str", "From: an ISO time, a duration ago (2h, 7d), or a scan id", required=True,
+                     max_length=100),
+           Param("until", "str", "To: an ISO time, a duration ago, a scan id, or now", default="now", max_length=100),
+           Param("around", "str", "Only changes within `hops` links of this object"),
+           Param("hops", "int", "With around: how many links away", minimum=0, maximum=DIFF_MAX_HOPS, default=1))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """What changed between two times or scans (from MongoDB's history), optionally near one object."""
+        require(env)
+        return answer(diff(mongo(), env, args.since, args.until, args.around, args.hops))

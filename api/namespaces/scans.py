@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
+from flask import current_app
 from flask_restx import Namespace, Resource, fields
 
 from api.context import mongo, require
+from api.namespaces.environments import configured
 from api.errors import Conflict, NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
-from api.params import PAGINATION, Args, Param, query
+from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import with_id
 from ingest.records import FINISHED, SCANS, ScanRecords
+from ingest.run import scan_environment
+
+log = logging.getLogger(__name__)
 
 ns = Namespace("scans", description="Scans: list, status, abort")
 PATH = ENV_PATH + "/scans"
@@ -38,6 +45,29 @@ class Scans(Resource):
         total = mongo()[SCANS].count_documents(query)
         docs = mongo()[SCANS].find(query).sort("created_at", -1).skip(window.skip).limit(window.page_size)
         return window.wrap([with_id(d) for d in docs], total)
+
+    @ns.response(202, "started: poll GET .../scans/{id} for its progress", item)
+    @query(ns)
+    @body(ns, "NewScan", Param("object_id", "str", "Re-scan only the subtree of this object (default: everything)"))
+    def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """Start a scan of the environment in the background (needs the edit role)."""
+        principal = require(env, "edit")
+        environment = configured(env)
+        database = mongo()
+        records = ScanRecords(database)
+        scan_id = records.create(env, scope=data["object_id"], requested_by=principal.user)
+        # Tests and demos scan in-process labs: the app may name the transport to use.
+        transport_factory = current_app.config.get("SCAN_TRANSPORT")
+
+        def run() -> None:
+            try:
+                scan_environment(database, environment, scan_id=scan_id, object_id=data["object_id"],
+                                 transport=transport_factory(environment) if transport_factory else None)
+            except Exception:  # noqa: BLE001 - the scan record holds the failure; the log says more
+                log.exception("scan %s of %s failed", scan_id, env)
+
+        threading.Thread(target=run, name=f"scan-{scan_id}", daemon=True).start()
+        return with_id(records.get(scan_id) or {"_id": scan_id}), 202
 
 
 def get_scan(env: str, scan_id: str) -> dict[str, Any]:
