@@ -39,3 +39,14 @@ def with_id(doc: Mapping[str, Any], name: str = "id") -> dict[str, Any]:
     if "_id" in doc and name not in out:
         out = {name: str(doc["_id"]), **out}
     return out
+
+
+def result_answer(result: Any) -> dict[str, Any]:
+    """An analysis result (a queries.results.Tabular dataclass) as the API answers it: its fields,
+    its table as `rows`, its `title`, and its `summary` when it has one."""
+    out = jsonable(result.to_dict())
+    out["rows"] = jsonable(result.rows())
+    out["title"] = str(getattr(result, "title", "") or type(result).__name__)
+    if hasattr(result, "summary"):
+        out["summary"] = jsonable(result.summary)
+    return out

@@ -207,3 +207,18 @@ def api_schema(api_app):  # type: ignore[no-untyped-def]
     import schemathesis
 
     return schemathesis.openapi.from_wsgi("/api/v1/swagger.json", api_app)
+
+
+@pytest.fixture(scope="session")
+def api_url(api_app, api_tokens) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`api_app` served by waitress (the WSGI server `calipso serve` uses) on a free loopback port,
+    with the users and grants of `api_tokens` in place."""
+    import threading
+
+    import waitress.server
+
+    server = waitress.server.create_server(api_app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name="api-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()

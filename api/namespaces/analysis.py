@@ -11,7 +11,7 @@ from flask_restx import Namespace, Resource, fields
 from api.context import mongo, require
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.params import Args, Param, query
-from api.serialize import jsonable
+from api.serialize import result_answer
 from queries.diff import MAX_HOPS as DIFF_MAX_HOPS
 from queries.diff import diff
 
@@ -23,16 +23,6 @@ result_model = ns.model("AnalysisResult", {
     "title": fields.String(required=True),
     "rows": fields.List(fields.Raw, required=True, description="the result as a table, one dict per row"),
 })
-
-
-def answer(result: Any) -> dict[str, Any]:
-    """A result dataclass as the API answers it: its fields, its rows and its title."""
-    out = jsonable(result.to_dict())
-    out["rows"] = jsonable(result.rows())
-    out["title"] = str(getattr(result, "title", "") or type(result).__name__)
-    if hasattr(result, "summary"):
-        out["summary"] = jsonable(result.summary)
-    return out
 
 
 @ns.route("/diff")
@@ -47,4 +37,4 @@ class Diff(Resource):
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """What changed between two times or scans (from MongoDB's history), optionally near one object."""
         require(env)
-        return answer(diff(mongo(), env, args.since, args.until, args.around, args.hops))
+        return result_answer(diff(mongo(), env, args.since, args.until, args.around, args.hops))

@@ -11,7 +11,7 @@ from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.namespaces.types import clique_type_model
 from api.params import Args, Param, body, query
-from api.serialize import jsonable
+from api.serialize import jsonable, result_answer
 from graphmodel.inventory import OBJECTS
 from graphmodel.schema import LINK_TYPES, OBJECT_TYPES
 from queries.clique import add_clique_type, clique, clique_type_document, clique_types
@@ -26,7 +26,8 @@ clique_model = cliques_ns.model("Clique", {
     "environment": fields.String(required=True), "focal_id": fields.String(required=True),
     "focal_type": fields.String(required=True), "clique_type": fields.String(required=True),
     "variant": fields.Raw(required=True), "networks": fields.List(fields.String, required=True),
-    "nodes": fields.List(fields.Raw, required=True), "links": fields.List(fields.Raw, required=True)})
+    "nodes": fields.List(fields.Raw, required=True), "links": fields.List(fields.Raw, required=True),
+    "rows": fields.List(fields.Raw, required=True), "title": fields.String(required=True)})
 
 NEW = (
     Param("name", "str", "Name of the clique type", required=True, max_length=100),
@@ -78,4 +79,4 @@ class Clique(Resource):
             raise NotFound(f"no object {focal_id!r} in environment {env!r}")
         result = clique(context().stores.neo4j, mongo(), env, focal_id, mechanism=args.mechanism,
                         type_driver=args.type_driver, clique_type_name=args.clique_type)
-        return jsonable(result.to_dict())
+        return result_answer(result)
