@@ -1,0 +1,15 @@
+// A bond with at most one live member: it still forwards (or not at all), but has lost its redundancy.
+// $env: the environment.
+MATCH (b:HostPnic {env: $env})
+WHERE size(coalesce(b.bond_members, [])) > 1
+UNWIND b.bond_members AS member
+OPTIONAL MATCH (m:Object {uid: $env + '|' + b.host + '/' + member})
+WITH b, size(b.bond_members) AS members, collect(m) AS found
+WITH b, members, [m IN found WHERE m.link_detected = true] AS live, [m IN found WHERE m.link_detected <> true] AS dead
+WHERE size(live) <= 1
+RETURN [b.id] + [m IN dead | m.id] AS objects, b.host AS host,
+       CASE WHEN size(live) = 0 THEN 'error' ELSE 'warning' END AS severity,
+       'bond ' + b.name + ' has ' + toString(size(live)) + ' live member(s) of ' + toString(members)
+       + CASE WHEN size(dead) > 0 THEN ': ' + reduce(s = '', m IN dead | s + CASE WHEN s = '' THEN '' ELSE ', ' END + m.name)
+              + ' without link' ELSE '' END AS evidence
+ORDER BY host, objects

@@ -1,0 +1,24 @@
+// MTU falling along a path: a vNIC whose MTU is larger than a later hop's — its network's MTU, or the MTU
+// of the NIC carrying that network on the vNIC's host less the overlay's encapsulation overhead.
+// $env: the environment.
+MATCH (v:Vnic {env: $env})
+WHERE v.mtu IS NOT NULL AND v.network_id IS NOT NULL
+MATCH (n:Network {env: $env, id: v.network_id})
+WITH v, n, CASE n.network_type WHEN 'vxlan' THEN 50 WHEN 'geneve' THEN 50 WHEN 'gre' THEN 42 ELSE 0 END AS overhead
+CALL {
+  WITH v, n
+  WITH v, n WHERE n.mtu IS NOT NULL AND v.mtu > n.mtu
+  RETURN [v.id, n.id] AS objects,
+         'vNIC ' + v.name + ' has MTU ' + toString(v.mtu) + ' but its network ' + coalesce(n.name, n.id)
+         + ' has MTU ' + toString(n.mtu) AS evidence
+  UNION
+  WITH v, n, overhead
+  MATCH (p:HostPnic {env: $env, host: v.host})-[:HOST_PNIC_NETWORK]->(n)
+  WHERE p.mtu IS NOT NULL AND v.mtu + overhead > p.mtu
+  RETURN [v.id, p.id] AS objects,
+         'vNIC ' + v.name + ' has MTU ' + toString(v.mtu)
+         + CASE WHEN overhead > 0 THEN ' (+' + toString(overhead) + ' ' + n.network_type + ' overhead)' ELSE '' END
+         + ' but ' + p.name + ', which carries ' + coalesce(n.name, n.id) + ', has MTU ' + toString(p.mtu) AS evidence
+}
+RETURN objects, evidence, v.host AS host, 'warning' AS severity
+ORDER BY host, objects

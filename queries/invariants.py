@@ -1,0 +1,102 @@
+"""Invariants of a healthy network path, checked over an environment's graph: each check is one
+`.cypher` file (queries/cypher/invariant_<kind>.cypher) returning the objects that break it and the
+evidence, so that an operator (and RCA) can see what is wrong before a user notices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import neo4j
+
+from core.errors import CalipsoError
+from queries.loader import run_query
+from queries.results import Tabular
+
+
+@dataclass(frozen=True)
+class Check:
+    kind: str
+    description: str
+
+    @property
+    def query(self) -> str:
+        return f"invariant_{self.kind}"
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("mtu_falling", "a vNIC's MTU is larger than a later hop's (its network, the NIC carrying it)"),
+    Check("vlan_tag", "the ports of one network on a switch carry different local VLAN tags, or one tag "
+                      "serves several networks"),
+    Check("segmentation_id", "a NIC, VXLAN device, VLAN sub-interface or VF carries a network with another "
+                             "segmentation id than the network's, or hosts disagree on it"),
+    Check("port_without_switch_port", "a Neutron port is ACTIVE on a host where nothing plugs it into a "
+                                      "bridge or switch"),
+    Check("orphan_tap", "a vNIC or tap device with no instance, service or Neutron port behind it"),
+    Check("tunnel_without_peer", "a tunnel endpoint no NIC carries, that tunnels to unknown addresses, or "
+                                 "that no other endpoint tunnels to"),
+    Check("bond_one_live_member", "a bond with at most one live member"),
+)
+CHECKS_BY_KIND = {check.kind: check for check in CHECKS}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+class UnknownCheck(CalipsoError):
+    """An invariant kind that does not exist."""
+
+
+@dataclass
+class Violation:
+    """One broken invariant: which kind, which objects, and the evidence for it."""
+
+    kind: str
+    severity: str
+    objects: list[str]
+    evidence: str
+    host: str | None = None
+
+
+@dataclass
+class InvariantsResult(Tabular):
+    """The violations found in an environment by the checks that ran."""
+
+    environment: str
+    checked_at: datetime
+    checks: list[str]
+    violations: list[Violation] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"kind": v.kind, "severity": v.severity, "host": v.host, "objects": ", ".join(v.objects),
+                 "evidence": v.evidence} for v in self.violations]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {kind: 0 for kind in self.checks}
+        for violation in self.violations:
+            counts[violation.kind] += 1
+        return counts
+
+    @property
+    def title(self) -> str:
+        return f"Invariants of {self.environment}: {len(self.violations)} violation(s)"
+
+    def of_kind(self, kind: str) -> list[Violation]:
+        return [v for v in self.violations if v.kind == kind]
+
+
+def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = ()) -> InvariantsResult:
+    """Run the invariant checks (all, or those named) over an environment's graph."""
+    unknown = [k for k in kinds if k not in CHECKS_BY_KIND]
+    if unknown:
+        raise UnknownCheck(f"unknown invariant(s) {', '.join(unknown)}; choose from {', '.join(CHECKS_BY_KIND)}")
+    chosen = [CHECKS_BY_KIND[k] for k in kinds] if kinds else list(CHECKS)
+    violations = []
+    for check in chosen:
+        for row in run_query(driver, check.query, env=environment):
+            violations.append(Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"],
+                                        row.get("host")))
+    violations.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.kind, v.host or "", v.objects))
+    return InvariantsResult(environment, datetime.now(timezone.utc), [c.kind for c in chosen], violations)

@@ -1,0 +1,96 @@
+"""Invariants on scanned lab worlds: a clean world of every variant breaks none; each lab fault that
+changes what the hosts show is found after a rescan (naming the fault's root cause), and is gone once
+the fault is cleared."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import scan_and_project
+
+from graphmodel.inventory import InventoryWriter, OBJECTS
+from graphmodel.projector import Projector
+from lab.faults import clear_fault, inject_fault
+from lab.generate import generate_world
+from lab.world import VARIANTS, World
+from queries.invariants import CHECKS, UnknownCheck, invariants
+
+
+def vm_port(world: World) -> str:
+    """A VM port whose network has another port on the same switch (so a wrong local tag shows)."""
+    for instance in world.instances:
+        port = world.port(instance.port_ids[0])
+        if sum(1 for p in world.ports if p.binding_host == port.binding_host and p.network_id == port.network_id) > 1:
+            return port.id
+    raise AssertionError("no VM shares its network with another port on its host")
+
+
+@pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS)
+def test_a_clean_world_breaks_no_invariant(mechanism: str, type_driver: str, mongo_db, neo4j_driver,  # type: ignore[no-untyped-def]
+                                           env_name: str) -> None:
+    world = generate_world(3, 2, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=31)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    result = invariants(neo4j_driver, env_name)
+    assert result.checks == [c.kind for c in CHECKS]
+    assert result.violations == []
+
+
+# (fault kind, how to name its target in a world, the invariant that must catch it)
+FAULTS = {
+    ("ovs", "vxlan"): [("mtu_mismatch", "port", "mtu_falling"), ("vlan_tag_mismatch", "port", "vlan_tag"),
+                       ("ovs_port_missing", "port", "port_without_switch_port"),
+                       ("bond_member_down", "bond_member", "bond_one_live_member"),
+                       ("tunnel_unreachable", "host", "tunnel_without_peer")],
+    ("lxb", "vxlan"): [("bridge_member_missing", "port", "port_without_switch_port"),
+                       ("mtu_mismatch", "port", "mtu_falling"),
+                       ("tunnel_unreachable", "host", "tunnel_without_peer")],
+    ("sriov", "vlan"): [("vlan_tag_mismatch", "port", "segmentation_id")],
+    ("ovs", "vlan"): [("nic_down", "bond_member", "bond_one_live_member"), ("mtu_mismatch", "port", "mtu_falling")],
+}
+
+
+@pytest.mark.parametrize(("mechanism", "type_driver"), list(FAULTS))
+def test_each_fault_is_found_and_clears(mechanism: str, type_driver: str, mongo_db, neo4j_driver,  # type: ignore[no-untyped-def]
+                                        env_name: str) -> None:
+    world = generate_world(3, 2, 1, mechanism, type_driver, seed=31)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    assert invariants(neo4j_driver, env_name).violations == []
+    port = vm_port(world)
+    host = world.port(port).binding_host
+    targets = {"port": port, "host": host, "bond_member": f"{host}/eth1"}
+    for kind, target_kind, invariant in FAULTS[(mechanism, type_driver)]:
+        fault = inject_fault(world, kind, targets[target_kind])
+        scan_and_project(world, mongo_db, neo4j_driver, env_name)
+        found = invariants(neo4j_driver, env_name)
+        caught = [v for v in found.of_kind(invariant) if fault.root_cause in v.objects]
+        assert caught, (kind, fault.root_cause, found.violations)
+        assert all(v.evidence and v.severity in ("error", "warning") for v in found.violations)
+        clear_fault(world, kind, fault.target)
+        scan_and_project(world, mongo_db, neo4j_driver, env_name)
+        assert invariants(neo4j_driver, env_name).violations == [], f"{kind} left a violation after clearing"
+
+
+def test_orphan_vnic_and_orphan_tap(mongo_db, neo4j_driver, env_name: str) -> None:  # type: ignore[no-untyped-def]
+    world = generate_world(2, 1, 1, "ovs", "vxlan", seed=5)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    bridge = mongo_db[OBJECTS].find_one({"environment": env_name, "type": "vconnector"}, {"_id": 0})
+    vnic = mongo_db[OBJECTS].find_one({"environment": env_name, "type": "vnic"}, {"_id": 0})
+    stray_tap = "tap0123456789a"
+    writer = InventoryWriter(mongo_db, env_name)
+    writer.write_objects([
+        {**{k: v for k, v in bridge.items() if k not in ("environment", "first_seen", "last_seen", "scan_id")},
+         "interfaces": [*bridge.get("interfaces", []), stray_tap]},
+        {**{k: v for k, v in vnic.items() if k not in ("environment", "first_seen", "last_seen", "scan_id")},
+         "id": f"{vnic['host']}/fa:16:3e:ff:ff:ff", "name": "tapffffffffff", "port_id": None,
+         "mac_address": "fa:16:3e:ff:ff:ff"}])
+    Projector(mongo_db, neo4j_driver, env_name).sync()
+    found = invariants(neo4j_driver, env_name, ["orphan_tap"])
+    assert found.checks == ["orphan_tap"]
+    evidence = {v.objects[0]: v.evidence for v in found.violations}
+    assert set(evidence) == {bridge["id"], f"{vnic['host']}/fa:16:3e:ff:ff:ff"}
+    assert stray_tap in evidence[bridge["id"]]
+    assert "matches no Neutron port" in evidence[f"{vnic['host']}/fa:16:3e:ff:ff:ff"]
+
+
+def test_an_unknown_check_is_named(neo4j_driver, env_name: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(UnknownCheck, match="no_such_check"):
+        invariants(neo4j_driver, env_name, ["no_such_check"])
