@@ -276,6 +276,8 @@ def clique(driver: neo4j.Driver, database: Database, environment: str, focal_id:
         raise CliqueError(f"{focal_id!r} is in MongoDB but not in the graph; run `calipso graph sync {environment}`")
     record = records[0]
     nodes = sorted(record["nodes"], key=lambda n: (n["id"] != focal_id, n["type"], n["id"]))
+    for node in nodes:
+        node["focal"] = node["id"] == focal_id
     links = sorted(record["links"], key=lambda l: (l["link_type"] or "", l["source"], l["target"]))
     return CliqueResult(environment, focal_id, focal["type"], chosen.name,
                         {"distribution": variant.distribution, "mechanism": variant.mechanism,
