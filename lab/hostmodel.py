@@ -235,7 +235,19 @@ def _build_host(world: World, host: Host, index: _WorldIndex) -> HostState:
     elif mechanism == "sriov":
         _build_sriov(builder, world, host, ports, index)
     _add_domains(builder, world, host, ports, index, mechanism)
+    _bridge_addresses(builder.state)
     return builder.state
+
+
+def _bridge_addresses(state: HostState) -> None:
+    """A Linux bridge nobody gave an address takes the lowest MAC of its ports (the kernel's
+    br_stp_recalculate_bridge_id); Neutron's agents and os-vif never set one."""
+    for bridge in state.interfaces:
+        if bridge.kind != "bridge":
+            continue
+        ports = [i.mac for i in state.interfaces if i.master == bridge.name and i.namespace == bridge.namespace]
+        if ports:
+            bridge.mac = min(ports)
 
 
 def _add_physical(builder: _Builder, host: Host, mechanism: str) -> None:
@@ -361,6 +373,13 @@ def _build_ovs(builder: _Builder, world: World, host: Host, ports: list[Port], i
             plug(br_int, OvsPort(device, "br-int", "internal", tag=tag, external_ids=external_ids,
                                  mac_in_use=port.mac_address, link_state=state))
     builder.state.ovs_bridges = bridges
+    for bridge in bridges:
+        # ovs-vswitchd gives a bridge's own port the smallest MTU of its system ports (none: 1500)
+        device = builder.state.interface(bridge.name)
+        system = [builder.state.interface(p.name) for p in bridge.ports if p.type == ""]
+        mtus = [d.mtu for d in system if d is not None]
+        if device is not None and mtus:
+            device.mtu = min(mtus)
 
 
 def _service_present(port: Port, index: _WorldIndex) -> bool:

@@ -40,6 +40,8 @@ def show(view: HostView, namespace: str | None, only: str | None = None) -> str:
     """`brctl show [BRIDGE]`."""
     lines = ["bridge name\tbridge id\t\tSTP enabled\tinterfaces"]
     bridges = sorted((i for i in view.in_namespace(namespace) if i.kind == "bridge"), key=lambda i: i.name)
+    if not bridges:
+        return ""  # bridge-utils 1.7.1 prints not even the header when there is no bridge
     for bridge in bridges:
         if only is not None and bridge.name != only:
             continue

@@ -469,9 +469,17 @@ def run_dpctl(view: HostView, args: list[str]) -> Result:
 
 
 def _tunnel_config(port: OvsPort) -> str:
-    keys = ("remote_ip", "local_ip", "in_key", "out_key")
-    shown = {k: port.options[k] for k in keys if k in port.options}
-    if port.options.get("df_default") == "false":
+    """A tunnel's configuration as netdev-vport's get_tunnel_config() gives it to dpif/show: keys
+    sorted, `key=` when the in and out keys agree, egress_pkt_mark when set, df_default only when
+    false (checked against ovs-vswitchd 3.1's userspace datapath, whose tunnels print the same)."""
+    options = port.options
+    shown = {k: options[k] for k in ("remote_ip", "local_ip", "egress_pkt_mark") if k in options}
+    in_key, out_key = options.get("in_key", options.get("key")), options.get("out_key", options.get("key"))
+    if in_key is not None and in_key == out_key:
+        shown["key"] = in_key
+    else:
+        shown.update({k: v for k, v in (("in_key", in_key), ("out_key", out_key)) if v is not None})
+    if options.get("df_default") == "false":
         shown["df_default"] = "false"
     return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
 

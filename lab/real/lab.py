@@ -28,7 +28,7 @@ import subprocess
 from pathlib import Path
 
 from core.errors import CalipsoError
-from lab.hostmodel import HostState, Interface, LabHosts
+from lab.hostmodel import HostState, Interface, LabHosts, OvsPort
 from lab.real.ovs import PrivateOvs
 from lab.real.prerequisites import missing_prerequisites
 from lab.real.taps import create_tap
@@ -230,7 +230,20 @@ class RealLab:
                 settings += [f"external_ids:{key}={value}" for key, value in port.external_ids.items()]
                 if settings:
                     args += ["--", "set", "Interface", port.name, *settings]
+                args += _agent_port_config(self.world, port)
                 ovs.vsctl(*args)
+
+
+def _agent_port_config(world: World, port: OvsPort) -> list[str]:
+    """What the Neutron OVS agent records on a port it bound: the network and its local VLAN."""
+    iface_id = port.external_ids.get("iface-id")
+    if iface_id is None or port.tag is None:
+        return []
+    network = world.network(world.port(iface_id).network_id)
+    config = {"net_uuid": network.id, "network_type": network.network_type,
+              "physical_network": network.physical_network or "None",
+              "segmentation_id": str(network.segmentation_id or "None"), "tag": str(port.tag)}
+    return ["--", "set", "Port", port.name, *(f"other_config:{key}={value}" for key, value in config.items())]
 
 
 def _check(argv: list[str]) -> str:
@@ -257,7 +270,8 @@ def _kernel_device(device: Interface, state: HostState) -> list[str]:
     if device.kind == "physical":
         lines.append(f"{ip} link set {name} {common}")
     elif device.kind == "bridge":
-        lines.append(f"{ip} link add {name} {common} type bridge")
+        # no address: the kernel gives the bridge its lowest port MAC, as the model expects
+        lines.append(f"{ip} link add {name} mtu {device.mtu} type bridge")
     elif device.kind == "tap":
         lines.append(f"{ip} link set {name} {common}")  # created and held open by create_tap
     elif device.kind == "vxlan":

@@ -91,6 +91,8 @@ def test_errors_are_the_real_ones() -> None:
     assert (status, err) == (1, "never heard of command [frobnicate]\n") and out.startswith("Usage: brctl [commands]")
 
 
-def test_a_host_without_bridges_prints_only_the_header() -> None:
+def test_a_host_without_bridges_prints_nothing() -> None:
+    # bridge-utils 1.7.1 in a namespace without bridges prints nothing, not even the header
+    # (seen on the real lab, tests/integration/lab/test_real_vs_simulated.py)
     answer = LabResponder(generate_world(2, 1, 1, "ovs", "vxlan", seed=25, firewall="native"))
-    assert ok(answer, "compute-1", "brctl show") == HEADER + "\n"
+    assert ok(answer, "compute-1", "brctl show") == ""
