@@ -494,6 +494,8 @@ from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the R
 for _command in API_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.discovery import DISCOVERY_COMMANDS  # noqa: E402 - env, scan, scans, schedule, scheduler
 for _command in DISCOVERY_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.inspection import INSPECTION_COMMANDS  # noqa: E402 - clique, clique-types, diff, invariants
+for _command in INSPECTION_COMMANDS: main.add_command(_command)  # noqa: E701
 
 
 if __name__ == "__main__":

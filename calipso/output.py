@@ -41,3 +41,32 @@ def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return str(value)
+
+
+# -- analysis results: a table, or a report document --------------------------------------------
+
+REPORT_FORMATS = ("table", "json", "csv", "md", "html")
+
+report_format_option = click.option(
+    "--format", "output_format", type=click.Choice(REPORT_FORMATS), default="table", show_default=True,
+    help="table for people, json for machines, csv/md for spreadsheets and tickets, html for a report to forward.")
+
+report_output_option = click.option(
+    "-o", "--output", "output_file", type=click.Path(dir_okay=False, writable=True), default=None,
+    help="Write the report to this file instead of standard output.")
+
+
+def emit_result(result: Any, columns: Sequence[str], output_format: str, output_file: str | None = None) -> None:
+    """Print an analysis result (anything with rows() and to_dict()): its rows as a table, or the whole
+    result rendered as json, csv, md or html (queries.reports), to standard output or a file."""
+    from queries.reports import render
+
+    if output_format == "table" and output_file is None:
+        emit(result.rows(), columns, "table", title=getattr(result, "title", None))
+        return
+    text = render(result, "md" if output_format == "table" else output_format)
+    if output_file is None:
+        click.echo(text, nl=False)
+    else:
+        with open(output_file, "w", encoding="utf-8") as handle:
+            handle.write(text)
