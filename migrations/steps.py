@@ -50,6 +50,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         MongoIndex("scans", (("environment", ASC), ("started_at", ASC))),
         MongoIndex("messages", (("environment", ASC), ("timestamp", ASC))),
     )),
+    MongoStep(2, "clique types by name; history by time (diffs read what opened or closed in a window)", (
+        MongoIndex("clique_types", (("name", ASC),), unique=True),
+        MongoIndex("history", (("environment", ASC), ("valid_from", ASC))),
+        MongoIndex("history", (("environment", ASC), ("valid_to", ASC))),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (

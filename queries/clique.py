@@ -20,6 +20,7 @@ from typing import Any
 
 import neo4j
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError
 
 from core.errors import CalipsoError
 from graphmodel.inventory import OBJECTS
@@ -154,7 +155,11 @@ def seed_clique_types(database: Database) -> int:
     present = {d["name"] for d in collection.find({}, {"name": 1})}
     missing = [clique_type_document(t, builtin=True) for t in CLIQUE_TYPES if t.name not in present]
     if missing:
-        collection.insert_many(missing, ordered=False)
+        try:
+            collection.insert_many(missing, ordered=False)
+        except BulkWriteError as exc:  # another process seeded them at the same time (unique name index)
+            if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+                raise
     return len(missing)
 
 
