@@ -7,8 +7,8 @@ names, MACs, MTUs, VLAN tags and external_ids, as the simulator's host model (la
 so that the two can be compared command by command (tests/integration/lab/test_real_vs_simulated.py).
 """
 
-from lab.real.lab import RealLab, RealLabError
+from lab.real.lab import RealLab, RealLabError, sweep_abandoned
 from lab.real.prerequisites import missing_prerequisites
 from lab.real.world import real_lab_world, unbuildable
 
-__all__ = ["RealLab", "RealLabError", "missing_prerequisites", "real_lab_world", "unbuildable"]
+__all__ = ["RealLab", "RealLabError", "missing_prerequisites", "real_lab_world", "sweep_abandoned", "unbuildable"]

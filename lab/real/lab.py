@@ -15,8 +15,8 @@ Layout on this machine, for a lab tagged T:
 Every device comes from the host model (lab/hostmodel.py) with its name, MAC, MTU, master,
 addresses, VLAN tag and external_ids; what the kernel or the daemons decide (ifindexes, OVS row
 uuids, datapath port numbers, counters) is theirs. `down()` removes everything with the lab's tag
-(processes by pid file, mounts, namespaces, run directory), also after a partial `up()` or a crash
-of an earlier run.
+(processes by pid file, mounts, namespaces, run directory), also after a partial `up()`; labs
+whose owning process died are swept by the next `up()`. Give concurrent runs different tags.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from stack.process import StackError
 
 PREFIX = "clp"
 DEFAULT_BASE = Path("/run/calipso-lab")
+OWNER_FILE = "owner.pid"  # the process that built the lab; sweep_abandoned() removes labs whose owner is gone
 GLOBAL_NETNS = Path("/run/netns")
 COMMAND_TIMEOUT = 30.0
 # Fabric bridges, by the role of the NIC plugged into them.
@@ -64,8 +65,8 @@ class RealLab:
         if problems:
             raise RealLabError(f"world {world.name} cannot be built here (use lab.real.real_lab_world): "
                                + "; ".join(problems))
-        if not tag.replace("-", "").isalnum() or len(tag) > 20:
-            raise RealLabError(f"lab tag {tag!r}: use up to 20 letters, digits and dashes")
+        if not tag.replace("-", "").isalnum() or len(tag) > 40:
+            raise RealLabError(f"lab tag {tag!r}: use up to 40 letters, digits and dashes")
         self.world = world
         self.tag = tag
         self.base = base / tag
@@ -139,9 +140,11 @@ class RealLab:
             raise RealLabError("the real lab needs: " + "; ".join(missing)
                                + " (scripts/install-system-packages.sh installs the packages)")
         self.down()  # what an earlier run with this tag may have left
+        sweep_abandoned(self.base.parent)
         try:
             GLOBAL_NETNS.mkdir(parents=True, exist_ok=True)
             self.base.mkdir(parents=True, exist_ok=True)
+            (self.base / OWNER_FILE).write_text(f"{os.getpid()}\n")
             _check(["ip", "netns", "add", self.fabric])
             _check(["ip", "-n", self.fabric, "link", "set", "lo", "up"])
             for bridge in sorted(set(FABRIC_BRIDGES.values())):
@@ -162,18 +165,7 @@ class RealLab:
         """Remove every process, mount, namespace and file of this lab's tag; safe to call again."""
         while self._taps:
             os.close(self._taps.pop())
-        if self.base.exists():
-            for host_dir in self.base.iterdir():
-                if (host_dir / "ovs").is_dir():
-                    PrivateOvs(host_dir / "ovs", self.namespace(host_dir.name)).stop()
-                for bound in sorted((host_dir / "netns").glob("*")):
-                    subprocess.run(["umount", "--lazy", str(bound)], capture_output=True, check=False)
-        prefix = f"{PREFIX}-{self.tag}-"
-        if GLOBAL_NETNS.is_dir():
-            for name in sorted(os.listdir(GLOBAL_NETNS)):
-                if name.startswith(prefix):
-                    subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
-        shutil.rmtree(self.base, ignore_errors=True)
+        _remove(self.base, self.tag, [h.name for h in self.world.hosts])
 
     # -- one host -------------------------------------------------------------------------------
 
@@ -232,6 +224,47 @@ class RealLab:
                     args += ["--", "set", "Interface", port.name, *settings]
                 args += _agent_port_config(self.world, port)
                 ovs.vsctl(*args)
+
+
+def sweep_abandoned(base: Path = DEFAULT_BASE) -> list[str]:
+    """Remove the labs under `base` whose owning process is gone (a test run that was killed);
+    the tags removed."""
+    removed = []
+    for lab_dir in sorted(base.iterdir()) if base.is_dir() else []:
+        try:
+            owner = int((lab_dir / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # being built right now, or not a lab
+        if not _alive(owner):
+            _remove(lab_dir, lab_dir.name, [])
+            removed.append(lab_dir.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(lab_dir: Path, tag: str, hosts: list[str]) -> None:
+    """Stop the lab's daemons, unmount its hosts' namespaces, delete its namespaces and files."""
+    known = set(hosts)
+    if lab_dir.is_dir():
+        for host_dir in (d for d in lab_dir.iterdir() if d.is_dir()):
+            known.add(host_dir.name)
+            if (host_dir / "ovs").is_dir():
+                PrivateOvs(host_dir / "ovs", f"{PREFIX}-{tag}-{host_dir.name}").stop()
+            for bound in sorted((host_dir / "netns").glob("*")):
+                subprocess.run(["umount", "--lazy", str(bound)], capture_output=True, check=False)
+    for name in [f"{PREFIX}-{tag}-fabric", *(f"{PREFIX}-{tag}-{host}" for host in sorted(known))]:
+        if (GLOBAL_NETNS / name).exists():
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+    shutil.rmtree(lab_dir, ignore_errors=True)
 
 
 def _agent_port_config(world: World, port: OvsPort) -> list[str]:
