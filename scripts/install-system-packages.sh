@@ -9,7 +9,7 @@ packages=(
   openssh-client    # the ssh client the lab's SSH tests also drive
   # the real lab (lab/real/): namespaces, veths, bridges, VXLAN, taps, and Open vSwitch in userspace
   # (its own ovsdb-server and ovs-vswitchd per lab host; the system service is never started)
-  iproute2 bridge-utils ethtool util-linux mount procps bash
+  iproute2 bridge-utils ethtool util-linux mount procps bash iputils-ping
   openvswitch-common openvswitch-switch
 )
 

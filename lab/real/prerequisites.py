@@ -12,6 +12,7 @@ TOOLS = {
     "ovsdb-tool": "openvswitch-common", "ovs-appctl": "openvswitch-common",
     "ovs-vsctl": "openvswitch-switch", "ovsdb-server": "openvswitch-switch", "ovs-vswitchd": "openvswitch-switch",
     "unshare": "util-linux", "mount": "mount", "sysctl": "procps", "bash": "bash",
+    "ping": "iputils-ping",  # the lab tests check that the hosts are cabled
 }
 OVS_SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 TUN_DEVICE = Path("/dev/net/tun")
