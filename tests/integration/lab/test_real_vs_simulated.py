@@ -163,27 +163,43 @@ def _comparable(name: str) -> bool:
     return name not in KERNEL_DATAPATH_DEVICES | USERSPACE_DATAPATH_DEVICES
 
 
-def link_view(link: Link, nics: set[str], ovs_internal: set[str]) -> dict[str, Any]:
+@dataclass
+class Roles:
+    """Which of a host's devices play a part that differs between this machine and a cloud host."""
+
+    nics: set[str]  # veth cables here
+    ovs_ports: set[str]  # in the userspace datapath here
+    ovs_internal: set[str]  # taps here
+    ovs_bridges: set[str]  # their MAC is ovs-vswitchd's choice
+
+
+def roles(pair: Pair, host: str) -> Roles:
+    ports = {port.name for bridge in pair.state(host).ovs_bridges for port in bridge.ports}
+    return Roles(_nics(pair, host), ports, _ovs_internal(pair, host), _ovs_bridges(pair, host))
+
+
+def link_view(link: Link, roles: Roles) -> dict[str, Any]:
     """What the scanner's parser made of a device, without what is machine- or datapath-specific."""
     view = asdict(link)
-    if link.name in ovs_internal and link.name.startswith("br-"):
-        view["mac"] = None  # ovs-vswitchd chooses a bridge's MAC
     for key in ("ifindex", "link_index"):  # numbers the kernel hands out
         view.pop(key)
-    view["flags"] = sorted(set(link.flags) - {"PROMISC"})  # userspace OVS sets promiscuity as a user flag
+    if link.name in roles.ovs_bridges:
+        view["mac"] = None  # ovs-vswitchd chooses a bridge's MAC
+    if link.name in roles.ovs_ports:  # userspace OVS sets its ports' promiscuity as a user flag
+        view["flags"] = [flag for flag in link.flags if flag != "PROMISC"]
     if link.master == "ovs-system":  # the kernel datapath enslaves its ports; the userspace one does not
         view["master"] = view["slave_kind"] = None
-    if link.name in ovs_internal and link.kind == "tun":  # userspace datapath: internal ports are taps
+    if link.name in roles.ovs_internal and link.kind == "tun":  # userspace datapath: internal ports are taps
         view["kind"], view["tun_type"] = "openvswitch", None
-    if link.name in nics:  # physical NICs are veth cables to the fabric here
+    if link.name in roles.nics:  # physical NICs are veth cables to the fabric here
         for key in ("kind", "parent_bus", "parent_dev", "link", "link_netnsid", "link_netns", "permanent_mac",
                     "bond_slave"):
             view.pop(key)
     return view
 
 
-def links_by_name(links: list[Link], nics: set[str], ovs_internal: set[str]) -> dict[str, dict[str, Any]]:
-    return {link.name: link_view(link, nics, ovs_internal) for link in links if _comparable(link.name)}
+def links_by_name(links: list[Link], roles: Roles) -> dict[str, dict[str, Any]]:
+    return {link.name: link_view(link, roles) for link in links if _comparable(link.name)}
 
 
 def assert_same(real: dict[str, Any], simulated: dict[str, Any], what: str) -> None:
@@ -210,10 +226,10 @@ def _in(namespace: str | None, command: str) -> str:
 def test_links_parse_the_same(pair: Pair, host: str, command: str, parse) -> None:  # type: ignore[no-untyped-def]
     """Names, kinds, MACs, MTUs, flags, state, masters, veth peers, VXLAN and bridge port data,
     in the host and in each of its namespaces."""
-    nics, internal = _nics(pair, host), _ovs_internal(pair, host)
+    host_roles = roles(pair, host)
     for namespace in _namespaces(pair, host):
         real, simulated = pair.outputs(host, _in(namespace, command))
-        assert_same(links_by_name(parse(real), nics, internal), links_by_name(parse(simulated), nics, internal),
+        assert_same(links_by_name(parse(real), host_roles), links_by_name(parse(simulated), host_roles),
                     f"{host} {namespace or 'root'} `{command}`")
 
 
