@@ -55,6 +55,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         MongoIndex("history", (("environment", ASC), ("valid_from", ASC))),
         MongoIndex("history", (("environment", ASC), ("valid_to", ASC))),
     )),
+    MongoStep(3, "scans newest first; due schedules; one lease per schedule run", (
+        MongoIndex("scans", (("environment", ASC), ("created_at", ASC))),
+        MongoIndex("schedules", (("enabled", ASC), ("next_run", ASC))),
+        MongoIndex("schedule_leases", (("schedule_id", ASC), ("due", ASC), ("attempt", ASC))),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (
