@@ -12,11 +12,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import keystoneauth1.exceptions
 import openstack
 import openstack.connection
+import openstack.exceptions
 from pymongo.database import Database
 
 from core.environments import CommandTranslation, Environment
+from core.errors import CalipsoError
+from core.logging import redact
 from ingest.scanner import Progress, Scanner, ScanResult
 from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.openstack.fetch import fetch_openstack
@@ -27,6 +31,14 @@ Document = dict[str, Any]
 
 #: The role whose container applies when none of a host's roles is listed.
 DEFAULT_ROLE = "default"
+
+
+#: What openstacksdk raises when the cloud cannot be reached or refuses the credentials.
+CLOUD_ERRORS = (keystoneauth1.exceptions.ClientException, openstack.exceptions.SDKException)
+
+
+class CloudUnavailable(CalipsoError):
+    """The environment's OpenStack APIs could not be read: unreachable, or credentials refused."""
 
 
 def _quiet(phase: str, done: int, total: int) -> None:
@@ -98,11 +110,16 @@ def openstack_reader(environment: Environment,
                      on_docs: Callable[[list[Document]], None] | None = None) -> Callable[[], list[Document]]:
     """A function that reads every OpenStack object of the environment as inventory documents."""
     def read() -> list[Document]:
-        connection = openstack_connection(environment)
         try:
-            docs = openstack_objects(fetch_openstack(connection, environment.openstack.region))
-        finally:
-            connection.close()
+            connection = openstack_connection(environment)
+            try:
+                docs = openstack_objects(fetch_openstack(connection, environment.openstack.region))
+            finally:
+                connection.close()
+        except CLOUD_ERRORS as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise CloudUnavailable(redact(f"environment {environment.name!r}: cannot read the OpenStack APIs at "
+                                          f"{environment.openstack.auth_url}: {first}")) from None
         if on_docs is not None:
             on_docs(docs)
         return docs
