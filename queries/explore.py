@@ -26,6 +26,12 @@ MESSAGES = "messages"  # the collection ingest.records writes (queries may not i
 _SUMMARY_FIELDS = {"_id": 0, "id": 1, "type": 1, "name": 1, "host": 1, "name_path": 1, "status": 1}
 
 
+def count(database: Database, collection: str, query: dict[str, Any]) -> int:
+    """How many documents match. The `count` command, not count_documents' $group pipeline:
+    FerretDB answers it about twice as fast, and MongoDB answers both exactly (no transactions here)."""
+    return int(database.command("count", collection, query=query)["n"])
+
+
 @dataclass
 class Subgraph(Tabular):
     """Objects and links around focal objects, and whether the cap cut it short."""
@@ -84,7 +90,7 @@ def search_objects(database: Database, environment: str, text: str, types: Seque
     query: dict[str, Any] = {"environment": environment, "$or": [{"name": pattern}, {"id": pattern}]}
     if types:
         query["type"] = {"$in": list(types)}
-    total = database[OBJECTS].count_documents(query)
+    total = count(database, OBJECTS, query)
     found = list(database[OBJECTS].find(query, _SUMMARY_FIELDS).sort([("name", 1), ("id", 1)]).skip(skip).limit(limit))
     lowered = text.lower()
     found.sort(key=lambda d: (str(d.get("name", "")).lower() != lowered and str(d.get("id")).lower() != lowered))
@@ -119,7 +125,7 @@ def tree_children(database: Database, environment: str, parent: str | None = Non
     """One level of the inventory tree under `parent` (the environment's root when None), each
     child with how many children it has in turn. Returns (one page, total)."""
     query = {"environment": environment, "parent_id": parent or ENVIRONMENT}
-    total = database[OBJECTS].count_documents(query)
+    total = count(database, OBJECTS, query)
     children = list(database[OBJECTS].find(query, _SUMMARY_FIELDS).sort([("type", 1), ("name", 1), ("id", 1)])
                     .skip(skip).limit(limit))
     ids = [c["id"] for c in children]

@@ -11,6 +11,7 @@ from api.context import mongo, require
 from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, object_model, page_model
 from api.params import PAGINATION, Args, Param, query
+from queries.explore import count
 from api.serialize import jsonable
 from graphmodel.inventory import HISTORY, OBJECTS
 from graphmodel.schema import OBJECT_TYPES
@@ -70,13 +71,13 @@ class Inventory(Resource):
         if args.as_of is not None:
             query = {"environment": env, "kind": "object", "valid_from": {"$lte": args.as_of},
                      "$or": [{"valid_to": None}, {"valid_to": {"$gt": args.as_of}}], **object_filter(args, "doc.")}
-            total = database[HISTORY].count_documents(query)
+            total = count(database, HISTORY, query)
             versions = database[HISTORY].find(query).sort("key", 1).skip(window.skip).limit(window.page_size)
             return window.wrap([jsonable({**v["doc"], "environment": env}) for v in versions], total)
         query = {"environment": env, **object_filter(args)}
         if args.seen_after or args.seen_before:
             query["last_seen"] = {k: v for k, v in (("$gt", args.seen_after), ("$lt", args.seen_before)) if v}
-        total = database[OBJECTS].count_documents(query)
+        total = count(database, OBJECTS, query)
         docs = database[OBJECTS].find(query).sort("id", 1).skip(window.skip).limit(window.page_size)
         return window.wrap([jsonable(d) for d in docs], total)
 
@@ -104,7 +105,7 @@ class InventoryHistory(Resource):
         """Every version of an object: what it was from `valid_from` until `valid_to`."""
         require(env)
         query = {"environment": env, "kind": "object", "key": object_id}
-        total = mongo()[HISTORY].count_documents(query)
+        total = count(mongo(), HISTORY, query)
         if total == 0:
             raise NotFound(f"no object {object_id!r} was ever in environment {env!r}", {"id": object_id})
         window = args.page

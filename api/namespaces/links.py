@@ -10,6 +10,7 @@ from api.context import mongo, require
 from api.errors import BadRequest, NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, query
+from queries.explore import count
 from api.serialize import jsonable
 from flask_restx import fields
 from graphmodel.inventory import HISTORY, LINKS
@@ -79,11 +80,11 @@ class Links(Resource):
         if args.as_of is not None:
             query = {"environment": env, "kind": "link", "valid_from": {"$lte": args.as_of},
                      "$and": [{"$or": [{"valid_to": None}, {"valid_to": {"$gt": args.as_of}}]}, link_filter(args, "doc.")]}
-            total = mongo()[HISTORY].count_documents(query)
+            total = count(mongo(), HISTORY, query)
             versions = mongo()[HISTORY].find(query).sort("key", 1).skip(window.skip).limit(window.page_size)
             return window.wrap([jsonable({**v["doc"], "environment": env, "key": v["key"]}) for v in versions], total)
         query = {"environment": env, **link_filter(args)}
-        total = mongo()[LINKS].count_documents(query)
+        total = count(mongo(), LINKS, query)
         docs = mongo()[LINKS].find(query).sort("key", 1).skip(window.skip).limit(window.page_size)
         return window.wrap([jsonable(d) for d in docs], total)
 

@@ -12,6 +12,7 @@ from api.context import mongo, require
 from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, query
+from queries.explore import count
 from api.serialize import with_id
 from ingest.records import MESSAGES
 
@@ -53,7 +54,7 @@ class Messages(Resource):
         if args.since or args.until:
             query["timestamp"] = {k: v for k, v in (("$gte", args.since), ("$lt", args.until)) if v}
         window = args.page
-        total = mongo()[MESSAGES].count_documents(query)
+        total = count(mongo(), MESSAGES, query)
         docs = mongo()[MESSAGES].find(query).sort("timestamp", -1).skip(window.skip).limit(window.page_size)
         return window.wrap([with_id(d) for d in docs], total)
 

@@ -14,6 +14,7 @@ from api.namespaces.environments import configured
 from api.errors import Conflict, NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, body, query
+from queries.explore import count
 from api.serialize import with_id
 from ingest.records import FINISHED, SCANS, ScanRecords
 from ingest.run import scan_environment
@@ -42,7 +43,7 @@ class Scans(Resource):
         if args.status:
             query["status"] = {"$in": args.status}
         window = args.page
-        total = mongo()[SCANS].count_documents(query)
+        total = count(mongo(), SCANS, query)
         docs = mongo()[SCANS].find(query).sort("created_at", -1).skip(window.skip).limit(window.page_size)
         return window.wrap([with_id(d) for d in docs], total)
 

@@ -11,6 +11,7 @@ from api.context import mongo, require
 from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, body, query
+from queries.explore import count
 from api.serialize import with_id
 from ingest.schedules import AT_FORMATS, EVERY, SCHEDULES, ScheduleStore, parse_recurrence
 
@@ -38,7 +39,7 @@ class Schedules(Resource):
         require(env)
         window = args.page
         query = {"environment": env}
-        total = mongo()[SCHEDULES].count_documents(query)
+        total = count(mongo(), SCHEDULES, query)
         docs = mongo()[SCHEDULES].find(query).sort("created_at", 1).skip(window.skip).limit(window.page_size)
         return window.wrap([with_id(d) for d in docs], total)
 
