@@ -8,12 +8,13 @@ from typing import Any
 
 from flask_restx import Namespace, Resource, fields
 
-from api.context import mongo, require
+from api.context import context, mongo, require
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.params import Args, Param, query
 from api.serialize import result_answer
 from queries.diff import MAX_HOPS as DIFF_MAX_HOPS
 from queries.diff import diff
+from queries.invariants import CHECKS, invariants
 
 ns = Namespace("analysis", description="Impact, root cause, path, what-if, diff, invariants")
 PATH = ENV_PATH + "/analysis"
@@ -38,3 +39,18 @@ class Diff(Resource):
         """What changed between two times or scans (from MongoDB's history), optionally near one object."""
         require(env)
         return result_answer(diff(mongo(), env, args.since, args.until, args.around, args.hops))
+
+
+@ns.route("/invariants")
+@ns.doc(params=ENV_DOC)
+class Invariants(Resource):
+    @ns.response(200, "broken invariants, most severe first", result_model)
+    @query(ns, Param("check", "str", "Only these checks (repeatable): " + "; ".join(f"{c.kind}: {c.description}"
+                                                                                   for c in CHECKS),
+                     choices=[c.kind for c in CHECKS], multiple=True))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Broken invariants in the graph: MTU falling along a path, VLAN tag or segmentation id
+        mismatch, ACTIVE port without switch port, orphan tap, tunnel endpoint without peer, bond
+        with one live member."""
+        require(env)
+        return result_answer(invariants(context().stores.neo4j, env, args.check))

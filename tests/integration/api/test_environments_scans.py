@@ -141,3 +141,16 @@ def test_diff_between_scans(call, api_world) -> None:  # type: ignore[no-untyped
     after = call("GET", f"/environments/{env}/analysis/diff", query_string={"since": scan["id"]}).get_json()
     assert after["rows"] == []
     assert call("GET", f"/environments/{env}/analysis/diff", query_string={"since": "whenever"}).status_code == 400
+
+
+def test_invariants_match_the_function(call, api_world) -> None:  # type: ignore[no-untyped-def]
+    from queries.invariants import invariants
+
+    env = api_world.environment
+    answer = call("GET", f"/environments/{env}/analysis/invariants", user="alice")
+    assert answer.status_code == 200, answer.get_json()
+    direct = invariants(api_world.stores.neo4j, env)
+    assert len(answer.get_json()["rows"]) == len(direct.rows())
+    one = call("GET", f"/environments/{env}/analysis/invariants", query_string={"check": "orphan_tap"})
+    assert one.status_code == 200
+    assert call("GET", f"/environments/{env}/analysis/invariants", query_string={"check": "nope"}).status_code == 400
