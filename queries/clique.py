@@ -190,40 +190,20 @@ class Variant:
     type_driver: str | None
 
 
-def infer_variant(database: Database, environment: str, focal: Mapping[str, Any]) -> Variant:
-    """The variant that decides a focal point's clique type: from the environment document when it names
-    one driver, else from the inventory (the mechanism of the vedge on the focal point's host, the type
-    of its networks), else the environment's most common values."""
-    env_doc = database[ENVIRONMENTS].find_one({"name": environment}) or {}
-    distribution = env_doc.get("distribution")
-    mechanisms = [_normal_mechanism(m) for m in env_doc.get("mechanism_drivers") or []]
-    type_drivers = [str(t).lower() for t in env_doc.get("type_drivers") or []]
+def choose_variant(environment_doc: Mapping[str, Any], focal: Mapping[str, Any]) -> Variant:
+    """The variant that decides a focal point's clique type (pure): the environment document's when it
+    names one driver, else what the graph shows around the focal point (`mechanism`: the vedge on its
+    host; `network_types`: the types of its networks)."""
+    mechanisms = [_normal_mechanism(m) for m in environment_doc.get("mechanism_drivers") or []]
+    type_drivers = [str(t).lower() for t in environment_doc.get("type_drivers") or []]
     mechanism = mechanisms[0] if len(mechanisms) == 1 else None
-    type_driver = type_drivers[0] if len(type_drivers) == 1 else None
-    objects = database[OBJECTS]
     if mechanism is None:
-        host = focal.get("host")
-        vedge = objects.find_one({"environment": environment, "type": "vedge", "host": host}) if host else None
-        if vedge and vedge.get("mechanism"):
-            mechanism = str(vedge["mechanism"])
-        else:
-            found = Counter(d.get("mechanism") for d in objects.find({"environment": environment, "type": "vedge"},
-                                                                     {"mechanism": 1}) if d.get("mechanism"))
-            mechanism = found.most_common(1)[0][0] if found else (mechanisms[0] if mechanisms else None)
+        mechanism = focal.get("mechanism") or (mechanisms[0] if mechanisms else None)
+    type_driver = type_drivers[0] if len(type_drivers) == 1 else None
     if type_driver is None:
-        network_ids = [focal["id"]] if focal.get("type") == "network" else []
-        if focal.get("network_id"):
-            network_ids.append(focal["network_id"])
-        network_ids += [d["network_id"] for d in objects.find(
-            {"environment": environment, "type": "vnic", "id_path": focal["id"]}, {"network_id": 1})
-            if d.get("network_id")]
-        query: dict[str, Any] = {"environment": environment, "type": "network", "external": {"$ne": True}}
-        if network_ids:
-            query["id"] = {"$in": network_ids}
-        found = Counter(d.get("network_type") for d in objects.find(query, {"network_type": 1})
-                        if d.get("network_type"))
-        type_driver = found.most_common(1)[0][0] if found else (type_drivers[0] if type_drivers else None)
-    return Variant(distribution, mechanism, type_driver)
+        seen = Counter(t for t in focal.get("network_types") or [] if t)
+        type_driver = seen.most_common(1)[0][0] if seen else (type_drivers[0] if type_drivers else None)
+    return Variant(environment_doc.get("distribution"), mechanism, type_driver)
 
 
 # -- the clique ---------------------------------------------------------------------------------------
@@ -252,13 +232,16 @@ class CliqueResult(Tabular):
 def clique(driver: neo4j.Driver, database: Database, environment: str, focal_id: str,
            distribution: str | None = None, mechanism: str | None = None, type_driver: str | None = None,
            clique_type_name: str | None = None) -> CliqueResult:
-    """The clique of one object. The variant is inferred (see infer_variant) where not given; a named
+    """The clique of one object. The variant is inferred (see choose_variant) where not given; a named
     clique type overrides the variant match."""
-    focal = database[OBJECTS].find_one({"environment": environment, "id": focal_id}, {"_id": 0})
-    if focal is None:
+    found = run_query(driver, "clique_focal", focal_uid=uid(environment, focal_id), env=environment)
+    if not found:
+        if database[OBJECTS].count_documents({"environment": environment, "id": focal_id}, limit=1):
+            raise CliqueError(f"{focal_id!r} is in MongoDB but not in the graph; run `calipso graph sync {environment}`")
         raise CliqueError(f"no object {focal_id!r} in environment {environment!r}")
+    focal = found[0]
     types = clique_types(database)
-    inferred = infer_variant(database, environment, focal)
+    inferred = choose_variant(database[ENVIRONMENTS].find_one({"name": environment}) or {}, focal)
     variant = Variant(distribution or inferred.distribution, mechanism or inferred.mechanism,
                       type_driver or inferred.type_driver)
     if clique_type_name:
@@ -277,8 +260,6 @@ def clique(driver: neo4j.Driver, database: Database, environment: str, focal_id:
     records = run_query(driver, "clique", focal_uid=uid(environment, focal_id),
                         steps=walk_steps(chosen.link_types),
                         constrained="network" in chosen.constraints)
-    if not records:
-        raise CliqueError(f"{focal_id!r} is in MongoDB but not in the graph; run `calipso graph sync {environment}`")
     record = records[0]
     nodes = sorted(record["nodes"], key=lambda n: (n["id"] != focal_id, n["type"], n["id"]))
     for node in nodes:

@@ -86,3 +86,15 @@ def test_a_user_type_that_never_starts_is_refused() -> None:
     ok = validate_clique_type({"name": "pnic", "focal_point_type": "host_pnic", "link_types": ["host_pnic-network"],
                                "mechanism_driver": "linuxbridge"})
     assert ok.mechanism_driver == "lxb" and ok.constraints == ("network",)
+
+
+def test_the_variant_comes_from_the_environment_then_the_graph() -> None:
+    from queries.clique import choose_variant
+    focal = {"mechanism": "lxb", "network_types": ["vlan", "vlan", "flat"]}
+    assert choose_variant({}, focal) == choose_variant({"mechanism_drivers": ["ovs", "lxb"]}, focal)
+    assert choose_variant({}, focal).mechanism == "lxb" and choose_variant({}, focal).type_driver == "vlan"
+    chosen = choose_variant({"distribution": "Kolla", "mechanism_drivers": ["openvswitch"], "type_drivers": ["vxlan"]},
+                            focal)
+    assert (chosen.distribution, chosen.mechanism, chosen.type_driver) == ("Kolla", "ovs", "vxlan")
+    assert choose_variant({"mechanism_drivers": ["sriov", "ovs"]}, {}).mechanism == "sriov"
+    assert choose_variant({}, {}).mechanism is None and choose_variant({}, {}).type_driver is None
