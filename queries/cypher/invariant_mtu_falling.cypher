@@ -3,7 +3,7 @@
 // $env: the environment.
 MATCH (v:Vnic {env: $env})
 WHERE v.mtu IS NOT NULL AND v.network_id IS NOT NULL
-MATCH (n:Network {env: $env, id: v.network_id})
+MATCH (n:Object {uid: $env + '|' + v.network_id}) WHERE n:Network
 WITH v, n, CASE n.network_type WHEN 'vxlan' THEN 50 WHEN 'geneve' THEN 50 WHEN 'gre' THEN 42 ELSE 0 END AS overhead
 CALL {
   WITH v, n

@@ -9,22 +9,22 @@ CALL {
          + ' but its segmentation id is ' + toString(n.segmentation_id) AS evidence
   UNION
   MATCH (o:Otep {env: $env})-[r:OTEP_VCONNECTOR]->(c:Vconnector)
-  MATCH (n:Network {env: $env, id: r.network})
-  WHERE r.segmentation_id IS NOT NULL AND n.segmentation_id IS NOT NULL AND r.segmentation_id <> n.segmentation_id
+  MATCH (n:Object {uid: $env + '|' + r.network}) WHERE n:Network
+    AND r.segmentation_id IS NOT NULL AND n.segmentation_id IS NOT NULL AND r.segmentation_id <> n.segmentation_id
   RETURN [c.id, o.id, n.id] AS objects, c.host AS host,
          c.name + ' tunnels network ' + coalesce(n.name, n.id) + ' with VNI ' + toString(r.segmentation_id)
          + ' but its segmentation id is ' + toString(n.segmentation_id) AS evidence
   UNION
   MATCH (c:Vconnector {env: $env})-[r:VCONNECTOR_HOST_PNIC]->(p:HostPnic)
-  MATCH (n:Network {env: $env, id: r.network})
-  WHERE n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
+  MATCH (n:Object {uid: $env + '|' + r.network}) WHERE n:Network
+    AND n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
   RETURN [c.id, p.id, n.id] AS objects, c.host AS host,
          c.name + ' leaves through ' + p.name + ' on VLAN ' + toString(r.vlan_tag) + ' but network '
          + coalesce(n.name, n.id) + ' is VLAN ' + toString(n.segmentation_id) AS evidence
   UNION
   MATCH (v:Vnic {env: $env})-[r:VNIC_VEDGE]->(e:Vedge {mechanism: 'sriov'})
-  MATCH (n:Network {env: $env, id: r.network})
-  WHERE n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
+  MATCH (n:Object {uid: $env + '|' + r.network}) WHERE n:Network
+    AND n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
   RETURN [v.id, e.id, n.id] AS objects, v.host AS host,
          'the VF of ' + v.name + ' is on VLAN ' + toString(r.vlan_tag) + ' but network ' + coalesce(n.name, n.id)
          + ' is VLAN ' + toString(n.segmentation_id) AS evidence
