@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.database import Database
 
 from core.errors import CalipsoError
-from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, link_key
+from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats
 from graphmodel.tree import assign_paths
 from ingest.records import Message, ScanRecords, excerpt, record_message
 from ingest.sources.host.facts import HostFacts
@@ -145,8 +145,6 @@ class Scanner:
             for doc in found.objects:
                 objects.setdefault(doc["id"], doc)
             for link in found.links:
-                # The stored row carries its key; without it here every link would read as changed.
-                link["key"] = link_key(link)
                 links[(link["link_type"], link["source_id"], link["target_id"])] = link
         orphans = assign_paths(objects.values(), known)
         if object_id is not None:

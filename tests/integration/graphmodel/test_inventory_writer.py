@@ -67,3 +67,28 @@ def test_environments_do_not_see_each_other(mongo_db) -> None:  # type: ignore[n
     InventoryWriter(mongo_db, "two").write_objects([obj("h/eth0", "eth0")], "s1")
     assert InventoryWriter(mongo_db, "one").close_unseen("s2").deleted == 1
     assert mongo_db[OBJECTS].count_documents({"environment": "two"}) == 1
+
+
+def test_hundreds_of_changed_objects_and_links_are_rewritten_with_history(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    """FerretDB 1.24 wedged on an update command of 100 statements; a rescan changing hundreds of
+    objects must still finish, keep one open version per key and feed every change."""
+    writer = InventoryWriter(mongo_db, "big")
+    objects = [{"id": f"vnic-{i}", "type": "vnic", "name": f"tap{i}", "parent_id": "h", "mtu": 1500}
+               for i in range(250)]
+    links = [{"link_type": "vnic-vedge", "source_id": f"vnic-{i}", "target_id": "ovs", "state": "up"}
+             for i in range(250)]
+    writer.write_objects(objects, "s1")
+    writer.write_links(links, "s1")
+    changed = writer.write_objects([{**o, "mtu": 9000} for o in objects], "s2")
+    changed_links = writer.write_links([{**link, "state": "down"} for link in links[:120]] + links[120:], "s2")
+    assert (changed.changed, changed.unchanged) == (250, 0)
+    assert (changed_links.changed, changed_links.unchanged) == (120, 130)
+    assert mongo_db[OBJECTS].count_documents({"environment": "big", "mtu": 9000}) == 250
+    assert mongo_db[OBJECTS].count_documents({"environment": "big", "scan_id": "s2"}) == 250
+    assert mongo_db[LINKS].count_documents({"environment": "big", "scan_id": "s2"}) == 250
+    assert mongo_db[HISTORY].count_documents({"environment": "big", "kind": "object", "valid_to": None}) == 250
+    assert mongo_db[HISTORY].count_documents({"environment": "big", "kind": "object"}) == 500
+    assert mongo_db[HISTORY].count_documents({"environment": "big", "kind": "link"}) == 370
+    assert mongo_db[CHANGES].count_documents({"environment": "big"}) == 250 + 250 + 250 + 120
+    again = writer.write_links(links, "s3")
+    assert (again.changed, again.unchanged) == (120, 130)  # a link's derived key is not content
