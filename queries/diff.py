@@ -17,7 +17,7 @@ from typing import Any
 from pymongo.database import Database
 
 from core.errors import CalipsoError
-from graphmodel.inventory import HISTORY, IN_SLICE, LINKS, OBJECTS
+from graphmodel.inventory import HISTORY, LINKS, OBJECTS, SLICE
 from queries.results import Tabular
 
 SCANS = "scans"  # ingest.records.SCANS (queries may not import ingest)
@@ -186,8 +186,8 @@ def neighbourhood(database: Database, environment: str, start: str, hops: int,
     seen, frontier = {start}, [start]
     for _ in range(hops):
         found: set[str] = set()
-        for start_ in range(0, len(frontier), IN_SLICE):
-            chunk = frontier[start_:start_ + IN_SLICE]
+        for start_ in range(0, len(frontier), SLICE):
+            chunk = frontier[start_:start_ + SLICE]
             for link in database[LINKS].find({"environment": environment, "$or": [
                     {"source_id": {"$in": chunk}}, {"target_id": {"$in": chunk}}]}, {"source_id": 1, "target_id": 1}):
                 found.update((link["source_id"], link["target_id"]))
