@@ -1,0 +1,81 @@
+"""Scan a generated lab world in process and print where the time goes.
+
+    .venv/bin/python benchmarks/scan.py --hosts 1000 --vms-per-host 20
+
+The world's OpenStack APIs are served on loopback (read by the real openstacksdk); its hosts answer
+through the lab's in-process responder (the SSH hop is measured separately by the transport
+benchmarks). Needs the local stack (`calipso stack up`); writes into a throw-away database.
+Prints: total seconds, objects and links per second, seconds per phase (OpenStack fetch, host fetch,
+parse+transform, write), peak RSS of this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.settings import load_settings  # noqa: E402
+from core.stores import Stores  # noqa: E402
+from ingest.scanner import Scanner  # noqa: E402
+from ingest.sources.host.fetch import fetch_host_facts  # noqa: E402
+from ingest.sources.openstack.fetch import fetch_openstack  # noqa: E402
+from ingest.sources.openstack.transform import openstack_objects  # noqa: E402
+from ingest.transport import CallableTransport  # noqa: E402
+from lab.cloud.server import serve  # noqa: E402
+from lab.cloud.source import StaticWorldSource  # noqa: E402
+from lab.generate import generate_world  # noqa: E402
+from lab.hosts import LabResponder  # noqa: E402
+from migrations.runner import apply_mongo  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=100)
+    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser.add_argument("--networks", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+
+    import openstack
+
+    started = time.perf_counter()
+    world = generate_world(args.hosts, args.vms_per_host, args.networks, "ovs", "vxlan", 1)
+    print(f"world: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.ports)} ports "
+          f"(generated in {time.perf_counter() - started:.1f}s)", flush=True)
+    settings = load_settings()
+    with Stores(settings) as stores, serve(StaticWorldSource(world)) as cloud:
+        database = stores.mongo.client["calipso_bench_scan"]
+        database.client.drop_database(database.name)
+        apply_mongo(database)
+
+        def docs() -> list[dict]:  # type: ignore[type-arg]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                connection = openstack.connect(  # the lab's fixed admin credentials
+                    auth_url=cloud.auth_url, username="admin", password="lab-admin-pw", project_name="admin",
+                    user_domain_name="Default", project_domain_name="Default", region_name="RegionOne")
+                return openstack_objects(fetch_openstack(connection, "RegionOne"))
+
+        scanner = Scanner(database, "bench", docs, CallableTransport(LabResponder(world)), fetch_host_facts,
+                          args.concurrency)
+        begun = time.perf_counter()
+        result = scanner.scan(lambda phase, done, total: None)
+        total = time.perf_counter() - begun
+        objects = sum(result.counts.values())
+        links = database["links"].count_documents({"environment": "bench"})
+        database.client.drop_database(database.name)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"scan {result.status}: {objects} objects, {links} links in {total:.1f}s "
+          f"= {(objects + links) / total:.0f} documents/s")
+    print("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    print(f"written: {vars(result.written)}; peak RSS {peak_mib:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
