@@ -114,10 +114,20 @@ def migrate(show_status: bool, output_format: str) -> None:
 # -- the main job ---------------------------------------------------------------------------
 
 @main.command()
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port of the REST API on 127.0.0.1 (0: any free port).")
+@click.option("--no-serve", is_flag=True, help="Stop after the scan and the sample answers; do not serve the API.")
 @format_option
-def demo(output_format: str) -> None:
-    """Bring the local stack up, apply migrations, and run a round trip through every server."""
-    from calipso.demo import smoke_round_trip
+def demo(port: int, no_serve: bool, output_format: str) -> None:
+    """The whole product on a lab cloud: the local stack up, migrations, a round trip through every server,
+    a lab world served, added as environment `demo`, scanned, projected into Neo4j, a sample impact and
+    RCA answer, then the REST API served until interrupted."""
+    import socket
+
+    import waitress
+
+    from api import PREFIX, create_app
+    from calipso.demo import run_lab_demo, smoke_round_trip
 
     values = settings()
     with err.status("starting the local stack") as spinner:
@@ -126,14 +136,39 @@ def demo(output_format: str) -> None:
         migration_runner.apply_mongo(stores.mongo)
         migration_runner.apply_neo4j(stores.neo4j)
         checks = smoke_round_trip(values, stores)
-    emit([vars(check) for check in checks], ["server", "check", "ok", "detail", "ms"], output_format,
-         title="Calipso local stack")
-    if not all(check.ok for check in checks):
-        sys.exit(1)
-    if output_format == "table":
-        err.print(f"Neo4j HTTP: http://127.0.0.1:{values.neo4j_http_port}/  "
-                  f"Bolt: {values.neo4j_uri}  MongoDB: {redact_url(values.mongo_uri)}")
-        err.print("Stop everything with `.venv/bin/calipso stack down`.")
+        if output_format == "table":
+            emit([vars(check) for check in checks], ["server", "check", "ok", "detail", "ms"], output_format,
+                 title="Calipso local stack")
+        if not all(check.ok for check in checks):
+            sys.exit(1)
+        with err.status("the lab") as spinner:
+            run = run_lab_demo(values, stores, lambda what: spinner.update(what))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", port))  # bound here, so that the printed URL is the one served
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}{PREFIX}"
+    if output_format == "json":
+        click.echo(json.dumps({**vars(run), "api": url}), nl=True)
+    else:
+        emit([{"what": "environment", "value": run.environment},
+              {"what": "scan", "value": f"{run.scan_status}: {run.objects} objects, {run.links} links"},
+              {"what": f"impact of {run.impact_target}", "value": ", ".join(run.impact_vms) or "(none)"},
+              {"what": f"rca for {run.rca_focal}", "value": ", ".join(run.rca_top_suspects) or "(none)"},
+              {"what": "API", "value": f"{url}/  (docs: {url}/docs)"},
+              {"what": "token (user demo)", "value": run.token}], ["what", "value"], "table", title="Calipso demo")
+        err.print(f'Try: curl -H "Authorization: Bearer {run.token}" '
+                  f'"{url}/environments/demo/analysis/impact?target={run.impact_target}"')
+    sys.stdout.flush()
+    if no_serve:
+        listener.close()
+        return
+    app = create_app(values)
+    err.print("serving the API; Ctrl-C stops it (`calipso stack down` and `calipso lab down` stop the rest)")
+    try:
+        waitress.serve(app, sockets=[listener], threads=8, ident="calipso", _quiet=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.extensions["calipso"].stores.close()
 
 
 # -- the lab ----------------------------------------------------------------------------------

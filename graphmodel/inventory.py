@@ -14,13 +14,18 @@ no feed entry.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from core.errors import CalipsoError
 
 OBJECTS = "inventory"
 LINKS = "links"
@@ -248,3 +253,42 @@ def reserve_sequence(database: Database, count: int) -> int:
     counter = database[COUNTERS].find_one_and_update(
         {"_id": CHANGES}, {"$inc": {"value": count}}, upsert=True, return_document=ReturnDocument.AFTER)
     return int(counter["value"]) - count + 1
+
+
+WRITE_LOCKS = "write_locks"
+
+
+class WriteLockTimeout(CalipsoError):
+    """Another writer kept an environment's inventory locked for longer than we were willing to wait."""
+
+
+@contextmanager
+def environment_write_lock(database: Database, environment: str, owner: str,
+                           wait: timedelta = timedelta(minutes=30), lease: timedelta = timedelta(minutes=15),
+                           poll_s: float = 0.2) -> Iterator[None]:
+    """Hold the one write lock of an environment's inventory while a writer diffs and writes.
+
+    Why: a write is a diff against what is stored; two scans (or a scan and the listener) writing
+    the same environment at once would each close the other's versions and delete what the other
+    saw. The lock is a document with the environment as `_id` (an insert either wins or raises a
+    duplicate key), so it works on MongoDB and FerretDB alike; a holder that died stops blocking
+    others when its lease expires."""
+    deadline = time.monotonic() + wait.total_seconds()
+    while True:
+        now = utcnow()
+        try:
+            database[WRITE_LOCKS].insert_one({"_id": environment, "owner": owner, "since": now,
+                                              "expires_at": now + lease})
+            break
+        except DuplicateKeyError:
+            database[WRITE_LOCKS].delete_one({"_id": environment, "expires_at": {"$lt": now}})
+            if time.monotonic() > deadline:
+                holder = database[WRITE_LOCKS].find_one({"_id": environment}) or {}
+                raise WriteLockTimeout(
+                    f"environment {environment!r}: its inventory has been locked by {holder.get('owner', '?')} "
+                    f"since {holder.get('since', '?')}; gave up after {wait}") from None
+            time.sleep(poll_s)
+    try:
+        yield
+    finally:
+        database[WRITE_LOCKS].delete_one({"_id": environment, "owner": owner})

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.database import Database
 
 from core.errors import CalipsoError
-from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats
+from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock
 from graphmodel.tree import assign_paths
 from ingest.records import Message, ScanRecords, excerpt, record_message
 from ingest.sources.host.facts import HostFacts
@@ -162,12 +162,13 @@ class Scanner:
         write_started = time.perf_counter()
         writer = InventoryWriter(self.db, self.environment)
         progress("writing", 0, 2)
-        result.written += writer.write_objects(list(objects.values()), scan_id)
-        progress("writing", 1, 2)
-        result.written += writer.write_links(list(links.values()), scan_id)
-        progress("writing", 2, 2)
-        if not failed_hosts:
-            result.written += writer.close_unseen(scan_id, subtree=object_id)
+        with environment_write_lock(self.db, self.environment, owner=f"scan:{scan_id}"):
+            result.written += writer.write_objects(list(objects.values()), scan_id)
+            progress("writing", 1, 2)
+            result.written += writer.write_links(list(links.values()), scan_id)
+            progress("writing", 2, 2)
+            if not failed_hosts:
+                result.written += writer.close_unseen(scan_id, subtree=object_id)
         result.timings["write_s"] = time.perf_counter() - write_started
 
         for doc in objects.values():

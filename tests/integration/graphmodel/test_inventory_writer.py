@@ -1,6 +1,11 @@
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
-from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, InventoryWriter
+import pytest
+
+from graphmodel.inventory import (CHANGES, HISTORY, LINKS, OBJECTS, WRITE_LOCKS, InventoryWriter, WriteLockTimeout,
+                                  environment_write_lock)
 from migrations.runner import apply_mongo
 
 
@@ -92,3 +97,34 @@ def test_hundreds_of_changed_objects_and_links_are_rewritten_with_history(mongo_
     assert mongo_db[CHANGES].count_documents({"environment": "big"}) == 250 + 250 + 250 + 120
     again = writer.write_links(links, "s3")
     assert (again.changed, again.unchanged) == (120, 130)  # a link's derived key is not content
+
+
+def test_write_lock_serialises_writers_of_one_environment_and_expires_with_its_holder(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    order: list[str] = []
+    holding = threading.Event()
+
+    def first() -> None:
+        with environment_write_lock(mongo_db, "env-lock", owner="first"):
+            holding.set()
+            time.sleep(0.5)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(10)
+    with environment_write_lock(mongo_db, "env-lock", owner="second", poll_s=0.05):
+        order.append("second in")
+    thread.join()
+    assert order == ["first done", "second in"]
+    assert mongo_db[WRITE_LOCKS].count_documents({"_id": "env-lock"}) == 0  # released
+    with environment_write_lock(mongo_db, "other-env", owner="third", wait=timedelta(0)):
+        pass  # another environment is never blocked
+
+    # A holder that died: its lease runs out and the next writer takes over.
+    mongo_db[WRITE_LOCKS].insert_one({"_id": "env-lock", "owner": "dead", "since": datetime.now(timezone.utc),
+                                      "expires_at": datetime.now(timezone.utc) + timedelta(seconds=1)})
+    with pytest.raises(WriteLockTimeout, match="locked by dead"):
+        with environment_write_lock(mongo_db, "env-lock", owner="impatient", wait=timedelta(0)):
+            pass
+    with environment_write_lock(mongo_db, "env-lock", owner="patient", wait=timedelta(seconds=30), poll_s=0.1):
+        assert mongo_db[WRITE_LOCKS].find_one({"_id": "env-lock"})["owner"] == "patient"
