@@ -25,7 +25,7 @@ item = ns.model("Link", {
     "key": fields.String(required=True, description="link_type|source_id|target_id")})
 page = page_model(ns, "LinkPage", item)
 
-ATTRIBUTE = r"^[A-Za-z0-9_]{1,64}=.{0,200}$"
+ATTRIBUTE = r"^[A-Za-z0-9_]{1,64}=[^\x00\n]{0,200}$"
 FILTERS = (
     Param("link_type", "str", "Link type (repeatable)", choices=[t.name for t in LINK_TYPES], multiple=True),
     Param("host", "str", "Links on this host"),
