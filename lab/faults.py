@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lab.expected import nic_impact, vms_on_host
 from lab.truth import otep_id, pnic_id, vnic_id
 from lab.world import Fault, Host, Port, World, WorldError
 
@@ -91,10 +92,6 @@ def _port(world: World, port_id: str) -> Port:
     return port
 
 
-def _vms_on_host(world: World, host: str) -> list[str]:
-    return sorted(i.id for i in world.instances if i.host == host)
-
-
 def _vm_of_port(world: World, port: Port) -> list[str]:
     return [port.device_id] if port.device_owner.startswith("compute:") else []
 
@@ -115,16 +112,9 @@ def _nic_down(world: World, target: str, kind: str = "nic_down") -> Fault:
         raise WorldError(f"{target} is not a bond member")
     undo = {f"nic|{host_name}|{nic_name}|carrier": nic.carrier}
     nic.carrier = False
-    down: list[str] = []
-    degraded: list[str] = []
-    root = pnic_id(host_name, nic_name)
-    if nic.role in ("tunnel", "provider"):
-        members = [n for n in host.nics if nic.bond and n.bond == nic.bond]
-        if members and any(n.carrier for n in members):
-            degraded = _vms_on_host(world, host_name)  # the bond keeps forwarding on its other member
-        else:
-            down = _vms_on_host(world, host_name)
-    return Fault(kind=kind, target=target, root_cause=root, down=down, degraded=degraded, undo=undo)
+    impact = nic_impact(world, host, nic_name)
+    return Fault(kind=kind, target=target, root_cause=pnic_id(host_name, nic_name), down=impact.down,
+                 degraded=impact.degraded, undo=undo)
 
 
 def _switch_port(state: str, kind: str) -> Callable[[World, str], Fault]:
@@ -143,7 +133,7 @@ def _tunnel_unreachable(world: World, target: str) -> Fault:
     undo = {f"host|{target}|tunnel_ip_configured": host.tunnel_ip_configured}
     host.tunnel_ip_configured = False
     return Fault(kind="tunnel_unreachable", target=target, root_cause=otep_id(target, world.type_driver),
-                 down=_vms_on_host(world, target), undo=undo)
+                 down=vms_on_host(world, target), undo=undo)
 
 
 def _agent_dead(world: World, target: str) -> Fault:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 from stack.process import ManagedProcess, port_open
 from stack.server import LocalServer, Tool
 
@@ -64,3 +67,7 @@ class RabbitMQServer(LocalServer):
 
     def after_stop(self) -> None:
         self.epmd.stop(timeout=5)
+        # An Erlang tool that found no epmd on our port starts one as a daemon (`epmd -daemon`),
+        # which outlives the stack and would make the next `stack up` find the port taken.
+        subprocess.run(["epmd", "-port", str(self.settings.epmd_port), "-kill"], capture_output=True,
+                       timeout=10, check=False, env={**os.environ, "ERL_EPMD_ADDRESS": "127.0.0.1"})

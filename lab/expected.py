@@ -1,0 +1,129 @@
+"""What the analysis queries should answer for a world, from the spec alone (like lab/truth.py).
+
+- `expected_impact`: the VMs that lose connectivity (down) or only redundancy (degraded) when a
+  host, one of its NICs or bonds, or its tunnel endpoint goes down;
+- `expected_path`: every hop from one VM to another, in order, in the model's ids.
+
+These restate OpenStack's wiring per mechanism driver (which NIC carries tenant traffic, which
+bridges a port goes through); they never read the scanner's documents or the graph, so a query that
+matches them is checked against an independent statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphmodel import conventions as names
+from lab.truth import host_mechanism, otep_id, pnic_id, vedge_id, vnic_id
+from lab.world import Host, Instance, Port, World, WorldError
+
+TUNNEL_TYPES = ("vxlan", "gre")
+
+
+@dataclass
+class ExpectedImpact:
+    down: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)
+
+
+def _host(world: World, name: str) -> Host:
+    host = next((h for h in world.hosts if h.name == name), None)
+    if host is None:
+        raise WorldError(f"unknown host {name!r}")
+    return host
+
+
+def vms_on_host(world: World, host: str) -> list[str]:
+    return sorted(i.id for i in world.instances if i.host == host)
+
+
+def nic_impact(world: World, host: Host, nic_name: str) -> ExpectedImpact:
+    """A NIC (or bond) of a host goes down: its VMs lose their datapath if the NIC carries tenant
+    traffic (tunnels or the provider network), unless it is a bond member whose bond keeps another
+    live member (then they only lose redundancy). A management or storage NIC cuts no VM."""
+    bond = next((b for b in host.bonds if b.name == nic_name), None)
+    if bond is not None:
+        return ExpectedImpact(down=vms_on_host(world, host.name)) if bond.role in ("tunnel", "provider") \
+            else ExpectedImpact()
+    nic = next((n for n in host.nics if n.name == nic_name), None)
+    if nic is None:
+        raise WorldError(f"host {host.name} has no NIC {nic_name!r} (it has {', '.join(n.name for n in host.nics)})")
+    if nic.role not in ("tunnel", "provider"):
+        return ExpectedImpact()
+    peers = [n for n in host.nics if nic.bond and n.bond == nic.bond and n.name != nic.name]
+    if any(n.carrier for n in peers):
+        return ExpectedImpact(degraded=vms_on_host(world, host.name))
+    return ExpectedImpact(down=vms_on_host(world, host.name))
+
+
+def expected_impact(world: World, target: str) -> ExpectedImpact:
+    """The impact of one target going down: a host name, a host's NIC or bond (`host/nic`, its
+    host_pnic id) or a host's tunnel endpoint (its otep id)."""
+    if any(h.name == target for h in world.hosts):
+        return ExpectedImpact(down=vms_on_host(world, target))
+    host_name, _, rest = target.partition("/")
+    host = _host(world, host_name)
+    if rest.startswith("otep-"):
+        if target != otep_id(host_name, world.type_driver) or world.type_driver not in TUNNEL_TYPES:
+            raise WorldError(f"{target} is not a tunnel endpoint of this {world.type_driver} world")
+        return ExpectedImpact(down=vms_on_host(world, host_name))
+    return nic_impact(world, host, rest)
+
+
+# -- paths --------------------------------------------------------------------------------------------
+
+def _data_uplink(host: Host) -> str:
+    """The NIC or bond that carries tenant traffic (tunnels or the provider network)."""
+    bond = next((b.name for b in host.bonds if b.role in ("tunnel", "provider")), None)
+    nic = next((n.name for n in host.nics if n.role in ("tunnel", "provider") and not n.bond), None)
+    uplink = bond or nic
+    if uplink is None:
+        raise WorldError(f"host {host.name} has no NIC for tenant traffic")
+    return uplink
+
+
+def uplink_chain(world: World, host: Host, port: Port) -> list[str]:
+    """The hops from a VM port's vNIC to the NIC that carries its network off the host, in order."""
+    mechanism = host_mechanism(world, host)
+    network = world.network(port.network_id)
+    vnic = vnic_id(host.name, port.mac_address)
+    vedge = vedge_id(host.name, mechanism)
+    pnic = pnic_id(host.name, _data_uplink(host))
+    tunnel = network.network_type in TUNNEL_TYPES
+    otep = [otep_id(host.name, network.network_type)] if tunnel else []
+    if mechanism == "ovs":
+        bridge = [f"{host.name}/{names.qbr_name(port.id)}"] if world.firewall == "hybrid" else []
+        return [vnic, *bridge, vedge, *otep, pnic]
+    if mechanism == "lxb":
+        return [vnic, f"{host.name}/{names.brq_name(network.id)}", *otep, pnic]
+    if mechanism == "vpp":
+        return [vnic, f"{host.name}/bd-{network.segmentation_id or 1}", vedge, *otep, pnic]
+    return [vnic, vedge, pnic]  # SR-IOV: the VF is a port of the NIC's embedded switch
+
+
+def _instance(world: World, vm: str) -> Instance:
+    instance = next((i for i in world.instances if i.id == vm), None)
+    if instance is None:
+        raise WorldError(f"unknown instance {vm!r}")
+    return instance
+
+
+def expected_path(world: World, vm_a: str, vm_b: str) -> list[str]:
+    """Every hop from VM A to VM B over the first network they share: A, its vNIC up to the NIC
+    carrying the network, the network, then B's side down to B. On one host the two sides meet at
+    the first bridge or switch they share and never leave the host."""
+    a, b = _instance(world, vm_a), _instance(world, vm_b)
+    ports = {p.id: p for p in world.ports}
+    a_ports = [ports[p] for p in a.port_ids if p in ports]
+    b_ports = [ports[p] for p in b.port_ids if p in ports]
+    shared = sorted({p.network_id for p in a_ports} & {p.network_id for p in b_ports})
+    if not shared:
+        raise WorldError(f"{vm_a} and {vm_b} share no network")
+    port_a = next(p for p in a_ports if p.network_id == shared[0])
+    port_b = next(p for p in b_ports if p.network_id == shared[0])
+    up = uplink_chain(world, _host(world, a.host), port_a)
+    down = list(reversed(uplink_chain(world, _host(world, b.host), port_b)))
+    if a.host == b.host:
+        meet = next(hop for hop in up if hop in down)
+        return [a.id, *up[:up.index(meet) + 1], *down[down.index(meet) + 1:], b.id]
+    return [a.id, *up, shared[0], *down, b.id]

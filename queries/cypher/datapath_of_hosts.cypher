@@ -1,0 +1,23 @@
+// The datapath of some hosts: what each host CONTAINS on a VM's way out (instances, network services,
+// vNICs, bridges, switches, tunnel endpoints, NICs, agents), the datapath links from those objects,
+// and the networks their NICs carry (the far end of HOST_PNIC_NETWORK).
+// $host_uids: the hosts' uids; $types: the object types to collect; $relationships: the link
+// relationship types to follow.
+UNWIND $host_uids AS host_uid
+MATCH (h:Host {uid: host_uid})
+OPTIONAL MATCH (h)-[:CONTAINS*1..5]->(n:Object)
+WHERE n.type IN $types
+WITH h, collect(n) AS inside
+WITH [h] + inside AS nodes
+UNWIND nodes AS a
+OPTIONAL MATCH (a)-[r]->(b:Object)
+WHERE type(r) IN $relationships
+WITH a, collect(CASE WHEN r IS NULL THEN NULL ELSE
+  {source: a.id, target: b.id, relationship: type(r), state: r.state, status: r.status,
+   network: r.network, vlan_tag: r.vlan_tag, target_type: b.type, target_name: b.name,
+   target_network_type: b.network_type, target_mtu: b.mtu} END) AS links
+RETURN {id: a.id, type: a.type, name: a.name, host: a.host, status: a.status, status_text: a.status_text,
+        link_detected: a.link_detected, master: a.master, bond_members: a.bond_members,
+        network_id: a.network_id, project_id: a.project_id, alive: a.alive, mtu: a.mtu,
+        vm_state: a.vm_state, parent_id: a.parent_id, service_type: a.service_type} AS node,
+       links
