@@ -180,23 +180,11 @@ def scan_and_project(world, database, driver, environment: str):  # type: ignore
     (a fault, a change) for a rescan. Returns the scan result. Import it with
     `from conftest import scan_and_project`."""
     from graphmodel.projector import Projector
-    from ingest.scanner import Scanner
-    from ingest.sources.host.fetch import fetch_host_facts
-    from ingest.sources.openstack.fetch import fetch_openstack
-    from ingest.sources.openstack.transform import openstack_objects
-    from ingest.transport import CallableTransport
-    from lab.cloud.server import serve
-    from lab.cloud.source import StaticWorldSource
-    from lab.hosts import LabResponder
+    from lab.inprocess import scan_world_in_process
     from migrations.runner import apply_neo4j
 
     apply_neo4j(driver)
-    with serve(StaticWorldSource(world)) as cloud:
-        def docs() -> list[dict]:  # type: ignore[type-arg]
-            return [d for d in openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
-                    if not (d["type"] == "project" and d["name"] == "admin")]
-        result = Scanner(database, environment, docs, CallableTransport(LabResponder(world)),
-                         fetch_host_facts).scan()
+    result = scan_world_in_process(world, database, environment)
     Projector(database, driver, environment).sync()
     return result
 
@@ -222,3 +210,38 @@ def api_url(api_app, api_tokens) -> Iterator[str]:  # type: ignore[no-untyped-de
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
+
+class ServedLab:
+    """A lab world served as `calipso lab up` serves it (APIs and SSH on free loopback ports) under a
+    CALIPSO_HOME of its own, with the secret key its environments are stored under."""
+
+    def __init__(self, home: Path, settings: Settings, world_file: Path, secret_key: str) -> None:
+        self.home, self.settings, self.world_file, self.secret_key = home, settings, world_file, secret_key
+
+    def command_environment(self, mongo_database: str) -> dict[str, str]:
+        """Environment variables for a `calipso` process working on this lab and that database."""
+        return {**os.environ, "CALIPSO_HOME": str(self.home), "MONGO_DATABASE": mongo_database,
+                "CALIPSO_SECRET_KEY": self.secret_key, "CALIPSO_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
+
+
+@pytest.fixture(scope="module")
+def served_lab(tmp_path_factory: pytest.TempPathFactory, settings: Settings, local_stack: Stack) -> Iterator[ServedLab]:
+    """An OVS/VXLAN lab of 3 hosts (controller-1, compute-1, compute-2; vm-1, vm-2; net-1, net-2, public),
+    served for one test module. Its world file is the lab's: `calipso lab change` on it shows at once."""
+    from cryptography.fernet import Fernet
+
+    from lab.generate import generate_world
+    from lab.service import LabService
+    from lab.world import save_world
+
+    home = tmp_path_factory.mktemp("served-lab")
+    secret_key = Fernet.generate_key().decode()
+    lab_settings = load_settings(calipso_home=str(home), calipso_secret_key=secret_key)
+    world_file = home / "world.yaml"
+    save_world(generate_world(3, 1, 2, "ovs", "vxlan", seed=47), world_file)
+    service = LabService(lab_settings)
+    service.up(world_file)
+    try:
+        yield ServedLab(home, lab_settings, world_file, secret_key)
+    finally:
+        service.down()

@@ -1,0 +1,229 @@
+"""Root cause: given VMs that are broken, the ranked suspects on their paths, each with its evidence.
+
+Every object a focal VM's traffic passes on its way out of its host (queries/datapath.py: the
+vNIC, its bridges, the switch, the tunnel endpoint, the NIC or bond and the bond's members) and the
+agents wiring that host are suspects. Each collects evidence:
+
+- failing: its own state says so (a NIC without carrier, a dead agent, a failing monitoring status);
+- down link: a link on the path is down; the blame goes to its far end when that end is failing
+  itself, else to its near end (the VM's side: the port that lost its link);
+- path ends here: the path stops at it without reaching a NIC that carries the VM's network;
+- broken invariant: an invariant check names it (the object nearest the VM among those named);
+- recent change: it changed, or was removed, since `since` (removed objects of the VM's network
+  count too: a DHCP namespace that vanished is no longer on any path).
+
+A VM's own bridge (a bridge that connects only its vNIC, like OVS's hybrid qbr) stands for the vNIC:
+the vNIC is its port. A suspect's score is the sum of its evidence weights, scaled by the share of
+focal VMs whose paths hold it, so what all broken VMs share ranks first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import neo4j
+from pymongo.database import Database
+
+from graphmodel.inventory import CHANGES
+from queries.datapath import Datapath, load_datapath, node_failing, reach, resolve_objects
+from queries.invariants import invariants
+from queries.results import Tabular
+
+WEIGHTS = {"failing": 5.0, "path ends here": 4.0, "down link": 3.0, "broken invariant": 3.0,
+           "removed recently": 2.0, "changed recently": 1.0}
+DEFAULT_WINDOW = timedelta(hours=24)
+#: Invariant checks that speak about a path (orphan taps are about what no path uses).
+PATH_CHECKS = ("mtu_falling", "vlan_tag", "segmentation_id", "port_without_switch_port", "tunnel_without_peer",
+               "bond_one_live_member")
+AGENT_DEPTH = 90  # agents wire the host rather than sit on the path: after every hop
+MEMBER_DEPTH = 1  # a bond's member sits just past its bond
+
+
+@dataclass
+class Suspect:
+    """One object that may explain the focal VMs' trouble."""
+
+    id: str
+    type: str | None
+    name: str | None
+    host: str | None
+    score: float = 0.0
+    shared_by: int = 0  # how many focal VMs' paths hold it
+    evidence: list[str] = field(default_factory=list)
+    rank: int = 0
+
+
+@dataclass
+class RcaResult(Tabular):
+    """Ranked suspects for some broken VMs."""
+
+    environment: str
+    focal: list[str]
+    since: datetime
+    suspects: list[Suspect] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"rank": s.rank, "object": s.id, "type": s.type, "name": s.name, "host": s.host,
+                 "score": round(s.score, 2), "shared_by": f"{s.shared_by}/{len(self.focal)}",
+                 "evidence": "; ".join(s.evidence)} for s in self.suspects]
+
+    def top(self, count: int = 1) -> list[str]:
+        return [s.id for s in self.suspects[:count]]
+
+    @property
+    def summary(self) -> list[str]:
+        if not self.suspects:
+            return ["no evidence of a fault on these VMs' paths"]
+        best = self.suspects[0]
+        return [f"most likely: {best.type} {best.name or best.id} ({'; '.join(best.evidence)})"]
+
+    @property
+    def title(self) -> str:
+        return "Root cause for " + ", ".join(self.focal)
+
+    def graph(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        nodes = [{"id": f, "type": "instance", "status": "focal"} for f in self.focal]
+        nodes += [{"id": s.id, "type": s.type, "name": s.name,
+                   "status": "error" if s.rank == 1 else "warning"} for s in self.suspects[:10]]
+        return nodes, []
+
+
+@dataclass
+class _Path:
+    """One focal VM's path: every object on it with its distance from the VM, and its networks."""
+
+    focal: str
+    depth: dict[str, int]
+    networks: set[str]
+    ends: set[str]  # where the path stops short of a NIC carrying its network
+
+
+def focal_paths(datapath: Datapath, focal: str) -> _Path:
+    """The objects a focal VM's traffic passes on its way out, with their distance (pure)."""
+    depth: dict[str, int] = {focal: 0}
+    networks: set[str] = set()
+    ends: set[str] = set()
+    for vnic in datapath.vnics_of(focal):
+        network = datapath.nodes[vnic].get("network_id")
+        if network:
+            networks.add(network)
+        reached = reach(datapath, vnic)
+        for node, hops in reached.items():
+            depth[node] = min(depth.get(node, hops + 1), hops + 1)
+        for node, hops in list(reached.items()):
+            for member in datapath.bond_members(node):
+                if member in datapath.nodes:
+                    depth.setdefault(member, hops + 1 + MEMBER_DEPTH)
+        if not any(network in datapath.carries.get(n, {}) for n in reached if n != vnic):
+            ends.update(n for n in reached
+                        if datapath.nodes.get(n, {}).get("type") != "host_pnic"
+                        and not any(not e.network or e.network == network for e in datapath.out.get(n, [])))
+    host = datapath.nodes.get(focal, {}).get("host")
+    for node_id, node in datapath.nodes.items():
+        if node.get("type") == "network_agent" and node.get("host") == host:
+            depth.setdefault(node_id, AGENT_DEPTH)
+    return _Path(focal, depth, networks, ends)
+
+
+def own_port(datapath: Datapath, node_id: str) -> str:
+    """The object that stands for `node_id` as a suspect: a bridge that connects a single vNIC
+    (OVS's hybrid qbr) is that vNIC's port; anything else stands for itself."""
+    node = datapath.nodes.get(node_id, {})
+    if node.get("type") != "vconnector":
+        return node_id
+    vnics = [source for source, edges in datapath.out.items()
+             if datapath.nodes.get(source, {}).get("type") == "vnic" and any(e.target == node_id for e in edges)]
+    return vnics[0] if len(vnics) == 1 else node_id
+
+
+def collect_evidence(datapath: Datapath, paths: Sequence[_Path]) -> dict[str, dict[str, list[str]]]:
+    """Evidence from the graph's own state, per suspect id and kind (pure)."""
+    evidence: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for path in paths:
+        for node_id in path.depth:
+            reason = node_failing(datapath.nodes.get(node_id, {}))
+            if reason:
+                evidence[node_id]["failing"].append(reason)
+            for edge in datapath.out.get(node_id, []):
+                if edge.target not in path.depth or not edge.down:
+                    continue
+                far_failing = node_failing(datapath.nodes.get(edge.target, {}))
+                blamed = edge.target if far_failing else own_port(datapath, edge.source)
+                evidence[blamed]["down link"].append(
+                    f"link {edge.relationship.lower()} {edge.source} -> {edge.target} is "
+                    f"{edge.state or edge.status}")
+        for end in path.ends:
+            evidence[own_port(datapath, end)]["path ends here"].append(
+                f"the path of {path.focal} stops at {datapath.nodes.get(end, {}).get('name') or end}, short of a NIC "
+                "carrying its network")
+    return evidence
+
+
+def rca(driver: neo4j.Driver, database: Database, environment: str, vms: Sequence[str],
+        since: datetime | None = None) -> RcaResult:
+    """Ranked suspects for the trouble of some VMs (ids or unique names), with their evidence."""
+    since = since or datetime.now(timezone.utc) - DEFAULT_WINDOW
+    focal = resolve_objects(driver, environment, vms, types=("instance", "vservice"))
+    focal_ids = [f["id"] for f in focal]
+    hosts = {f["host"] for f in focal if f.get("host")}
+    datapath = load_datapath(driver, environment, hosts)
+    paths = [focal_paths(datapath, f) for f in focal_ids]
+    evidence = collect_evidence(datapath, paths)
+    on_paths = {node for path in paths for node in path.depth}
+
+    # Broken invariants on these hosts: the object nearest a VM among those named.
+    nearest = {node: min(p.depth.get(node, 10**6) for p in paths) for node in on_paths}
+    for violation in invariants(driver, environment, PATH_CHECKS).violations:
+        named = [own_port(datapath, o) for o in violation.objects if o in on_paths]
+        if named:
+            blamed = min(named, key=lambda o: nearest.get(o, 10**6))
+            evidence[blamed]["broken invariant"].append(f"{violation.kind}: {violation.evidence}")
+
+    # Recent changes on the paths, and objects of the VMs' networks removed on any host.
+    networks = sorted({n for p in paths for n in p.networks})
+    removed: dict[str, dict[str, Any]] = {}
+    for change in database[CHANGES].find(
+            {"environment": environment, "kind": "object", "at": {"$gte": since},
+             "$or": [{"key": {"$in": sorted(on_paths)}},
+                     {"op": "delete", "doc.network_id": {"$in": networks}}]},
+            {"_id": 0, "key": 1, "op": 1, "at": 1, "doc": 1}):
+        key, when = change["key"], _iso(change["at"])
+        if change["op"] == "delete":
+            removed[key] = change.get("doc") or {}
+            evidence[key]["removed recently"].append(f"removed at {when}")
+        elif key in on_paths and f"changed at {when}" not in evidence[key]["changed recently"]:
+            evidence[key]["changed recently"].append(f"changed at {when}")
+    _fold_into_removed_parents(evidence, removed)
+
+    suspects = []
+    for object_id, kinds in evidence.items():
+        shared = sum(1 for p in paths if object_id in p.depth) or \
+            sum(1 for p in paths if (removed.get(object_id) or {}).get("network_id") in p.networks)
+        node = datapath.nodes.get(object_id) or removed.get(object_id) or {}
+        score = sum(WEIGHTS[kind] for kind in kinds)
+        score *= 0.5 + 0.5 * shared / max(len(paths), 1)
+        suspects.append(Suspect(object_id, node.get("type"), node.get("name"), node.get("host"), score, shared,
+                                [f"{kind}: {item}" for kind, items in kinds.items() for item in dict.fromkeys(items)]))
+    suspects.sort(key=lambda s: (-s.score, -s.shared_by, nearest.get(s.id, 10**6), s.id))
+    for rank, suspect in enumerate(suspects, 1):
+        suspect.rank = rank
+    return RcaResult(environment, focal_ids, since, suspects)
+
+
+def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]]) -> None:
+    """A removed object whose parent was removed too is explained by its parent (a namespace took
+    its interfaces with it): its evidence moves to the parent."""
+    for key, doc in list(removed.items()):
+        ancestors = [a for a in doc.get("id_path") or [] if a != key and a in removed]
+        if ancestors and key in evidence:
+            parent = ancestors[-1]
+            for kind, items in evidence.pop(key).items():
+                evidence[parent][kind].extend(f"{item} (with {key})" for item in items)
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
