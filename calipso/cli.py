@@ -145,13 +145,16 @@ def demo(port: int, no_serve: bool, output_format: str) -> None:
             run = run_lab_demo(values, stores, lambda what: spinner.update(what))
     listener = socket.socket()
     listener.bind(("127.0.0.1", port))  # bound here, so that the printed URL is the one served
+    listener.listen(64)  # and listening: a client reading the URL may connect before the app is built
     url = f"http://127.0.0.1:{listener.getsockname()[1]}{PREFIX}"
     if output_format == "json":
         click.echo(json.dumps({**vars(run), "api": url}), nl=True)
     else:
         emit([{"what": "environment", "value": run.environment},
               {"what": "scan", "value": f"{run.scan_status}: {run.objects} objects, {run.links} links"},
-              {"what": f"impact of {run.impact_target}", "value": ", ".join(run.impact_vms) or "(none)"},
+              {"what": f"impact if {run.impact_target} went down (VMs down)",
+               "value": ", ".join(run.impact_vms) or "(none)"},
+              {"what": "injected fault", "value": f"{run.fault} (root cause {run.fault_root_cause})"},
               {"what": f"rca for {run.rca_focal}", "value": ", ".join(run.rca_top_suspects) or "(none)"},
               {"what": "API", "value": f"{url}/  (docs: {url}/docs)"},
               {"what": "token (user demo)", "value": run.token}], ["what", "value"], "table", title="Calipso demo")

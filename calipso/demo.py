@@ -93,6 +93,8 @@ class DemoRun:
     impact_vms: list[str]
     rca_focal: str
     rca_top_suspects: list[str]
+    fault: str  # the fault the lab injected
+    fault_root_cause: str  # what RCA should name first
 
 
 def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None]) -> DemoRun:
@@ -115,10 +117,11 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     world_file.parent.mkdir(parents=True, exist_ok=True)
     world = generate_world(hosts=4, vms_per_host=3, networks=2, mechanism="ovs", type_driver="vxlan", seed=7,
                            name="demo-ovs-vxlan")
-    # One fault to find: a compute host's physical NIC loses its carrier.
-    compute = next(h for h in world.hosts if "compute" in h.roles)
-    nic = next(n for n in compute.nics if n.role in ("tunnel", "provider"))
-    fault = inject_fault(world, "nic_down", f"{compute.name}/{nic.name}")
+    # One fault to find: a compute host's tunnel endpoint loses its address, cutting its VMs off;
+    # and one maintenance question: what if another compute host went down?
+    computes = [h for h in world.hosts if "compute" in h.roles]
+    fault = inject_fault(world, "tunnel_unreachable", computes[0].name)
+    maintenance = computes[-1].name
     save_world(world, world_file)
     say(f"serving lab world {world.name}: {len(world.hosts)} hosts, {len(world.instances)} VMs "
         f"(fault: {fault.kind} on {fault.target})")
@@ -129,16 +132,18 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     say("scanning the lab (OpenStack APIs, every host over SSH)")
     result = scan_environment(stores.mongo, store.decrypt(DEMO_ENVIRONMENT))
     say(f"scan {result.scan_id}: {result.status}; projecting into Neo4j")
-    projected = Projector(stores.mongo, stores.neo4j, DEMO_ENVIRONMENT).sync()
+    # A rebuild, not a sync: the graph then equals this scan even if Neo4j kept an older demo's graph.
+    projected = Projector(stores.mongo, stores.neo4j, DEMO_ENVIRONMENT).rebuild()
 
     value, _ = TokenStore(stores.mongo).issue(Identity(DEMO_USER, "local", True), timedelta(hours=8), "demo")
-    impacted = impact(stores.neo4j, DEMO_ENVIRONMENT, [fault.root_cause])
+    impacted = impact(stores.neo4j, DEMO_ENVIRONMENT, [maintenance])
     focal = sorted(fault.down + fault.degraded)[:3]
-    suspects = rca(stores.neo4j, DEMO_ENVIRONMENT, focal, database=stores.mongo)
+    suspects = rca(stores.neo4j, stores.mongo, DEMO_ENVIRONMENT, focal)
     return DemoRun(
         world_file=str(world_file), environment=DEMO_ENVIRONMENT, scan_status=result.status,
         objects=stores.mongo[OBJECTS].count_documents({"environment": DEMO_ENVIRONMENT}),
         links=stores.mongo[LINKS].count_documents({"environment": DEMO_ENVIRONMENT}),
-        projected_changes=projected.changes, token=value, impact_target=fault.root_cause,
-        impact_vms=[row["vm"] for row in impacted.rows()], rca_focal=", ".join(focal),
+        projected_changes=projected.changes, token=value, impact_target=maintenance,
+        impact_vms=impacted.ids("down"), rca_focal=", ".join(focal), fault=f"{fault.kind} on {fault.target}",
+        fault_root_cause=fault.root_cause,
         rca_top_suspects=[row["object"] for row in suspects.rows()[:3]])
