@@ -534,6 +534,8 @@ from calipso.discovery import DISCOVERY_COMMANDS  # noqa: E402 - env, scan, scan
 for _command in DISCOVERY_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.inspection import INSPECTION_COMMANDS  # noqa: E402 - clique, clique-types, diff, invariants
 for _command in INSPECTION_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.analysis_commands import ANALYSIS_COMMANDS  # noqa: E402 - impact, whatif, rca, path
+for _command in ANALYSIS_COMMANDS: main.add_command(_command)  # noqa: E701
 
 
 if __name__ == "__main__":

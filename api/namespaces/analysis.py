@@ -4,17 +4,22 @@ title."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask_restx import Namespace, Resource, fields
 
 from api.context import context, mongo, require
+from api.errors import BadRequest, NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.params import Args, Param, query
 from api.serialize import result_answer
+from queries.datapath import AnalysisError
 from queries.diff import MAX_HOPS as DIFF_MAX_HOPS
 from queries.diff import diff
+from queries.impact import impact, whatif
 from queries.invariants import CHECKS, invariants
+from queries.loader import run_query
 
 ns = Namespace("analysis", description="Impact, root cause, path, what-if, diff, invariants")
 PATH = ENV_PATH + "/analysis"
@@ -54,3 +59,54 @@ class Invariants(Resource):
         with one live member."""
         require(env)
         return result_answer(invariants(context().stores.neo4j, env, args.check))
+
+
+# -- impact, what-if, root cause, path: questions about named objects ------------------------------
+
+def unknown_references(environment: str, references: Sequence[str]) -> list[str]:
+    """Those of `references` that are neither an object id nor an object name in `environment`."""
+    rows = run_query(context().stores.neo4j, "objects_by_reference", env=environment, refs=list(references))
+    return sorted({row["ref"] for row in rows if row["exact"] is None and not row["named"]})
+
+
+def answer_about(environment: str, references: Sequence[str], compute: Callable[[], Any]) -> dict[str, Any]:
+    """The answer of an analysis of named objects. An AnalysisError is the caller's: a 404 naming the
+    references that name nothing at all, else (an ambiguous name, an object of the wrong kind) a 400."""
+    try:
+        return result_answer(compute())
+    except AnalysisError as exc:
+        unknown = unknown_references(environment, references)
+        if unknown:
+            raise NotFound(str(exc), {"unknown": unknown}) from None
+        raise BadRequest(str(exc), {"objects": list(references)}) from None
+
+
+OBJECT_HELP = "an object id or a unique name"
+
+
+@ns.route("/impact")
+@ns.doc(params=ENV_DOC)
+class Impact(Resource):
+    @ns.response(200, "the VMs and network services cut off (down) or left without redundancy (degraded)",
+                 result_model)
+    @query(ns, Param("target", "str", f"What goes down (repeatable): {OBJECT_HELP}; what it holds goes with it",
+                     required=True, multiple=True))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """What loses connectivity if the targets go down: each VM and network service down (no way out
+        of its host left for one of its vNICs) or degraded (a way out or a live bond member lost, one
+        left), with its host, project, networks and cause; counts by project, network and host."""
+        require(env)
+        return answer_about(env, args.target, lambda: impact(context().stores.neo4j, env, args.target))
+
+
+@ns.route("/whatif")
+@ns.doc(params=ENV_DOC)
+class WhatIf(Resource):
+    @ns.response(200, "the vNICs' ways out that break (down) or lose redundancy (degraded)", result_model)
+    @query(ns, Param("remove", "str", f"What goes away (repeatable): {OBJECT_HELP}; what it holds goes with it",
+                     required=True, multiple=True))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Which VMs' paths break if objects went away: one row per vNIC whose way out is lost or
+        weakened, with the removed objects on its path and the path it had."""
+        require(env)
+        return answer_about(env, args.remove, lambda: whatif(context().stores.neo4j, env, args.remove))

@@ -1,0 +1,90 @@
+"""The analysis commands, registered by calipso/cli.py: impact, whatif, rca, path.
+
+Each runs one function of queries/ on the environment's graph and prints its result like the other
+report commands (calipso/inspection.py): a table by default, or json, csv, md or html, to standard
+output or to a file. Errors (an unknown or ambiguous object, an unreachable store) are Calipso's own
+and the `calipso` group prints them as one line with exit status 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.console import Console
+
+from calipso.output import emit_result, report_format_option, report_output_option
+from core.logging import configure_logging
+from core.settings import Settings, get_settings
+from core.stores import Stores
+
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    value = get_settings()
+    configure_logging(value.log_level)
+    return value
+
+
+def _summary(result: Any, output_format: str, output_file: str | None) -> None:
+    """After a table, the result's summary lines on standard error (reports carry them inside)."""
+    if output_format == "table" and output_file is None:
+        for line in getattr(result, "summary", None) or []:
+            err.print(line, highlight=False, markup=False)
+
+
+@click.command("impact")
+@click.argument("environment")
+@click.argument("objects", nargs=-1, required=True, metavar="OBJECT...")
+@report_format_option
+@report_output_option
+def impact_command(environment: str, objects: tuple[str, ...], output_format: str, output_file: str | None) -> None:
+    """What loses connectivity in ENVIRONMENT if OBJECT (one or more) goes down.
+
+    OBJECT is an object id or a unique name: a host, a physical NIC or bond, a switch port, a
+    tunnel endpoint, a network, a project, a VM. Everything it holds goes down with it (a host takes
+    its VMs and NICs along). Each VM and network service (DHCP, router namespace) affected is listed
+    with its host, project, networks and the OBJECT that cut it:
+
+    \b
+      down      a vNIC of it has no way out of its host left: it is cut off
+      degraded  it lost a way out or a live bond member, but a way out remains
+
+    The summary counts them by project, network and host. VMs that had no way out before are
+    reported as already down, not blamed on OBJECT.
+    """
+    from queries.impact import impact
+
+    with Stores(_settings()) as stores:
+        result = impact(stores.neo4j, environment, list(objects))
+    emit_result(result, ["vm", "name", "type", "impact", "host", "project", "networks", "cause"], output_format,
+                output_file)
+    _summary(result, output_format, output_file)
+
+
+@click.command("whatif")
+@click.argument("environment")
+@click.option("--remove", "remove", multiple=True, required=True, metavar="OBJECT",
+              help="An object id or unique name to take away (repeatable).")
+@report_format_option
+@report_output_option
+def whatif_command(environment: str, remove: tuple[str, ...], output_format: str, output_file: str | None) -> None:
+    """Which VMs' paths in ENVIRONMENT break if the --remove objects went away (a planned change:
+    a host drained, a NIC recabled, a switch port or network deleted).
+
+    One row per vNIC whose way out changes: `breaks` is down when no way out of its host is left,
+    degraded when one remains but redundancy (another way out, a live bond member) is lost;
+    `removed_on_path` names the removed objects its path passed through, and `path` (in json, csv,
+    md and html) is the way out it had before.
+    """
+    from queries.impact import whatif
+
+    with Stores(_settings()) as stores:
+        result = whatif(stores.neo4j, environment, list(remove))
+    emit_result(result, ["vm", "name", "host", "vnic", "network", "breaks", "removed_on_path"], output_format,
+                output_file)
+    _summary(result, output_format, output_file)
+
+
+ANALYSIS_COMMANDS: list[click.Command] = [impact_command, whatif_command]

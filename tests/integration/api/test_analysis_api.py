@@ -1,0 +1,95 @@
+"""Impact, what-if, root cause and path through the API on the scanned lab (`api_world`): the same
+answers as the functions of queries/, unknown objects a 404 and ambiguous ones a 400 in the one
+error shape, required parameters, and auth."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.truth import otep_id
+from queries.impact import impact, whatif
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def get(api_app, api_tokens):  # type: ignore[no-untyped-def]
+    client = api_app.test_client()
+
+    def call(path: str, user: str | None = "alice", **params):  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {api_tokens[user]}"} if user else {}
+        return client.get(f"{API}{path}", query_string=params, headers=headers)
+    return call
+
+
+def ok(answer) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()  # type: ignore[no-any-return]
+
+
+def error_of(answer, status: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    body = answer.get_json()
+    assert answer.status_code == status, body
+    assert list(body) == ["error"] and set(body["error"]) == {"status", "code", "message", "details"}
+    assert body["error"]["status"] == status
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def analysis(api_world, name: str) -> str:  # type: ignore[no-untyped-def]
+    return f"/environments/{api_world.environment}/analysis/{name}"
+
+
+def compute_host(api_world):  # type: ignore[no-untyped-def]
+    return next(h for h in api_world.world.hosts if "compute" in h.roles and any(
+        i.host == h.name for i in api_world.world.instances))
+
+
+def test_impact_of_a_host_equals_the_function(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    host = compute_host(api_world)
+    direct = impact(api_world.stores.neo4j, api_world.environment, [host.name])
+    answer = ok(get(analysis(api_world, "impact"), target=host.name))
+    down = sorted(a["id"] for a in answer["affected"] if a["state"] == "down" and a["type"] == "instance")
+    assert down == direct.ids("down") == sorted(i.id for i in api_world.world.instances if i.host == host.name)
+    assert [r["vm"] for r in answer["rows"]] == [r["vm"] for r in direct.rows()]
+    assert answer["title"] == direct.title and answer["environment"] == api_world.environment
+    assert answer["summary"] == direct.summary and answer["by_host"] == direct.by_host
+    # two targets, one of them by name, repeated as `target`
+    vm = api_world.world.instances[0]
+    both = ok(get(analysis(api_world, "impact"), target=[host.name, vm.name]))
+    assert {t["id"] for t in both["targets"]} == {host.name, vm.id}
+
+
+def test_whatif_equals_the_function(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    host = compute_host(api_world)
+    tunnel = otep_id(host.name, "vxlan")
+    direct = whatif(api_world.stores.neo4j, api_world.environment, [tunnel])
+    answer = ok(get(analysis(api_world, "whatif"), remove=tunnel))
+    assert answer["rows"] == direct.rows() and answer["rows"]
+    assert sorted({r["vm"] for r in answer["rows"] if r["breaks"] == "down"}) == direct.vms("down")
+    assert answer["removed"][0]["id"] == tunnel
+
+
+def test_unknown_ambiguous_and_missing_objects(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    host = compute_host(api_world)
+    error = error_of(get(analysis(api_world, "impact"), target=[host.name, "no-such-thing"]), 404)
+    assert error["code"] == "not_found" and "no-such-thing" in error["message"]
+    assert error["details"]["unknown"] == ["no-such-thing"]
+    error = error_of(get(analysis(api_world, "whatif"), remove="nope"), 404)
+    assert "nope" in error["message"]
+    error = error_of(get(analysis(api_world, "impact"), target="eth0"), 400)  # every host has one
+    assert "'eth0' names" in error["message"] and error["code"] == "bad_request"
+    error = error_of(get(analysis(api_world, "impact"), target=f"{host.name}/instances"), 400)  # a folder
+    assert "folder" in error["message"]
+    error = error_of(get(analysis(api_world, "impact")), 400)
+    assert error["details"]["parameter"] == "target"
+    error_of(get(analysis(api_world, "whatif")), 400)
+    error_of(get(analysis(api_world, "impact"), target=host.name, remove=host.name), 400)  # unknown key
+    error_of(get("/environments/no-such-env/analysis/impact", user="admin", target=host.name), 404)
+
+
+def test_auth(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    host = compute_host(api_world)
+    for name, params in (("impact", {"target": host.name}), ("whatif", {"remove": host.name})):
+        assert error_of(get(analysis(api_world, name), user=None, **params), 401)["code"] == "unauthorized"
+        error_of(get(analysis(api_world, name), user="bob", **params), 403)  # no grant
+        ok(get(analysis(api_world, name), user="alice", **params))  # view suffices

@@ -1,0 +1,72 @@
+"""`calipso impact`, `whatif`, `rca` and `path` as real processes on a scanned lab world: tables, JSON,
+reports, and one clear line for a bad object."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import scan_and_project
+
+from lab.generate import generate_world
+from lab.truth import otep_id
+
+CALIPSO = str(Path(sys.executable).with_name("calipso"))
+
+
+def calipso(mongo_db, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    environment = {**os.environ, "MONGO_DATABASE": mongo_db.name, "CALIPSO_LOG_LEVEL": "WARNING", "COLUMNS": "250"}
+    done = subprocess.run([CALIPSO, *args], env=environment, capture_output=True, text=True, timeout=120)
+    if check:
+        assert done.returncode == 0, f"calipso {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    return done
+
+
+def test_impact_and_whatif_commands(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    world = generate_world(3, 2, 1, "ovs", "vxlan", seed=61)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    compute = next(h for h in world.hosts if "compute" in h.roles)
+    on_host = sorted(i.id for i in world.instances if i.host == compute.name)
+    assert on_host
+
+    data = json.loads(calipso(mongo_db, "impact", env_name, compute.name, "--format", "json").stdout)
+    assert sorted(a["id"] for a in data["affected"] if a["state"] == "down" and a["type"] == "instance") == on_host
+    assert [a for a in data["affected"] if a["type"] == "instance" and a["id"] not in on_host] == []
+    assert data["targets"][0]["id"] == compute.name and sum(c["down"] for c in data["by_host"].values()) >= 2
+
+    table = calipso(mongo_db, "impact", env_name, compute.name)
+    assert all(vm in table.stdout for vm in on_host) and "down" in table.stdout
+    assert f"VMs down: {len(on_host)}, degraded: 0" in table.stderr
+
+    report = tmp_path / "impact.html"
+    calipso(mongo_db, "impact", env_name, compute.name, "--format", "html", "-o", str(report))
+    html = report.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "</html>" in html
+    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert all(vm in html for vm in on_host)
+
+    tunnel = otep_id(compute.name, "vxlan")
+    rows = list(csv.DictReader(io.StringIO(
+        calipso(mongo_db, "whatif", env_name, "--remove", tunnel, "--format", "csv").stdout)))
+    assert sorted({r["vm"] for r in rows if r["breaks"] == "down"}) == on_host
+    assert all(tunnel in r["removed_on_path"] and tunnel in r["path"] for r in rows)
+    network = world.networks[0].id
+    md = calipso(mongo_db, "whatif", env_name, "--remove", tunnel, "--remove", network, "--format", "md").stdout
+    assert md.startswith(f"# What if {tunnel}, {network} went away") and all(vm in md for vm in on_host)
+
+
+def test_unknown_objects_are_one_clear_line(mongo_db, neo4j_driver, env_name: str) -> None:  # type: ignore[no-untyped-def]
+    world = generate_world(2, 1, 1, "ovs", "vlan", seed=62)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    done = calipso(mongo_db, "impact", env_name, "no-such-host", check=False)
+    assert done.returncode == 1 and "no object 'no-such-host'" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1 and done.stdout == ""
+    done = calipso(mongo_db, "whatif", env_name, "--remove", "eth0", check=False)  # every host has one
+    assert done.returncode == 1 and "'eth0' names 2 objects" in done.stderr and "Traceback" not in done.stderr
+    done = calipso(mongo_db, "whatif", env_name, check=False)
+    assert done.returncode == 2 and "--remove" in done.stderr
