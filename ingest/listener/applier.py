@@ -1,0 +1,157 @@
+"""Apply a listener `Plan` to one environment's inventory (MongoDB, and the OpenStack APIs when the
+event lacks data), through the one write path: `InventoryWriter`, with history and the changes feed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.database import Database
+
+from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock
+from graphmodel.tree import assign_paths
+from ingest.listener.handlers import Plan, keep_stored_fields, renamed_descendants
+from ingest.records import Message, record_message
+from ingest.sources.openstack import fetch
+from ingest.sources.openstack.fetch import RawOpenStack
+from ingest.sources.openstack.transform import _networks_and_ports
+
+Document = dict[str, Any]
+#: Reads one network and its subnets from the API (in the shapes `fetch_openstack` gives); None if it is gone.
+NetworkReader = Callable[[str], tuple[Document, list[Document]] | None]
+
+NETWORK_NODE_ROLE = "Network"
+
+
+@dataclass
+class Applied:
+    """What applying a plan did: the write counts, and the hosts to rescan next."""
+
+    written: WriteStats = field(default_factory=WriteStats)
+    hosts: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+
+
+def network_reader(connection: Any) -> NetworkReader:
+    """A NetworkReader on an openstacksdk connection: the scan's own list reads, filtered to one network."""
+    def read(network_id: str) -> tuple[Document, list[Document]] | None:
+        networks = fetch.read_list(connection.network, "networks", "/networks", "networks", fetch.network,
+                                   {"id": network_id})
+        if not networks:
+            return None
+        subnets = fetch.read_list(connection.network, "subnets", "/subnets", "subnets", fetch.subnet,
+                                  {"network_id": network_id, "limit": fetch.PAGE_SIZE})
+        return networks[0], subnets
+    return read
+
+
+class InventoryApplier:
+    """Writes what events say into one environment's inventory."""
+
+    def __init__(self, database: Database, environment: str, read_network: NetworkReader) -> None:
+        self.db = database
+        self.environment = environment
+        self.read_network = read_network
+        self.writer = InventoryWriter(database, environment)
+        self.lock_owner = f"listener:{os.getpid()}"
+
+    def _find(self, query: dict[str, Any], fields: tuple[str, ...] | None = None) -> list[Document]:
+        projection = {"_id": 0, **{name: 1 for name in fields}} if fields else {"_id": 0}
+        return list(self.db[OBJECTS].find({"environment": self.environment, **query}, projection))
+
+    def apply(self, plan: Plan) -> Applied:
+        """Delete and write what the plan says; return the hosts whose subtree must be rescanned."""
+        applied = Applied()
+        hosts = set(plan.refresh_hosts)
+        if plan.refresh_hosts_of:  # read before anything is deleted or moved
+            hosts |= {d["host"] for d in self._find({"id": {"$in": plan.refresh_hosts_of}}, ("host",)) if d.get("host")}
+        hosts |= self._router_hosts(plan.refresh_routers)
+        docs = list(plan.write) + self._reread_networks(plan)
+        with environment_write_lock(self.db, self.environment, owner=self.lock_owner):
+            if plan.delete:
+                applied.written += self._delete_subtrees(plan.delete)
+            if docs:
+                applied.orphans = self._write(docs, plan.keep_stored, applied)
+        known_hosts = {d["id"] for d in self._find({"type": "host", "id": {"$in": sorted(hosts)}}, ("id",))}
+        applied.hosts = sorted(hosts & known_hosts)
+        return applied
+
+    # -- reading what the event lacks ----------------------------------------------------------------
+
+    def _router_hosts(self, router_ids: list[str]) -> set[str]:
+        """Where the routers' qrouter namespaces are; for a router not seen yet, every network node."""
+        if not router_ids:
+            return set()
+        found = self._find({"type": "vservice", "router_id": {"$in": router_ids}}, ("router_id", "host"))
+        hosts = {d["host"] for d in found if d.get("host")}
+        if {d["router_id"] for d in found} != set(router_ids):
+            hosts |= {d["id"] for d in self._find({"type": "host", "host_type": NETWORK_NODE_ROLE}, ("id",))}
+        return hosts
+
+    def _reread_networks(self, plan: Plan) -> list[Document]:
+        network_ids = list(plan.reread_networks)
+        if plan.reread_networks_of_subnets:
+            network_ids += [d["id"] for d in self._find({"type": "network",
+                                                         "subnets": {"$in": plan.reread_networks_of_subnets}}, ("id",))]
+        docs: list[Document] = []
+        for network_id in dict.fromkeys(network_ids):
+            found = self.read_network(network_id)
+            if found is None:
+                continue  # deleted meanwhile: its own delete event follows
+            network, subnets = found
+            docs += _networks_and_ports(RawOpenStack(region="", networks=[network], subnets=subnets))
+        return docs
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    def _write(self, docs: list[Document], keep_stored: dict[str, tuple[str, ...]], applied: Applied) -> list[str]:
+        ids = [d["id"] for d in docs]
+        stored = {d["id"]: d for d in self._find({"id": {"$in": ids}})}
+        docs = [keep_stored_fields(d, stored.get(d["id"]), keep_stored.get(d["id"], ())) for d in docs]
+        orphans = assign_paths(docs, self._ancestors(docs))
+        for orphan in orphans:
+            record_message(self.db, Message(self.environment, "Calipso", "warning",
+                                            f"object {orphan} has no known parent", related_object=orphan,
+                                            details={"source": "listener"}))
+        descendants: list[Document] = []
+        for doc in docs:
+            before = stored.get(doc["id"])
+            if before is not None and before.get("name_path") != doc["name_path"]:
+                below = self._find({"id_path": doc["id"], "id": {"$nin": ids}})
+                descendants += [{k: v for k, v in d.items() if k not in ("environment", "first_seen", "last_seen")}
+                                for d in renamed_descendants(doc, below)]
+        applied.written += self.writer.write_objects(docs + descendants)
+        return orphans
+
+    def _ancestors(self, docs: list[Document]) -> dict[str, Document]:
+        """The stored ancestors of the documents' parents (what `assign_paths` walks up through)."""
+        in_batch = {d["id"] for d in docs}
+        parents = {d["parent_id"] for d in docs if d.get("parent_id") and d["parent_id"] not in in_batch}
+        if not parents:
+            return {}
+        chain = {i for d in self._find({"id": {"$in": sorted(parents)}}, ("id_path",)) for i in d.get("id_path") or []}
+        return {d["id"]: d for d in self._find({"id": {"$in": sorted(chain | parents)}},
+                                               ("id", "name", "parent_id", "type"))}
+
+    def _delete_subtrees(self, roots: list[str]) -> WriteStats:
+        """Delete the objects, everything under them and every link touching those; then folders left
+        empty by it (a full scan does not emit a folder without children)."""
+        gone = self._find({"$or": [{"id": {"$in": roots}}, {"id_path": {"$in": roots}}]}, ("id", "parent_id", "type"))
+        if not gone:
+            return WriteStats()
+        stats = self.writer.delete_objects([d["id"] for d in gone])
+        gone_ids = {d["id"] for d in gone}
+        parents = {d["parent_id"] for d in gone if d.get("parent_id") and d["parent_id"] not in gone_ids}
+        while parents:
+            folders = [d["id"] for d in self._find({"type": "folder", "id": {"$in": sorted(parents)}}, ("id",))]
+            still_used = {d["parent_id"] for d in self._find({"parent_id": {"$in": folders}}, ("parent_id",))}
+            empty = [f for f in folders if f not in still_used]
+            if not empty:
+                break
+            parent_of = {d["id"]: d.get("parent_id") for d in self._find({"id": {"$in": empty}}, ("id", "parent_id"))}
+            stats += self.writer.delete_objects(empty)
+            parents = {p for p in parent_of.values() if p}
+        return stats

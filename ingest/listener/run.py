@@ -1,0 +1,63 @@
+"""A listener for one stored environment: its MongoDB writes, its OpenStack API reads and its host
+rescans wired from the environment's configuration (credentials revealed, never logged)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pymongo.database import Database
+
+from core.environments import Environment
+from core.logging import redact
+from ingest.listener.applier import Document, InventoryApplier, network_reader
+from ingest.listener.consumer import Listener, Say
+from ingest.records import ScanRecords
+from ingest.run import CLOUD_ERRORS, CloudUnavailable, openstack_connection, scan_environment
+from ingest.scanner import ScanResult
+from ingest.transport import Transport
+
+
+class CloudReader:
+    """Reads networks from the environment's APIs over one openstacksdk connection, made when first
+    needed and made again after a failure."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self._connection: Any = None
+        self._lock = threading.Lock()
+
+    def network(self, network_id: str) -> tuple[Document, list[Document]] | None:
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = openstack_connection(self.environment)
+                return network_reader(self._connection)(network_id)
+            except CLOUD_ERRORS as exc:
+                self.close()
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+                raise CloudUnavailable(redact(f"environment {self.environment.name!r}: cannot read network "
+                                              f"{network_id} from {self.environment.openstack.auth_url}: {first}")) \
+                    from None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+
+def build_listener(database: Database, environment: Environment, window_s: float = 2.0, say: Say | None = None,
+                   transport: Transport | None = None) -> Listener:
+    """The listener of `environment` (credentials revealed: `EnvironmentStore.decrypt`). Host rescans go
+    over SSH as scans do, or over `transport` (e.g. the lab's in-process hosts)."""
+    environment.require_credentials()
+    cloud = CloudReader(environment)
+
+    def refresh_host(host: str) -> ScanResult:
+        scan_id = ScanRecords(database).create(environment.name, scope=host, requested_by="listener")
+        return scan_environment(database, environment, object_id=host, scan_id=scan_id, transport=transport)
+
+    return Listener(database, environment, InventoryApplier(database, environment.name, cloud.network),
+                    refresh_host, window_s=window_s, say=say or (lambda line: None))
