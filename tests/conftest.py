@@ -180,7 +180,7 @@ def scan_and_project(world, database, driver, environment: str):  # type: ignore
     (a fault, a change) for a rescan. Returns the scan result. Import it with
     `from conftest import scan_and_project`."""
     from graphmodel.projector import Projector
-    from lab.inprocess import scan_world_in_process
+    from calipso.lab_scan import scan_world_in_process
     from migrations.runner import apply_neo4j
 
     apply_neo4j(driver)
