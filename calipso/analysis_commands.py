@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from calipso.output import emit_result, report_format_option, report_output_option
+from core.errors import CalipsoError
 from core.logging import configure_logging
 from core.settings import Settings, get_settings
 from core.stores import Stores
@@ -87,4 +88,65 @@ def whatif_command(environment: str, remove: tuple[str, ...], output_format: str
     _summary(result, output_format, output_file)
 
 
-ANALYSIS_COMMANDS: list[click.Command] = [impact_command, whatif_command]
+@click.command("rca")
+@click.argument("environment")
+@click.argument("vms", nargs=-1, required=True, metavar="VM...")
+@click.option("--since", default=None, metavar="WHEN",
+              help="Count changes and removals after this time: ISO 8601 (UTC unless it says) or a duration "
+                   "ago (90s, 15m, 2h, 7d).  [default: 24h]")
+@report_format_option
+@report_output_option
+def rca_command(environment: str, vms: tuple[str, ...], since: str | None, output_format: str,
+                output_file: str | None) -> None:
+    """The likely root cause when VM (one or more; ids or unique names of VMs or network services)
+    in ENVIRONMENT are broken: the suspects on their paths, most likely first, each with its evidence.
+
+    Every object the VMs' traffic passes on its way out of their hosts (vNIC, bridges, switch, tunnel
+    endpoint, NIC or bond and its members) and the agents wiring those hosts is a suspect. Evidence,
+    heaviest first: the object is failing itself (no carrier, a dead agent, a failing status); the
+    path ends at it, short of a NIC carrying the VM's network; a link next to it is down; an
+    invariant check names it; it was removed, or changed, since --since. A suspect's score is the
+    sum of its evidence weights, scaled by the share of the VMs whose paths hold it (`shared_by`), so
+    what all the broken VMs share ranks first; on a tie, the one more VMs share, then the one
+    nearer the VMs.
+    """
+    from queries.diff import parse_time
+    from queries.rca import rca
+
+    start = None
+    if since is not None:
+        start = parse_time(since)
+        if start is None:
+            raise CalipsoError(f"--since {since!r} is neither an ISO 8601 time nor a duration ago such as 2h or 7d")
+    with Stores(_settings()) as stores:
+        result = rca(stores.neo4j, stores.mongo, environment, list(vms), start)
+    emit_result(result, ["rank", "object", "type", "name", "host", "score", "shared_by", "evidence"], output_format,
+                output_file)
+    _summary(result, output_format, output_file)
+
+
+@click.command("path")
+@click.argument("environment")
+@click.argument("vm_a")
+@click.argument("vm_b")
+@report_format_option
+@report_output_option
+def path_command(environment: str, vm_a: str, vm_b: str, output_format: str, output_file: str | None) -> None:
+    """Every hop from VM_A to VM_B (ids or unique names) in ENVIRONMENT, in order: vNIC, bridges,
+    switch, tunnel endpoint, NIC, the network between the hosts, and back in to VM_B, over the first
+    network the two share (on one host the path meets at the first bridge or switch they share).
+
+    `health` is ok or why the hop is failing (no carrier, a failing status); `link_state` is the
+    state of the link into the hop (up, down, unknown). VMs that share no network are refused:
+    paths through routers are not traced.
+    """
+    from queries.path import path
+
+    with Stores(_settings()) as stores:
+        result = path(stores.neo4j, environment, vm_a, vm_b)
+    emit_result(result, ["hop", "id", "type", "name", "host", "health", "link", "link_state"], output_format,
+                output_file)
+    _summary(result, output_format, output_file)
+
+
+ANALYSIS_COMMANDS: list[click.Command] = [impact_command, whatif_command, rca_command, path_command]

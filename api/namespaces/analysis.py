@@ -20,6 +20,8 @@ from queries.diff import diff
 from queries.impact import impact, whatif
 from queries.invariants import CHECKS, invariants
 from queries.loader import run_query
+from queries.path import path
+from queries.rca import rca
 
 ns = Namespace("analysis", description="Impact, root cause, path, what-if, diff, invariants")
 PATH = ENV_PATH + "/analysis"
@@ -110,3 +112,35 @@ class WhatIf(Resource):
         weakened, with the removed objects on its path and the path it had."""
         require(env)
         return answer_about(env, args.remove, lambda: whatif(context().stores.neo4j, env, args.remove))
+
+
+@ns.route("/rca")
+@ns.doc(params=ENV_DOC)
+class Rca(Resource):
+    @ns.response(200, "the suspects on the focal VMs' paths, most likely first, each with its evidence",
+                 result_model)
+    @query(ns, Param("focal", "str", "A broken VM or network service (repeatable): an object id or a unique name",
+                     required=True, multiple=True),
+           Param("since", "datetime", "Count changes and removals after this time (default: 24 hours ago)"))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Root cause: the suspects on the focal VMs' paths (vNIC, bridges, switch, tunnel endpoint, NIC
+        or bond, the host's agents), ranked by their evidence (failing state, path ending there, down
+        link, broken invariant, recent removal or change), scaled by how many focal VMs share them."""
+        require(env)
+        return answer_about(env, args.focal, lambda: rca(context().stores.neo4j, mongo(), env, args.focal, args.since))
+
+
+@ns.route("/path")
+@ns.doc(params=ENV_DOC)
+class Path(Resource):
+    @ns.response(200, "every hop from source to target with its health and the state of the link into it",
+                 result_model)
+    @query(ns, Param("source", "str", "A VM or network service: an object id or a unique name", required=True),
+           Param("target", "str", "Another VM or network service sharing a network with source", required=True))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Every hop from one VM to another over the first network they share: vNIC, bridges, switch,
+        tunnel endpoint, NIC, the network between the hosts, and back in; VMs that share no network
+        are a 400 (paths through routers are not traced)."""
+        require(env)
+        return answer_about(env, [args.source, args.target],
+                            lambda: path(context().stores.neo4j, env, args.source, args.target))

@@ -4,10 +4,14 @@ error shape, required parameters, and auth."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from lab.truth import otep_id
 from queries.impact import impact, whatif
+from queries.path import path
+from queries.rca import rca
 
 API = "/api/v1"
 
@@ -42,6 +46,13 @@ def analysis(api_world, name: str) -> str:  # type: ignore[no-untyped-def]
 def compute_host(api_world):  # type: ignore[no-untyped-def]
     return next(h for h in api_world.world.hosts if "compute" in h.roles and any(
         i.host == h.name for i in api_world.world.instances))
+
+
+def sharing_pair(world):  # type: ignore[no-untyped-def]
+    """Two VMs on different hosts that share a network, and the networks of every VM."""
+    networks = {i.id: {world.port(p).network_id for p in i.port_ids} for i in world.instances}
+    return next((a, b) for a in world.instances for b in world.instances
+                if a.host != b.host and networks[a.id] & networks[b.id]), networks
 
 
 def test_impact_of_a_host_equals_the_function(get, api_world) -> None:  # type: ignore[no-untyped-def]
@@ -87,9 +98,50 @@ def test_unknown_ambiguous_and_missing_objects(get, api_world) -> None:  # type:
     error_of(get("/environments/no-such-env/analysis/impact", user="admin", target=host.name), 404)
 
 
+def test_rca_equals_the_function(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    host = compute_host(api_world)
+    vms = sorted(i.id for i in api_world.world.instances if i.host == host.name)
+    since = "2024-01-01T00:00:00Z"
+    direct = rca(api_world.stores.neo4j, api_world.stores.mongo, api_world.environment, vms,
+                 datetime(2024, 1, 1, tzinfo=timezone.utc))
+    answer = ok(get(analysis(api_world, "rca"), focal=vms, since=since))
+    assert answer["rows"] == direct.rows() and answer["focal"] == vms == direct.focal
+    assert answer["since"].startswith("2024-01-01T00:00:00") and answer["summary"] == direct.summary
+    # the whole lab was scanned after `since`: every object on the paths changed recently
+    assert answer["rows"] and all("recently" in r["evidence"] for r in answer["rows"])
+    default = ok(get(analysis(api_world, "rca"), focal=vms[0]))  # since: the last 24 hours
+    assert default["focal"] == vms[:1] and default["since"] > since
+    error = error_of(get(analysis(api_world, "rca"), focal=host.name), 400)  # a host is not a VM
+    assert host.name in error["message"]
+    error_of(get(analysis(api_world, "rca"), focal=vms[0], since="yesterday"), 400)
+    error = error_of(get(analysis(api_world, "rca"), focal=[vms[0], "ghost-vm"]), 404)
+    assert "ghost-vm" in error["message"] and error["details"]["unknown"] == ["ghost-vm"]
+    error_of(get(analysis(api_world, "rca")), 400)
+
+
+def test_path_equals_the_function(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    world = api_world.world
+    (a, b), networks = sharing_pair(world)
+    direct = path(api_world.stores.neo4j, api_world.environment, a.id, b.id)
+    answer = ok(get(analysis(api_world, "path"), source=a.name, target=b.id))
+    assert answer["rows"] == direct.rows() and answer["rows"][0]["id"] == a.id and answer["rows"][-1]["id"] == b.id
+    assert answer["source"] == a.id and answer["target"] == b.id and answer["network"] == direct.network
+    strangers = next(((a, b) for a in world.instances for b in world.instances
+                      if not networks[a.id] & networks[b.id]), None)
+    if strangers:
+        error = error_of(get(analysis(api_world, "path"), source=strangers[0].id, target=strangers[1].id), 400)
+        assert "share no network" in error["message"]
+    error = error_of(get(analysis(api_world, "path"), source=a.id, target="nowhere"), 404)
+    assert "nowhere" in error["message"] and error["details"]["unknown"] == ["nowhere"]
+    assert error_of(get(analysis(api_world, "path"), source=a.id), 400)["details"]["parameter"] == "target"
+    error_of(get(analysis(api_world, "path"), source=a.id, target=[b.id, b.id]), 400)  # given twice
+
+
 def test_auth(get, api_world) -> None:  # type: ignore[no-untyped-def]
     host = compute_host(api_world)
-    for name, params in (("impact", {"target": host.name}), ("whatif", {"remove": host.name})):
+    (a, b), _ = sharing_pair(api_world.world)
+    for name, params in (("impact", {"target": host.name}), ("whatif", {"remove": host.name}),
+                         ("rca", {"focal": a.id}), ("path", {"source": a.id, "target": b.id})):
         assert error_of(get(analysis(api_world, name), user=None, **params), 401)["code"] == "unauthorized"
         error_of(get(analysis(api_world, name), user="bob", **params), 403)  # no grant
         ok(get(analysis(api_world, name), user="alice", **params))  # view suffices
