@@ -28,7 +28,7 @@ from typing import Any
 import neo4j
 from pymongo.database import Database
 
-from graphmodel.inventory import CHANGES
+from graphmodel.inventory import CHANGES, HISTORY
 from queries.datapath import Datapath, load_datapath, node_failing, reach, resolve_objects
 from queries.invariants import invariants
 from queries.results import Tabular
@@ -183,20 +183,22 @@ def rca(driver: neo4j.Driver, database: Database, environment: str, vms: Sequenc
             blamed = min(named, key=lambda o: nearest.get(o, 10**6))
             evidence[blamed]["broken invariant"].append(f"{violation.kind}: {violation.evidence}")
 
-    # Recent changes on the paths, and objects of the VMs' networks removed on any host.
+    # Recent changes on the paths (a version closed since `since`: objects created since do not
+    # count, or every object of a young environment would be a suspect), and objects of the VMs'
+    # networks removed on any host. The focal VMs' own documents change with their ports: a symptom.
     networks = sorted({n for p in paths for n in p.networks})
+    candidates = sorted(on_paths - set(focal_ids))
+    for version in database[HISTORY].find(
+            {"environment": environment, "kind": "object", "valid_to": {"$gte": since}, "key": {"$in": candidates}},
+            {"_id": 0, "key": 1, "valid_to": 1}):
+        evidence[version["key"]]["changed recently"].append(f"changed at {_iso(version['valid_to'])}")
     removed: dict[str, dict[str, Any]] = {}
     for change in database[CHANGES].find(
-            {"environment": environment, "kind": "object", "at": {"$gte": since},
-             "$or": [{"key": {"$in": sorted(on_paths)}},
-                     {"op": "delete", "doc.network_id": {"$in": networks}}]},
-            {"_id": 0, "key": 1, "op": 1, "at": 1, "doc": 1}):
-        key, when = change["key"], _iso(change["at"])
-        if change["op"] == "delete":
-            removed[key] = change.get("doc") or {}
-            evidence[key]["removed recently"].append(f"removed at {when}")
-        elif key in on_paths and f"changed at {when}" not in evidence[key]["changed recently"]:
-            evidence[key]["changed recently"].append(f"changed at {when}")
+            {"environment": environment, "kind": "object", "op": "delete", "at": {"$gte": since},
+             "$or": [{"key": {"$in": candidates}}, {"doc.network_id": {"$in": networks}}]},
+            {"_id": 0, "key": 1, "at": 1, "doc": 1}):
+        removed[change["key"]] = change.get("doc") or {}
+        evidence[change["key"]]["removed recently"].append(f"removed at {_iso(change['at'])}")
     _fold_into_removed_parents(evidence, removed)
 
     suspects = []
