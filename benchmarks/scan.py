@@ -6,7 +6,8 @@ The world's OpenStack APIs are served on loopback (read by the real openstacksdk
 through the lab's in-process responder (the SSH hop is measured separately by the transport
 benchmarks). Needs the local stack (`calipso stack up`); writes into a throw-away database.
 Prints: total seconds, objects and links per second, seconds per phase (OpenStack fetch, host fetch,
-parse+transform, write), peak RSS of this process.
+parse+transform, write), the MongoDB time per command and collection (as the driver saw it, so it
+includes the server's time), peak RSS of this process.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
+
+from pymongo import monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -34,6 +38,39 @@ from lab.hosts import LabResponder  # noqa: E402
 from migrations.runner import apply_mongo  # noqa: E402
 
 
+class CommandTimes(monitoring.CommandListener):
+    """Seconds and calls per (command, collection) of every MongoDB command this process sends."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.names: dict[tuple[int, int], tuple[str, str]] = {}
+        self.totals: dict[tuple[str, str], list[float]] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        with self.lock:
+            self.names[(event.request_id, id(event.connection_id))] = (
+                event.command_name, target if isinstance(target, str) else "")
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._done(event)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._done(event)
+
+    def _done(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent) -> None:
+        with self.lock:
+            name = self.names.pop((event.request_id, id(event.connection_id)), (event.command_name, ""))
+            total = self.totals.setdefault(name, [0.0, 0])
+            total[0] += event.duration_micros / 1e6
+            total[1] += 1
+
+    def report(self, top: int = 8) -> str:
+        ranked = sorted(self.totals.items(), key=lambda item: -item[1][0])[:top]
+        return ", ".join(f"{command} {collection} {seconds:.1f}s/{int(calls)}"
+                         for (command, collection), (seconds, calls) in ranked)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", type=int, default=100)
@@ -49,6 +86,8 @@ def main() -> None:
     print(f"world: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.ports)} ports "
           f"(generated in {time.perf_counter() - started:.1f}s)", flush=True)
     settings = load_settings()
+    times = CommandTimes()
+    monitoring.register(times)  # before the client is made: it applies to clients created afterwards
     with Stores(settings) as stores, serve(StaticWorldSource(world)) as cloud:
         database = stores.mongo.client["calipso_bench_scan"]
         database.client.drop_database(database.name)
@@ -64,9 +103,11 @@ def main() -> None:
 
         scanner = Scanner(database, "bench", docs, CallableTransport(LabResponder(world)), fetch_host_facts,
                           args.concurrency)
+        times.totals.clear()
         begun = time.perf_counter()
         result = scanner.scan(lambda phase, done, total: None)
         total = time.perf_counter() - begun
+        during_scan = times.report()
         objects = sum(result.counts.values())
         links = database["links"].count_documents({"environment": "bench"})
         database.client.drop_database(database.name)
@@ -74,6 +115,7 @@ def main() -> None:
     print(f"scan {result.status}: {objects} objects, {links} links in {total:.1f}s "
           f"= {(objects + links) / total:.0f} documents/s")
     print("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    print(f"MongoDB time by command (seconds/calls): {during_scan}")
     print(f"written: {vars(result.written)}; peak RSS {peak_mib:.0f} MiB")
 
 
