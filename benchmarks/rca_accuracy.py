@@ -113,7 +113,7 @@ def main() -> None:
                     fault = inject_fault(world, kind, target)
                     scan_world_in_process(world, database, environment)
                     Projector(database, stores.neo4j, environment).sync()
-                    answer = rca(stores.neo4j, database, environment, fault.down + fault.degraded or focal)
+                    answer = rca(stores.neo4j, environment, fault.down + fault.degraded or focal)
                     top = answer.top(len(answer.suspects))
                     rank = top.index(fault.root_cause) + 1 if fault.root_cause in top else None
                     ranks.append((f"{mechanism}/{type_driver} {kind}", fault.root_cause, rank, top[:3]))
@@ -181,9 +181,9 @@ def measure_latency(stores: Stores, database: Any, args: argparse.Namespace) -> 
         other = chooser.choice([p for p in peers if p != vm.id] or [vm.id])
         timed("impact (host)", lambda: impact(driver, environment, [host.name]))
         timed("impact (NIC)", lambda: impact(driver, environment, [f"{host.name}/{nic.name}"]))
-        timed("rca (1 VM)", lambda: rca(driver, database, environment, [vm.id]))
+        timed("rca (1 VM)", lambda: rca(driver, environment, [vm.id]))
         on_host = [i.id for i in world.instances if i.host == host.name]
-        timed("rca (VMs of a host)", lambda: rca(driver, database, environment, on_host))
+        timed("rca (VMs of a host)", lambda: rca(driver, environment, on_host))
         if other != vm.id:
             timed("path", lambda: path(driver, environment, vm.id, other))
     for name, values in timings.items():

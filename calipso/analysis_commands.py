@@ -119,7 +119,7 @@ def rca_command(environment: str, vms: tuple[str, ...], since: str | None, outpu
         if start is None:
             raise CalipsoError(f"--since {since!r} is neither an ISO 8601 time nor a duration ago such as 2h or 7d")
     with Stores(_settings()) as stores:
-        result = rca(stores.neo4j, stores.mongo, environment, list(vms), start)
+        result = rca(stores.neo4j, environment, list(vms), start)
     emit_result(result, ["rank", "object", "type", "name", "host", "score", "shared_by", "evidence"], output_format,
                 output_file)
     _summary(result, output_format, output_file)

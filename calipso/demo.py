@@ -138,7 +138,7 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     value, _ = TokenStore(stores.mongo).issue(Identity(DEMO_USER, "local", True), timedelta(hours=8), "demo")
     impacted = impact(stores.neo4j, DEMO_ENVIRONMENT, [maintenance])
     focal = sorted(fault.down + fault.degraded)[:3]
-    suspects = rca(stores.neo4j, stores.mongo, DEMO_ENVIRONMENT, focal)
+    suspects = rca(stores.neo4j, DEMO_ENVIRONMENT, focal)
     return DemoRun(
         world_file=str(world_file), environment=DEMO_ENVIRONMENT, scan_status=result.status,
         objects=stores.mongo[OBJECTS].count_documents({"environment": DEMO_ENVIRONMENT}),

@@ -19,6 +19,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import neo4j
@@ -29,6 +30,11 @@ from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_N
 
 Document = dict[str, Any]
 CHECKPOINT_LABEL = "ProjectorCheckpoint"
+#: The last change of each object that changed or went away: when, and what it was (type, host,
+#: network, ancestors), so that root cause can ask "what changed near these VMs lately" in the graph
+#: (FerretDB scans a whole collection for any query on history). Not an Object: counts and verify
+#: ignore it; a rebuild keeps it.
+RECENT_CHANGE_LABEL = "RecentChange"
 
 
 def node_properties(environment: str, doc: Document) -> Document:
@@ -78,7 +84,7 @@ class Batch:
 
     last_seq: int
     object_upserts: dict[str, list[Document]]  # by object type
-    object_deletes: list[str]  # uids
+    object_deletes: list[Document]  # uid, and the change evidence to keep (see RECENT_CHANGE_LABEL)
     link_upserts: dict[str, list[Document]]  # by link type
     link_deletes: dict[str, list[Document]]  # by link type: source_uid, target_uid
 
@@ -97,14 +103,16 @@ def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
         doc = change["doc"]
         if kind == "object":
             if change["op"] == "delete":
-                batch.object_deletes.append(uid(environment, doc["id"]))
+                batch.object_deletes.append({"uid": uid(environment, doc["id"]),
+                                             "change": recent_change(environment, doc, change.get("at"))})
             else:
                 parent = doc.get("parent_id")
                 if parent == ENVIRONMENT:
                     parent = None  # top-level folders hang off the environment itself, not a node
                 batch.object_upserts.setdefault(doc["type"], []).append({
                     "uid": uid(environment, doc["id"]), "props": node_properties(environment, doc),
-                    "parent_uid": uid(environment, parent) if parent else None})
+                    "parent_uid": uid(environment, parent) if parent else None,
+                    "change": recent_change(environment, doc, change.get("at"))})
         else:
             ends = {"source_uid": uid(environment, doc["source_id"]), "target_uid": uid(environment, doc["target_id"])}
             if change["op"] == "delete":
@@ -115,10 +123,32 @@ def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
     return batch
 
 
+def recent_change(environment: str, doc: Document, at: Any) -> Document:
+    """What a RecentChange node keeps of an object that changed or went away (pure)."""
+    return {"uid": uid(environment, doc["id"]), "env": environment, "id": doc["id"], "type": doc.get("type"),
+            "name": doc.get("name"), "host": doc.get("host"), "network_id": doc.get("network_id"),
+            "id_path": [str(p) for p in doc.get("id_path") or []], "at": _aware(at)}
+
+
+def _aware(value: Any) -> Any:
+    """A feed time as an aware UTC datetime (a naive one would become a Neo4j LocalDateTime, which
+    never compares with a zoned time)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
     for object_type, rows in batch.object_upserts.items():
-        tx.run(f"UNWIND $rows AS row MERGE (n:Object {{uid: row.uid}}) SET n = row.props, n:{label_of(object_type)}",
-               rows=rows).consume()
+        # An object that was there with other properties changed: keep when (root cause asks).
+        tx.run(f"""
+            UNWIND $rows AS row
+            OPTIONAL MATCH (old:Object {{uid: row.uid}})
+            WITH row, old IS NOT NULL AND row.change.at IS NOT NULL AND properties(old) <> row.props AS changed
+            FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}}) SET c += row.change, c.op = 'changed')
+            MERGE (n:Object {{uid: row.uid}}) SET n = row.props, n:{label_of(object_type)}
+            """, rows=rows).consume()
     tree = [row for rows in batch.object_upserts.values() for row in rows]
     if tree:
         # A moved object loses its old parent's CONTAINS; then every object hangs off its parent
@@ -137,7 +167,13 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             MERGE (p)-[:CONTAINS]->(n)
             """, rows=tree).consume()
     if batch.object_deletes:
-        tx.run("UNWIND $uids AS u MATCH (n:Object {uid: u}) DETACH DELETE n", uids=batch.object_deletes).consume()
+        tx.run(f"""
+            UNWIND $rows AS row
+            MATCH (n:Object {{uid: row.uid}})
+            FOREACH (_ IN CASE WHEN row.change.at IS NOT NULL THEN [1] ELSE [] END |
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}}) SET c += row.change, c.op = 'removed')
+            DETACH DELETE n
+            """, rows=batch.object_deletes).consume()
     for link_type, rows in batch.link_upserts.items():
         tx.run(f"""
             UNWIND $rows AS row

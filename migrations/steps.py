@@ -71,4 +71,8 @@ NEO4J_STEPS: tuple[Neo4jStep, ...] = (
         "CREATE CONSTRAINT projector_checkpoint_env IF NOT EXISTS "
         "FOR (c:ProjectorCheckpoint) REQUIRE c.env IS UNIQUE",
     )),
+    Neo4jStep(2, "recent changes by object, and removals by network (root cause)", (
+        "CREATE CONSTRAINT recent_change_uid IF NOT EXISTS FOR (c:RecentChange) REQUIRE c.uid IS UNIQUE",
+        "CREATE INDEX recent_change_env_network IF NOT EXISTS FOR (c:RecentChange) ON (c.env, c.network_id)",
+    )),
 )

@@ -87,15 +87,17 @@ class InvariantsResult(Tabular):
         return [v for v in self.violations if v.kind == kind]
 
 
-def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = ()) -> InvariantsResult:
-    """Run the invariant checks (all, or those named) over an environment's graph."""
+def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = (),
+               hosts: Sequence[str] | None = None) -> InvariantsResult:
+    """Run the invariant checks (all, or those named) over an environment's graph, or only over the
+    objects on some hosts (root cause asks about the focal VMs' hosts only)."""
     unknown = [k for k in kinds if k not in CHECKS_BY_KIND]
     if unknown:
         raise UnknownCheck(f"unknown invariant(s) {', '.join(unknown)}; choose from {', '.join(CHECKS_BY_KIND)}")
     chosen = [CHECKS_BY_KIND[k] for k in kinds] if kinds else list(CHECKS)
     violations = []
     for check in chosen:
-        for row in run_query(driver, check.query, env=environment):
+        for row in run_query(driver, check.query, env=environment, hosts=list(hosts) if hosts is not None else None):
             violations.append(Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"],
                                         row.get("host")))
     violations.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.kind, v.host or "", v.objects))

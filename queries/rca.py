@@ -26,11 +26,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import neo4j
-from pymongo.database import Database
 
-from graphmodel.inventory import CHANGES, HISTORY
+from graphmodel.schema import uid
 from queries.datapath import Datapath, load_datapath, node_failing, reach, resolve_objects
 from queries.invariants import invariants
+from queries.loader import run_query
 from queries.results import Tabular
 
 WEIGHTS = {"failing": 5.0, "path ends here": 4.0, "down link": 3.0, "broken invariant": 3.0,
@@ -163,7 +163,7 @@ def collect_evidence(datapath: Datapath, paths: Sequence[_Path]) -> dict[str, di
     return evidence
 
 
-def rca(driver: neo4j.Driver, database: Database, environment: str, vms: Sequence[str],
+def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
         since: datetime | None = None) -> RcaResult:
     """Ranked suspects for the trouble of some VMs (ids or unique names), with their evidence."""
     since = since or datetime.now(timezone.utc) - DEFAULT_WINDOW
@@ -177,28 +177,25 @@ def rca(driver: neo4j.Driver, database: Database, environment: str, vms: Sequenc
 
     # Broken invariants on these hosts: the object nearest a VM among those named.
     nearest = {node: min(p.depth.get(node, 10**6) for p in paths) for node in on_paths}
-    for violation in invariants(driver, environment, PATH_CHECKS).violations:
+    for violation in invariants(driver, environment, PATH_CHECKS, hosts=sorted(hosts)).violations:
         named = [own_port(datapath, o) for o in violation.objects if o in on_paths]
         if named:
             blamed = min(named, key=lambda o: nearest.get(o, 10**6))
             evidence[blamed]["broken invariant"].append(f"{violation.kind}: {violation.evidence}")
 
-    # Recent changes on the paths (a version closed since `since`: objects created since do not
-    # count, or every object of a young environment would be a suspect), and objects of the VMs'
-    # networks removed on any host. The focal VMs' own documents change with their ports: a symptom.
+    # Recent changes (kept in the graph by the projector): objects on the paths that changed (being
+    # created is no change), and objects of the VMs' networks removed on any host. The focal VMs' own
+    # documents change with their ports: a symptom, not a suspect.
     networks = sorted({n for p in paths for n in p.networks})
     candidates = sorted(on_paths - set(focal_ids))
-    for version in database[HISTORY].find(
-            {"environment": environment, "kind": "object", "valid_to": {"$gte": since}, "key": {"$in": candidates}},
-            {"_id": 0, "key": 1, "valid_to": 1}):
-        evidence[version["key"]]["changed recently"].append(f"changed at {_iso(version['valid_to'])}")
     removed: dict[str, dict[str, Any]] = {}
-    for change in database[CHANGES].find(
-            {"environment": environment, "kind": "object", "op": "delete", "at": {"$gte": since},
-             "$or": [{"key": {"$in": candidates}}, {"doc.network_id": {"$in": networks}}]},
-            {"_id": 0, "key": 1, "at": 1, "doc": 1}):
-        removed[change["key"]] = change.get("doc") or {}
-        evidence[change["key"]]["removed recently"].append(f"removed at {_iso(change['at'])}")
+    for change in run_query(driver, "recent_changes", env=environment, since=since, networks=networks,
+                            uids=[uid(environment, c) for c in candidates]):
+        if change["op"] == "removed":
+            removed[change["id"]] = change
+            evidence[change["id"]]["removed recently"].append(f"removed at {change['at']}")
+        else:
+            evidence[change["id"]]["changed recently"].append(f"changed at {change['at']}")
     _fold_into_removed_parents(evidence, removed)
 
     suspects = []
@@ -225,7 +222,3 @@ def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], remove
             parent = ancestors[-1]
             for kind, items in evidence.pop(key).items():
                 evidence[parent][kind].extend(f"{item} (with {key})" for item in items)
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)

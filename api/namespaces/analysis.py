@@ -127,7 +127,7 @@ class Rca(Resource):
         or bond, the host's agents), ranked by their evidence (failing state, path ending there, down
         link, broken invariant, recent removal or change), scaled by how many focal VMs share them."""
         require(env)
-        return answer_about(env, args.focal, lambda: rca(context().stores.neo4j, mongo(), env, args.focal, args.since))
+        return answer_about(env, args.focal, lambda: rca(context().stores.neo4j, env, args.focal, args.since))
 
 
 @ns.route("/path")

@@ -102,7 +102,7 @@ def test_rca_equals_the_function(get, api_world) -> None:  # type: ignore[no-unt
     host = compute_host(api_world)
     vms = sorted(i.id for i in api_world.world.instances if i.host == host.name)
     since = "2024-01-01T00:00:00Z"
-    direct = rca(api_world.stores.neo4j, api_world.stores.mongo, api_world.environment, vms,
+    direct = rca(api_world.stores.neo4j, api_world.environment, vms,
                  datetime(2024, 1, 1, tzinfo=timezone.utc))
     answer = ok(get(analysis(api_world, "rca"), focal=vms, since=since))
     assert answer["rows"] == direct.rows() and answer["focal"] == vms == direct.focal

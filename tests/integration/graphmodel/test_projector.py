@@ -85,3 +85,28 @@ def test_verify_reports_a_difference_and_rebuild_repairs_it(mongo_db, stores: St
     projector.rebuild()
     assert verify(mongo_db, stores.neo4j, env_name).ok
     assert projector.checkpoint() > 0
+
+
+def test_recent_changes_keep_what_changed_and_what_went_away_not_what_was_created(  # type: ignore[no-untyped-def]
+        mongo_db, stores: Stores, env_name: str) -> None:
+    apply_neo4j(stores.neo4j)
+    writer = InventoryWriter(mongo_db, env_name)
+    seed(writer)
+    projector = Projector(mongo_db, stores.neo4j, env_name)
+    projector.sync()
+
+    def recent() -> dict[str, str]:
+        records, _, _ = stores.neo4j.execute_query(
+            "MATCH (c:RecentChange {env: $env}) RETURN c.id AS id, c.op AS op, c.at AS at", env=env_name)
+        return {r["id"]: r["op"] for r in records if r["at"] is not None}
+
+    assert recent() == {}  # being created is no change
+    writer.write_objects([{"id": "h1/fa:16:3e:00:00:01", "type": "vnic", "name": "tap1", "parent_id": "vm1",
+                           "mtu": 9000}], "s2")
+    writer.delete_objects(["vm1"])
+    projector.sync()
+    assert recent() == {"h1/fa:16:3e:00:00:01": "changed", "vm1": "removed"}
+    projector.sync()  # replaying nothing changes nothing
+    projector.rebuild()  # a rebuild keeps them (they are facts about the past)
+    assert recent() == {"h1/fa:16:3e:00:00:01": "changed", "vm1": "removed"}
+    assert verify(mongo_db, stores.neo4j, env_name).ok

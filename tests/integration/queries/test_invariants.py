@@ -64,6 +64,12 @@ def test_each_fault_is_found_and_clears(mechanism: str, type_driver: str, mongo_
         caught = [v for v in found.of_kind(invariant) if fault.root_cause in v.objects]
         assert caught, (kind, fault.root_cause, found.violations)
         assert all(v.evidence and v.severity in ("error", "warning") for v in found.violations)
+        # Scoped to hosts: the fault's host sees it, another host does not.
+        here = invariants(neo4j_driver, env_name, [invariant], hosts=[host]).of_kind(invariant)
+        assert [v.objects for v in here if fault.root_cause in v.objects] == [v.objects for v in caught]
+        elsewhere = next(h.name for h in world.hosts if h.name != host)
+        assert not [v for v in invariants(neo4j_driver, env_name, [invariant], hosts=[elsewhere]).violations
+                    if fault.root_cause in v.objects]
         clear_fault(world, kind, fault.target)
         scan_and_project(world, mongo_db, neo4j_driver, env_name)
         assert invariants(neo4j_driver, env_name).violations == [], f"{kind} left a violation after clearing"

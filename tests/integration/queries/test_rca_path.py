@@ -100,12 +100,12 @@ def test_rca_names_the_fault_first_after_a_rescan(kind: str, mongo_db, neo4j_dri
     target, focal = fault_target(world, kind)
     fault = inject_fault(world, kind, target)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
-    result = rca(neo4j_driver, mongo_db, env_name, fault.down + fault.degraded or focal)
+    result = rca(neo4j_driver, env_name, fault.down + fault.degraded or focal)
     assert result.top(1) == [fault.root_cause], result.rows()[:3]
     assert result.suspects[0].evidence and result.suspects[0].shared_by >= 1
 
     clear_fault(world, kind, target)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
-    healed = rca(neo4j_driver, mongo_db, env_name, focal)
+    healed = rca(neo4j_driver, env_name, focal)
     assert all("failing" not in e and "path ends" not in e and "down link" not in e
                for s in healed.suspects for e in s.evidence), healed.rows()[:3]

@@ -1,0 +1,15 @@
+// What changed or went away since $since: the objects $uids (on the focal VMs' paths) that changed,
+// and any object of the networks $networks that was removed (a namespace no path shows any more).
+// Kept by the projector as RecentChange nodes. $env: the environment.
+CALL {
+  UNWIND $uids AS u
+  MATCH (c:RecentChange {uid: u})
+  WHERE c.at >= $since
+  RETURN c
+  UNION
+  MATCH (c:RecentChange {env: $env})
+  WHERE c.network_id IN $networks AND c.op = 'removed' AND c.at >= $since
+  RETURN c
+}
+RETURN c.id AS id, c.op AS op, toString(c.at) AS at, c.type AS type, c.name AS name, c.host AS host,
+       c.network_id AS network_id, c.id_path AS id_path
