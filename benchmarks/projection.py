@@ -7,7 +7,8 @@ inventory is a lab world's ground truth (objects and links as the scanner would 
 written through InventoryWriter (timed), projected by the Projector from the changes feed
 (timed), and then the same node and relationship rows are written again by plain
 `UNWIND ... MERGE` statements into another environment (timed). Needs the local stack
-(`calipso stack up`); uses environments named bench-*, removed at the end. Prints; asserts nothing.
+(`calipso stack up`); writes into a throw-away MongoDB database (calipso_bench_projection) and
+Neo4j environments named bench-*, all removed at the end. Prints; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from graphmodel.schema import uid
 from lab.generate import generate_world
 from lab.truth import compute_truth
 from migrations.runner import apply_mongo, apply_neo4j
+
+MONGO_DATABASE = "calipso_bench_projection"
 
 
 def main() -> None:
@@ -45,24 +48,30 @@ def main() -> None:
           f"{len(links)} links ({time.perf_counter() - started:.1f}s)")
 
     with Stores(get_settings()) as stores:
-        apply_mongo(stores.mongo)
+        # A database of its own, dropped whole: FerretDB cannot delete_many more than ~32k documents
+        # in one statement (SQLite's limit on variables), and a drop costs nothing.
+        database = stores.mongo.client[MONGO_DATABASE]
+        database.client.drop_database(MONGO_DATABASE)
+        apply_mongo(database)
         apply_neo4j(stores.neo4j)
         for env in ("bench-projector", "bench-raw"):
             _drop(stores, env)
 
-        writer = InventoryWriter(stores.mongo, "bench-projector")
+        writer = InventoryWriter(database, "bench-projector")
         t0 = time.perf_counter()
         writer.write_objects(objects, "scan-1")
         writer.write_links(links, "scan-1")
         write_s = time.perf_counter() - t0
         total = len(objects) + len(links)
-        print(f"MongoDB write (inventory + history + feed): {total} docs in {write_s:.1f}s = {total / write_s:,.0f}/s")
+        print(f"MongoDB write (inventory + history + feed): {total} docs in {write_s:.1f}s = {total / write_s:,.0f}/s",
+              flush=True)
 
         t0 = time.perf_counter()
-        stats = Projector(stores.mongo, stores.neo4j, "bench-projector", args.batch_size).sync()
+        stats = Projector(database, stores.neo4j, "bench-projector", args.batch_size).sync()
         projector_s = time.perf_counter() - t0
         print(f"projector: {stats.changes} changes in {projector_s:.1f}s = {stats.changes / projector_s:,.0f}/s "
-              f"(reading the feed {stats.read_seconds:.1f}s, Neo4j transactions {stats.write_seconds:.1f}s)")
+              f"(reading the feed {stats.read_seconds:.1f}s, Neo4j transactions {stats.write_seconds:.1f}s)",
+              flush=True)
 
         t0 = time.perf_counter()
         raw_merge(stores, "bench-raw", objects, links, args.batch_size)
@@ -73,6 +82,7 @@ def main() -> None:
               f"(target >= 0.5)")
         for env in ("bench-projector", "bench-raw"):
             _drop(stores, env)
+        database.client.drop_database(MONGO_DATABASE)
 
 
 def raw_merge(stores: Stores, env: str, objects: list[dict], links: list[dict], batch: int) -> None:  # type: ignore[type-arg]
@@ -105,8 +115,6 @@ def _drop(stores: Stores, env: str) -> None:
         session.run("MATCH (n:Object {env: $env}) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
                     env=env).consume()
         session.run("MATCH (c:ProjectorCheckpoint {env: $env}) DELETE c", env=env).consume()
-    for collection in ("inventory", "links", "history", "changes"):
-        stores.mongo[collection].delete_many({"environment": env})
 
 
 if __name__ == "__main__":
