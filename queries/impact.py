@@ -236,6 +236,18 @@ class WhatIfResult(Tabular):
     def title(self) -> str:
         return "What if " + ", ".join(r["id"] for r in self.removed) + " went away"
 
+    def graph(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The broken ways out, hop by hop, the removed hops marked."""
+        gone = {hop for p in self.paths for hop in p.removed_on_path}
+        nodes: dict[str, dict[str, Any]] = {}
+        links = []
+        for p in self.paths:
+            for hop in p.path:
+                nodes.setdefault(hop, {"id": hop, "status": "removed" if hop in gone else None,
+                                       **({"type": p.type, "name": p.name, "impact": p.state} if hop == p.vm else {})})
+            links += [{"source": a, "target": b} for a, b in zip(p.path, p.path[1:])]
+        return list(nodes.values()), links
+
 
 def whatif(driver: neo4j.Driver, environment: str, remove: Sequence[str]) -> WhatIfResult:
     """The VMs' (and network services') ways out that removing `remove` would break or weaken."""
