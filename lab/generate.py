@@ -15,7 +15,7 @@ import uuid
 
 from graphmodel.conventions import libvirt_name
 from lab.world import (
-    Agent, Bond, FixedIp, Host, Instance, Network, Nic, Port, Project, Region, Router, Subnet, World,
+    Agent, Aggregate, Bond, FixedIp, Host, Instance, Network, Nic, Port, Project, Region, Router, Subnet, World,
 )
 
 PROVIDER_PHYSNET = "physnet1"
@@ -51,8 +51,9 @@ class _Ids:
 
 def generate_world(hosts: int = 3, vms_per_host: int = 2, networks: int = 2, mechanism: str = "ovs",
                    type_driver: str = "vxlan", seed: int = 1, name: str | None = None,
-                   firewall: str = "hybrid") -> World:
-    """A consistent world spec with the given size and variant."""
+                   firewall: str = "hybrid", aggregates: bool = False) -> World:
+    """A consistent world spec with the given size and variant. With `aggregates`, the spec states Nova
+    host aggregates: one per availability zone, holding the zone's compute hosts."""
     if hosts < 2:
         raise ValueError("a world needs at least 2 hosts (a controller/network node and a compute)")
     if networks < 1 or vms_per_host < 0:
@@ -132,7 +133,16 @@ def generate_world(hosts: int = 3, vms_per_host: int = 2, networks: int = 2, mec
         name=name or f"lab-{mechanism}-{type_driver}", seed=seed, mechanism_driver=mechanism,  # type: ignore[arg-type]
         firewall=firewall, type_driver=type_driver, regions=[region], projects=projects,  # type: ignore[arg-type]
         hosts=host_list, agents=_agents(host_list, mechanism, overlay, type_driver, ids), networks=network_list,
-        ports=ports, routers=routers, instances=instances)
+        ports=ports, routers=routers, instances=instances,
+        aggregates=_aggregates(region, host_list) if aggregates else None)
+
+
+def _aggregates(region: Region, hosts: list[Host]) -> list[Aggregate]:
+    """One aggregate per availability zone (ids from 1, in the region's zone order) with its computes."""
+    return [Aggregate(id=number, name=f"{zone}-computes", availability_zone=zone,
+                      hosts=[h.name for h in hosts if "compute" in h.roles and h.availability_zone == zone],
+                      metadata={"availability_zone": zone})
+            for number, zone in enumerate(region.availability_zones, start=1)]
 
 
 def _network_node_vif(mechanism: str) -> str:

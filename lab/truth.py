@@ -14,7 +14,7 @@ from typing import Any
 
 from graphmodel import conventions as names
 from graphmodel.schema import ENVIRONMENT, folder_id
-from lab.world import Host, Network, Port, World
+from lab.world import Aggregate, Host, Network, Port, World
 
 L2_AGENT_BINARIES = {"ovs": "neutron-openvswitch-agent", "lxb": "neutron-linuxbridge-agent",
                      "vpp": "neutron-vpp-agent", "sriov": "neutron-sriov-nic-agent"}
@@ -126,6 +126,13 @@ def _add_control_plane(truth: Truth, world: World) -> None:
         for zone in sorted(members):
             truth.add(TruthObject(f"az:{region.name}:{zone}", "availability_zone", zone, rid, "region",
                                   attributes={"hosts": sorted(members[zone])}))
+        for aggregate in world.nova_aggregates():
+            if _aggregate_region(world, aggregate) != region.name:
+                continue
+            folder = truth.folder(rid, "region", "aggregates", "aggregate")
+            truth.add(TruthObject(f"aggregate:{region.name}:{aggregate.id}", "aggregate", aggregate.name, folder,
+                                  "folder", attributes={"hosts": sorted(aggregate.hosts),
+                                                        "availability_zone": aggregate.availability_zone}))
     projects = truth.folder("", ENVIRONMENT, "projects", "project")
     for project in world.projects:
         truth.add(TruthObject(project.id, "project", project.name, projects, "folder",
@@ -142,6 +149,15 @@ def _add_control_plane(truth: Truth, world: World) -> None:
             "mac_address": port.mac_address, "device_owner": port.device_owner, "device_id": port.device_id,
             "binding_host": port.binding_host, "vif_type": port.vif_type, "status": port.status,
             "fixed_ips": [f.ip_address for f in port.fixed_ips]}))
+
+
+def _aggregate_region(world: World, aggregate: Aggregate) -> str:
+    """The region whose Nova holds the aggregate: that of its zone, else of its first host, else the first."""
+    for region in world.regions:
+        if aggregate.availability_zone in region.availability_zones:
+            return region.name
+    hosts = {h.name: h for h in world.hosts}
+    return hosts[aggregate.hosts[0]].region if aggregate.hosts else world.regions[0].name
 
 
 def _host_type(host: Host) -> list[str]:

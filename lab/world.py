@@ -18,6 +18,9 @@ from core.errors import CalipsoError
 
 MechanismDriver = Literal["ovs", "lxb", "vpp", "sriov"]
 TypeDriver = Literal["vxlan", "gre", "vlan", "flat"]
+#: Nova's default_availability_zone: hosts in it need no aggregate.
+DEFAULT_ZONE = "nova"
+
 HostRole = Literal["controller", "network", "compute"]
 NicRole = Literal["management", "tunnel", "provider", "external"]
 
@@ -193,6 +196,18 @@ class Router(Spec):
     admin_state_up: bool = True
 
 
+class Aggregate(Spec):
+    """A Nova host aggregate: an operator's group of compute hosts (with `availability_zone`, the zone it
+    exposes to users). `id` is Nova's integer id, which the inventory's aggregate ids are built from."""
+
+    id: int
+    name: str
+    availability_zone: str | None = None
+    hosts: list[str] = []
+    metadata: dict[str, str] = {}
+    uuid: str | None = None  # None: the lab derives one from the id
+
+
 class Instance(Spec):
     id: str
     name: str
@@ -235,6 +250,9 @@ class World(Spec):
     ports: list[Port] = []
     routers: list[Router] = []
     instances: list[Instance] = []
+    # None: Nova's aggregates as an operator makes them for zones, one per availability zone other than
+    # Nova's default zone ("nova"), holding its compute hosts; a list states them exactly.
+    aggregates: list[Aggregate] | None = None
     faults: list[Fault] = []
 
     @model_validator(mode="after")
@@ -258,12 +276,25 @@ class World(Spec):
     def ports_on_host(self, host: str) -> list[Port]:
         return [p for p in self.ports if p.binding_host == host]
 
+    def nova_aggregates(self) -> list[Aggregate]:
+        """The host aggregates Nova has: those the spec states, else one per availability zone other than
+        Nova's default zone, named after it and holding its compute hosts (ids 1.. in zone order)."""
+        if self.aggregates is not None:
+            return list(self.aggregates)
+        zones: dict[str, list[str]] = {}
+        for host in self.hosts:
+            if "compute" in host.roles and host.availability_zone != DEFAULT_ZONE:
+                zones.setdefault(host.availability_zone, []).append(host.name)
+        return [Aggregate(id=number, name=zone, availability_zone=zone, hosts=members,
+                          metadata={"availability_zone": zone})
+                for number, (zone, members) in enumerate(sorted(zones.items()), start=1)]
+
 
 def _reference_problems(world: World):  # type: ignore[no-untyped-def]
     """Every dangling or duplicate reference, as a message naming it."""
     for kind, items in (("host", world.hosts), ("network", world.networks), ("port", world.ports),
                         ("router", world.routers), ("instance", world.instances), ("project", world.projects),
-                        ("agent", world.agents)):
+                        ("agent", world.agents), ("aggregate", world.aggregates or [])):
         seen: set[str] = set()
         for item in items:
             key = getattr(item, "id", None) or getattr(item, "name")
@@ -311,6 +342,13 @@ def _reference_problems(world: World):  # type: ignore[no-untyped-def]
     for agent in world.agents:
         if agent.host not in hosts:
             yield f"agent {agent.id}: unknown host {agent.host!r}"
+    zone_names = {z for _, z in zones}
+    for aggregate in world.aggregates or []:
+        for host_name in aggregate.hosts:
+            if host_name not in hosts:
+                yield f"aggregate {aggregate.name}: unknown host {host_name!r}"
+        if aggregate.availability_zone is not None and aggregate.availability_zone not in zone_names:
+            yield f"aggregate {aggregate.name}: availability zone {aggregate.availability_zone!r} is in no region"
 
 
 def _check_mac(value: str) -> str:

@@ -312,15 +312,12 @@ class ComputeDocs:
         return [{"zoneName": zone, "zoneState": {"available": True}, "hosts": hosts[zone]} for zone in names]
 
     def _aggregates(self, world: World) -> list[Document]:
-        """One aggregate per availability zone other than the default one, as an operator makes them."""
-        zones: dict[str, list[str]] = {}
-        for host in world.hosts:
-            if "compute" in host.roles and host.availability_zone != DEFAULT_ZONE:
-                zones.setdefault(host.availability_zone, []).append(host.name)
-        return [{"id": number, "uuid": derived_id("aggregate", zone), "name": zone, "availability_zone": zone,
-                 "hosts": hosts, "metadata": {"availability_zone": zone}, "created_at": TIMESTAMP,
-                 "updated_at": None, "deleted_at": None, "deleted": False}
-                for number, (zone, hosts) in enumerate(sorted(zones.items()), start=1)]
+        """Nova's host aggregates (the spec's, else one per zone other than the default one), as 2.41+ shows
+        them: integer id, uuid, availability zone, hosts, metadata."""
+        return [{"id": a.id, "uuid": a.uuid or derived_id("aggregate", a.name), "name": a.name,
+                 "availability_zone": a.availability_zone, "hosts": list(a.hosts), "metadata": dict(a.metadata),
+                 "created_at": TIMESTAMP, "updated_at": None, "deleted_at": None, "deleted": False}
+                for a in world.nova_aggregates()]
 
 
 # -- listing -------------------------------------------------------------------------------------
