@@ -21,10 +21,8 @@ from pymongo.database import Database
 from core.environments import CommandTranslation, Environment
 from core.errors import CalipsoError
 from core.logging import redact
+from ingest.hierarchy import fetch_host, openstack_documents, read_openstack
 from ingest.scanner import Progress, Scanner, ScanResult
-from ingest.sources.host.fetch import fetch_host_facts
-from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from ingest.transport import CommandResult, SSHConfig, SSHTransport, Transport
 
 Document = dict[str, Any]
@@ -113,7 +111,7 @@ def openstack_reader(environment: Environment,
         try:
             connection = openstack_connection(environment)
             try:
-                docs = openstack_objects(fetch_openstack(connection, environment.openstack.region))
+                docs = openstack_documents(read_openstack(connection, environment.openstack.region))
             finally:
                 connection.close()
         except CLOUD_ERRORS as exc:
@@ -142,7 +140,7 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
 
     try:
         scanner = Scanner(database, environment.name, openstack_reader(environment, learn_roles), hosts,
-                          fetch_host_facts, environment.cli.concurrency)
+                          fetch_host, environment.cli.concurrency)
         return scanner.scan(progress, scan_id=scan_id, object_id=object_id)
     finally:
         if transport is None:

@@ -1,5 +1,6 @@
 """A scan of one environment: OpenStack APIs, then every host over its transport, then the link
-finders, then one batched write with history and the changes feed.
+finders, then one batched write with history and the changes feed. What is fetched and made at each
+step, in which order and for which variant, is declared in ingest/hierarchy.py.
 
 Hosts are scanned concurrently (at most `concurrency` at once). A host that cannot be reached or
 prints something unparsable is recorded as a message and makes the scan completed_with_errors;
@@ -20,9 +21,10 @@ from pymongo.database import Database
 from core.errors import CalipsoError
 from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock
 from graphmodel.tree import assign_paths
+from ingest.hierarchy import host_documents
 from ingest.records import Message, ScanRecords, excerpt, record_message
 from ingest.sources.host.facts import HostFacts
-from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
+from ingest.sources.host.transform import OpenStackIndex
 from ingest.transport import Transport, TransportError
 
 Document = dict[str, Any]
@@ -141,7 +143,7 @@ class Scanner:
 
         transform_started = time.perf_counter()
         for host, host_facts in facts.items():
-            found = host_objects_and_links(host_facts, index)
+            found = host_documents(host_facts, index)
             for doc in found.objects:
                 objects.setdefault(doc["id"], doc)
             for link in found.links:

@@ -145,25 +145,53 @@ def _vpp_interfaces(transport: Transport, host: str) -> list[VppInterfaceFact] |
                                   parsers.parse_vpp_hardware(_run(transport, host, "vppctl show hardware-interfaces")))
 
 
-def fetch_host_facts(transport: Transport, host: str) -> HostFacts:
-    """Everything the link finders need to know about one host."""
-    facts = HostFacts(host)
+# -- collectors: each fills part of a HostFacts; ingest/hierarchy.py declares them and their order --------
+
+def collect_interfaces(transport: Transport, host: str, facts: HostFacts) -> None:
+    """The root namespace's devices with their addresses."""
     facts.interfaces = _interfaces(transport, host)
+
+
+def collect_nic_details(transport: Transport, host: str, facts: HostFacts) -> None:
     _nic_details(transport, host, facts.interfaces)
+
+
+def collect_vxlan_remotes(transport: Transport, host: str, facts: HostFacts) -> None:
     _vxlan_remotes(transport, host, facts.interfaces)
+
+
+def collect_namespaces(transport: Transport, host: str, facts: HostFacts) -> None:
+    """The network namespaces and the devices inside each."""
     facts.namespaces = [n.name for n in parsers.parse_netns_list(_run(transport, host, "ip netns list"))]
     for namespace in facts.namespaces:
         facts.interfaces += _interfaces(transport, host, namespace)
 
+
+def collect_ovs(transport: Transport, host: str, facts: HostFacts) -> None:
     facts.ovs_ports = _ovs_ports(transport, host)
-    if facts.ovs_ports is not None:
+
+
+def collect_datapath(transport: Transport, host: str, facts: HostFacts) -> None:
+    if facts.ovs_ports is not None:  # only where Open vSwitch answered
         facts.datapath_ports = _datapath_ports(transport, host)
 
+
+def collect_domains(transport: Transport, host: str, facts: HostFacts) -> None:
+    """The libvirt domains and their interfaces (none where virsh is missing)."""
     listing = _optional(transport, host, "virsh list --all")
     for domain in parsers.parse_virsh_list(listing) if listing is not None else []:
         command = f"virsh dumpxml {shlex.quote(domain.name)}"
         xml = parsers.parse_virsh_dumpxml(_run(transport, host, command), command=command)
         facts.domains.append(parsers.domain_fact(xml, domain.state))
 
+
+def collect_vpp(transport: Transport, host: str, facts: HostFacts) -> None:
     facts.vpp_interfaces = _vpp_interfaces(transport, host)
-    return facts
+
+
+def fetch_host_facts(transport: Transport, host: str) -> HostFacts:
+    """Everything the link finders need to know about one host: the collectors ingest/hierarchy.py
+    declares, in its order."""
+    from ingest.hierarchy import fetch_host  # the hierarchy names this module's collectors
+
+    return fetch_host(transport, host)

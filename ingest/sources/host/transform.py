@@ -7,7 +7,7 @@ state, a tap's carrier, a VF's link state. Every link names its provenance.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,10 +53,19 @@ class HostResult:
     links: list[Document] = field(default_factory=list)
 
 
-class _Host:
-    """Builds one host's objects and links; methods are the link finders."""
+#: Follows one vNIC (id, MAC, outside device, network, OVS ports by name, VF VLAN, namespace device) to its
+#: vconnector or vedge; ingest/hierarchy.py declares which one runs for which mechanism.
+VnicPath = Callable[["HostBuilder", str, str, "str | None", "str | None", "dict[str, OvsPortFact]", "int | None",
+                     "str | None"], None]
 
-    def __init__(self, facts: HostFacts, index: OpenStackIndex) -> None:
+
+class HostBuilder:
+    """Builds one host's objects and links. ingest/hierarchy.py declares which of its methods produce which
+    object types and find which links, and runs them in its order for the host's variant (`mechanism`, the
+    host's L2 agent; `overlay`, its tunnel type)."""
+
+    def __init__(self, facts: HostFacts, index: OpenStackIndex,
+                 vnic_path: Callable[[str | None], VnicPath | None] | None = None) -> None:
         self.facts, self.index, self.host = facts, index, facts.host
         self.result = HostResult()
         self.ids: set[str] = set()
@@ -64,9 +73,16 @@ class _Host:
         self.agent = agent
         self.mechanism = L2_AGENTS[agent["binary"]] if agent else None
         self.config: dict[str, Any] = (agent or {}).get("configurations") or {}
-        self.vedge = f"{self.host}/vedge-{self.mechanism}" if self.mechanism else None
+        self.vedge_id = f"{self.host}/vedge-{self.mechanism}" if self.mechanism else None
         self.pnic_link: dict[str, bool] = {}
         self.uplinked: set[str] = set()  # LXB bridges whose uplink links are made
+        self.otep_id: str | None = None
+        self._path_for = vnic_path or default_vnic_path
+
+    @property
+    def overlay(self) -> str | None:
+        """The host's tunnel type (vxlan, gre, geneve) where its agent has a tunneling IP; else None."""
+        return self._overlay() if self.config.get("tunneling_ip") else None
 
     # -- output helpers --------------------------------------------------------------------------
 
@@ -113,12 +129,14 @@ class _Host:
             self.add({"id": f"{self.host}/{vpp.name}", "type": "host_pnic", "name": vpp.name, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "mac_address": vpp.mac, "link_detected": detected})
 
-    def vedge_and_otep(self) -> str | None:
-        if not self.vedge:
-            return None
+    def vedge(self) -> None:
+        """The host's virtual switch, from its L2 agent (and OVS's datapath and tunnel ports)."""
+        if not self.vedge_id:
+            return
         folder = self.folder(self.host, "host", "vedges", "vedge")
-        vedge = {"id": self.vedge, "type": "vedge", "name": VEDGE_NAMES[self.mechanism or ""], "parent_id": folder,
-                 "parent_type": "folder", "host": self.host, "agent_type": self.agent["agent_type"],  # type: ignore[index]
+        vedge = {"id": self.vedge_id, "type": "vedge", "name": VEDGE_NAMES[self.mechanism or ""],
+                 "parent_id": folder, "parent_type": "folder", "host": self.host,
+                 "agent_type": self.agent["agent_type"],  # type: ignore[index]
                  "mechanism": self.mechanism, "configurations": self.config}
         if self.mechanism == "ovs" and self.facts.datapath_ports is not None:
             vedge["ports"] = [{"name": p.name, "port_no": p.number, "type": p.type}
@@ -128,12 +146,15 @@ class _Host:
                                       "local_ip": p.options.get("local_ip"), "remote_ip": p.options.get("remote_ip")}
                                      for p in self.facts.ovs_ports if p.type in TUNNEL_TYPES]
         self.add(vedge)
+
+    def otep(self) -> None:
+        """The vedge's tunnel endpoint (the agent's tunneling IP), and the links vedge-otep, otep-host_pnic."""
         tunneling_ip = self.config.get("tunneling_ip")
-        overlay = self._overlay()
-        if not (tunneling_ip and overlay):
-            return None
+        overlay = self.overlay
+        if not (self.vedge_id and tunneling_ip and overlay):
+            return
         otep = f"{self.host}/otep-{overlay}"
-        folder = self.folder(self.vedge, "vedge", "oteps", "otep")
+        folder = self.folder(self.vedge_id, "vedge", "oteps", "otep")
         doc = {"id": otep, "type": "otep", "name": f"{overlay}-{tunneling_ip}", "parent_id": folder,
                "parent_type": "folder", "host": self.host, "overlay_type": overlay, "ip_address": tunneling_ip,
                "udp_port": self._udp_port(overlay)}
@@ -141,12 +162,15 @@ class _Host:
         if remotes is not None:
             doc["remote_ips"] = remotes
         self.add(doc)
-        self.link("vedge-otep", self.vedge, otep, True, "agent configuration tunneling_ip")
+        self.otep_id = otep
+        self.link("vedge-otep", self.vedge_id, otep, True, "agent configuration tunneling_ip")
+        self.otep_pnic(otep, tunneling_ip)
+
+    def otep_pnic(self, otep: str, tunneling_ip: str) -> None:
         holder = self._address_holder(tunneling_ip)
         if holder is not None:
             self.link("otep-host_pnic", otep, f"{self.host}/{holder}", self.pnic_link[holder],
                       f"{holder} holds the tunneling IP {tunneling_ip}")
-        return otep
 
     def _overlay(self) -> str | None:
         types = self.config.get("tunnel_types") or []
@@ -186,7 +210,8 @@ class _Host:
 
     # -- paths from vNICs ----------------------------------------------------------------------------
 
-    def instances(self) -> None:
+    def instance_vnics(self) -> None:
+        """The vNICs of the VMs Nova places here (libvirt domains by uuid), each followed to its switch."""
         ovs_by_name = {p.name: p for p in self.facts.ovs_ports or []}
         for domain in self.facts.domains:
             instance = self.index.instances.get(domain.uuid)
@@ -207,6 +232,7 @@ class _Host:
                 self._vnic_path(vid, di.mac, di.target, network, ovs_by_name, di.vlan)
 
     def vservices(self) -> None:
+        """DHCP and router namespaces, their vNICs, each followed to its switch."""
         ovs_by_name = {p.name: p for p in self.facts.ovs_ports or []}
         for namespace in self.facts.namespaces:
             if not namespace.startswith(("qdhcp-", "qrouter-")):
@@ -247,21 +273,34 @@ class _Host:
 
     def _vnic_path(self, vid: str, mac: str, device: str | None, network: str | None,
                    ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None, service_device: str | None = None) -> None:
-        """Follow a vNIC to its vconnector or vedge: Linux bridge, OVS port, VPP bridge domain, VF."""
-        if self.mechanism == "sriov":
-            for pf in self.facts.interfaces:
-                for vf in pf.vfs:
-                    if vf.mac == mac:
-                        self.link("vnic-vedge", vid, self.vedge, vf.link_state != "disable",  # type: ignore[arg-type]
-                                  f"VF {vf.index} of {pf.name} has MAC {mac}", network=network, vlan_tag=vf.vlan)
-            return
-        if self.facts.vpp_interfaces is not None:
-            vpp = next((v for v in self.facts.vpp_interfaces if v.mac == mac and v.bridge_domain is not None), None)
-            if vpp is not None:
-                bd = self._bridge_domain(vpp.bridge_domain, network)  # type: ignore[arg-type]
-                self.link("vnic-vconnector", vid, bd, vpp.up, f"VPP {vpp.name} (MAC {mac}) is in bridge domain "
-                          f"{vpp.bridge_domain}", network=network)
-            return
+        """Follow a vNIC to its vconnector or vedge by the path finder declared for the host's mechanism."""
+        path = self._path_for(self.mechanism)
+        if path is not None:
+            path(self, vid, mac, device, network, ovs_by_name, vf_vlan, service_device)
+
+    def vf_path(self, vid: str, mac: str, device: str | None, network: str | None,
+                ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None, service_device: str | None = None) -> None:
+        """SR-IOV: the VF of a physical function whose MAC is the vNIC's (vnic-vedge)."""
+        for pf in self.facts.interfaces:
+            for vf in pf.vfs:
+                if vf.mac == mac:
+                    self.link("vnic-vedge", vid, self.vedge_id, vf.link_state != "disable",  # type: ignore[arg-type]
+                              f"VF {vf.index} of {pf.name} has MAC {mac}", network=network, vlan_tag=vf.vlan)
+
+    def vpp_path(self, vid: str, mac: str, device: str | None, network: str | None,
+                 ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None, service_device: str | None = None) -> None:
+        """VPP: the interface with the vNIC's MAC and its bridge domain (vnic-vconnector)."""
+        vpp = next((v for v in self.facts.vpp_interfaces or [] if v.mac == mac and v.bridge_domain is not None),
+                   None)
+        if vpp is not None:
+            bd = self.bridge_domain(vpp.bridge_domain, network)  # type: ignore[arg-type]
+            self.link("vnic-vconnector", vid, bd, vpp.up, f"VPP {vpp.name} (MAC {mac}) is in bridge domain "
+                      f"{vpp.bridge_domain}", network=network)
+
+    def kernel_path(self, vid: str, mac: str, device: str | None, network: str | None,
+                    ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None,
+                    service_device: str | None = None) -> None:
+        """OVS and Linux bridge: the tap's bridge (hybrid qbr, LXB brq), else the OVS port it is."""
         iface = self.facts.interface(device) if device else None
         if service_device and self.facts.ovs_ports is not None and service_device in ovs_by_name:
             port = ovs_by_name[service_device]
@@ -273,16 +312,16 @@ class _Host:
             bridge = self.facts.interface(iface.master)
             assert bridge is not None
             if bridge.kind == "bridge":
-                self._linux_bridge(vid, iface, bridge, network, ovs_by_name)
+                self.linux_bridge(vid, iface, bridge, network, ovs_by_name)
                 return
         if device in ovs_by_name:
             self._to_vedge(vid, ovs_by_name[device], network, f"{device} is a port of {ovs_by_name[device].bridge}")
 
     def _to_vedge(self, vid: str, port: OvsPortFact, network: str | None, evidence: str) -> None:
         up = port.link_state != "down"
-        self.link("vnic-vedge", vid, self.vedge, up, evidence, network=network, vlan_tag=port.tag)  # type: ignore[arg-type]
+        self.link("vnic-vedge", vid, self.vedge_id, up, evidence, network=network, vlan_tag=port.tag)  # type: ignore[arg-type]
 
-    def _linux_bridge(self, vid: str, tap: InterfaceFact, bridge: InterfaceFact, network: str | None,
+    def linux_bridge(self, vid: str, tap: InterfaceFact, bridge: InterfaceFact, network: str | None,
                       ovs_by_name: dict[str, OvsPortFact]) -> None:
         connector = f"{self.host}/{bridge.name}"
         folder = self.folder(self.host, "host", "vconnectors", "vconnector")
@@ -298,11 +337,11 @@ class _Host:
             peer = member.peer or (f"qvo{member.name[3:]}" if member.name.startswith("qvb") else None)
             if member.kind == "veth" and peer in ovs_by_name:
                 port = ovs_by_name[peer]
-                self.link("vconnector-vedge", connector, self.vedge, port.link_state != "down",  # type: ignore[arg-type]
+                self.link("vconnector-vedge", connector, self.vedge_id, port.link_state != "down",  # type: ignore[arg-type]
                           f"{member.name} is the veth peer of OVS port {peer}", network=network, vlan_tag=port.tag)
-        self._lxb_uplink(connector, bridge, members, bridge_network)
+        self.lxb_uplink(connector, bridge, members, bridge_network)
 
-    def _lxb_uplink(self, connector: str, bridge: InterfaceFact, members: list[InterfaceFact],
+    def lxb_uplink(self, connector: str, bridge: InterfaceFact, members: list[InterfaceFact],
                     network: str | None) -> None:
         if self.mechanism != "lxb" or connector in self.uplinked:
             return
@@ -330,27 +369,27 @@ class _Host:
             return port["network_id"] if port else None
         return None
 
-    def _bridge_domain(self, bd_id: int, network: str | None) -> str:
+    def bridge_domain(self, bd_id: int, network: str | None) -> str:
         connector = f"{self.host}/bd-{bd_id}"
         if connector not in self.ids:
             folder = self.folder(self.host, "host", "vconnectors", "vconnector")
             self.add({"id": connector, "type": "vconnector", "name": f"bd-{bd_id}", "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "network_id": network})
-            self.link("vconnector-vedge", connector, self.vedge, True,  # type: ignore[arg-type]
+            self.link("vconnector-vedge", connector, self.vedge_id, True,  # type: ignore[arg-type]
                       f"VPP bridge domain {bd_id}", network=network)
         return connector
 
     # -- uplinks ------------------------------------------------------------------------------------
 
-    def uplinks(self, otep: str | None) -> None:
+    def uplinks(self) -> None:
         """vedge-host_pnic for provider networks, and host_pnic-network for networks used here."""
         physnet_nic = self._physnet_nics()
         if self.mechanism in ("ovs", "vpp", "sriov"):
             for physnet, nic in sorted(physnet_nic.items()):
-                self.link("vedge-host_pnic", self.vedge, f"{self.host}/{nic}", self.pnic_link[nic],  # type: ignore[arg-type]
+                self.link("vedge-host_pnic", self.vedge_id, f"{self.host}/{nic}", self.pnic_link[nic],  # type: ignore[arg-type]
                           f"physical network {physnet} maps to {nic}", physical_network=physnet)
         tunnel_nic = None
-        if otep:
+        if self.otep_id:
             tunnel_nic = next((l["target_id"].split("/", 1)[1] for l in self.result.links
                                if l["link_type"] == "otep-host_pnic"), None)
         for network in self.index.networks_on_host(self.host):
@@ -391,12 +430,16 @@ class _Host:
         return result
 
 
+def default_vnic_path(mechanism: str | None) -> VnicPath | None:
+    """The vNIC path finder of a mechanism as ingest/hierarchy.py declares it."""
+    from ingest.hierarchy import vnic_path_finder  # the hierarchy names this module's finders
+
+    return vnic_path_finder(mechanism)
+
+
 def host_objects_and_links(facts: HostFacts, index: OpenStackIndex) -> HostResult:
-    """Every object and link one host's facts show (pure)."""
-    builder = _Host(facts, index)
-    builder.pnics()
-    otep = builder.vedge_and_otep()
-    builder.instances()
-    builder.vservices()
-    builder.uplinks(otep)
-    return builder.result
+    """Every object and link one host's facts show (pure), by the producers and link finders
+    ingest/hierarchy.py declares, in its order."""
+    from ingest.hierarchy import host_documents  # the hierarchy names this module's producers
+
+    return host_documents(facts, index)

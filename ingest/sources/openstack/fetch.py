@@ -18,7 +18,7 @@ that is not what the API documents raises OpenStackFetchError naming the resourc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +35,8 @@ PAGE_SIZE = 1000
 SERVERS_MICROVERSION = "2.47"
 #: Hypervisors page with limit/marker from 2.33 and have UUID ids from 2.53 (Pike).
 HYPERVISORS_MICROVERSION = "2.53"
+#: Aggregates show their uuid from 2.41 (Pike).
+AGGREGATES_MICROVERSION = "2.41"
 
 
 class OpenStackFetchError(openstack.exceptions.SDKException):
@@ -49,6 +51,7 @@ class RawOpenStack:
     regions: list[Raw] = field(default_factory=list)
     projects: list[Raw] = field(default_factory=list)
     zones: list[Raw] = field(default_factory=list)
+    aggregates: list[Raw] = field(default_factory=list)
     hypervisors: list[Raw] = field(default_factory=list)
     servers: list[Raw] = field(default_factory=list)
     networks: list[Raw] = field(default_factory=list)
@@ -76,6 +79,13 @@ def project(doc: Raw) -> Raw:
 def zone(doc: Raw) -> Raw:
     """An availabilityZoneInfo entry (the detail form, with hosts and their services)."""
     return {"name": doc["zoneName"], "state": doc.get("zoneState"), "hosts": doc.get("hosts")}
+
+
+def aggregate(doc: Raw) -> Raw:
+    """A Nova host aggregate: its integer id (what the inventory id is built from), zone, hosts, metadata."""
+    return {"id": doc["id"], "uuid": doc.get("uuid"), "name": doc.get("name"),
+            "availability_zone": doc.get("availability_zone"), "hosts": list(doc.get("hosts") or []),
+            "metadata": dict(doc.get("metadata") or {})}
 
 
 def hypervisor(doc: Raw) -> Raw:
@@ -138,26 +148,65 @@ def agent(doc: Raw) -> Raw:
 
 # -- reading -----------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ApiResource:
+    """One list API the scanner reads: into `RawOpenStack.<name>`, from `path` of `service` (the
+    connection's adapter: compute, network, identity), the list under `key`, each item cut down by
+    `plain`. `paged`: the API takes `limit` (and pages by marker); `params` are always sent."""
+
+    name: str
+    service: str
+    path: str
+    key: str
+    plain: Callable[[Raw], Raw]
+    paged: bool = False
+    microversion: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    label: str = ""  # how errors name it; default the name
+
+    @property
+    def described(self) -> str:
+        return self.label or self.name
+
+
+#: Every list API the scanner can read, in the order it reads them. ingest/hierarchy.py names the ones each
+#: object type is built from; a new resource is one entry here, a field of RawOpenStack and a `plain` mapping.
+API_RESOURCES: tuple[ApiResource, ...] = (
+    ApiResource("regions", "identity", "/regions", "regions", region),
+    ApiResource("projects", "identity", "/projects", "projects", project),
+    ApiResource("zones", "compute", "/os-availability-zone/detail", "availabilityZoneInfo", zone,
+                label="availability zones"),
+    ApiResource("aggregates", "compute", "/os-aggregates", "aggregates", aggregate,
+                microversion=AGGREGATES_MICROVERSION),
+    ApiResource("hypervisors", "compute", "/os-hypervisors/detail", "hypervisors", hypervisor, paged=True,
+                microversion=HYPERVISORS_MICROVERSION),
+    ApiResource("servers", "compute", "/servers/detail", "servers", server, paged=True,
+                microversion=SERVERS_MICROVERSION, params={"all_tenants": 1}),
+    ApiResource("networks", "network", "/networks", "networks", network, paged=True),
+    ApiResource("subnets", "network", "/subnets", "subnets", subnet, paged=True),
+    ApiResource("ports", "network", "/ports", "ports", port, paged=True),
+    ApiResource("routers", "network", "/routers", "routers", router, paged=True),
+    ApiResource("agents", "network", "/agents", "agents", agent, paged=True),
+)
+API_RESOURCES_BY_NAME = {r.name: r for r in API_RESOURCES}
+
+
 def fetch_openstack(connection: openstack.connection.Connection, region_name: str,
-                    page_size: int = PAGE_SIZE) -> RawOpenStack:
-    """Every resource the transform needs, page by page; servers of all projects."""
-    compute, network_api, identity = connection.compute, connection.network, connection.identity
-    limit = {"limit": page_size}
-    return RawOpenStack(
-        region=region_name,
-        regions=read_list(identity, "regions", "/regions", "regions", region),
-        projects=read_list(identity, "projects", "/projects", "projects", project),
-        zones=read_list(compute, "availability zones", "/os-availability-zone/detail", "availabilityZoneInfo", zone),
-        hypervisors=read_list(compute, "hypervisors", "/os-hypervisors/detail", "hypervisors", hypervisor,
-                              limit, HYPERVISORS_MICROVERSION),
-        servers=read_list(compute, "servers", "/servers/detail", "servers", server, {"all_tenants": 1, **limit},
-                          SERVERS_MICROVERSION),
-        networks=read_list(network_api, "networks", "/networks", "networks", network, limit),
-        subnets=read_list(network_api, "subnets", "/subnets", "subnets", subnet, limit),
-        ports=read_list(network_api, "ports", "/ports", "ports", port, limit),
-        routers=read_list(network_api, "routers", "/routers", "routers", router, limit),
-        agents=read_list(network_api, "agents", "/agents", "agents", agent, limit),
-    )
+                    page_size: int = PAGE_SIZE, resources: Iterable[str] | None = None) -> RawOpenStack:
+    """The named resources (default: every one of API_RESOURCES), page by page; servers of all projects."""
+    wanted = set(API_RESOURCES_BY_NAME if resources is None else resources)
+    unknown = wanted - set(API_RESOURCES_BY_NAME)
+    if unknown:
+        raise ValueError(f"no API resource named {', '.join(sorted(unknown))}")
+    raw = RawOpenStack(region=region_name)
+    for resource in API_RESOURCES:
+        if resource.name not in wanted:
+            continue
+        params = {**resource.params, **({"limit": page_size} if resource.paged else {})}
+        setattr(raw, resource.name, read_list(getattr(connection, resource.service), resource.described,
+                                              resource.path, resource.key, resource.plain, params,
+                                              resource.microversion))
+    return raw
 
 
 def read_list(adapter: Any, resource: str, path: str, key: str, plain: Callable[[Raw], Raw],

@@ -27,35 +27,53 @@ def host_types(services: set[str], agent_types: set[str]) -> list[str]:
 
 
 def openstack_objects(raw: RawOpenStack) -> list[Document]:
-    """Every object the APIs describe, with its folders; tree paths are assigned later."""
-    docs: list[Document] = [folder_document("", "environment", "regions", "region"),
-                            folder_document("", "environment", "projects", "project")]
-    docs += _regions(raw)
-    docs += [{"id": p["id"], "type": "project", "name": p["name"], "parent_id": "projects", "parent_type": "folder",
-              "domain_id": p.get("domain_id"), "enabled": p.get("is_enabled", True)} for p in raw.projects]
-    docs += _zones_and_hosts(raw)
-    docs += _instances(raw)
-    docs += _networks_and_ports(raw)
-    docs += _agents(raw)
-    return _dedupe(docs)
+    """Every object the APIs describe, with its folders, each type by its producer in the order
+    ingest/hierarchy.py declares; tree paths are assigned later."""
+    from ingest.hierarchy import openstack_documents  # the hierarchy names this module's producers
+
+    return openstack_documents(raw)
 
 
-def _regions(raw: RawOpenStack) -> list[Document]:
+def regions(raw: RawOpenStack) -> list[Document]:
     names = {r["id"] for r in raw.regions} | {raw.region}
-    return [{"id": f"region:{name}", "type": "region", "name": name, "parent_id": "regions",
-             "parent_type": "folder"} for name in sorted(names)]
+    return [folder_document("", "environment", "regions", "region")] + [
+        {"id": f"region:{name}", "type": "region", "name": name, "parent_id": "regions", "parent_type": "folder"}
+        for name in sorted(names)]
 
 
-def _zones_and_hosts(raw: RawOpenStack) -> list[Document]:
+def projects(raw: RawOpenStack) -> list[Document]:
+    return [folder_document("", "environment", "projects", "project")] + [
+        {"id": p["id"], "type": "project", "name": p["name"], "parent_id": "projects", "parent_type": "folder",
+         "domain_id": p.get("domain_id"), "enabled": p.get("is_enabled", True)} for p in raw.projects]
+
+
+def zones(raw: RawOpenStack) -> list[Document]:
+    region = f"region:{raw.region}"
+    return [{"id": f"az:{raw.region}:{zone['name']}", "type": "availability_zone", "name": zone["name"],
+             "parent_id": region, "parent_type": "region", "hosts": sorted(zone.get("hosts") or {})}
+            for zone in raw.zones]
+
+
+def aggregates(raw: RawOpenStack) -> list[Document]:
+    """Nova host aggregates under the region's aggregates folder; ids from Nova's immutable integer id."""
     region = f"region:{raw.region}"
     docs: list[Document] = []
+    for aggregate in raw.aggregates:
+        docs.append(folder_document(region, "region", "aggregates", "aggregate"))
+        docs.append({"id": f"aggregate:{raw.region}:{aggregate['id']}", "type": "aggregate",
+                     "name": aggregate.get("name") or str(aggregate["id"]),
+                     "parent_id": f"{region}/aggregates", "parent_type": "folder",
+                     "uuid": aggregate.get("uuid"), "availability_zone": aggregate.get("availability_zone"),
+                     "hosts": sorted(aggregate.get("hosts") or []), "metadata": aggregate.get("metadata") or {}})
+    return docs
+
+
+def hosts(raw: RawOpenStack) -> list[Document]:
+    """Hosts from the zones' services and the Neutron agents; each in the zone of its compute service."""
     services: dict[str, set[str]] = {}
     zone_of: dict[str, str] = {}
     for zone in raw.zones:
-        hosts = zone.get("hosts") or {}
-        docs.append({"id": f"az:{raw.region}:{zone['name']}", "type": "availability_zone", "name": zone["name"],
-                     "parent_id": region, "parent_type": "region", "hosts": sorted(hosts)})
-        for host, host_services in hosts.items():
+        for host, host_services in (zone.get("hosts") or {}).items():
             services.setdefault(host, set()).update(host_services)
             # A host in several zones belongs where its compute service is.
             if host not in zone_of or "nova-compute" in host_services:
@@ -64,6 +82,7 @@ def _zones_and_hosts(raw: RawOpenStack) -> list[Document]:
     for agent in raw.agents:
         agents.setdefault(agent["host"], set()).add(agent["agent_type"])
     ips = {h["name"]: h.get("host_ip") for h in raw.hypervisors}
+    docs: list[Document] = []
     for host in sorted(set(services) | set(agents)):
         zone = zone_of.get(host, INTERNAL_ZONE)
         doc = {"id": host, "type": "host", "name": host, "parent_id": f"az:{raw.region}:{zone}",
@@ -76,7 +95,7 @@ def _zones_and_hosts(raw: RawOpenStack) -> list[Document]:
     return docs
 
 
-def _instances(raw: RawOpenStack) -> list[Document]:
+def instances(raw: RawOpenStack) -> list[Document]:
     docs: list[Document] = []
     for server in raw.servers:
         host = server.get("compute_host") or server.get("hypervisor_hostname")
@@ -95,7 +114,16 @@ def _instances(raw: RawOpenStack) -> list[Document]:
     return docs
 
 
+def _instances(raw: RawOpenStack) -> list[Document]:
+    return instances(raw)  # the listener's name for it
+
+
 def _networks_and_ports(raw: RawOpenStack) -> list[Document]:
+    """Networks, then ports (the listener's one call for both)."""
+    return networks(raw) + ports(raw)
+
+
+def networks(raw: RawOpenStack) -> list[Document]:
     cidrs = {s["id"]: s.get("cidr") for s in raw.subnets}
     docs: list[Document] = []
     for network in raw.networks:
@@ -110,6 +138,11 @@ def _networks_and_ports(raw: RawOpenStack) -> list[Document]:
             "subnets": sorted(network.get("subnet_ids") or []),
             "cidrs": [cidrs[s] for s in network.get("subnet_ids") or [] if s in cidrs],
         })
+    return docs
+
+
+def ports(raw: RawOpenStack) -> list[Document]:
+    docs: list[Document] = []
     for port in raw.ports:
         docs.append(folder_document(port["network_id"], "network", "ports", "port"))
         docs.append({
@@ -124,7 +157,7 @@ def _networks_and_ports(raw: RawOpenStack) -> list[Document]:
     return docs
 
 
-def _agents(raw: RawOpenStack) -> list[Document]:
+def agents(raw: RawOpenStack) -> list[Document]:
     docs: list[Document] = []
     for agent in raw.agents:
         host = agent["host"]
@@ -136,7 +169,7 @@ def _agents(raw: RawOpenStack) -> list[Document]:
     return docs
 
 
-def _dedupe(docs: list[Document]) -> list[Document]:
+def dedupe(docs: list[Document]) -> list[Document]:
     """Folders are emitted once per child; keep the first of each id."""
     seen: dict[str, Document] = {}
     for doc in docs:
