@@ -55,7 +55,8 @@ def openstack_docs(endpoints: dict):  # type: ignore[no-untyped-def, type-arg]
 @pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS)
 def test_scan_over_ssh_equals_the_truth(mechanism: str, type_driver: str, lab: LabService, mongo_db,  # type: ignore[no-untyped-def]
                                         tmp_path: Path) -> None:
-    world = generate_world(3, 2, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=31)
+    world = generate_world(3, 2, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=31,
+                           aggregates=True)
     save_world(world, tmp_path / "world.yaml")
     endpoints = lab.up(tmp_path / "world.yaml")
     cli = endpoints["cli"]
@@ -66,6 +67,7 @@ def test_scan_over_ssh_equals_the_truth(mechanism: str, type_driver: str, lab: L
     assert result.status == "completed", result.errors
     truth = compute_truth(world)
     objects, links = stored(mongo_db, "lab")
+    assert any(o.type == "aggregate" for o in truth.objects.values())
     assert objects == set(truth.objects)
     assert links == {key: link.state for key, link in truth.links.items()}
 
