@@ -75,4 +75,7 @@ NEO4J_STEPS: tuple[Neo4jStep, ...] = (
         "CREATE CONSTRAINT recent_change_uid IF NOT EXISTS FOR (c:RecentChange) REQUIRE c.uid IS UNIQUE",
         "CREATE INDEX recent_change_env_network IF NOT EXISTS FOR (c:RecentChange) ON (c.env, c.network_id)",
     )),
+    Neo4jStep(3, "objects by host and type (the analysis reads one host's datapath at a time)", (
+        "CREATE INDEX object_env_host_type IF NOT EXISTS FOR (n:Object) ON (n.env, n.host, n.type)",
+    )),
 )

@@ -121,10 +121,10 @@ def build_datapath(rows: Iterable[Mapping[str, Any]]) -> Datapath:
 
 def load_datapath(driver: neo4j.Driver, environment: str, hosts: Iterable[str]) -> Datapath:
     """The datapath of these hosts, read from the graph in one query."""
-    host_uids = sorted({uid(environment, h) for h in hosts if h})
-    if not host_uids:
+    names = sorted({h for h in hosts if h})
+    if not names:
         return Datapath()
-    rows = run_query(driver, "datapath_of_hosts", host_uids=host_uids, types=list(DATAPATH_TYPES),
+    rows = run_query(driver, "datapath_of_hosts", env=environment, hosts=names, types=["host", *DATAPATH_TYPES],
                      relationships=[*RELATIONSHIPS, CARRIES])
     return build_datapath(rows)
 

@@ -95,9 +95,10 @@ def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = ()
     if unknown:
         raise UnknownCheck(f"unknown invariant(s) {', '.join(unknown)}; choose from {', '.join(CHECKS_BY_KIND)}")
     chosen = [CHECKS_BY_KIND[k] for k in kinds] if kinds else list(CHECKS)
+    scope = list(hosts) if hosts is not None else [r["name"] for r in run_query(driver, "host_names", env=environment)]
     violations = []
     for check in chosen:
-        for row in run_query(driver, check.query, env=environment, hosts=list(hosts) if hosts is not None else None):
+        for row in run_query(driver, check.query, env=environment, hosts=scope):
             violations.append(Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"],
                                         row.get("host")))
     violations.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.kind, v.host or "", v.objects))

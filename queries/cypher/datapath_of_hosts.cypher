@@ -1,15 +1,12 @@
-// The datapath of some hosts: what each host CONTAINS on a VM's way out (instances, network services,
-// vNICs, bridges, switches, tunnel endpoints, NICs, agents), the datapath links from those objects,
-// and the networks their NICs carry (the far end of HOST_PNIC_NETWORK).
-// $host_uids: the hosts' uids; $types: the object types to collect; $relationships: the link
-// relationship types to follow.
-UNWIND $host_uids AS host_uid
-MATCH (h:Host {uid: host_uid})
-OPTIONAL MATCH (h)-[:CONTAINS*1..5]->(n:Object)
-WHERE n.type IN $types
-WITH h, collect(n) AS inside
-WITH [h] + inside AS nodes
-UNWIND nodes AS a
+// The datapath of some hosts: the objects on each host that a VM's traffic or its wiring involves
+// (instances, network services, vNICs, bridges, switches, tunnel endpoints, NICs, agents: one index
+// seek per host and type), the datapath links from those objects, and the networks their NICs carry
+// (the far end of HOST_PNIC_NETWORK).
+// $env: the environment; $hosts: the host names; $types: the object types to collect;
+// $relationships: the link relationship types to follow.
+UNWIND $hosts AS host
+UNWIND $types AS object_type
+MATCH (a:Object {env: $env, host: host, type: object_type})
 OPTIONAL MATCH (a)-[r]->(b:Object)
 WHERE type(r) IN $relationships
 WITH a, collect(CASE WHEN r IS NULL THEN NULL ELSE

@@ -1,7 +1,8 @@
 // A bond with at most one live member: it still forwards (or not at all), but has lost its redundancy.
-// $env: the environment; $hosts: only objects on these hosts (null: every host).
-MATCH (b:HostPnic {env: $env})
-WHERE size(coalesce(b.bond_members, [])) > 1 AND ($hosts IS NULL OR b.host IN $hosts)
+// $env: the environment; $hosts: the hosts to check (index seeks per host and type).
+UNWIND $hosts AS host
+MATCH (b:Object {env: $env, host: host, type: 'host_pnic'})
+WHERE size(coalesce(b.bond_members, [])) > 1
 UNWIND b.bond_members AS member
 OPTIONAL MATCH (m:Object {uid: $env + '|' + b.host + '/' + member})
 WITH b, size(b.bond_members) AS members, collect(m) AS found

@@ -1,8 +1,9 @@
 // MTU falling along a path: a vNIC whose MTU is larger than a later hop's — its network's MTU, or the MTU
 // of the NIC carrying that network on the vNIC's host less the overlay's encapsulation overhead.
-// $env: the environment; $hosts: only objects on these hosts (null: every host).
-MATCH (v:Vnic {env: $env})
-WHERE v.mtu IS NOT NULL AND v.network_id IS NOT NULL AND ($hosts IS NULL OR v.host IN $hosts)
+// $env: the environment; $hosts: the hosts to check (index seeks per host and type).
+UNWIND $hosts AS host
+MATCH (v:Object {env: $env, host: host, type: 'vnic'})
+WHERE v.mtu IS NOT NULL AND v.network_id IS NOT NULL
 MATCH (n:Object {uid: $env + '|' + v.network_id}) WHERE n:Network
 WITH v, n, CASE n.network_type WHEN 'vxlan' THEN 50 WHEN 'geneve' THEN 50 WHEN 'gre' THEN 42 ELSE 0 END AS overhead
 CALL {

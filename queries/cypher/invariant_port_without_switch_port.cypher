@@ -1,11 +1,12 @@
 // A Neutron port ACTIVE and bound to a host with no switch port there: no vNIC with its id on that host,
-// or a vNIC plugged into no bridge and no switch. $env: the environment.
-MATCH (v:Vnic {env: $env})
-WHERE v.port_id IS NOT NULL AND ($hosts IS NULL OR v.host IN $hosts)
+// or a vNIC plugged into no bridge and no switch. $env: the environment; $hosts: the hosts to check.
+UNWIND $hosts AS host
+MATCH (v:Object {env: $env, host: host, type: 'vnic'})
+WHERE v.port_id IS NOT NULL
 WITH apoc.map.groupByMulti(collect(v {.id, .host, .port_id,
        plugged: EXISTS { (v)-[:VNIC_VCONNECTOR|VNIC_VEDGE]->() }}), 'port_id') AS vnics_by_port
 MATCH (p:Port {env: $env})
-WHERE ($hosts IS NULL OR p.binding_host IN $hosts) AND p.status = 'ACTIVE' AND coalesce(p.binding_host, '') <> '' AND coalesce(p.vif_type, '') <> 'unbound'
+WHERE p.binding_host IN $hosts AND p.status = 'ACTIVE' AND coalesce(p.binding_host, '') <> '' AND coalesce(p.vif_type, '') <> 'unbound'
 WITH p, [v IN coalesce(vnics_by_port[p.id], []) WHERE v.host = p.binding_host] AS vnics
 WHERE none(v IN vnics WHERE v.plugged)
 RETURN [p.id] + [v IN vnics | v.id] AS objects, p.binding_host AS host, 'error' AS severity,

@@ -1,10 +1,10 @@
 // Tunnel endpoints without a peer: one whose tunneling IP no NIC holds (so nothing reaches it), one with
 // tunnels to addresses no endpoint holds, and one that no other endpoint of its overlay tunnels to.
-// $env: the environment; $hosts: only objects on these hosts (null: every host).
+// $env: the environment; $hosts: the hosts to check (index seeks per host and type).
 MATCH (o:Otep {env: $env})
 WITH collect(o) AS oteps
 UNWIND oteps AS o
-WITH oteps, o WHERE $hosts IS NULL OR o.host IN $hosts
+WITH oteps, o WHERE o.host IN $hosts
 WITH oteps, o, [x IN oteps WHERE x <> o AND x.overlay_type = o.overlay_type] AS others
 CALL {
   WITH o

@@ -1,9 +1,10 @@
 // VLAN tag mismatch on a switch: the ports of one network on one vedge carry different local VLAN tags,
 // or one tag is shared by ports of different networks (the OVS agent gives each network one local VLAN
 // per host). SR-IOV VFs carry the segment itself and are checked by invariant_segmentation_id.
-// $env: the environment; $hosts: only objects on these hosts (null: every host).
-MATCH (e:Vedge {env: $env})<-[r:VNIC_VEDGE|VCONNECTOR_VEDGE]-(x:Object)
-WHERE r.vlan_tag IS NOT NULL AND r.network IS NOT NULL AND ($hosts IS NULL OR e.host IN $hosts)
+// $env: the environment; $hosts: the hosts to check (index seeks per host and type).
+UNWIND $hosts AS host
+MATCH (e:Object {env: $env, host: host, type: 'vedge'})<-[r:VNIC_VEDGE|VCONNECTOR_VEDGE]-(x:Object)
+WHERE r.vlan_tag IS NOT NULL AND r.network IS NOT NULL
   AND coalesce(e.mechanism, '') <> 'sriov'  // a VF's VLAN is the segment itself: see invariant_segmentation_id
 // a hybrid plug's bridge stands for the vNIC behind it: name both
 WITH e, collect({ids: [x.id] + [(v:Vnic)-[:VNIC_VCONNECTOR]->(x) | v.id], name: x.name, tag: r.vlan_tag,
