@@ -81,7 +81,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faults", type=int, default=56, help="faults to inject in all (at least 50 for the target)")
+    parser.add_argument("--faults", type=int, default=56, help="faults to inject in all (at least 50 for the target; 0: latency only)")
     parser.add_argument("--per-world", type=int, default=8, help="faults per generated world")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--latency-hosts", type=int, default=20, help="hosts of the latency world (0: skip)")
@@ -121,7 +121,8 @@ def main() -> None:
                     clear_fault(world, kind, target)
                     scan_world_in_process(world, database, environment)
                     Projector(database, stores.neo4j, environment).sync()
-            report_accuracy(ranks)
+            if ranks:
+                report_accuracy(ranks)
             if args.latency_hosts:
                 environments.append(measure_latency(stores, database, args))
         finally:
