@@ -149,17 +149,31 @@ class InventoryWriter:
     def _write(self, collection: str, kind: str, docs: Sequence[Document], key: Callable[[Document], str],
                scan_id: str | None) -> WriteStats:
         stats = WriteStats()
+        docs = list({key(d): d for d in docs}.values())  # one document per key: the last one given wins
+        stored = self._stored(collection, kind, [key(d) for d in docs])
         for start in range(0, len(docs), self.batch_size):
-            stats += self._write_batch(collection, kind, docs[start:start + self.batch_size], key, scan_id)
+            stats += self._write_batch(collection, kind, docs[start:start + self.batch_size], key, scan_id, stored)
         return stats
 
-    def _write_batch(self, collection: str, kind: str, batch: Sequence[Document], key: Callable[[Document], str],
-                     scan_id: str | None) -> WriteStats:
-        now = self.clock()
-        keys = [key(d) for d in batch]
+    def _stored(self, collection: str, kind: str, keys: list[str]) -> dict[str, Document]:
+        """The stored documents of these keys. A large write reads the environment's documents once:
+        FerretDB (SQLite) reads a whole collection for any filter, so a `$in` per batch would cost
+        batches x collection; a small write (the listener's) asks for its keys only."""
         key_field = "id" if kind == "object" else "key"
-        stored = {key(d): d for d in self.db[collection].find({"environment": self.environment,
-                                                               key_field: {"$in": keys}})}
+        if len(keys) > WHOLE_READ:
+            wanted = set(keys)
+            return {d[key_field]: d for d in self.db[collection].find({"environment": self.environment})
+                    if d.get(key_field) in wanted}
+        stored: dict[str, Document] = {}
+        for chunk in _chunks(keys):
+            stored.update((d[key_field], d) for d in self.db[collection].find({"environment": self.environment,
+                                                                               key_field: {"$in": chunk}}))
+        return stored
+
+    def _write_batch(self, collection: str, kind: str, batch: Sequence[Document], key: Callable[[Document], str],
+                     scan_id: str | None, stored_all: dict[str, Document]) -> WriteStats:
+        now = self.clock()
+        stored = {key(d): stored_all[key(d)] for d in batch if key(d) in stored_all}
         diff = diff_documents(stored, batch, key)
         seen_fields = {"last_seen": now, **({"scan_id": scan_id} if scan_id else {})}
         new_rows = [self._row(doc, key, kind, now, scan_id, first_seen=now) for doc in diff.new]
@@ -242,6 +256,8 @@ class InventoryWriter:
 
 #: Documents per statement: set-based statements ($in, insert_many) carry a slice each.
 SLICE = 1000
+#: Above this many documents, a write reads the environment's stored documents in one pass.
+WHOLE_READ = 5000
 
 
 def _chunks(items: list[Any], size: int = SLICE) -> list[list[Any]]:

@@ -15,6 +15,7 @@ come first in every batch, so a link whose end is missing is one `graph verify` 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -218,27 +219,34 @@ class Projector:
         return int(records[0]["seq"]) if records else 0
 
     def sync(self, on_batch: Callable[[SyncStats], None] | None = None, max_batches: int | None = None) -> SyncStats:
-        """Apply every change after the checkpoint, batch by batch; returns what was done."""
+        """Apply every change after the checkpoint, batch by batch; returns what was done.
+
+        The feed is read through one cursor in `seq` order: FerretDB (SQLite) reads and sorts the
+        whole collection for every query, so a query per batch would cost batches x feed."""
         stats = SyncStats(last_seq=self.checkpoint())
         started = time.perf_counter()
-        while max_batches is None or stats.batches < max_batches:
-            read_started = time.perf_counter()
-            changes = list(self.db[CHANGES].find({"environment": self.environment, "seq": {"$gt": stats.last_seq}})
-                           .sort("seq", 1).limit(self.batch_size))
-            stats.read_seconds += time.perf_counter() - read_started
-            batch = compact(self.environment, changes)
-            if batch is None:
-                break
-            write_started = time.perf_counter()
-            with self.driver.session() as session:
-                session.execute_write(_write_batch, self.environment, batch)
-            stats.write_seconds += time.perf_counter() - write_started
-            stats.batches += 1
-            stats.changes += len(changes)
-            stats.last_seq = batch.last_seq
-            stats.seconds = time.perf_counter() - started
-            if on_batch:
-                on_batch(stats)
+        cursor = self.db[CHANGES].find({"environment": self.environment, "seq": {"$gt": stats.last_seq}},
+                                       batch_size=self.batch_size).sort("seq", 1)
+        try:
+            while max_batches is None or stats.batches < max_batches:
+                read_started = time.perf_counter()
+                changes = list(itertools.islice(cursor, self.batch_size))
+                stats.read_seconds += time.perf_counter() - read_started
+                batch = compact(self.environment, changes)
+                if batch is None:
+                    break
+                write_started = time.perf_counter()
+                with self.driver.session() as session:
+                    session.execute_write(_write_batch, self.environment, batch)
+                stats.write_seconds += time.perf_counter() - write_started
+                stats.batches += 1
+                stats.changes += len(changes)
+                stats.last_seq = batch.last_seq
+                stats.seconds = time.perf_counter() - started
+                if on_batch:
+                    on_batch(stats)
+        finally:
+            cursor.close()
         stats.seconds = time.perf_counter() - started
         return stats
 

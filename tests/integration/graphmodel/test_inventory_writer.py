@@ -128,3 +128,23 @@ def test_write_lock_serialises_writers_of_one_environment_and_expires_with_its_h
             pass
     with environment_write_lock(mongo_db, "env-lock", owner="patient", wait=timedelta(seconds=30), poll_s=0.1):
         assert mongo_db[WRITE_LOCKS].find_one({"_id": "env-lock"})["owner"] == "patient"
+
+
+def test_a_large_write_reads_the_stored_documents_once_and_diffs_the_same(mongo_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import graphmodel.inventory as inventory
+
+    apply_mongo(mongo_db)
+    monkeypatch.setattr(inventory, "WHOLE_READ", 10)  # so that 60 documents take the one-pass read
+    clock = Clock()
+    writer = InventoryWriter(mongo_db, "env-large", clock=clock, batch_size=25)
+    InventoryWriter(mongo_db, "env-other", clock=clock).write_objects([obj("h/eth0", "other env")], "s0")
+    first = writer.write_objects([obj(f"h/eth{i}", f"eth{i}", mtu=1500) for i in range(60)], "s1")
+    assert (first.new, first.changed) == (60, 0)
+    clock.tick()
+    again = [obj(f"h/eth{i}", f"eth{i}", mtu=9000 if i % 3 == 0 else 1500) for i in range(60)]
+    second = writer.write_objects(again + [again[0]], "s2")  # a key given twice counts once
+    assert (second.new, second.changed, second.unchanged) == (0, 20, 40)
+    assert mongo_db[OBJECTS].count_documents({"environment": "env-large"}) == 60
+    assert mongo_db[HISTORY].count_documents({"environment": "env-large", "valid_to": None}) == 60
+    assert mongo_db[HISTORY].count_documents({"environment": "env-large"}) == 80
+    assert mongo_db[OBJECTS].find_one({"environment": "env-other", "id": "h/eth0"})["name"] == "other env"
