@@ -193,7 +193,7 @@ HOST_COLLECTORS: tuple[HostCollector, ...] = (
                   "where a VXLAN device exists", When(mechanisms=("lxb",), type_drivers=("vxlan",))),
     HostCollector("namespaces", ("ip netns list", "ip netns exec <ns> ip -d -j link / ip -j addr"),
                   host_fetch.collect_namespaces),
-    HostCollector("ovs", ("ovs-vsctl --format=json list Bridge|Port|Interface (text: ovs-vsctl show)",),
+    HostCollector("ovs", ("ovs-vsctl --format=json --columns=<used> list Bridge|Port|Interface (text: ovs-vsctl show)",),
                   host_fetch.collect_ovs, "where ovs-vsctl answers", When(mechanisms=("ovs",))),
     HostCollector("datapath", ("ovs-dpctl show (else: ovs-appctl dpif/show)",), host_fetch.collect_datapath,
                   "where ovs-vsctl answered", When(mechanisms=("ovs",))),

@@ -12,7 +12,8 @@ EVERYWHERE = ["ip link show", "ip -d link show", "ip -d -j link", "ip -details -
               "ip address show", "ip a", "ip netns list", "ip netns", "bridge fdb show", "bridge -j fdb show",
               "bridge link show", "brctl show", "ls -l /sys/class/net"]
 OVS = ["ovs-vsctl show", "ovs-dpctl show", "ovs-appctl dpif/show", "ovs-vsctl --format=json list Interface",
-       "ovs-vsctl --format=json list Port", "ovs-vsctl --format=json list Bridge", "ovs-vsctl list-br"]
+       "ovs-vsctl --format=json list Port", "ovs-vsctl --format=json list Bridge", "ovs-vsctl list-br",
+       "ovs-vsctl --format=json --columns=_uuid,name,type,options,external_ids,link_state list Interface"]
 VPP = ["vppctl show ver", "vppctl show int", "vppctl show mode", "vppctl show hardware-interfaces",
        "vppctl show runtime", "vppctl show bridge-domain"]
 

@@ -268,15 +268,20 @@ def _bridge_row(view: HostView, bridge: OvsBridge) -> dict[str, object]:
 
 
 def database(view: HostView) -> Database:
-    """The rows vswitchd and the Neutron agent leave in the host's OVSDB."""
+    """The rows vswitchd and the Neutron agent leave in the host's OVSDB (built once per host view:
+    a view is rebuilt whenever the world changes)."""
+    cached = view.memo.get("ovsdb")
+    if isinstance(cached, Database):
+        return cached
     ports = [p for b in view.state.ovs_bridges for p in b.ports]
-    return Database(
+    built = view.memo["ovsdb"] = Database(
         system_uuid=row_uuid(view, "Open_vSwitch", "."),
         tables={
             "Bridge": sorted((_bridge_row(view, b) for b in view.state.ovs_bridges), key=lambda r: str(r["_uuid"])),
             "Port": sorted((_port_row(view, p) for p in ports), key=lambda r: str(r["_uuid"])),
             "Interface": sorted((_interface_row(view, p) for p in ports), key=lambda r: str(r["_uuid"])),
         })
+    return built
 
 
 # -- ovs-vsctl ---------------------------------------------------------------------------------
