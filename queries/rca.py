@@ -15,6 +15,10 @@ agents wiring that host are suspects. Each collects evidence:
 A VM's own bridge (a bridge that connects only its vNIC, like OVS's hybrid qbr) stands for the vNIC:
 the vNIC is its port. A suspect's score is the sum of its evidence weights, scaled by the share of
 focal VMs whose paths hold it, so what all broken VMs share ranks first.
+
+Some faults leave no trace in what Calipso reads (VPP does not print its tunnel source's address in
+`show int`). After the suspects with evidence come the hops every focal VM's path shares, nearest
+the VMs first, with score 0 and the evidence "common hop": where to look next, not a finding.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from queries.loader import run_query
 from queries.results import Tabular
 
 WEIGHTS = {"failing": 5.0, "path ends here": 4.0, "down link": 3.0, "broken invariant": 3.0,
-           "removed recently": 2.0, "changed recently": 1.0}
+           "removed recently": 2.0, "changed recently": 1.0, "common hop": 0.0}
 DEFAULT_WINDOW = timedelta(hours=24)
 #: Invariant checks that speak about a path (orphan taps are about what no path uses).
 PATH_CHECKS = ("mtu_falling", "vlan_tag", "segmentation_id", "port_without_switch_port", "tunnel_without_peer",
@@ -76,8 +80,9 @@ class RcaResult(Tabular):
 
     @property
     def summary(self) -> list[str]:
-        if not self.suspects:
-            return ["no evidence of a fault on these VMs' paths"]
+        if not self.suspects or self.suspects[0].score == 0:
+            return ["no evidence of a fault on these VMs' paths"] + (
+                ["the hops they all share are listed, nearest the VMs first"] if self.suspects else [])
         best = self.suspects[0]
         return [f"most likely: {best.type} {best.name or best.id} ({'; '.join(best.evidence)})"]
 
@@ -197,6 +202,9 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
         else:
             evidence[change["id"]]["changed recently"].append(f"changed at {change['at']}")
     _fold_into_removed_parents(evidence, removed)
+    for hop in common_hops(datapath, paths):
+        if hop not in evidence:
+            evidence[hop]["common hop"].append(f"on the path of all {len(paths)} VMs; no fault seen")
 
     suspects = []
     for object_id, kinds in evidence.items():
@@ -211,6 +219,17 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     for rank, suspect in enumerate(suspects, 1):
         suspect.rank = rank
     return RcaResult(environment, focal_ids, since, suspects)
+
+
+def common_hops(datapath: Datapath, paths: Sequence[_Path]) -> list[str]:
+    """The objects on every focal VM's path (not the VMs, not the agents beside the path), nearest
+    the VMs first (pure)."""
+    if not paths:
+        return []
+    shared = set.intersection(*(set(p.depth) for p in paths)) - {p.focal for p in paths}
+    hops = {own_port(datapath, node) for node in shared
+            if datapath.nodes.get(node, {}).get("type") != "network_agent"}
+    return sorted(hops, key=lambda node: (max(p.depth.get(node, 0) for p in paths), node))
 
 
 def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]]) -> None:

@@ -107,8 +107,11 @@ def test_rca_equals_the_function(get, api_world) -> None:  # type: ignore[no-unt
     answer = ok(get(analysis(api_world, "rca"), focal=vms, since=since))
     assert answer["rows"] == direct.rows() and answer["focal"] == vms == direct.focal
     assert answer["since"].startswith("2024-01-01T00:00:00") and answer["summary"] == direct.summary
-    # a healthy lab scanned once: nothing failing, nothing changed (being created is no change)
-    assert answer["rows"] == [] and answer["summary"] == ["no evidence of a fault on these VMs' paths"]
+    # a healthy lab scanned once: nothing failing, nothing changed (being created is no change); the
+    # hops the VMs share are listed with no score
+    assert answer["summary"][0] == "no evidence of a fault on these VMs' paths"
+    assert answer["rows"] and all(row["score"] == 0 and row["evidence"].startswith("common hop: ")
+                                  for row in answer["rows"])
     default = ok(get(analysis(api_world, "rca"), focal=vms[0]))  # since: the last 24 hours
     assert default["focal"] == vms[:1] and default["since"] > since
     error = error_of(get(analysis(api_world, "rca"), focal=host.name), 400)  # a host is not a VM

@@ -109,3 +109,19 @@ def test_rca_names_the_fault_first_after_a_rescan(kind: str, mongo_db, neo4j_dri
     healed = rca(neo4j_driver, env_name, focal)
     assert all("failing" not in e and "path ends" not in e and "down link" not in e
                for s in healed.suspects for e in s.evidence), healed.rows()[:3]
+
+
+def test_rca_without_evidence_lists_the_hops_all_broken_vms_share(mongo_db, neo4j_driver, env_name: str) -> None:  # type: ignore[no-untyped-def]
+    # VPP's `show int` prints no addresses: a host's lost tunnel IP leaves no trace in the graph.
+    world = generate_world(4, 3, 2, "vpp", "vxlan", seed=53)
+    compute = next(h for h in world.hosts if "compute" in h.roles and any(i.host == h.name for i in world.instances))
+    fault = inject_fault(world, "tunnel_unreachable", compute.name)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    result = rca(neo4j_driver, env_name, fault.down)
+    assert result.summary[0] == "no evidence of a fault on these VMs' paths"
+    assert result.suspects and all(s.score == 0 and s.evidence == [
+        f"common hop: on the path of all {len(fault.down)} VMs; no fault seen"] for s in result.suspects)
+    assert all(s.shared_by == len(fault.down) and s.host == compute.name for s in result.suspects)
+    hops = [s.id for s in result.suspects]
+    assert fault.root_cause in hops[:3], result.rows()
+    assert not set(hops) & set(fault.down)  # the VMs themselves are no suspects
