@@ -55,7 +55,7 @@ def main() -> None:
         apply_mongo(database)
         apply_neo4j(stores.neo4j)
         for env in ("bench-projector", "bench-raw"):
-            _drop(stores, env)
+            drop_graph(stores, env)
 
         writer = InventoryWriter(database, "bench-projector")
         t0 = time.perf_counter()
@@ -81,7 +81,7 @@ def main() -> None:
               f"{(stats.changes / stats.write_seconds) / (total / raw_s):.2f} counting only the Neo4j writes "
               f"(target >= 0.5)")
         for env in ("bench-projector", "bench-raw"):
-            _drop(stores, env)
+            drop_graph(stores, env)
         database.client.drop_database(MONGO_DATABASE)
 
 
@@ -110,7 +110,8 @@ def raw_merge(stores: Stores, env: str, objects: list[dict], links: list[dict], 
                             rows=link_rows[start:start + batch]).consume()
 
 
-def _drop(stores: Stores, env: str) -> None:
+def drop_graph(stores: Stores, env: str) -> None:
+    """Remove an environment's nodes and its projector checkpoint from Neo4j."""
     with stores.neo4j.session() as session:
         session.run("MATCH (n:Object {env: $env}) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
                     env=env).consume()
