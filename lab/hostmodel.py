@@ -157,6 +157,10 @@ class LabHosts:
             self._states[host_name] = _build_host(self.world, self._hosts[host_name], self._index)
         return self._states[host_name]
 
+    def forget(self, host_name: str) -> None:
+        """Drop a built host state (it is built again, the same, on its next use)."""
+        self._states.pop(host_name, None)
+
 
 def host_state(world: World, host_name: str) -> HostState:
     """The devices of one host of the world (builds the world's indexes: use LabHosts for many hosts)."""

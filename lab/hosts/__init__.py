@@ -9,6 +9,7 @@ the source, or the same World object changed in place (a VM booted, a fault inje
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from lab.hostmodel import LabHosts
@@ -31,6 +32,11 @@ def world_version(world: World) -> tuple[object, ...]:
             tuple((f.kind, f.target) for f in world.faults))
 
 
+#: Simulated hosts a responder keeps built (more than a scan asks at once: a full-mesh host of a
+#: 1,000-host world holds ~10 MB of OVSDB rows).
+KEPT_HOSTS = 16
+
+
 class LabResponder:
     """Answers `command` on `host` of the current world, as the host's real tools would."""
 
@@ -42,7 +48,9 @@ class LabResponder:
         self._world: World | None = None
         self._hosts: LabHosts | None = None
         self._index: WorldIndex | None = None
-        self._shells: dict[str, SimulatedHost] = {}
+        # The most recently used hosts only: a host of a 1,000-host full-mesh world models a tunnel
+        # port per peer, and a scan asks each host once; a host built again answers the same.
+        self._shells: OrderedDict[str, SimulatedHost] = OrderedDict()
 
     def invalidate(self) -> None:
         """Forget the cached host models (after a change the fingerprint cannot see)."""
@@ -56,7 +64,7 @@ class LabResponder:
         with self._lock:
             if version != self._version:
                 self._version, self._world = version, world
-                self._hosts, self._index, self._shells = LabHosts(world), WorldIndex(world), {}
+                self._hosts, self._index, self._shells = LabHosts(world), WorldIndex(world), OrderedDict()
             hosts = self._hosts
             assert hosts is not None
             if host_name not in hosts:
@@ -64,6 +72,10 @@ class LabResponder:
             shell = self._shells.get(host_name)
             if shell is None:
                 shell = self._shells[host_name] = SimulatedHost(hosts.get(host_name), world, self._index)
+                if len(self._shells) > KEPT_HOSTS:
+                    forgotten, _ = self._shells.popitem(last=False)
+                    hosts.forget(forgotten)
+            self._shells.move_to_end(host_name)
             return shell
 
     def __call__(self, host_name: str, command: str) -> tuple[int, str, str]:
