@@ -122,15 +122,28 @@ class Scanner:
         failed_hosts: list[str] = []
 
         fetch_started = time.perf_counter()
-        facts: dict[str, HostFacts] = {}
+        transform_s = 0.0
+
+        def add_host_documents(host_facts: HostFacts) -> None:
+            # Each host's facts become documents as soon as they arrive and are dropped: a host in
+            # a full VXLAN mesh has a tunnel port per peer, too many to keep for every host.
+            nonlocal transform_s
+            begun = time.perf_counter()
+            found = host_documents(host_facts, index)
+            for doc in found.objects:
+                objects.setdefault(doc["id"], doc)
+            for link in found.links:
+                links[(link["link_type"], link["source_id"], link["target_id"])] = link
+            transform_s += time.perf_counter() - begun
+
         progress("hosts", 0, len(hosts))
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scan-host") as pool:
             futures = {pool.submit(self.fetch_host, self.transport, host): host for host in hosts}
             try:
                 for done, future in enumerate(as_completed(futures), 1):
-                    host = futures[future]
+                    host = futures.pop(future)
                     try:
-                        facts[host] = future.result()
+                        add_host_documents(future.result())
                     except (TransportError, CalipsoError) as exc:
                         failed_hosts.append(host)
                         self._host_error(scan_id, result, host, exc)
@@ -140,15 +153,9 @@ class Scanner:
                 # Hosts not started yet are dropped; the few being asked finish their commands.
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        result.timings["hosts_fetch_s"] = time.perf_counter() - fetch_started
+        result.timings["hosts_fetch_s"] = time.perf_counter() - fetch_started - transform_s
 
-        transform_started = time.perf_counter()
-        for host, host_facts in facts.items():
-            found = host_documents(host_facts, index)
-            for doc in found.objects:
-                objects.setdefault(doc["id"], doc)
-            for link in found.links:
-                links[(link["link_type"], link["source_id"], link["target_id"])] = link
+        transform_started = time.perf_counter() - transform_s
         orphans = assign_paths(objects.values(), known)
         if object_id is not None:
             objects = {i: d for i, d in objects.items() if object_id in d["id_path"]}
