@@ -11,21 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 
+from calipso.common import cli_settings, err
 from calipso.output import emit_result, report_format_option, report_output_option
 from core.errors import CalipsoError
-from core.logging import configure_logging
-from core.settings import Settings, get_settings
 from core.stores import Stores
 
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    value = get_settings()
-    configure_logging(value.log_level)
-    return value
 
 
 def _summary(result: Any, output_format: str, output_file: str | None) -> None:
@@ -57,7 +48,7 @@ def impact_command(environment: str, objects: tuple[str, ...], output_format: st
     """
     from queries.impact import impact
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = impact(stores.neo4j, environment, list(objects))
     emit_result(result, ["vm", "name", "type", "impact", "host", "project", "networks", "cause"], output_format,
                 output_file)
@@ -81,7 +72,7 @@ def whatif_command(environment: str, remove: tuple[str, ...], output_format: str
     """
     from queries.impact import whatif
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = whatif(stores.neo4j, environment, list(remove))
     emit_result(result, ["vm", "name", "host", "vnic", "network", "breaks", "removed_on_path"], output_format,
                 output_file)
@@ -118,7 +109,7 @@ def rca_command(environment: str, vms: tuple[str, ...], since: str | None, outpu
         start = parse_time(since)
         if start is None:
             raise CalipsoError(f"--since {since!r} is neither an ISO 8601 time nor a duration ago such as 2h or 7d")
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = rca(stores.neo4j, environment, list(vms), start)
     emit_result(result, ["rank", "object", "type", "name", "host", "score", "shared_by", "evidence"], output_format,
                 output_file)
@@ -142,7 +133,7 @@ def path_command(environment: str, vm_a: str, vm_b: str, output_format: str, out
     """
     from queries.path import path
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = path(stores.neo4j, environment, vm_a, vm_b)
     emit_result(result, ["hop", "id", "type", "name", "host", "health", "link", "link_state"], output_format,
                 output_file)

@@ -8,36 +8,13 @@ import time
 from typing import Any
 
 import click
-from rich.console import Console
 
-from core.errors import CalipsoError
-from core.logging import configure_logging
-from core.settings import Settings, get_settings, redact_url
+from core.settings import Settings, redact_url
 from core.stores import Stores
 from migrations import runner as migration_runner
 from stack.manager import SERVERS, Stack
+from calipso.common import CalipsoGroup, cli_settings, err
 from calipso.output import emit, format_option
-
-err = Console(stderr=True)
-
-
-class CalipsoGroup(click.Group):
-    """A click group that turns Calipso's own errors into one clear line and exit status 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CalipsoError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-            sys.exit(1)
-
-
-def settings() -> Settings:
-    """The validated settings; an invalid value ends the command with a message naming it."""
-    value = get_settings()
-    configure_logging(value.log_level)
-    return value
-
 
 @click.group(cls=CalipsoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calipso")
@@ -65,20 +42,20 @@ def stack() -> None:
 @only_option
 def stack_up(only: tuple[str, ...]) -> None:
     """Build (first time) and start the local servers, and wait until each answers. Idempotent."""
-    local = Stack(settings(), only)
+    local = Stack(cli_settings(), only)
     started = time.monotonic()
     with err.status("starting the local stack") as spinner:
         ready_after = local.up(lambda name, what: spinner.update(f"{name}: {what}"))
     for name, seconds in ready_after.items():
         err.print(f"{name}: ready after {seconds:.1f}s")
-    err.print(f"stack up in {time.monotonic() - started:.1f}s (data under {settings().home})")
+    err.print(f"stack up in {time.monotonic() - started:.1f}s (data under {cli_settings().home})")
 
 
 @stack.command("down")
 @only_option
 def stack_down(only: tuple[str, ...]) -> None:
     """Stop the local servers and every helper process they started."""
-    stopped = Stack(settings(), only).down(lambda name, what: err.print(f"{name}: {what}"))
+    stopped = Stack(cli_settings(), only).down(lambda name, what: err.print(f"{name}: {what}"))
     if not stopped:
         err.print("nothing was running")
 
@@ -88,7 +65,7 @@ def stack_down(only: tuple[str, ...]) -> None:
 @format_option
 def stack_status(only: tuple[str, ...], output_format: str) -> None:
     """Each local server: running, ready, PID, ports and log file."""
-    rows = [vars(status) for status in Stack(settings(), only).status()]
+    rows = [vars(status) for status in Stack(cli_settings(), only).status()]
     emit(rows, ["name", "running", "ready", "pid", "ports", "log"], output_format)
 
 
@@ -99,7 +76,7 @@ def stack_status(only: tuple[str, ...], output_format: str) -> None:
 @format_option
 def migrate(show_status: bool, output_format: str) -> None:
     """Apply pending schema steps: Neo4j constraints and indexes, MongoDB indexes."""
-    with Stores(settings()) as stores:
+    with Stores(cli_settings()) as stores:
         if show_status:
             states = migration_runner.status(stores.mongo, stores.neo4j)
         else:
@@ -129,7 +106,7 @@ def demo(port: int, no_serve: bool, output_format: str) -> None:
     from api import PREFIX, create_app
     from calipso.demo import run_lab_demo, smoke_round_trip
 
-    values = settings()
+    values = cli_settings()
     with err.status("starting the local stack") as spinner:
         Stack(values).up(lambda name, what: spinner.update(f"{name}: {what}"))
     with Stores(values) as stores:
@@ -244,7 +221,7 @@ def lab_up(world_file: str, api_port: int, ssh_port: int, output_format: str) ->
 
     from lab.service import LabService
 
-    endpoints = LabService(settings()).up(world_file, api_port, ssh_port)
+    endpoints = LabService(cli_settings()).up(world_file, api_port, ssh_port)
     if output_format == "json":
         click.echo(json.dumps(endpoints, indent=2))
         return
@@ -262,7 +239,7 @@ def lab_down() -> None:
     """Stop the running lab."""
     from lab.service import LabService
 
-    err.print("lab stopped" if LabService(settings()).down() else "no lab was running")
+    err.print("lab stopped" if LabService(cli_settings()).down() else "no lab was running")
 
 
 @lab.command("fault")
@@ -313,7 +290,7 @@ def _apply_change(world_file: str, change: Any, *arguments: Any) -> None:
     for event in events:
         err.print(f"{event.service}: {event.event_type} {event.subject}")
     try:
-        publish_events(settings().amqp_url, world, events)
+        publish_events(cli_settings().amqp_url, world, events)
     except NotificationError as exc:
         err.print(f"[yellow]warning:[/] the world is changed but its notifications were not published: {exc}")
 
@@ -449,7 +426,7 @@ def graph_sync(environment: str, rebuild: bool, follow: bool, batch_size: int, o
 
     from graphmodel.projector import Projector
 
-    with Stores(settings()) as stores:
+    with Stores(cli_settings()) as stores:
         projector = Projector(stores.mongo, stores.neo4j, environment, batch_size)
         if rebuild:
             stats = projector.rebuild()
@@ -479,7 +456,7 @@ def graph_verify(environment: str, output_format: str) -> None:
     """Compare MongoDB and Neo4j for ENVIRONMENT: counts per type and a content hash. Exit 1 on a difference."""
     from graphmodel.projector import verify
 
-    with Stores(settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = verify(stores.mongo, stores.neo4j, environment)
     keys = sorted(set(result.counts_mongo) | set(result.counts_neo4j))
     rows = [{"what": key, "mongodb": result.counts_mongo.get(key, 0), "neo4j": result.counts_neo4j.get(key, 0)}
@@ -502,7 +479,7 @@ def config() -> None:
 @format_option
 def config_show(output_format: str) -> None:
     """The effective settings, by environment variable name, with secrets hidden."""
-    values = settings()
+    values = cli_settings()
     rows = []
     for field_name, field in Settings.model_fields.items():
         alias = field.validation_alias.choices[0]  # type: ignore[union-attr]
@@ -521,7 +498,7 @@ def config_show(output_format: str) -> None:
 @format_option
 def health(output_format: str) -> None:
     """Check that MongoDB and Neo4j answer; exit status 1 if one does not."""
-    with Stores(settings()) as stores:
+    with Stores(cli_settings()) as stores:
         checks = stores.health()
     emit([vars(check) for check in checks], ["name", "ok", "detail"], output_format)
     if not all(check.ok for check in checks):

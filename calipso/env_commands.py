@@ -9,33 +9,13 @@ from typing import Any
 
 import click
 import yaml
-from rich.console import Console
 
 from calipso.output import emit, format_option
+from calipso.common import CalipsoGroup, cli_settings, err
 from core.environments import Environment, EnvironmentConfigError, EnvironmentStore
-from core.errors import CalipsoError
-from core.logging import configure_logging
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.stores import Stores
 
-err = Console(stderr=True)
-
-
-class _Group(click.Group):
-    """Turns Calipso's own errors into one red line and exit status 1 (as the main group does)."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CalipsoError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-            sys.exit(1)
-
-
-def _settings() -> Settings:
-    value = get_settings()
-    configure_logging(value.log_level)
-    return value
 
 
 def environment_store(stores: Stores) -> EnvironmentStore:
@@ -97,7 +77,7 @@ def _flatten(document: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]
     return rows
 
 
-@click.group("env", cls=_Group)
+@click.group("env", cls=CalipsoGroup)
 def env() -> None:
     """Environments: the clouds to scan, with how to reach their APIs, hosts, bus and monitoring.
     Credentials are stored encrypted (CALIPSO_SECRET_KEY) and never shown."""
@@ -120,7 +100,7 @@ def env_add(name: str, config_file: str | None, from_lab: bool, world_file: str 
         raise click.UsageError("give exactly one of --config FILE and --from-lab")
     if world_file and not from_lab:
         raise click.UsageError("WORLD_FILE goes with --from-lab")
-    settings = _settings()
+    settings = cli_settings()
     if from_lab:
         environment = lab_environment(name, settings, world_file)
     else:
@@ -137,7 +117,7 @@ def env_add(name: str, config_file: str | None, from_lab: bool, world_file: str 
 @format_option
 def env_list(output_format: str) -> None:
     """Every environment (credentials masked)."""
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         rows = environment_store(stores).list()
     for row in rows:
         row["auth_url"] = row["openstack"]["auth_url"]
@@ -151,7 +131,7 @@ def env_list(output_format: str) -> None:
 @format_option
 def env_show(name: str, output_format: str) -> None:
     """One environment's document, every credential shown as ***."""
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         public = environment_store(stores).get(name).public()
     if output_format == "json":
         click.echo(json.dumps(public, indent=2, default=str))
@@ -163,7 +143,7 @@ def env_show(name: str, output_format: str) -> None:
 @click.argument("name")
 def env_delete(name: str) -> None:
     """Delete environment NAME's configuration (its inventory and scans stay)."""
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         environment_store(stores).delete(name)
     err.print(f"environment {name} deleted")
 
@@ -176,7 +156,7 @@ def env_test(name: str, output_format: str) -> None:
     host, AMQP, monitoring. Exit status 1 if one fails."""
     from ingest.connections import as_rows, check_environment
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         environment = environment_store(stores).decrypt(name)
     with err.status(f"testing {name}"):
         checks = check_environment(environment)

@@ -6,21 +6,12 @@ from pathlib import Path
 
 import click
 import yaml
-from rich.console import Console
 
+from calipso.common import cli_settings, err
 from calipso.output import emit, emit_result, format_option, report_format_option, report_output_option
 from core.errors import CalipsoError
-from core.logging import configure_logging
-from core.settings import Settings, get_settings
 from core.stores import Stores
 
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    value = get_settings()
-    configure_logging(value.log_level)
-    return value
 
 
 @click.command("clique")
@@ -41,7 +32,7 @@ def clique_command(environment: str, object_id: str, clique_type: str | None, me
     path, by the most specific clique type for the environment's variant, staying on its networks."""
     from queries.clique import clique
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = clique(stores.neo4j, stores.mongo, environment, object_id, distribution, mechanism, type_driver,
                         clique_type)
     emit_result(result, ["id", "type", "name", "host", "status"], output_format, output_file)
@@ -62,7 +53,7 @@ def clique_types_list(output_format: str) -> None:
     """Every clique type, built in and user-defined."""
     from queries.clique import clique_type_document, clique_types
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         types = clique_types(stores.mongo)
     emit([clique_type_document(t) for t in types],
          ["name", "focal_point_type", "distribution", "mechanism_driver", "type_driver", "link_types"], output_format)
@@ -81,7 +72,7 @@ def clique_types_add(file: str) -> None:
         raise CalipsoError(f"{file} is not YAML or JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise CalipsoError(f"{file} must hold one mapping (a clique type), not {type(doc).__name__}")
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         added = add_clique_type(stores.mongo, doc)
     err.print(f"clique type {added.name} saved ({added.focal_point_type}: {', '.join(added.link_types)})")
 
@@ -101,7 +92,7 @@ def diff_command(environment: str, t_from: str, t_to: str, around: str | None, h
     changed, with each changed field's old and new value."""
     from queries.diff import diff
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = diff(stores.mongo, environment, t_from, t_to, around, hops)
     emit_result(result, ["kind", "change", "type", "key", "name", "fields"], output_format, output_file)
     if output_format == "table" and output_file is None:
@@ -128,7 +119,7 @@ def invariants_command(environment: str | None, checks: tuple[str, ...], list_ch
         return
     if not environment:
         raise click.UsageError("name the ENVIRONMENT to check (or ask for --list)")
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         result = invariants(stores.neo4j, environment, checks)
     emit_result(result, ["severity", "kind", "host", "objects", "evidence"], output_format, output_file)
     if output_format == "table" and output_file is None:

@@ -8,7 +8,8 @@ import threading
 
 import click
 
-from calipso.env_commands import _settings, environment_store
+from calipso.common import cli_settings
+from calipso.env_commands import environment_store
 from core.errors import CalipsoError
 from core.stores import Stores
 
@@ -33,7 +34,7 @@ def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, win
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         store = environment_store(stores)
         chosen = list(names) or [n for n in store.names() if store.get(n).amqp is not None]
         if not chosen:

@@ -7,20 +7,19 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from calipso.env_commands import _Group, _settings, environment_store, lab_environment, save_environment
+from calipso.common import CalipsoGroup, cli_settings, err
+from calipso.env_commands import environment_store, lab_environment, save_environment
 from calipso.output import emit, format_option
 from core.errors import CalipsoError
 from core.stores import Stores
 
-err = Console(stderr=True)
 
 SCAN_COLUMNS = ["scan_id", "environment", "scope", "status", "requested_by", "created_at", "duration_s", "errors"]
 
 
-class _ScanGroup(_Group):
+class _ScanGroup(CalipsoGroup):
     """`scan NAME ...` runs a scan; `scan abort ID` is a subcommand. A first word that is not a
     subcommand is taken for an environment name (`scan run NAME` says the same explicitly)."""
 
@@ -62,7 +61,7 @@ def scan_run(environment: str, object_id: str | None, from_lab: bool, concurrenc
     from ingest.run import scan_environment
     from migrations import runner as migration_runner
 
-    settings = _settings()
+    settings = cli_settings()
     with Stores(settings) as stores:
         store = environment_store(stores)
         if from_lab:
@@ -107,7 +106,7 @@ def scan_abort(scan_id: str) -> None:
     and ends `aborted`, writing nothing."""
     from ingest.records import ScanRecords
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         records = ScanRecords(stores.mongo)
         doc = records.get(scan_id)
         if doc is None:
@@ -117,7 +116,7 @@ def scan_abort(scan_id: str) -> None:
     err.print(f"abort requested for scan {scan_id}")
 
 
-@click.group("scans", cls=_Group)
+@click.group("scans", cls=CalipsoGroup)
 def scans() -> None:
     """Scan records: status, counts, errors, duration."""
 
@@ -130,7 +129,7 @@ def scans_list(environment: str | None, limit: int, output_format: str) -> None:
     """The latest scans, newest first."""
     from ingest.records import ScanRecords
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         rows = [scan_row(d) for d in ScanRecords(stores.mongo).list(environment, limit)]
     emit(rows, SCAN_COLUMNS, output_format)
 
@@ -142,7 +141,7 @@ def scans_show(scan_id: str, output_format: str) -> None:
     """One scan: status, counts per type, errors, timings."""
     from ingest.records import ScanRecords
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         doc = ScanRecords(stores.mongo).get(scan_id)
     if doc is None:
         raise CalipsoError(f"no scan {scan_id!r} (`calipso scans list` shows them)")

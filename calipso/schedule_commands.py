@@ -8,13 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import click
-from rich.console import Console
 
-from calipso.env_commands import _Group, _settings, environment_store
+from calipso.common import CalipsoGroup, cli_settings, err
+from calipso.env_commands import environment_store
 from calipso.output import emit, format_option
 from core.stores import Stores
 
-err = Console(stderr=True)
 
 SCHEDULE_COLUMNS = ["schedule_id", "environment", "description", "enabled", "next_run", "runs", "last_run_at",
                     "last_status", "last_scan_id", "owner"]
@@ -26,7 +25,7 @@ def _row(document: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-@click.group("schedule", cls=_Group)
+@click.group("schedule", cls=CalipsoGroup)
 def schedule() -> None:
     """Scheduled scans (times in UTC), run by `calipso scheduler`."""
 
@@ -44,7 +43,7 @@ def schedule_add(environment: str, every: str, at: str | None, output_format: st
     from ingest.schedules import ScheduleStore, parse_recurrence
 
     recurrence = parse_recurrence(every, at)
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         environment_store(stores).get(environment)  # a clear error now rather than at run time
         document = ScheduleStore(stores.mongo).add(environment, recurrence)
     emit([_row(document)], ["schedule_id", "environment", "description", "next_run"], output_format)
@@ -57,7 +56,7 @@ def schedule_list(environment: str | None, output_format: str) -> None:
     """Every schedule: when it runs next, how its last run ended."""
     from ingest.schedules import ScheduleStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         rows = [_row(d) for d in ScheduleStore(stores.mongo).list(environment)]
     emit(rows, SCHEDULE_COLUMNS, output_format)
 
@@ -68,7 +67,7 @@ def schedule_delete(schedule_id: str) -> None:
     """Delete a schedule (a scan it started runs to its end)."""
     from ingest.schedules import ScheduleStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         ScheduleStore(stores.mongo).delete(schedule_id)
     err.print(f"schedule {schedule_id} deleted")
 
@@ -89,7 +88,7 @@ def scheduler(poll_interval: float, lease_minutes: float, just_once: bool, outpu
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         migration_runner.apply_mongo(stores.mongo)
         worker = Scheduler(stores.mongo, environment_store(stores), lease=timedelta(minutes=lease_minutes))
         if just_once:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import click
-from rich.console import Console
 
-from core.logging import configure_logging
-from core.settings import Settings, get_settings
+from calipso.common import cli_settings, err
 from core.stores import Stores
 from calipso.output import emit, format_option
 
-err = Console(stderr=True)
-log = logging.getLogger("calipso.serve")
-
-
-def _settings() -> Settings:
-    values = get_settings()
-    configure_logging(values.log_level)
-    return values
 
 
 @click.command()
@@ -34,7 +23,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     from api import PREFIX, create_app
 
-    values = _settings()
+    values = cli_settings()
     app = create_app(values)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     err.print(f"Calipso API on http://{shown}:{port}{PREFIX}/  (docs: http://{shown}:{port}{PREFIX}/docs, "
@@ -63,7 +52,7 @@ def user_add(name: str, admin: bool, password: str) -> None:
     """Add a local user NAME."""
     from api.auth import UserStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         UserStore(stores.mongo).add(name, password, admin)
     err.print(f"user {name} added{' (admin)' if admin else ''}")
 
@@ -75,7 +64,7 @@ def user_passwd(name: str, password: str) -> None:
     """Change a local user's password."""
     from api.auth import UserStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         UserStore(stores.mongo).set_password(name, password)
     err.print(f"password of {name} changed")
 
@@ -86,7 +75,7 @@ def user_remove(name: str) -> None:
     """Remove a local user and every grant of NAME."""
     from api.auth import UserStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         removed = UserStore(stores.mongo).remove(name)
     err.print(f"user {name} removed" if removed else f"no local user {name} (its grants, if any, are removed)")
 
@@ -99,7 +88,7 @@ def user_grant(name: str, environment: str, role: str) -> None:
     """Let user NAME (local or LDAP) view or edit ENVIRONMENT ("*": every environment)."""
     from api.auth import UserStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         UserStore(stores.mongo).grant(name, environment, role)
     err.print(f"{name} may {role} {environment}")
 
@@ -111,7 +100,7 @@ def user_revoke(name: str, environment: str) -> None:
     """Take back NAME's grant on ENVIRONMENT."""
     from api.auth import UserStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         revoked = UserStore(stores.mongo).revoke(name, environment)
     err.print(f"{name}'s grant on {environment} revoked" if revoked else f"{name} held no grant on {environment}")
 
@@ -122,7 +111,7 @@ def user_list(output_format: str) -> None:
     """Local users, and LDAP users that hold grants."""
     from api.auth import UserStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         rows = UserStore(stores.mongo).list()
     emit(rows, ["user", "source", "admin", "grants", "created_at"], output_format)
 
@@ -143,7 +132,7 @@ def token_issue(name: str, admin: bool, ttl_hours: float, output_format: str) ->
     """Issue a bearer token for user NAME (whoever can run this can read the database anyway)."""
     from api.auth import Identity, TokenStore
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         value, doc = TokenStore(stores.mongo).issue(Identity(name, "local", admin), timedelta(hours=ttl_hours), "cli")
     if output_format == "json":
         import json
@@ -159,7 +148,7 @@ def token_revoke(value: str) -> None:
     """Revoke a token."""
     from api.auth import TokenStore, token_digest
 
-    with Stores(_settings()) as stores:
+    with Stores(cli_settings()) as stores:
         revoked = TokenStore(stores.mongo).revoke(token_digest(value))
     err.print("token revoked" if revoked else "no such valid token")
 
