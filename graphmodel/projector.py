@@ -141,32 +141,36 @@ def _aware(value: Any) -> Any:
 
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
     for object_type, rows in batch.object_upserts.items():
-        # An object that was there with other properties changed: keep when (root cause asks).
+        # One statement per type, one index seek per object and one per parent:
+        # - a node that was there (it has `env`: a parent MERGEd ahead of its own row has not) with
+        #   other properties changed: keep when (root cause asks);
+        # - a node that was there loses a CONTAINS from any parent but its own (it moved);
+        # - every object hangs off its parent (MERGEd: a parent may come in a later batch).
         tx.run(f"""
             UNWIND $rows AS row
-            OPTIONAL MATCH (old:Object {{uid: row.uid}})
-            WITH row, old IS NOT NULL AND row.change.at IS NOT NULL AND properties(old) <> row.props AS changed
-            FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
-              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}}) SET c += row.change, c.op = 'changed')
-            MERGE (n:Object {{uid: row.uid}}) SET n = row.props, n:{label_of(object_type)}
+            MERGE (n:Object {{uid: row.uid}})
+            WITH n, row, n.env IS NOT NULL AS existed, properties(n) AS before
+            SET n = row.props, n:{label_of(object_type)}
+            WITH n, row, existed, before
+            CALL {{
+              WITH n, row, existed, before
+              WITH n, row WHERE existed AND row.change.at IS NOT NULL AND before <> row.props
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}}) SET c += row.change, c.op = 'changed'
+            }}
+            CALL {{
+              WITH n, row, existed
+              WITH n, row WHERE existed
+              MATCH (old:Object)-[stale:CONTAINS]->(n)
+              WHERE row.parent_uid IS NULL OR old.uid <> row.parent_uid
+              DELETE stale
+            }}
+            CALL {{
+              WITH n, row
+              WITH n, row WHERE row.parent_uid IS NOT NULL
+              MERGE (p:Object {{uid: row.parent_uid}})
+              MERGE (p)-[:CONTAINS]->(n)
+            }}
             """, rows=rows).consume()
-    tree = [row for rows in batch.object_upserts.values() for row in rows]
-    if tree:
-        # A moved object loses its old parent's CONTAINS; then every object hangs off its parent
-        # (MERGEd: a parent may arrive in a later batch than its child).
-        tx.run("""
-            UNWIND $rows AS row
-            MATCH (old:Object)-[stale:CONTAINS]->(n:Object {uid: row.uid})
-            WHERE row.parent_uid IS NULL OR old.uid <> row.parent_uid
-            DELETE stale
-            """, rows=tree).consume()
-        tx.run("""
-            UNWIND $rows AS row
-            WITH row WHERE row.parent_uid IS NOT NULL
-            MATCH (n:Object {uid: row.uid})
-            MERGE (p:Object {uid: row.parent_uid})
-            MERGE (p)-[:CONTAINS]->(n)
-            """, rows=tree).consume()
     if batch.object_deletes:
         tx.run(f"""
             UNWIND $rows AS row
