@@ -13,7 +13,7 @@ from typing import Any
 import neo4j
 
 from core.errors import CalipsoError
-from queries.loader import run_query
+from queries.loader import run_queries, run_query
 from queries.results import Tabular
 
 
@@ -96,10 +96,8 @@ def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = ()
         raise UnknownCheck(f"unknown invariant(s) {', '.join(unknown)}; choose from {', '.join(CHECKS_BY_KIND)}")
     chosen = [CHECKS_BY_KIND[k] for k in kinds] if kinds else list(CHECKS)
     scope = list(hosts) if hosts is not None else [r["name"] for r in run_query(driver, "host_names", env=environment)]
-    violations = []
-    for check in chosen:
-        for row in run_query(driver, check.query, env=environment, hosts=scope):
-            violations.append(Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"],
-                                        row.get("host")))
+    answers = run_queries(driver, [(check.query, {"env": environment, "hosts": scope}) for check in chosen])
+    violations = [Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"], row.get("host"))
+                  for check, rows in zip(chosen, answers) for row in rows]
     violations.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.kind, v.host or "", v.objects))
     return InvariantsResult(environment, datetime.now(timezone.utc), [c.kind for c in chosen], violations)

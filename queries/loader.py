@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,18 @@ def run_query(driver: neo4j.Driver, name: str, **parameters: Any) -> list[dict[s
 
     def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
         return [record.data() for record in tx.run(text, parameters)]
+
+    with driver.session() as session:
+        return session.execute_read(work)
+
+
+def run_queries(driver: neo4j.Driver, named: Sequence[tuple[str, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+    """Run several named queries, each with its parameters, in one read transaction (one round of
+    session and transaction set-up instead of one per query); their records, in order."""
+    texts = [(cypher(name), parameters) for name, parameters in named]
+
+    def work(tx: neo4j.ManagedTransaction) -> list[list[dict[str, Any]]]:
+        return [[record.data() for record in tx.run(text, parameters)] for text, parameters in texts]
 
     with driver.session() as session:
         return session.execute_read(work)

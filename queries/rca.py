@@ -24,6 +24,7 @@ the VMs first, with score 0 and the evidence "common hop": where to look next, n
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -175,14 +176,18 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     focal = resolve_objects(driver, environment, vms, types=("instance", "vservice"))
     focal_ids = [f["id"] for f in focal]
     hosts = {f["host"] for f in focal if f.get("host")}
-    datapath = load_datapath(driver, environment, hosts)
+    # The invariant checks and the datapath are independent reads: run them side by side.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rca-invariants") as pool:
+        checked = pool.submit(invariants, driver, environment, PATH_CHECKS, hosts=sorted(hosts))
+        datapath = load_datapath(driver, environment, hosts)
+        violations = checked.result().violations
     paths = [focal_paths(datapath, f) for f in focal_ids]
     evidence = collect_evidence(datapath, paths)
     on_paths = {node for path in paths for node in path.depth}
 
     # Broken invariants on these hosts: the object nearest a VM among those named.
     nearest = {node: min(p.depth.get(node, 10**6) for p in paths) for node in on_paths}
-    for violation in invariants(driver, environment, PATH_CHECKS, hosts=sorted(hosts)).violations:
+    for violation in violations:
         named = [own_port(datapath, o) for o in violation.objects if o in on_paths]
         if named:
             blamed = min(named, key=lambda o: nearest.get(o, 10**6))

@@ -14,7 +14,8 @@ CALL {
          + ' has MTU ' + toString(n.mtu) AS evidence
   UNION
   WITH v, n, overhead
-  MATCH (p:HostPnic {env: $env, host: v.host})-[:HOST_PNIC_NETWORK]->(n)
+  MATCH (p:Object {env: $env, host: v.host, type: 'host_pnic'})-[:HOST_PNIC_NETWORK]->(n)
+  USING INDEX p:Object(env, host, type)  // from the host's few NICs, not from every NIC carrying n
   WHERE p.mtu IS NOT NULL AND v.mtu + overhead > p.mtu
   RETURN [v.id, p.id] AS objects,
          'vNIC ' + v.name + ' has MTU ' + toString(v.mtu)

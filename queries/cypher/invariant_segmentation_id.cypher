@@ -1,6 +1,8 @@
 // Segmentation id mismatch: a link that carries a network's segment (the NIC carrying it, an LXB VXLAN
 // device's VNI or VLAN sub-interface, an SR-IOV VF's VLAN) with another id than the network's own; and a
-// network whose hosts carry it with different ids (networks carried on $hosts). $env: the environment;
+// network without an id of its own whose hosts carry it with different ids (networks carried on $hosts;
+// a network with an id has each deviating NIC named by the first part, host by host, and reading every
+// host's NIC of every network is what made this check grow with the cloud). $env: the environment;
 // $hosts: the hosts to check (index seeks per host and type).
 CALL {
   UNWIND $hosts AS host
@@ -36,7 +38,7 @@ CALL {
   UNION
   UNWIND $hosts AS host
   MATCH (:Object {env: $env, host: host, type: 'host_pnic'})-[:HOST_PNIC_NETWORK]->(carried:Network)
-  WITH DISTINCT carried AS n
+  WITH DISTINCT carried AS n WHERE n.segmentation_id IS NULL
   MATCH (p:HostPnic)-[r:HOST_PNIC_NETWORK]->(n)
   WHERE r.segmentation_id IS NOT NULL
   WITH n, collect(DISTINCT r.segmentation_id) AS ids, collect(p.id) AS nics
