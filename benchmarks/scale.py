@@ -119,6 +119,7 @@ def scan(world: Any, database: Any, concurrency: int, times: CommandTimes) -> No
         finally:
             cpu.add("host", time.thread_time() - begun)
 
+    rss_before = _rss_mib()
     with serve(StaticWorldSource(world)) as cloud:
         def documents() -> list[dict[str, Any]]:
             return openstack_objects(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
@@ -139,12 +140,21 @@ def scan(world: Any, database: Any, concurrency: int, times: CommandTimes) -> No
     objects = sum(v for k, v in result.counts.items() if k != "links")
     links = database[LINKS].count_documents({"environment": ENV})
     print(f"\nscan {result.status}: {objects} objects, {links} links in {total:.1f}s "
-          f"= {(objects + links) / total:.0f} documents/s; peak RSS {peak_mib:.0f} MiB")
+          f"= {(objects + links) / total:.0f} documents/s; peak RSS {peak_mib:.0f} MiB "
+          f"({rss_before:.0f} MiB before the scan: the world and the lab)")
     print("phases (wall): " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
     simulator = cpu.seconds.get("simulator", 0.0)
     print(f"host phase CPU: lab simulator answering commands {simulator:.1f}s (SSH on a real cloud), "
           f"parsing and host facts {cpu.seconds.get('host', 0.0) - simulator:.1f}s")
     print(f"MongoDB time by command (seconds/calls): {times.report()}", flush=True)
+
+
+def _rss_mib() -> float:
+    """This process's resident memory now, in MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def project(stores: Stores, database: Any, batch_size: int) -> None:

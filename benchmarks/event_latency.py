@@ -1,0 +1,154 @@
+"""How soon an event on the bus shows in MongoDB and in Neo4j: the listener and the projector's
+follow loop running, p50/p95 over N VM renames.
+
+    .venv/bin/python benchmarks/event_latency.py --hosts 20 --vms-per-host 10 --events 40
+
+A lab world is scanned in process and projected; then the listener (ingest/listener, on the
+stack's RabbitMQ, its host rescans through the lab's in-process hosts) and `Projector.follow`
+(as `calipso graph sync --follow` runs it) run in threads. Each round renames a random VM in the
+world and publishes the `compute.instance.update` notification OpenStack would send (lab/notify.py),
+then polls until the new name is in MongoDB's inventory and on the Neo4j node. Needs the local stack
+(`calipso stack up`); everything it writes is removed at the end. Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from calipso.lab_scan import LAB_ADMIN, scan_world_in_process  # noqa: E402
+from core.environments import Environment  # noqa: E402
+from core.settings import load_settings  # noqa: E402
+from core.stores import Stores  # noqa: E402
+from graphmodel.inventory import OBJECTS  # noqa: E402
+from graphmodel.projector import Projector  # noqa: E402
+from graphmodel.schema import uid  # noqa: E402
+from ingest.listener.consumer import queue_name  # noqa: E402
+from ingest.listener.run import build_listener  # noqa: E402
+from ingest.transport import CallableTransport  # noqa: E402
+from lab.changes import rename_vm  # noqa: E402
+from lab.cloud.server import serve  # noqa: E402
+from lab.cloud.source import StaticWorldSource  # noqa: E402
+from lab.generate import generate_world  # noqa: E402
+from lab.hosts import LabResponder  # noqa: E402
+from lab.notify import publish_events  # noqa: E402
+from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
+from projection import drop_graph  # noqa: E402
+from rca_accuracy import percentile  # noqa: E402
+
+DATABASE = "calipso_bench_events"
+ENV = "bench-events"
+POLL_S = 0.01
+
+
+def wait_until(condition: Callable[[], bool], deadline_s: float = 30.0) -> float:
+    """Seconds until `condition()` held (polled every POLL_S); raises after `deadline_s`."""
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > deadline_s:
+            raise TimeoutError(f"not within {deadline_s:g}s")
+        time.sleep(POLL_S)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=20)
+    parser.add_argument("--vms-per-host", type=int, default=10)
+    parser.add_argument("--events", type=int, default=40)
+    parser.add_argument("--window", type=float, default=2.0, help="the listener's host-rescan debounce window (s)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    settings = load_settings()
+    world = generate_world(args.hosts, args.vms_per_host, max(2, args.hosts // 10), "ovs", "vxlan", seed=args.seed)
+    with Stores(settings) as stores, serve(StaticWorldSource(world)) as cloud:
+        database = stores.mongo.client[DATABASE]
+        database.client.drop_database(DATABASE)
+        apply_mongo(database)
+        apply_neo4j(stores.neo4j)
+        drop_graph(stores, ENV)
+        environment = Environment.parse({
+            "name": ENV, "mechanism_drivers": ["ovs"], "type_drivers": ["vxlan"],
+            "openstack": {"auth_url": cloud.auth_url, "username": LAB_ADMIN["username"],
+                          "password": LAB_ADMIN["password"], "project": LAB_ADMIN["project_name"]},
+            "cli": {"user": "lab", "password": "unused: hosts answer in process"},
+            "amqp": {"url": settings.amqp_url, "exchanges": ["nova", "neutron"]},
+        })
+        scanned = scan_world_in_process(world, database, ENV)
+        Projector(database, stores.neo4j, ENV).sync()
+        print(f"world: {len(world.hosts)} hosts, {len(world.instances)} VMs, "
+              f"{sum(scanned.counts.values())} objects and links scanned and projected", flush=True)
+
+        stop = threading.Event()
+        listening = threading.Event()
+        listener = build_listener(database, environment, window_s=args.window,
+                                  say=lambda line: listening.set() if "listening to" in line else None,
+                                  transport=CallableTransport(LabResponder(world)))
+        threads = [threading.Thread(target=listener.run, args=(stop,), daemon=True),
+                   threading.Thread(target=Projector(database, stores.neo4j, ENV).follow, args=(stop.is_set,),
+                                    daemon=True)]
+        for thread in threads:
+            thread.start()
+        try:
+            if not listening.wait(60):
+                raise SystemExit("the listener did not connect to RabbitMQ within 60 s")
+            to_mongo, to_neo4j = measure(args, world, database, stores, settings.amqp_url)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=60)
+            drop_graph(stores, ENV)
+            database.client.drop_database(DATABASE)
+            _delete_queue(settings.amqp_url)
+    for label, values in (("bus -> MongoDB inventory", to_mongo), ("bus -> Neo4j node", to_neo4j)):
+        print(f"  {label:26s} p50 {statistics.median(values) * 1000:7.1f} ms   "
+              f"p95 {percentile(values, 0.95) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms   "
+              f"({len(values)} events)")
+
+
+def measure(args: argparse.Namespace, world, database, stores: Stores,  # type: ignore[no-untyped-def]
+            amqp_url: str) -> tuple[list[float], list[float]]:
+    """Rename random VMs one at a time; seconds from publishing to MongoDB and to Neo4j, each."""
+    chooser = random.Random(args.seed)
+    to_mongo: list[float] = []
+    to_neo4j: list[float] = []
+    for number in range(args.events):
+        vm = chooser.choice(world.instances)
+        name = f"renamed-{number}"
+        events = rename_vm(world, vm.id, name)
+        started = time.perf_counter()
+        publish_events(amqp_url, world, events)
+        wait_until(lambda: (database[OBJECTS].find_one({"environment": ENV, "id": vm.id}, {"name": 1})
+                            or {}).get("name") == name)
+        to_mongo.append(time.perf_counter() - started)
+
+        def in_graph() -> bool:
+            records, _, _ = stores.neo4j.execute_query("MATCH (n:Object {uid: $uid}) RETURN n.name AS name",
+                                                       uid=uid(ENV, vm.id))
+            return bool(records) and records[0]["name"] == name
+        wait_until(in_graph)
+        to_neo4j.append(time.perf_counter() - started)
+        print(f"  {number + 1:3d} {vm.id}: MongoDB {to_mongo[-1] * 1000:6.0f} ms, Neo4j {to_neo4j[-1] * 1000:6.0f} ms",
+              flush=True)
+        time.sleep(args.window + 0.5)  # let the debounced host rescan pass before the next event
+    return to_mongo, to_neo4j
+
+
+def _delete_queue(amqp_url: str) -> None:
+    import kombu
+
+    with kombu.Connection(amqp_url, connect_timeout=5) as connection:
+        kombu.Queue(queue_name(ENV))(connection.default_channel).delete()
+
+
+if __name__ == "__main__":
+    main()
