@@ -12,6 +12,8 @@ where it would shadow the real package of the same name.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -172,6 +174,44 @@ def api_tokens(api_app, api_world: ScannedWorld) -> dict[str, str]:  # type: ign
         assert answer.status_code == 201, answer.get_json()
         tokens[name] = answer.get_json()["token"]
     return tokens
+
+
+@pytest.fixture
+def get(api_app, api_tokens):  # type: ignore[no-untyped-def]
+    """GET on the API: `get(path under /api/v1, user="alice", **query)`; user=None sends no token."""
+    client = api_app.test_client()
+
+    def call(path: str, user: str | None = "alice", **params):  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {api_tokens[user]}"} if user else {}
+        return client.get(f"/api/v1{path}", query_string=params, headers=headers)
+    return call
+
+
+def ok(answer) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """The JSON of a 200 answer (fails the test on any other status). `from conftest import ok`."""
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()  # type: ignore[no-any-return]
+
+
+def error_of(answer, status: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """The `error` of an answer with that status, checked to have the API's one error shape.
+    `from conftest import error_of`."""
+    body = answer.get_json()
+    assert answer.status_code == status, body
+    assert list(body) == ["error"] and set(body["error"]) == {"status", "code", "message", "details"}
+    assert body["error"]["status"] == status
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def calipso(mongo_db, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """Run the `calipso` command as a real process on the test database (`from conftest import
+    calipso`); with `check`, fail the test unless it exits 0."""
+    command = str(Path(sys.executable).with_name("calipso"))
+    environment = {**os.environ, "MONGO_DATABASE": mongo_db.name, "CALIPSO_LOG_LEVEL": "WARNING", "COLUMNS": "250"}
+    done = subprocess.run([command, *args], env=environment, capture_output=True, text=True, timeout=120)
+    if check:
+        assert done.returncode == 0, f"calipso {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    return done
 
 
 def scan_and_project(world, database, driver, environment: str):  # type: ignore[no-untyped-def]

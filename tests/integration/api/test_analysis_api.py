@@ -6,37 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
+from conftest import error_of, ok
 
 from lab.truth import otep_id
 from queries.impact import impact, whatif
 from queries.path import path
 from queries.rca import rca
 
-API = "/api/v1"
-
-
-@pytest.fixture
-def get(api_app, api_tokens):  # type: ignore[no-untyped-def]
-    client = api_app.test_client()
-
-    def call(path: str, user: str | None = "alice", **params):  # type: ignore[no-untyped-def]
-        headers = {"Authorization": f"Bearer {api_tokens[user]}"} if user else {}
-        return client.get(f"{API}{path}", query_string=params, headers=headers)
-    return call
-
-
-def ok(answer) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()  # type: ignore[no-any-return]
-
-
-def error_of(answer, status: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    body = answer.get_json()
-    assert answer.status_code == status, body
-    assert list(body) == ["error"] and set(body["error"]) == {"status", "code", "message", "details"}
-    assert body["error"]["status"] == status
-    return body["error"]  # type: ignore[no-any-return]
 
 
 def analysis(api_world, name: str) -> str:  # type: ignore[no-untyped-def]

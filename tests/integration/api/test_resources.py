@@ -7,34 +7,13 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+from conftest import error_of, ok
 
 from graphmodel.inventory import HISTORY, LINKS, OBJECTS
 from graphmodel.schema import CLIQUE_TYPES, LINK_TYPES, OBJECT_TYPES
 from ingest.records import MESSAGES, Message, record_message
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def get(api_app, api_tokens):  # type: ignore[no-untyped-def]
-    client = api_app.test_client()
-
-    def call(path: str, user: str = "alice", **params):  # type: ignore[no-untyped-def]
-        return client.get(f"{API}{path}", query_string=params, headers={"Authorization": f"Bearer {api_tokens[user]}"})
-    return call
-
-
-def ok(answer) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()  # type: ignore[no-any-return]
-
-
-def error_of(answer, status: int) -> dict:  # type: ignore[no-untyped-def, type-arg]
-    body = answer.get_json()
-    assert answer.status_code == status, body
-    assert list(body) == ["error"] and set(body["error"]) == {"status", "code", "message", "details"}
-    assert body["error"]["status"] == status
-    return body["error"]  # type: ignore[no-any-return]
 
 
 def env_path(api_world, rest: str) -> str:  # type: ignore[no-untyped-def]

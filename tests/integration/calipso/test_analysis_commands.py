@@ -6,28 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from conftest import scan_and_project
+from conftest import calipso, scan_and_project
 
 from lab.expected import expected_path
 from lab.faults import inject_fault
 from lab.generate import generate_world
 from lab.truth import otep_id
-
-CALIPSO = str(Path(sys.executable).with_name("calipso"))
-
-
-def calipso(mongo_db, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    environment = {**os.environ, "MONGO_DATABASE": mongo_db.name, "CALIPSO_LOG_LEVEL": "WARNING", "COLUMNS": "250"}
-    done = subprocess.run([CALIPSO, *args], env=environment, capture_output=True, text=True, timeout=120)
-    if check:
-        assert done.returncode == 0, f"calipso {' '.join(args)}: {done.stdout}\n{done.stderr}"
-    return done
-
 
 def test_impact_and_whatif_commands(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     world = generate_world(3, 2, 1, "ovs", "vxlan", seed=61)
