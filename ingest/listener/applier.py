@@ -17,7 +17,7 @@ from ingest.listener.handlers import Plan, keep_stored_fields, renamed_descendan
 from ingest.records import Message, record_message
 from ingest.sources.openstack import fetch
 from ingest.sources.openstack.fetch import RawOpenStack
-from ingest.sources.openstack.transform import _networks_and_ports
+from ingest.sources.openstack.transform import networks_and_ports
 
 Document = dict[str, Any]
 #: Reads one network and its subnets from the API (in the shapes `fetch_openstack` gives); None if it is gone.
@@ -102,7 +102,7 @@ class InventoryApplier:
             if found is None:
                 continue  # deleted meanwhile: its own delete event follows
             network, subnets = found
-            docs += _networks_and_ports(RawOpenStack(region="", networks=[network], subnets=subnets))
+            docs += networks_and_ports(RawOpenStack(region="", networks=[network], subnets=subnets))
         return docs
 
     # -- writing -------------------------------------------------------------------------------------

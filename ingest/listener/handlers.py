@@ -20,7 +20,7 @@ from core.errors import CalipsoError
 from ingest.records import excerpt
 from ingest.sources.openstack import fetch
 from ingest.sources.openstack.fetch import RawOpenStack
-from ingest.sources.openstack.transform import _instances, _networks_and_ports
+from ingest.sources.openstack.transform import instances, networks_and_ports
 
 Document = dict[str, Any]
 
@@ -162,7 +162,7 @@ def instance_upsert(notification: Notification) -> Plan:
     payload = notification.payload
     instance_id = _instance_id(notification)
     plan = Plan(notification.event_type, "instance", instance_id, payload.get("display_name"))
-    docs = _instances(RawOpenStack(region="", servers=[server_from_nova_payload(payload)]))
+    docs = instances(RawOpenStack(region="", servers=[server_from_nova_payload(payload)]))
     if not docs:
         return plan  # not on a host yet (being scheduled): nothing to show
     plan.write = docs
@@ -207,7 +207,7 @@ def port_upsert(notification: Notification) -> Plan:
                                excerpt(json.dumps(notification.payload, default=str)))
     raw = fetch.port(port)  # the shape a scan reads the Neutron API's ports in
     plan = Plan(notification.event_type, "port", port["id"], port.get("name") or None,
-                write=_networks_and_ports(RawOpenStack(region="", ports=[raw])), refresh_hosts_of=[port["id"]])
+                write=networks_and_ports(RawOpenStack(region="", ports=[raw])), refresh_hosts_of=[port["id"]])
     if raw.get("binding_host_id"):
         plan.refresh_hosts = [raw["binding_host_id"]]
     return plan

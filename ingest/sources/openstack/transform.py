@@ -114,11 +114,7 @@ def instances(raw: RawOpenStack) -> list[Document]:
     return docs
 
 
-def _instances(raw: RawOpenStack) -> list[Document]:
-    return instances(raw)  # the listener's name for it
-
-
-def _networks_and_ports(raw: RawOpenStack) -> list[Document]:
+def networks_and_ports(raw: RawOpenStack) -> list[Document]:
     """Networks, then ports (the listener's one call for both)."""
     return networks(raw) + ports(raw)
 

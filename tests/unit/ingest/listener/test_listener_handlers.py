@@ -12,7 +12,7 @@ from ingest.listener.handlers import (HANDLERS, MalformedMessage, Notification, 
                                       plan_for, renamed_descendants)
 from ingest.sources.openstack import fetch
 from ingest.sources.openstack.fetch import RawOpenStack
-from ingest.sources.openstack.transform import _instances, _networks_and_ports
+from ingest.sources.openstack.transform import instances, networks_and_ports
 from lab import changes
 from lab.changes import Event
 from lab.cloud.compute import ComputeDocs
@@ -43,7 +43,7 @@ def notifications(world: World, events: list[Event]) -> list[Notification]:
 def scanned_server(world: World, instance_id: str) -> dict[str, Any]:
     """The instance document a scan makes of the lab's Nova API answer."""
     raw = fetch.server(ComputeDocs(world, BASE).servers.get(instance_id))
-    return _instances(RawOpenStack(region="", servers=[raw]))[-1]
+    return instances(RawOpenStack(region="", servers=[raw]))[-1]
 
 
 # -- parsing ----------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_boot_vm_writes_port_and_instance_as_a_scan_shapes_them_and_refreshes_th
     port_id = port_event.payload["port"]["id"]
     folder, port = port_plan.write
     api_port = fetch.port(NetworkDocs(w, BASE).ports.get(port_id))
-    assert port_plan.write == _networks_and_ports(RawOpenStack(region="", ports=[api_port]))
+    assert port_plan.write == networks_and_ports(RawOpenStack(region="", ports=[api_port]))
     assert (folder["id"], port["id"], port["host"], port["parent_id"]) == (
         truth[port_id].parent_id, port_id, "compute-2", truth[port_id].parent_id)
 
