@@ -1,4 +1,5 @@
-"""`calipso scan NAME [--object ID]`, `calipso scan abort SCAN_ID`, `calipso scans list|show`."""
+"""`calipso scan NAME [--object ID]`, `calipso scan abort SCAN_ID`, `calipso scan hierarchy`,
+`calipso scans list|show`."""
 
 from __future__ import annotations
 
@@ -31,8 +32,18 @@ class _ScanGroup(CalipsoGroup):
 
 @click.group("scan", cls=_ScanGroup)
 def scan() -> None:
-    """Scan an environment (`calipso scan NAME [--object ID]`), or abort a running scan
-    (`calipso scan abort SCAN_ID`)."""
+    """Scan an environment (`calipso scan NAME [--object ID]`), abort a running scan
+    (`calipso scan abort SCAN_ID`), or print what a scan finds and how (`calipso scan hierarchy`)."""
+
+
+@scan.command("hierarchy")
+def scan_hierarchy() -> None:
+    """Print what a scan finds and how (ingest/hierarchy.py): object types under their parents with
+    the source and condition of each, the link finders and their evidence, the host commands, and
+    the OpenStack API resources read."""
+    from ingest.hierarchy import print_hierarchy
+
+    print_hierarchy(sys.stdout)
 
 
 def scan_row(doc: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from calipso.cli import main
 from core.environments import Environment
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME
 from ingest import hierarchy
@@ -128,6 +130,8 @@ def test_the_tree_prints_every_declared_type_and_finder() -> None:
     printed = subprocess.run([sys.executable, "-m", "ingest.hierarchy"], capture_output=True, text=True,
                              check=True).stdout
     assert printed == text
+    from_cli = CliRunner().invoke(main, ["scan", "hierarchy"])
+    assert from_cli.exit_code == 0 and from_cli.output == text, from_cli.output
 
 
 # -- what the declared drivers produce, on every lab variant ---------------------------------------------
