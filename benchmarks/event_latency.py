@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--window", type=float, default=2.0, help="the listener's host-rescan debounce window (s)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--verbose", action="store_true", help="print what the listener says")
     args = parser.parse_args()
 
     settings = load_settings()
@@ -91,7 +92,8 @@ def main() -> None:
         stop = threading.Event()
         listening = threading.Event()
         listener = build_listener(database, environment, window_s=args.window,
-                                  say=lambda line: listening.set() if "listening to" in line else None,
+                                  say=lambda line: (print(f"  listener: {line}", flush=True) if args.verbose else None,
+                                                    listening.set() if "listening to" in line else None),
                                   transport=CallableTransport(LabResponder(world)))
         threads = [threading.Thread(target=listener.run, args=(stop,), daemon=True),
                    threading.Thread(target=Projector(database, stores.neo4j, ENV).follow, args=(stop.is_set,),

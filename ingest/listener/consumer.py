@@ -138,11 +138,12 @@ class Listener:
                     connected = True
                     self.stats.connections += 1
                     self.backoff.reset()
-                    self.say(f"listening to {self.environment.name} on {where}: queue {self.queue.name} bound to "
-                             f"{', '.join(self.amqp.exchanges)} ({ROUTING_KEY})")
                     self._last_message = time.monotonic()
                     with connection.Consumer([self.queue], on_message=self._on_message, prefetch_count=PREFETCH,
                                              no_ack=False):
+                        # Said once the queue is declared and bound: from here on no event is lost.
+                        self.say(f"listening to {self.environment.name} on {where}: queue {self.queue.name} bound "
+                                 f"to {', '.join(self.amqp.exchanges)} ({ROUTING_KEY})")
                         while not finished():
                             wait = self.debouncer.seconds_to_next()
                             try:
