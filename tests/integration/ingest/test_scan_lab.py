@@ -1,10 +1,12 @@
 """Scan a served lab the way a real cloud is scanned: openstacksdk against its APIs, every host over
 SSH through the lab's jump user, the real tools' output parsed. For every variant the stored
-inventory equals the ground truth; a host printing garbage is reported and loses nothing else."""
+inventory equals the ground truth; a host printing garbage, and a host whose SSH port refuses
+connections, are each reported and lose nothing else."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+import socket
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,32 @@ def test_a_host_printing_garbage_is_reported_and_the_rest_is_complete(mongo_db) 
     from_host = {"host_pnic", "vnic", "vconnector", "vedge", "otep"}
     found_on_compute2 = {d["type"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
     assert not found_on_compute2 & from_host  # what only its commands could tell is absent, not invented
+
+
+def test_a_host_whose_ssh_is_refused_is_reported_and_the_rest_is_complete(lab: LabService, mongo_db,  # type: ignore[no-untyped-def]
+                                                                           tmp_path: Path) -> None:
+    world: World = generate_world(3, 2, 2, "ovs", "vxlan", seed=31)
+    save_world(world, tmp_path / "world.yaml")
+    endpoints = lab.up(tmp_path / "world.yaml")
+    cli = endpoints["cli"]
+    with socket.socket() as probe:  # a port nothing listens on: the kernel refuses the connection
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    # Log in to each host directly (user = host name on the lab's SSH server); compute-2's address
+    # is the closed port.
+    addresses = {h.name: f"{h.name}@{cli['host']}:{cli['port']}" for h in world.hosts}
+    addresses["compute-2"] = f"compute-2@127.0.0.1:{closed_port}"
+    with SSHTransport(SSHConfig(user="calipso", key_file=cli["key_file"], addresses=addresses)) as transport:
+        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
+                         concurrency=4).scan()
+    assert result.status == "completed_with_errors"
+    assert [e for e in result.errors if e.startswith("compute-2:")] == result.errors
+    message = mongo_db[MESSAGES].find_one({"environment": "lab", "related_object": "compute-2"})
+    assert message["level"] == "error" and "refused" in message["message"]
+    assert message["details"]["command"]  # names the command it could not run
+    objects, links = stored(mongo_db, "lab")
+    truth = compute_truth(world)
+    others = {i for i, o in truth.objects.items() if o.host not in (None, "compute-2")}
+    assert others <= objects  # every other host is complete
+    found_on_compute2 = {d["type"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
+    assert not found_on_compute2 & {"host_pnic", "vnic", "vconnector", "vedge", "otep"}
