@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import connect_to_lab
 
-from core.settings import Settings, load_settings
+from core.settings import load_settings
 from graphmodel.inventory import LINKS, OBJECTS
 from ingest.records import MESSAGES
 from ingest.scanner import Scanner
