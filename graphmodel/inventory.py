@@ -7,7 +7,8 @@ path (DESIGN §2):
   (`valid_from`), so the environment as of any time can be rebuilt;
 - appends to `changes`, an ordered feed (sequence numbers from an atomic counter) that the
   projector follows into Neo4j. FerretDB has no change streams, so this is how the projector
-  learns what changed.
+  learns what changed. An entry carries its document as BSON bytes: read it with
+  `change_document`.
 A document that comes back unchanged only has `last_seen` and `scan_id` refreshed: no history,
 no feed entry.
 """
@@ -21,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import bson
+from bson.binary import UuidRepresentation
+from bson.codec_options import CodecOptions
 from pymongo import ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -47,6 +51,20 @@ def object_key(doc: Document) -> str:
 def link_key(doc: Document) -> str:
     """A link's identity within an environment: type, source, target."""
     return f"{doc['link_type']}|{doc['source_id']}|{doc['target_id']}"
+
+
+#: How a feed entry's document is encoded and decoded: as `core.stores` reads MongoDB (UTC datetimes).
+FEED_CODEC = CodecOptions(tz_aware=True, tzinfo=timezone.utc, uuid_representation=UuidRepresentation.STANDARD)
+
+
+def change_document(change: Document) -> Document:
+    """The object or link document a feed entry carries.
+
+    Why bytes: FerretDB (SQLite) decodes every field of every document a query scans, and the
+    document is most of an entry's fields; one opaque field makes writing and reading the feed
+    about three times faster there. Entries written before that carry a plain document."""
+    doc = change["doc"]
+    return bson.decode(doc, FEED_CODEC) if isinstance(doc, bytes) else doc
 
 
 def content(doc: Document) -> Document:
@@ -250,8 +268,8 @@ class InventoryWriter:
                 "doc": content(row)}
 
     def _change(self, kind: str, op: str, key: str, row: Document) -> Document:
-        return {"environment": self.environment, "kind": kind, "op": op, "key": key, "doc": content(row),
-                "at": self.clock()}
+        return {"environment": self.environment, "kind": kind, "op": op, "key": key,
+                "doc": bson.encode(content(row), codec_options=FEED_CODEC), "at": self.clock()}
 
 
 #: Documents per statement: set-based statements ($in, insert_many) carry a slice each.

@@ -26,7 +26,7 @@ from typing import Any
 import neo4j
 from pymongo.database import Database
 
-from graphmodel.inventory import CHANGES, LINKS, OBJECTS, content
+from graphmodel.inventory import CHANGES, LINKS, OBJECTS, change_document, content
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME, uid
 
 Document = dict[str, Any]
@@ -101,7 +101,7 @@ def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
         return None
     batch = Batch(last_seq, {}, [], {}, {})
     for (kind, _), change in last.items():
-        doc = change["doc"]
+        doc = change_document(change)
         if kind == "object":
             if change["op"] == "delete":
                 batch.object_deletes.append({"uid": uid(environment, doc["id"]),

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from calipso.env_commands import lab_environment
 from core.environments import Environment, EnvironmentStore
 from core.settings import Settings, load_settings
-from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS
+from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, change_document
 from ingest.connections import check_environment
 from ingest.records import ScanRecords
 from ingest.run import scan_environment
@@ -173,7 +173,7 @@ def test_scan_by_name_equals_the_truth_and_a_host_rescan_after_a_fault_changes_o
         assert stored(mongo_db, "lab") == faulted
         # Only compute-1's objects and links changed (the feed says so), and the old versions are kept.
         changes = list(mongo_db[CHANGES].find({"environment": "lab", "seq": {"$gt": last_seq}}))
-        assert changes and all(change["doc"].get("host") == "compute-1" for change in changes)
+        assert changes and all(change_document(change).get("host") == "compute-1" for change in changes)
         closed = list(mongo_db[HISTORY].find({"environment": "lab", "kind": "link", "valid_to": {"$ne": None}}))
         assert {v["key"] for v in closed} == {c["key"] for c in changes if c["kind"] == "link"}
         touched = {d["id"] for d in mongo_db[OBJECTS].find({"environment": "lab", "scan_id": rescan["scan_id"]})}

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from graphmodel.inventory import (CHANGES, HISTORY, LINKS, OBJECTS, WRITE_LOCKS, InventoryWriter, WriteLockTimeout,
-                                  environment_write_lock)
+                                  change_document, environment_write_lock)
 from migrations.runner import apply_mongo
 
 
@@ -56,6 +56,9 @@ def test_new_changed_unchanged_and_closed_with_history_and_feed(mongo_db) -> Non
         ("link", "delete", "vedge-host_pnic|h/ovs|h/eth1")]
     seqs = [c["seq"] for c in feed]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    # Each entry carries the document as it was written, without bookkeeping such as last_seen.
+    assert [change_document(c).get("mtu") for c in feed[:4]] == [1500, None, None, 9000]
+    assert change_document(feed[0])["id"] == "h/eth0" and "last_seen" not in change_document(feed[0])
 
 
 def test_a_partial_scan_closes_only_its_subtree(mongo_db) -> None:  # type: ignore[no-untyped-def]
