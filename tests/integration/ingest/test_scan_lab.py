@@ -5,8 +5,8 @@ connections, are each reported and lose nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,10 @@ from lab.hosts import LabResponder
 from lab.service import LabService
 from lab.truth import compute_truth
 from lab.world import VARIANTS, World, save_world
+
+
+#: Object types only a host's own commands can tell: absent, not invented, when the host fails.
+HOST_DERIVED_TYPES = {"host_pnic", "vnic", "vconnector", "vedge", "otep"}
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +100,8 @@ def test_a_host_printing_garbage_is_reported_and_the_rest_is_complete(mongo_db) 
     truth = compute_truth(world)
     compute1 = {o for o in truth.objects if truth.objects[o].host == "compute-1"}
     assert compute1 <= objects  # the other hosts are complete
-    from_host = {"host_pnic", "vnic", "vconnector", "vedge", "otep"}
     found_on_compute2 = {d["type"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
-    assert not found_on_compute2 & from_host  # what only its commands could tell is absent, not invented
+    assert not found_on_compute2 & HOST_DERIVED_TYPES
 
 
 def test_a_host_whose_ssh_is_refused_is_reported_and_the_rest_is_complete(lab: LabService, mongo_db,  # type: ignore[no-untyped-def]
@@ -122,9 +125,9 @@ def test_a_host_whose_ssh_is_refused_is_reported_and_the_rest_is_complete(lab: L
     message = mongo_db[MESSAGES].find_one({"environment": "lab", "related_object": "compute-2"})
     assert message["level"] == "error" and "refused" in message["message"]
     assert message["details"]["command"]  # names the command it could not run
-    objects, links = stored(mongo_db, "lab")
+    objects, _ = stored(mongo_db, "lab")
     truth = compute_truth(world)
     others = {i for i, o in truth.objects.items() if o.host not in (None, "compute-2")}
     assert others <= objects  # every other host is complete
     found_on_compute2 = {d["type"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
-    assert not found_on_compute2 & {"host_pnic", "vnic", "vconnector", "vedge", "otep"}
+    assert not found_on_compute2 & HOST_DERIVED_TYPES
