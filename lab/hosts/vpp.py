@@ -1,7 +1,7 @@
 """vppctl as VPP 16.09 prints it: show version, interface, hardware-interfaces, mode, bridge-domain.
 
 VPP cannot be installed here, so the layouts come from the recorded real outputs in
-/work/shared/fixtures/reference/vpp/ (column widths included): `show int` is
+tests/fixtures/reference/vpp/ (column widths included): `show int` is
 "%-32s%=5d%=16s" then counters "%-16s%16d" continued under column 53, `show hardware` is
 "%-32s%=6d%=8s%s" with counters right-aligned at column 60. VPP's centring puts the odd space
 on the left.

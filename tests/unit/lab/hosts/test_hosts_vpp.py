@@ -12,9 +12,8 @@ from lab.hostmodel import LabHosts
 from lab.hosts import LabResponder
 from lab.hosts.vpp import center
 
-FIXTURES = Path("/work/shared/fixtures/reference/vpp")
-if not FIXTURES.is_dir():  # the shared fixtures live beside the checkout on the lab machines
-    FIXTURES = Path(__file__).resolve().parents[4] / "shared" / "fixtures" / "reference" / "vpp"
+# Recordings of a real VPP 16.09 (tests/fixtures/reference/README.md says where from)
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "reference" / "vpp"
 
 # One regex per kind of line; each must accept every line of the real recording too.
 SHOW_INT = {

@@ -1,4 +1,4 @@
-"""VPP parsers on the shared recordings of VPP 16.09 (shared/fixtures/reference/vpp), unchanged."""
+"""VPP parsers on the recordings of a real VPP 16.09 (tests/fixtures/reference/vpp), unchanged."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from ingest.sources.host.parsers.errors import ParseError
 from ingest.sources.host.parsers.vpp import parse_vpp_hardware, parse_vpp_show_int, parse_vpp_show_mode, vpp_interfaces
 
-# shared/ sits beside the checkout
-VPP = Path(__file__).resolve().parents[6].parent / "shared" / "fixtures" / "reference" / "vpp"
+# Recordings of a real VPP 16.09 (tests/fixtures/reference/README.md says where from)
+VPP = Path(__file__).resolve().parents[5] / "fixtures" / "reference" / "vpp"
 
 
 def recorded(name: str) -> str:
