@@ -130,6 +130,9 @@ LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("switch", "switch_pnic", "the switch's port"),
 )
 
+#: Every attribute a link type declares (network, vlan_tag, ...): the only link fields a filter may name.
+LINK_ATTRIBUTES: tuple[str, ...] = tuple(sorted({name for link_type in LINK_TYPES for name in link_type.attributes}))
+
 CLIQUE_TYPES: tuple[CliqueType, ...] = (
     CliqueType("instance", "instance", ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep",
                                         "otep-vconnector", "vconnector-host_pnic", "host_pnic-network")),

@@ -111,11 +111,9 @@ class ScannedWorld:
         self.settings, self.environment, self.world, self.stores = settings, environment, world, stores
 
 
-@pytest.fixture(scope="session")
-def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
-    """An OVS/VXLAN lab of 3 hosts scanned in-process (lab APIs on loopback, host commands through
-    the lab's responder) into a MongoDB database of its own, and projected into Neo4j under a unique
-    environment name. Shared by the API and client tests, which only read it."""
+def scan_lab_world(database, neo4j, environment: str, world) -> None:  # type: ignore[no-untyped-def]
+    """Scan a lab world in-process (lab APIs on loopback, host commands through the lab's responder)
+    into `database` as `environment`, and project it into Neo4j."""
     from graphmodel.projector import Projector
     from ingest.scanner import Scanner
     from ingest.sources.host.fetch import fetch_host_facts
@@ -124,8 +122,22 @@ def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
     from ingest.transport import CallableTransport
     from lab.cloud.server import serve
     from lab.cloud.source import StaticWorldSource
-    from lab.generate import generate_world
     from lab.hosts import LabResponder
+
+    with serve(StaticWorldSource(world)) as cloud:
+        def docs() -> list[dict]:  # type: ignore[type-arg]
+            return openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
+        result = Scanner(database, environment, docs, CallableTransport(LabResponder(world)), fetch_host_facts).scan()
+    assert result.status == "completed", result.errors
+    Projector(database, neo4j, environment).sync()
+
+
+@pytest.fixture(scope="session")
+def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
+    """An OVS/VXLAN lab of 3 hosts scanned in-process into a MongoDB database of its own, and
+    projected into Neo4j under a unique environment name. Shared by the API and client tests,
+    which only read it."""
+    from lab.generate import generate_world
     from migrations import runner
 
     isolated = load_settings(mongo_uri=settings.mongo_uri, mongo_database=f"test_api_{uuid.uuid4().hex[:10]}")
@@ -133,12 +145,7 @@ def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
     world = generate_world(3, 2, 2, "ovs", "vxlan", seed=7)
     opened = Stores(isolated)
     runner.apply_mongo(opened.mongo)
-    with serve(StaticWorldSource(world)) as cloud:
-        def docs() -> list[dict]:  # type: ignore[type-arg]
-            return openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
-        result = Scanner(opened.mongo, environment, docs, CallableTransport(LabResponder(world)), fetch_host_facts).scan()
-    assert result.status == "completed", result.errors
-    Projector(opened.mongo, stores.neo4j, environment).sync()
+    scan_lab_world(opened.mongo, stores.neo4j, environment, world)
     try:
         yield ScannedWorld(isolated, environment, world, opened)
     finally:

@@ -14,7 +14,7 @@ from queries.explore import count
 from api.serialize import jsonable
 from flask_restx import fields
 from graphmodel.inventory import HISTORY, LINKS
-from graphmodel.schema import LINK_TYPES
+from graphmodel.schema import LINK_ATTRIBUTES, LINK_TYPES
 
 ns = Namespace("links", description="Discovered links between objects")
 PATH = ENV_PATH + "/links"
@@ -35,7 +35,7 @@ FILTERS = (
     Param("target_id", "str", "Links to this object"),
     Param("object_id", "str", "Links from or to this object"),
     Param("attribute", "str", "NAME=VALUE on the link's attributes, e.g. network=<id> or vlan_tag=3 (repeatable; "
-          "all must hold)",
+          f"all must hold). NAME is one of {', '.join(LINK_ATTRIBUTES)}",
           multiple=True, pattern=ATTRIBUTE),
     Param("as_of", "datetime", "The links as they were at this time (from the history)"),
     *PAGINATION,
@@ -53,19 +53,27 @@ def link_filter(args: Args, prefix: str = "") -> dict[str, Any]:
         query["$or"] = [{prefix + "source_id": args.object_id}, {prefix + "target_id": args.object_id}]
     for attribute in args.attribute:
         name, _, value = attribute.partition("=")
-        # The name became part of a field path: the pattern above allows letters, digits, _ only.
-        if not name.replace("_", "").isalnum():
-            raise BadRequest(f"attribute name {name!r} may hold letters, digits and _ only")
-        # Link attributes (network, vlan_tag, segmentation_id, ...) are fields of the link document.
-        query[prefix + name] = {"$in": [value, _number(value)]} if _number(value) is not None else value
+        # The name becomes a field path, so only the attributes link types declare may be named:
+        # never `environment`, `_id` or anything else that would widen the query past its scope.
+        if name not in LINK_ATTRIBUTES:
+            raise BadRequest(f"attribute {name!r} is not a link attribute; use one of {', '.join(LINK_ATTRIBUTES)}",
+                             {"parameter": "attribute", "allowed": list(LINK_ATTRIBUTES)})
+        number = _number(value)
+        query.setdefault("$and", []).append(
+            {prefix + name: {"$in": [value, number]} if number is not None else value})
     return query
+
+
+#: MongoDB integers are 64-bit: a longer number can only ever match as text.
+INT64 = 2**63
 
 
 def _number(text: str) -> int | None:
     try:
-        return int(text)
+        number = int(text)
     except ValueError:
         return None
+    return number if -INT64 <= number < INT64 else None
 
 
 @ns.route("")
@@ -83,7 +91,7 @@ class Links(Resource):
             total = count(mongo(), HISTORY, query)
             versions = mongo()[HISTORY].find(query).sort("key", 1).skip(window.skip).limit(window.page_size)
             return window.wrap([jsonable({**v["doc"], "environment": env, "key": v["key"]}) for v in versions], total)
-        query = {"environment": env, **link_filter(args)}
+        query = {**link_filter(args), "environment": env}
         total = count(mongo(), LINKS, query)
         docs = mongo()[LINKS].find(query).sort("key", 1).skip(window.skip).limit(window.page_size)
         return window.wrap([jsonable(d) for d in docs], total)
