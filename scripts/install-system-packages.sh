@@ -11,6 +11,8 @@ packages=(
   # (its own ovsdb-server and ovs-vswitchd per lab host; the system service is never started)
   iproute2 bridge-utils ethtool util-linux mount procps bash iputils-ping
   openvswitch-common openvswitch-switch
+  chromium          # headless Chromium prints the HTML reports to PDF (calipso report ... -o x.pdf)
+  poppler-utils     # pdftotext/pdftoppm: the report tests read the PDFs back
 )
 
 missing=()
