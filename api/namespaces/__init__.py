@@ -14,3 +14,5 @@ def register_all(api: Api) -> None:
         api.add_namespace(module.ns, path=getattr(module, "PATH", None))
     api.add_namespace(health.metrics_ns)
     api.add_namespace(cliques.cliques_ns, path=cliques.CLIQUES_PATH)
+    from api.namespaces import exports
+    api.add_namespace(exports.ns, path=exports.PATH)
