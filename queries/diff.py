@@ -146,7 +146,10 @@ def parse_time(value: str, now: datetime | None = None) -> datetime | None:
         return now
     duration = _DURATION.match(text.lower())
     if duration:
-        return now - timedelta(**{_UNITS[duration.group(2)]: int(duration.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[duration.group(2)]: int(duration.group(1))})
+        except OverflowError:  # further back than year 1
+            raise DiffError(f"{value!r} reaches back before year 1; give a shorter duration") from None
     try:
         return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
@@ -163,12 +166,11 @@ def resolve_time(database: Database, environment: str, value: str | datetime) ->
     parsed = parse_time(value)
     if parsed is not None:
         return parsed
-    scan = database[SCANS].find_one({"_id": value.strip()})
+    # Scoped to the environment: a scan of another one is answered as unknown, never described.
+    scan = database[SCANS].find_one({"_id": value.strip(), "environment": environment})
     if scan is None:
         raise DiffError(f"{value!r} is neither a time (ISO 8601, 'now', or a duration ago such as 2h or 7d) "
-                        f"nor a scan id")
-    if scan.get("environment") != environment:
-        raise DiffError(f"scan {value} belongs to environment {scan.get('environment')!r}, not {environment!r}")
+                        f"nor a scan id of environment {environment!r}")
     finished = scan.get("finished_at")
     if finished is None:
         raise DiffError(f"scan {value} has not finished (status {scan.get('status')})")

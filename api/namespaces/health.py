@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app
 from flask_restx import Namespace, Resource, fields
 
-from api.context import caller, context
+from api.context import context, require_admin
 from api.params import no_query
 
 ns = Namespace("health", description="Whether the stores answer (no token needed)")
@@ -37,7 +37,8 @@ class Metrics(Resource):
     @metrics_ns.response(200, "Prometheus text exposition format")
     @no_query
     def get(self) -> Response:
-        """Request counts and latencies per endpoint and status, scans, projection lag (Prometheus format)."""
-        caller()
+        """Request counts and latencies per endpoint and status, scans, projection lag (Prometheus format).
+        Administrators only: the figures name every environment."""
+        require_admin()
         body, content_type = current_app.extensions["calipso_metrics"].exposition()
         return Response(body, content_type=content_type)

@@ -234,7 +234,9 @@ def test_health_and_metrics(get, api_app, api_world) -> None:  # type: ignore[no
     health = api_app.test_client().get(f"{API}/health").get_json()
     assert health["status"] == "ok" and {s["name"] for s in health["stores"]} == {"mongodb", "neo4j"}
     get("/types")
-    answer = get("/metrics")
+    # The figures name every environment: administrators only.
+    assert error_of(get("/metrics", user="alice"), 403)["message"] == "this operation is for administrators"
+    answer = get("/metrics", user="admin")
     assert answer.status_code == 200 and answer.content_type.startswith("text/plain")
     text = answer.get_data(as_text=True)
     assert 'calipso_api_requests_total{endpoint="/api/v1/types",method="GET",status="200"}' in text

@@ -43,7 +43,10 @@ def test_calipso_serve_answers_over_http(api_world, api_tokens) -> None:  # type
                            headers=headers, timeout=10)
         assert vms.status_code == 200 and vms.json()["total"] == len(api_world.world.instances)
         assert requests.get(f"{base}/environments/{api_world.environment}/inventory", timeout=10).status_code == 401
-        metrics = requests.get(f"{base}/metrics", headers=headers, timeout=10).text
+        assert requests.get(f"{base}/metrics", headers=headers, timeout=10).status_code == 403
+        admin = requests.post(f"{base}/auth/tokens", json={"username": "admin", "password": "admin-pw"}, timeout=10)
+        metrics = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {admin.json()['token']}"},
+                               timeout=10).text
         assert "calipso_api_requests_total" in metrics
     finally:
         process.terminate()
