@@ -1,0 +1,159 @@
+"""What the web UI shows first about an environment: its last scan, counts, failing objects and
+projection lag in one answer; the health of a set of objects (for colouring a graph); messages by
+level over time (for a dashboard). Plain reads of MongoDB and the projector's checkpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask_restx import Namespace, Resource, fields
+
+from api.context import caller, context, mongo, require
+from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.params import Args, Param, query
+from api.serialize import jsonable, with_id
+from graphmodel.inventory import CHANGES, LINKS, OBJECTS
+from graphmodel.projector import Projector
+from ingest.records import SCANS
+from queries.datapath import FAILING_STATUSES, node_failing
+from queries.explore import MESSAGES, count
+
+ns = Namespace("overview", description="An environment at a glance, object health, messages over time (for the UI)")
+PATH = ENV_PATH + "/overview"
+
+HEALTH = ["ok", "warning", "critical", "unknown", "down"]
+#: Monitoring statuses as the UI's five colours.
+STATUS_HEALTH = {"ok": "ok", "passing": "ok", "warning": "warning", "error": "critical", "critical": "critical",
+                 "down": "down", "unknown": "unknown"}
+#: Object documents that show a failure by their own fields (the evidence `node_failing` reads).
+FAILING_QUERY: list[dict[str, Any]] = [
+    {"type": "host_pnic", "link_detected": False}, {"type": "network_agent", "alive": False},
+    {"type": "instance", "vm_state": "error"}, {"status": {"$in": sorted(FAILING_STATUSES)}}]
+FAILING_SHOWN = 50
+HEALTH_IDS = 500
+_FIELDS = {"_id": 0, "id": 1, "type": 1, "name": 1, "host": 1, "status": 1, "status_text": 1, "link_detected": 1,
+           "alive": 1, "vm_state": 1}
+
+failing_model = ns.model("FailingObject", {
+    "id": fields.String(required=True), "type": fields.String(required=True), "name": fields.String,
+    "host": fields.String, "health": fields.String(required=True, enum=HEALTH), "reason": fields.String})
+overview_model = ns.model("Overview", {
+    "environment": fields.String(required=True),
+    "role": fields.String(required=True, enum=["view", "edit"]),
+    "last_scan": fields.Raw(description="the newest scan, null when never scanned"),
+    "objects": fields.Integer(required=True), "links": fields.Integer(required=True),
+    "links_down": fields.Integer(required=True),
+    "failing_total": fields.Integer(required=True),
+    "failing": fields.List(fields.Nested(failing_model), required=True,
+                           description=f"failing objects, at most {FAILING_SHOWN}"),
+    "projection": fields.Raw(required=True, description="checkpoint, last_change and lag (changes not yet in Neo4j)"),
+})
+health_model = ns.model("ObjectHealth", {
+    "id": fields.String(required=True), "health": fields.String(required=True, enum=HEALTH),
+    "reason": fields.String(required=True)})
+health_answer = ns.model("HealthAnswer", {"environment": fields.String(required=True),
+                                          "items": fields.List(fields.Nested(health_model), required=True)})
+bucket_model = ns.model("MessageBucket", {"start": fields.DateTime(required=True), "level": fields.String(required=True),
+                                          "count": fields.Integer(required=True)})
+timeline_model = ns.model("MessageTimeline", {
+    "environment": fields.String(required=True), "bucket": fields.String(required=True),
+    "since": fields.DateTime(required=True), "items": fields.List(fields.Nested(bucket_model), required=True)})
+
+
+def health_of(doc: dict[str, Any], down_links: int = 0) -> tuple[str, str]:
+    """(health, reason) of an object document: its own failing evidence first, then its monitoring
+    status, then links of it that are down; with none of these, ok."""
+    failing = node_failing(doc)
+    status = str(doc.get("status") or "").lower()
+    if failing and status not in STATUS_HEALTH:
+        return "down", failing
+    if status in STATUS_HEALTH:
+        text = f"status {status}" + (f": {doc['status_text']}" if doc.get("status_text") else "")
+        return STATUS_HEALTH[status], text
+    if down_links:
+        return "critical", f"{down_links} link{'s' if down_links > 1 else ''} of it down"
+    return "ok", "no fault seen by the last scan or monitoring"
+
+
+@ns.route("")
+@ns.doc(params=ENV_DOC)
+class Overview(Resource):
+    @ns.response(200, "the environment at a glance", overview_model)
+    @query(ns)
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Last scan, object and link counts, failing objects (with why) and how far Neo4j's
+        projection lags behind MongoDB's changes feed."""
+        require(env)
+        database = mongo()
+        scan = database[SCANS].find_one({"environment": env}, sort=[("created_at", -1)])
+        failing_query = {"environment": env, "$or": FAILING_QUERY}
+        failing = []
+        for doc in database[OBJECTS].find(failing_query, _FIELDS).limit(FAILING_SHOWN):
+            health, reason = health_of(doc)
+            failing.append({**{k: doc.get(k) for k in ("id", "type", "name", "host")}, "health": health,
+                            "reason": reason})
+        last = database[CHANGES].find_one({"environment": env}, {"seq": 1}, sort=[("seq", -1)])
+        last_seq = int(last["seq"]) if last else 0
+        checkpoint = Projector(database, context().stores.neo4j, env).checkpoint()
+        return {"environment": env, "role": caller().role_in(env) or "view",
+                "last_scan": with_id(scan) if scan else None,
+                "objects": count(database, OBJECTS, {"environment": env}),
+                "links": count(database, LINKS, {"environment": env}),
+                "links_down": count(database, LINKS, {"environment": env, "state": "down"}),
+                "failing_total": count(database, OBJECTS, failing_query), "failing": jsonable(failing),
+                "projection": {"checkpoint": checkpoint, "last_change": last_seq, "lag": max(0, last_seq - checkpoint)}}
+
+
+@ns.route("/health")
+@ns.doc(params=ENV_DOC)
+class Health(Resource):
+    @ns.response(200, "each object's health and why; unknown ids are left out", health_answer)
+    @query(ns, Param("id", "str", f"Object id (repeatable, at most {HEALTH_IDS})", required=True, multiple=True))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """The health of objects (ok, warning, critical, unknown, down) with its reason: failing
+        evidence of the object itself (NIC without carrier, dead agent, VM in error), its monitoring
+        status, or its links that are down."""
+        require(env)
+        ids = list(dict.fromkeys(args.id))[:HEALTH_IDS]
+        database = mongo()
+        down: dict[str, int] = {}
+        for link in database[LINKS].find({"environment": env, "state": "down",
+                                          "$or": [{"source_id": {"$in": ids}}, {"target_id": {"$in": ids}}]},
+                                         {"source_id": 1, "target_id": 1}):
+            for end in {link["source_id"], link["target_id"]}:
+                down[end] = down.get(end, 0) + 1
+        items = []
+        for doc in database[OBJECTS].find({"environment": env, "id": {"$in": ids}}, _FIELDS):
+            health, reason = health_of(doc, down.get(doc["id"], 0))
+            items.append({"id": doc["id"], "health": health, "reason": reason})
+        return {"environment": env, "items": items}
+
+
+@ns.route("/timeline")
+@ns.doc(params=ENV_DOC)
+class Timeline(Resource):
+    @ns.response(200, "messages counted per level and time bucket, oldest first", timeline_model)
+    @query(ns, Param("bucket", "str", "hour or day", choices=["hour", "day"], default="day"),
+           Param("since", "datetime", "From this time (default: 14 days ago, or 48 hours ago by the hour)"))
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """Messages by level over time, for a dashboard."""
+        require(env)
+        hourly = args.bucket == "hour"
+        since = args.since or datetime.now(timezone.utc) - (timedelta(hours=48) if hourly else timedelta(days=14))
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=timezone.utc)
+        counts: dict[tuple[datetime, str], int] = {}
+        # Counted here, not by $dateTrunc: FerretDB does not implement the date operators.
+        for doc in mongo()[MESSAGES].find({"environment": env, "timestamp": {"$gte": since}},
+                                          {"_id": 0, "timestamp": 1, "level": 1}):
+            stamp = doc.get("timestamp")
+            if not isinstance(stamp, datetime):
+                continue
+            start = stamp.replace(minute=0, second=0, microsecond=0)
+            if not hourly:
+                start = start.replace(hour=0)
+            key = (start, str(doc.get("level") or "info"))
+            counts[key] = counts.get(key, 0) + 1
+        items = [{"start": start, "level": level, "count": n} for (start, level), n in sorted(counts.items())]
+        return jsonable({"environment": env, "bucket": args.bucket, "since": since, "items": items})
