@@ -16,12 +16,15 @@ from api.auth import Authenticator
 from api.context import ApiContext
 from api.errors import ERROR_SCHEMA, ERROR_STATUSES, Unauthorized, register_flask_handlers, restx_handler
 from api.metrics import ApiMetrics
+from api.ui import PUBLIC as UI_PUBLIC
+from api.ui import ui
 from core.settings import Settings, get_settings
 from core.stores import Stores
 
 PREFIX = "/api/v1"
 #: Endpoints anyone may call: the health check, logging in, and the API's own description.
-PUBLIC_ENDPOINTS = frozenset({"health_health", "auth_tokens", "specs", "doc", "root", "restx_doc.static", "static"})
+PUBLIC_ENDPOINTS = frozenset({"health_health", "auth_tokens", "specs", "doc", "root", "restx_doc.static",
+                              "static"}) | UI_PUBLIC  # the web UI's page and files (its API calls need a token)
 
 
 class CalipsoApi(Api):
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None,
 
     from api.namespaces import register_all
     register_all(api)
+    app.register_blueprint(ui)  # the web UI at /, its files under /ui
 
     metrics = ApiMetrics(lambda: app.extensions["calipso"].stores)
     metrics.install(app)

@@ -14,6 +14,9 @@ packages=(
   chromium          # headless Chromium prints the HTML reports to PDF (calipso report ... -o x.pdf)
   poppler-utils     # pdftotext/pdftoppm: the report tests read the PDFs back
 )
+# The web UI is built by npm (ui/); the UI tests drive the chromium above through Playwright.
+# Debian's node and npm only where none is installed (a NodeSource nodejs already holds npm).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -16,3 +16,5 @@ def register_all(api: Api) -> None:
     api.add_namespace(cliques.cliques_ns, path=cliques.CLIQUES_PATH)
     from api.namespaces import exports
     api.add_namespace(exports.ns, path=exports.PATH)
+    from api.namespaces import overview  # the web UI's environment overview, object health, message timeline
+    api.add_namespace(overview.ns, path=overview.PATH)
