@@ -17,15 +17,15 @@ CALL {
   RETURN [o.id] AS objects, 'no NIC on ' + o.host + ' holds its tunneling IP ' + coalesce(o.ip_address, '?') AS evidence
   UNION
   WITH o, held
-  WITH o, [ip IN coalesce(o.remote_endpoints, []) WHERE held[ip] IS NULL] AS unknown
+  WITH o, [ip IN coalesce(o.remote_ips, []) WHERE held[ip] IS NULL] AS unknown
   WHERE size(unknown) > 0
   RETURN [o.id] AS objects, 'it tunnels to ' + reduce(s = '', ip IN unknown | s + CASE WHEN s = '' THEN '' ELSE ', ' END + ip)
          + ', which no tunnel endpoint holds' AS evidence
   UNION
   WITH o, others
-  WITH o, others WHERE any(x IN others WHERE x.remote_endpoints IS NOT NULL)
-    AND none(x IN others WHERE o.ip_address IN coalesce(x.remote_endpoints, []))
-  RETURN [o.id] AS objects, 'none of the ' + toString(size([x IN others WHERE x.remote_endpoints IS NOT NULL]))
+  WITH o, others WHERE any(x IN others WHERE x.remote_ips IS NOT NULL)
+    AND none(x IN others WHERE o.ip_address IN coalesce(x.remote_ips, []))
+  RETURN [o.id] AS objects, 'none of the ' + toString(size([x IN others WHERE x.remote_ips IS NOT NULL]))
          + ' other ' + o.overlay_type + ' endpoints tunnels to ' + coalesce(o.ip_address, '?') AS evidence
 }
 RETURN objects, evidence, o.host AS host, 'error' AS severity

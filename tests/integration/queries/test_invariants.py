@@ -100,3 +100,36 @@ def test_orphan_vnic_and_orphan_tap(mongo_db, neo4j_driver, env_name: str) -> No
 def test_an_unknown_check_is_named(neo4j_driver, env_name: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnknownCheck, match="no_such_check"):
         invariants(neo4j_driver, env_name, ["no_such_check"])
+
+
+@pytest.mark.parametrize("mechanism", ["ovs", "lxb"])
+def test_tunnels_to_an_address_no_endpoint_holds_and_an_endpoint_no_one_tunnels_to(  # type: ignore[no-untyped-def]
+        mechanism: str, mongo_db, neo4j_driver, env_name: str) -> None:
+    # A host renumbered its tunneling IP (its agent and its NIC use the new address) while its peers
+    # still tunnel to the old one (the world's `tunnel_ip`, from which the lab builds every peer's
+    # tunnels): each peer tunnels to an address no endpoint holds, and no one tunnels to the new one.
+    world = generate_world(3, 2, 1, mechanism, "vxlan", seed=31)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    assert invariants(neo4j_driver, env_name, ["tunnel_without_peer"]).violations == []
+    host = next(h for h in world.hosts if "compute" in h.roles and any(i.host == h.name for i in world.instances))
+    old, new = host.tunnel_ip, "192.0.2.99"
+    assert old and host.bonds and host.bonds[0].ip
+    host.bonds[0].ip = host.bonds[0].ip.replace(old, new)
+    agent = next(a for a in world.agents if a.host == host.name and a.configurations.get("tunneling_ip") == old)
+    agent.configurations = {**agent.configurations, "tunneling_ip": new}
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+
+    found = invariants(neo4j_driver, env_name, ["tunnel_without_peer"]).violations
+    renumbered = f"{host.name}/otep-vxlan"
+    peers = {v.objects[0]: v.evidence for v in found if v.objects != [renumbered]}
+    if mechanism == "ovs":  # a full mesh: every endpoint tunnels to every other one
+        peer_hosts = {h.name for h in world.hosts if h.tunnel_ip}
+    else:  # LXB with l2population: to the hosts with a port on one of its networks
+        shared = {p.network_id for p in world.ports if p.binding_host == host.name}
+        peer_hosts = {p.binding_host for p in world.ports if p.network_id in shared}
+    tunnelling_to_old = {f"{other}/otep-vxlan" for other in peer_hosts} - {renumbered}
+    assert tunnelling_to_old and set(peers) == tunnelling_to_old, found
+    assert all(f"it tunnels to {old}, which no tunnel endpoint holds" == e for e in peers.values()), found
+    alone = [v for v in found if v.objects == [renumbered]]
+    assert len(alone) == 1 and alone[0].evidence.endswith(f"endpoints tunnels to {new}"), found
+    assert all(v.severity == "error" for v in found)
