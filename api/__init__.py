@@ -14,7 +14,8 @@ from flask_restx import Api
 
 from api.auth import Authenticator
 from api.context import ApiContext
-from api.errors import ERROR_SCHEMA, ERROR_STATUSES, Unauthorized, register_flask_handlers, restx_handler
+from api.errors import (ERROR_SCHEMA, ERROR_STATUSES, PayloadTooLarge, Unauthorized, register_flask_handlers,
+                        restx_handler)
 from api.metrics import ApiMetrics
 from api.ui import PUBLIC as UI_PUBLIC
 from api.ui import ui
@@ -54,7 +55,9 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None,
     stores = stores or Stores(settings)
     app = Flask("calipso.api")
     app.config.update(ERROR_INCLUDE_MESSAGE=False, RESTX_ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False,
-                      JSON_SORT_KEYS=False, PROPAGATE_EXCEPTIONS=False)
+                      JSON_SORT_KEYS=False, PROPAGATE_EXCEPTIONS=False,
+                      # Werkzeug stops reading a body (chunked, or lying about its length) past this.
+                      MAX_CONTENT_LENGTH=settings.api_max_body_bytes)
 
     app.extensions["calipso"] = ApiContext(settings, stores, authenticator)
 
@@ -76,6 +79,14 @@ def create_app(settings: Settings | None = None, stores: Stores | None = None,
     metrics = ApiMetrics(lambda: app.extensions["calipso"].stores)
     metrics.install(app)
     app.extensions["calipso_metrics"] = metrics
+
+    @app.before_request
+    def refuse_large_bodies() -> None:
+        # Before authentication: a body past the limit is never read, let alone parsed.
+        limit = settings.api_max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise PayloadTooLarge(f"the request body is {request.content_length} bytes; at most {limit} are read "
+                                  "(CALIPSO_API_MAX_BODY_BYTES)", {"limit": limit})
 
     @app.before_request
     def authenticate() -> None:

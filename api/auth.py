@@ -8,9 +8,19 @@
 - Roles: admin (everything), and per environment `view` (read) or `edit` (read, start and abort
   scans, schedules). Grants live in MongoDB and are read on each request, so revoking one acts at
   once. A grant on environment "*" covers every environment.
-- Failed logins are logged without the password. After `THROTTLE_AFTER` failures in
-  `THROTTLE_WINDOW` for one user from one client, further attempts are refused (429) for a delay
-  that doubles with each further failure, up to `THROTTLE_MAX_DELAY`.
+- A token carries no rights of its own: each request resolves them again from the user as it is
+  now (a local user's document; an LDAP user's entry and groups, cached for `LDAP_RIGHTS_TTL`), so a
+  removed user, a revoked admin flag or a left admin group takes effect at once (LDAP: within the
+  cache's lifetime). Removing a local user also revokes its tokens. Tokens issued without a password
+  (`calipso token issue`, source "issued") carry the admin flag the operator gave them.
+- User names are compared stripped and case-folded: `Bob`, ` bob` and `bob\t` are all `bob`, for
+  logging in, grants and throttling alike.
+- Failed logins are logged without the password. Each attempt is counted before its password is
+  checked (one atomic update), so parallel guesses cannot outrun the count: after `THROTTLE_AFTER`
+  attempts in `THROTTLE_WINDOW` for one user from one client, further attempts are refused (429)
+  for a delay that doubles with each further failure, up to `THROTTLE_MAX_DELAY`.
+- An unknown user name costs the same password hashing as a wrong password, so timing does not
+  tell which names exist.
 """
 
 from __future__ import annotations
@@ -19,7 +29,9 @@ import hashlib
 import hmac
 import logging
 import secrets
+import threading
 from collections.abc import Callable
+from functools import cache
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -28,6 +40,7 @@ import ldap3
 import ldap3.core.exceptions
 from ldap3.utils.conv import escape_filter_chars
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core.errors import CalipsoError
@@ -50,6 +63,8 @@ MAX_TOKEN_TTL = timedelta(days=30)
 THROTTLE_AFTER = 5
 THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_MAX_DELAY = timedelta(minutes=15)
+#: How long an LDAP user's existence and admin group membership are trusted before the directory is asked again.
+LDAP_RIGHTS_TTL = timedelta(seconds=30)
 
 
 class AuthError(CalipsoError):
@@ -84,12 +99,23 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def normalize_user(name: str) -> str:
+    """The one spelling of a user name: without surrounding white space, case-folded."""
+    return name.strip().casefold()
+
+
+@cache
+def _decoy_hash() -> str:
+    """A password hash no password matches, checked when a name is unknown (same cost as a real one)."""
+    return generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+
+
 @dataclass
 class Identity:
     """A user whose password checked out."""
 
     user: str
-    source: Literal["local", "ldap"]
+    source: Literal["local", "ldap", "issued"]
     admin: bool
     groups: list[str] = field(default_factory=list)
 
@@ -127,8 +153,10 @@ class UserStore:
     def __init__(self, database: Database) -> None:
         self.users = database[USERS]
         self.grants = database[GRANTS]
+        self.tokens = database[TOKENS]
 
     def add(self, name: str, password: str, admin: bool = False) -> None:
+        name = normalize_user(name)
         if not name or not password:
             raise AuthError("a user needs a non-empty name and password")
         if self.users.find_one({"_id": name}):
@@ -137,6 +165,7 @@ class UserStore:
                                "admin": admin, "created_at": utcnow()})
 
     def set_password(self, name: str, password: str) -> None:
+        name = normalize_user(name)
         if not password:
             raise AuthError("the password must not be empty")
         if not self.users.update_one({"_id": name}, {"$set": {
@@ -144,11 +173,15 @@ class UserStore:
             raise AuthError(f"no local user {name!r}")
 
     def set_admin(self, name: str, admin: bool) -> None:
+        name = normalize_user(name)
         if not self.users.update_one({"_id": name}, {"$set": {"admin": admin}}).matched_count:
             raise AuthError(f"no local user {name!r}")
 
     def remove(self, name: str) -> bool:
+        """Remove a local user, its grants, and every token issued to it (LDAP users: grants and tokens)."""
+        name = normalize_user(name)
         self.grants.delete_many({"user": name})
+        self.tokens.update_many({"user": name, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}})
         return self.users.delete_one({"_id": name}).deleted_count == 1
 
     def list(self) -> list[dict[str, Any]]:
@@ -165,15 +198,23 @@ class UserStore:
         return users
 
     def check(self, name: str, password: str) -> Identity | None:
-        """The local user if the password matches; None if there is no such local user."""
+        """The local user if the password matches; None if there is no such local user (after the
+        same hashing work, so that the answer's time does not tell)."""
+        name = normalize_user(name)
         doc = self.users.find_one({"_id": name})
         if doc is None:
+            check_password_hash(_decoy_hash(), password)
             return None
         if not check_password_hash(doc["password_hash"], password):
             raise LoginFailed()
         return Identity(name, "local", bool(doc.get("admin")))
 
+    def get(self, name: str) -> dict[str, Any] | None:
+        """A local user's document (without its hash), or None."""
+        return self.users.find_one({"_id": normalize_user(name)}, {"password_hash": 0})
+
     def grant(self, user: str, environment: str, role: str) -> None:
+        user = normalize_user(user)
         if role not in ROLES:
             raise AuthError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         if not user or not environment:
@@ -182,10 +223,10 @@ class UserStore:
                                {"$set": {"user": user, "environment": environment, "role": role}}, upsert=True)
 
     def revoke(self, user: str, environment: str) -> bool:
-        return self.grants.delete_one({"_id": f"{user}|{environment}"}).deleted_count == 1
+        return self.grants.delete_one({"_id": f"{normalize_user(user)}|{environment}"}).deleted_count == 1
 
     def grants_of(self, user: str) -> dict[str, str]:
-        return {g["environment"]: g["role"] for g in self.grants.find({"user": user})}
+        return {g["environment"]: g["role"] for g in self.grants.find({"user": normalize_user(user)})}
 
 
 # -- LDAP --------------------------------------------------------------------------------------
@@ -203,25 +244,39 @@ class LdapDirectory:
         return ldap3.Server(host, port=port, use_ssl=self.settings.ldap_url.startswith("ldaps"),
                             connect_timeout=self.timeout, get_info=ldap3.NONE)
 
+    def _find(self, server: ldap3.Server, name: str) -> tuple[str, list[str]] | None:
+        """The user's DN and groups, searched as the service account; None when no single entry matches."""
+        with ldap3.Connection(server, self.settings.ldap_bind_dn, self.settings.ldap_bind_password.get_secret_value(),
+                              auto_bind=True, receive_timeout=self.timeout, read_only=True) as service:
+            service.search(self.settings.ldap_base_dn, f"(uid={escape_filter_chars(name)})",
+                           attributes=["uid"], size_limit=2)
+            entries = list(service.entries)
+            if len(entries) != 1:
+                return None
+            user_dn = entries[0].entry_dn
+            service.search(self.settings.ldap_base_dn,
+                           f"(&(objectClass=groupOfNames)(member={escape_filter_chars(user_dn)}))",
+                           attributes=["cn"])
+            return user_dn, sorted(str(e.cn) for e in service.entries)
+
+    def lookup(self, name: str) -> Identity | None:
+        """The user as the directory holds it now (exists? admin?), without a password; None if gone."""
+        try:
+            found = self._find(self._server(), name)
+        except ldap3.core.exceptions.LDAPException as exc:
+            raise DirectoryUnavailable(f"LDAP at {self.settings.ldap_url}: {type(exc).__name__}") from exc
+        return None if found is None else Identity(name, "ldap", self.admin_group in found[1], found[1])
+
     def check(self, name: str, password: str) -> Identity:
         if not password:
             # An LDAP bind with an empty password is an anonymous bind, which "succeeds".
             raise LoginFailed()
         server = self._server()
         try:
-            with ldap3.Connection(server, self.settings.ldap_bind_dn,
-                                  self.settings.ldap_bind_password.get_secret_value(),
-                                  auto_bind=True, receive_timeout=self.timeout, read_only=True) as service:
-                service.search(self.settings.ldap_base_dn, f"(uid={escape_filter_chars(name)})",
-                               attributes=["uid"], size_limit=2)
-                entries = list(service.entries)
-                if len(entries) != 1:
-                    raise LoginFailed()
-                user_dn = entries[0].entry_dn
-                service.search(self.settings.ldap_base_dn,
-                               f"(&(objectClass=groupOfNames)(member={escape_filter_chars(user_dn)}))",
-                               attributes=["cn"])
-                groups = sorted(str(e.cn) for e in service.entries)
+            found = self._find(server, name)
+            if found is None:
+                raise LoginFailed()
+            user_dn, groups = found
             try:
                 with ldap3.Connection(server, user_dn, password, auto_bind=True, receive_timeout=self.timeout):
                     pass
@@ -246,7 +301,8 @@ class TokenStore:
     def issue(self, identity: Identity, ttl: timedelta = DEFAULT_TOKEN_TTL, client: str | None = None) -> tuple[str, dict[str, Any]]:
         token = secrets.token_urlsafe(32)
         now = self.clock()
-        doc = {"_id": token_digest(token), "user": identity.user, "admin": identity.admin, "source": identity.source,
+        doc = {"_id": token_digest(token), "user": normalize_user(identity.user), "admin": identity.admin,
+               "source": identity.source,
                "issued_at": now, "expires_at": now + ttl, "revoked_at": None, "client": client}
         self.tokens.insert_one(doc)
         return token, doc
@@ -276,46 +332,54 @@ class TokenStore:
 # -- login throttling --------------------------------------------------------------------------
 
 class LoginThrottle:
-    """Counts failed logins per (user, client) in MongoDB, so every API process sees the same."""
+    """Counts login attempts per (user, client) in MongoDB, so every API process sees the same.
+
+    Each attempt inserts a document before its password is checked and then counts the attempts
+    in the window: inserts are atomic on every MongoDB server (an `$inc` is not on FerretDB's), so
+    of N parallel guesses at most `after` see a count within the allowance; the rest wait. A
+    success forgets the user+client's attempts."""
 
     def __init__(self, database: Database, after: int = THROTTLE_AFTER, window: timedelta = THROTTLE_WINDOW,
                  max_delay: timedelta = THROTTLE_MAX_DELAY, clock: Callable[[], datetime] = utcnow) -> None:
-        self.failures = database[LOGIN_FAILURES]
+        self.attempts = database[LOGIN_FAILURES]
         self.after, self.window, self.max_delay, self.clock = after, window, max_delay, clock
 
     @staticmethod
     def _key(user: str, client: str) -> str:
-        return hashlib.sha256(f"{user}\x00{client}".encode()).hexdigest()
+        return hashlib.sha256(f"{normalize_user(user)}\x00{client}".encode()).hexdigest()
 
-    def check(self, user: str, client: str) -> None:
-        """Raise LoginThrottled while this user+client must wait."""
-        doc = self.failures.find_one({"_id": self._key(user, client)})
-        if not doc:
-            return
-        now = self.clock()
-        if _aware(doc["first_at"]) < now - self.window:
-            return
-        blocked_until = _aware(doc.get("blocked_until") or now)
-        if blocked_until > now:
-            raise LoginThrottled(max(1, int((blocked_until - now).total_seconds() + 0.999)))
-
-    def failed(self, user: str, client: str) -> int:
-        """Record a failure; returns how many there were in the window."""
+    def attempt(self, user: str, client: str) -> int:
+        """Count one attempt and return its number in the window; LoginThrottled (and not counted)
+        while this user+client must wait."""
         key, now = self._key(user, client), self.clock()
-        doc = self.failures.find_one({"_id": key})
-        if not doc or _aware(doc["first_at"]) < now - self.window:
-            doc = {"_id": key, "count": 0, "first_at": now}
-        count = int(doc["count"]) + 1
-        blocked_until = None
-        if count >= self.after:
-            delay = min(timedelta(seconds=2 ** (count - self.after)), self.max_delay)
-            blocked_until = now + delay
-        self.failures.replace_one({"_id": key}, {"count": count, "first_at": doc["first_at"], "last_at": now,
-                                                 "blocked_until": blocked_until}, upsert=True)
-        return count
+        self.attempts.delete_many({"key": key, "at": {"$lt": now - self.window}})
+        mine = self.attempts.insert_one({"key": key, "at": now}).inserted_id
+        number = self.attempts.count_documents({"key": key, "at": {"$gte": now - self.window}})
+        if number <= self.after:
+            return number
+        block = self.attempts.find_one({"_id": f"block:{key}"})
+        # Past the allowance: wait out the delay; none set yet means earlier attempts are still being checked.
+        wait = (_aware(block["until"]) - now).total_seconds() if block is not None else 1.0
+        if wait > 0:
+            self.attempts.delete_one({"_id": mine})
+            raise LoginThrottled(max(1, int(wait + 0.999)))
+        return number
+
+    def failed(self, user: str, client: str, number: int) -> None:
+        """Attempt `number` failed: from the `after`-th on, block for a delay that doubles each time."""
+        if number < self.after:
+            return
+        key = self._key(user, client)
+        until = self.clock() + min(timedelta(seconds=2 ** min(number - self.after, 32)), self.max_delay)
+        try:
+            self.attempts.update_one({"_id": f"block:{key}"}, {"$max": {"until": until}}, upsert=True)
+        except DuplicateKeyError:  # a parallel failure created it first
+            self.attempts.update_one({"_id": f"block:{key}"}, {"$max": {"until": until}})
 
     def succeeded(self, user: str, client: str) -> None:
-        self.failures.delete_one({"_id": self._key(user, client)})
+        key = self._key(user, client)
+        self.attempts.delete_many({"key": key})
+        self.attempts.delete_one({"_id": f"block:{key}"})
 
 
 # -- the whole login -------------------------------------------------------------------------
@@ -324,23 +388,29 @@ class Authenticator:
     """Logs users in (local first, then LDAP) and turns bearer tokens into principals."""
 
     def __init__(self, database: Database, settings: Settings, directory: LdapDirectory | None = None,
-                 throttle: LoginThrottle | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+                 throttle: LoginThrottle | None = None, clock: Callable[[], datetime] = utcnow,
+                 ldap_rights_ttl: timedelta = LDAP_RIGHTS_TTL) -> None:
         self.users = UserStore(database)
         self.tokens = TokenStore(database, clock)
         self.directory = directory or LdapDirectory(settings)
         self.throttle = throttle or LoginThrottle(database, clock=clock)
+        self.clock = clock
+        self.ldap_rights_ttl = ldap_rights_ttl
+        self._ldap_rights: dict[str, tuple[datetime, Identity | None]] = {}
+        self._lock = threading.Lock()
 
     def login(self, name: str, password: str, client: str, ttl: timedelta = DEFAULT_TOKEN_TTL) -> tuple[str, dict[str, Any]]:
         """A new token for this user, or LoginFailed / LoginThrottled / DirectoryUnavailable."""
-        self.throttle.check(name, client)
+        name = normalize_user(name)
+        number = self.throttle.attempt(name, client)
         try:
             identity = self.users.check(name, password)
             if identity is None:
                 identity = self.directory.check(name, password)
         except LoginFailed:
-            count = self.throttle.failed(name, client)
+            self.throttle.failed(name, client, number)
             # Never the password: the user name and the client are what an operator needs.
-            log.warning("failed login for user %r from %s (%d failure(s) in the last %s)", name, client, count,
+            log.warning("failed login for user %r from %s (%d attempt(s) in the last %s)", name, client, number,
                         self.throttle.window)
             raise
         self.throttle.succeeded(name, client)
@@ -349,11 +419,41 @@ class Authenticator:
         return token, doc
 
     def principal(self, token: str) -> tuple[Principal | None, str]:
+        """The caller behind a token, with the rights its user holds now; None and why when there is none."""
         doc, why = self.tokens.lookup(token)
         if doc is None:
             return None, why
-        return Principal(doc["user"], bool(doc["admin"]), doc["source"], doc["_id"], _aware(doc["expires_at"]),
-                         self.users.grants_of(doc["user"])), ""
+        user, source = doc["user"], doc["source"]
+        if source == "local":
+            stored = self.users.get(user)
+            if stored is None:
+                return None, f"user {user!r} no longer exists"
+            admin = bool(stored.get("admin"))
+        elif source == "ldap":
+            current = self._ldap_user(user)
+            if current is None:
+                return None, f"user {user!r} is no longer in the directory"
+            admin = current.admin
+        else:  # issued by an operator without a password: the rights it was issued with
+            admin = bool(doc["admin"])
+        return Principal(user, admin, source, doc["_id"], _aware(doc["expires_at"]), self.users.grants_of(user)), ""
+
+    def _ldap_user(self, name: str) -> Identity | None:
+        """The directory's answer about `name`, cached briefly; while the directory cannot be reached,
+        the user keeps view rights but not admin (fail closed)."""
+        now = self.clock()
+        with self._lock:
+            cached = self._ldap_rights.get(name)
+        if cached is not None and now - cached[0] < self.ldap_rights_ttl:
+            return cached[1]
+        try:
+            current = self.directory.lookup(name)
+        except DirectoryUnavailable as exc:
+            log.warning("cannot check LDAP user %r (%s): no admin rights until the directory answers", name, exc)
+            return Identity(name, "ldap", False)
+        with self._lock:
+            self._ldap_rights[name] = (now, current)
+        return current
 
     @staticmethod
     def same_token(token: str, token_id: str) -> bool:

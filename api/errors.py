@@ -54,6 +54,10 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class PayloadTooLarge(ApiError):
+    status, code = 413, "payload_too_large"
+
+
 class TooManyRequests(ApiError):
     status, code = 429, "too_many_requests"
 
@@ -64,7 +68,7 @@ class ServiceUnavailable(ApiError):
 
 #: Statuses every operation may answer with, besides its own success; the OpenAPI document
 #: declares them all with the error schema.
-ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 429, 500, 503)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 429, 500, 503)
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -256,7 +256,10 @@ def parse_query(spec: Sequence[Param]) -> Args:
 
 def parse_body(spec: Sequence[Param]) -> dict[str, Any]:
     """The request's JSON object against `spec`: unknown keys, missing or ill-typed fields are a 400."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the json module gives up on nesting ~1,000 deep; no field of ours nests at all
+        raise BadRequest("the request body is nested too deeply") from None
     if body is None and not request.get_data():
         body = {}
     if not isinstance(body, dict):

@@ -85,7 +85,7 @@ def main() -> None:
         started = time.perf_counter()
         objects, links, vm_id, vm_name = seed(stores, args.hosts, args.vms_per_host)
         print(f"seeded {objects} objects, {links} links in {time.perf_counter() - started:.1f}s")
-        token, _ = TokenStore(stores.mongo).issue(Identity("bench", "local", True))
+        token, _ = TokenStore(stores.mongo).issue(Identity("bench", "issued", True))
         app = create_app(settings, stores)
         server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=args.threads)
         threading.Thread(target=server.run, daemon=True).start()

@@ -101,7 +101,7 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     """Generate a lab world, serve it, add it as environment `demo`, scan it, project it into Neo4j,
     issue a token for the demo user and run one impact and one RCA query on it."""
     from api.auth import Identity, TokenStore
-    from calipso.env_commands import lab_environment, save_environment
+    from calipso.env_commands import save_lab_environment
     from core.environments import EnvironmentStore
     from graphmodel.inventory import LINKS, OBJECTS
     from graphmodel.projector import Projector
@@ -128,14 +128,14 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     LabService(settings).up(world_file)
 
     store = EnvironmentStore.from_settings(stores.mongo, settings)
-    save_environment(store, lab_environment(DEMO_ENVIRONMENT, settings, str(world_file)), replace=True)
+    save_lab_environment(stores, DEMO_ENVIRONMENT, settings, str(world_file))
     say("scanning the lab (OpenStack APIs, every host over SSH)")
     result = scan_environment(stores.mongo, store.decrypt(DEMO_ENVIRONMENT))
     say(f"scan {result.scan_id}: {result.status}; projecting into Neo4j")
     # A rebuild, not a sync: the graph then equals this scan even if Neo4j kept an older demo's graph.
     projected = Projector(stores.mongo, stores.neo4j, DEMO_ENVIRONMENT).rebuild()
 
-    value, _ = TokenStore(stores.mongo).issue(Identity(DEMO_USER, "local", True), timedelta(hours=8), "demo")
+    value, _ = TokenStore(stores.mongo).issue(Identity(DEMO_USER, "issued", True), timedelta(hours=8), "demo")
     impacted = impact(stores.neo4j, DEMO_ENVIRONMENT, [maintenance])
     focal = sorted(fault.down + fault.degraded)[:3]
     suspects = rca(stores.neo4j, DEMO_ENVIRONMENT, focal)

@@ -29,8 +29,9 @@ def serve(host: str, port: int, threads: int) -> None:
     err.print(f"Calipso API on http://{shown}:{port}{PREFIX}/  (docs: http://{shown}:{port}{PREFIX}/docs, "
               f"health: {PREFIX}/health); Ctrl-C stops it")
     try:
+        # waitress buffers a whole body before the app sees it: it refuses one past the limit itself.
         waitress.serve(app, host=host, port=port, threads=threads, ident="calipso", _quiet=True,
-                       clear_untrusted_proxy_headers=True)
+                       clear_untrusted_proxy_headers=True, max_request_body_size=values.api_max_body_bytes)
     except KeyboardInterrupt:
         pass
     finally:
@@ -133,7 +134,7 @@ def token_issue(name: str, admin: bool, ttl_hours: float, output_format: str) ->
     from api.auth import Identity, TokenStore
 
     with Stores(cli_settings()) as stores:
-        value, doc = TokenStore(stores.mongo).issue(Identity(name, "local", admin), timedelta(hours=ttl_hours), "cli")
+        value, doc = TokenStore(stores.mongo).issue(Identity(name, "issued", admin), timedelta(hours=ttl_hours), "cli")
     if output_format == "json":
         import json
         click.echo(json.dumps({"token": value, "user": name, "admin": admin,

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     ldap_bind_dn: str = Field("cn=admin,dc=calipso,dc=test", validation_alias=_env("LDAP_BIND_DN"))
     ldap_bind_password: SecretStr = Field(SecretStr("calipso-local"), validation_alias=_env("LDAP_BIND_PASSWORD"))
 
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=1_073_741_824, validation_alias=_env("CALIPSO_API_MAX_BODY_BYTES"),
+        description="Largest request body the API reads; a larger one is refused with 413 before it is read.")
+
     secret_key: SecretStr | None = Field(
         None, validation_alias=_env("CALIPSO_SECRET_KEY"),
         description="Fernet key (32 url-safe base64 bytes) that encrypts environment credentials at rest. "

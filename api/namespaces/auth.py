@@ -19,7 +19,7 @@ grants_field = fields.Raw(required=True, description="environment (or *) -> view
 token_model = ns.model("Token", {
     "token": fields.String(required=True, description="Send as `Authorization: Bearer <token>`"),
     "user": fields.String(required=True), "admin": fields.Boolean(required=True),
-    "source": fields.String(required=True, enum=["local", "ldap"]),
+    "source": fields.String(required=True, enum=["local", "ldap", "issued"]),
     "expires_at": fields.DateTime(required=True), "grants": grants_field,
 })
 whoami_model = ns.model("Principal", {

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from api.auth import Identity, LoginThrottle, TokenStore, utcnow
+from api.auth import Identity, LoginThrottle, LoginThrottled, TokenStore, utcnow
 
 API = "/api/v1"
 
@@ -87,15 +87,16 @@ def test_throttle_delay_doubles_and_ends(api_world) -> None:  # type: ignore[no-
     throttle = LoginThrottle(api_world.stores.mongo, after=3, clock=lambda: now[0])
     user = f"u-{uuid.uuid4().hex[:6]}"
     for _ in range(3):
-        throttle.failed(user, "c")
-    with pytest.raises(Exception) as first:
-        throttle.check(user, "c")
-    throttle.failed(user, "c")
-    with pytest.raises(Exception) as second:
-        throttle.check(user, "c")
-    assert second.value.retry_after == 2 * first.value.retry_after  # type: ignore[attr-defined]
+        throttle.failed(user, "c", throttle.attempt(user, "c"))
+    with pytest.raises(LoginThrottled) as first:
+        throttle.attempt(user, "c")
+    now[0] += timedelta(seconds=first.value.retry_after)
+    throttle.failed(user, "c", throttle.attempt(user, "c"))  # the 4th, once the first delay is over
+    with pytest.raises(LoginThrottled) as second:
+        throttle.attempt(user, "c")
+    assert second.value.retry_after == 2 * first.value.retry_after
     now[0] += timedelta(seconds=5)
-    throttle.check(user, "c")  # the delay is over
+    throttle.attempt(user, "c")  # the delay is over
 
 
 def test_no_token_bad_token_expired_revoked_are_401(api_app, api_world) -> None:  # type: ignore[no-untyped-def]
