@@ -12,7 +12,7 @@ export const DATAPATH_RANK = {
 };
 const OTHER_RANK = 9;
 export const HEALTH_COLOURS = {
-  ok: "#2e7d32", warning: "#b26a00", critical: "#c62828", down: "#4a0d0d", unknown: "#616161",
+  ok: "#2e7d32", warning: "#8a5300", critical: "#c62828", down: "#4a0d0d", unknown: "#616161",
 };
 const SHAPES = {
   instance: "round-rectangle", vservice: "round-rectangle", vnic: "ellipse", vconnector: "diamond", vedge: "hexagon",
@@ -192,7 +192,7 @@ const STYLE = [
   { selector: "edge[down = 'yes']", style: { width: 4, "line-color": "#c62828", "line-style": "dashed" } },
   { selector: "edge.more", style: { width: 1, "line-style": "dotted", "line-color": "#0d47a1" } },
   { selector: "node.mark-affected", style: { "overlay-color": "#c62828", "overlay-opacity": 0.25, "overlay-padding": 8 } },
-  { selector: "node.mark-degraded", style: { "overlay-color": "#b26a00", "overlay-opacity": 0.25, "overlay-padding": 8 } },
+  { selector: "node.mark-degraded", style: { "overlay-color": "#8a5300", "overlay-opacity": 0.25, "overlay-padding": 8 } },
   { selector: "node.mark-target", style: { "overlay-color": "#0d47a1", "overlay-opacity": 0.25, "overlay-padding": 8 } },
   { selector: "node.mark-suspect", style: { "overlay-color": "#c62828", "overlay-opacity": 0.35, "overlay-padding": 10,
     "border-color": "#c62828", "border-width": 5 } },
