@@ -1,4 +1,4 @@
-"""`calipso env add|list|show|delete|test`: the environments Calipso scans."""
+"""`calipso env add|list|show|delete|test|trust`: the environments Calipso scans."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import yaml
 
 from calipso.output import emit, format_option
 from calipso.common import CalipsoGroup, cli_settings, err
+from pymongo.database import Database
+
 from core.environments import Environment, EnvironmentConfigError, EnvironmentStore
+from core.known_hosts import KnownHosts
 from core.settings import Settings
 from core.stores import Stores
 
@@ -57,6 +60,35 @@ def lab_environment(name: str, settings: Settings, world_file: str | None = None
                 "jump_host": f"{cli['user']}@{cli['host']}:{cli['port']}"},
         "amqp": {"url": settings.amqp_url, "exchanges": ["nova", "neutron"]},
     })
+
+
+def lab_host_keys(settings: Settings, world_file: str | None = None) -> dict[str, dict[str, str]]:
+    """The host keys of the lab `calipso lab up` serves, without a network round trip: the key its
+    SSH server shows (listed in its endpoints file) for the jump host and every host of the world."""
+    from lab.service import LabService, lab_known_host_keys
+    from lab.world import load_world
+
+    endpoints = LabService(settings).endpoints()
+    world = load_world(world_file or endpoints["world_file"])
+    return lab_known_host_keys(endpoints, [host.name for host in world.hosts])
+
+
+def enrol_lab_host_keys(database: Database, name: str, settings: Settings, world_file: str | None = None) -> int:
+    """Record the lab's host keys as environment `name`'s known keys; how many hosts."""
+    known = KnownHosts(database)
+    keys = lab_host_keys(settings, world_file)
+    for host, by_type in keys.items():
+        for key_type, key in by_type.items():
+            known.record(name, host, key_type, key)
+    return len(keys)
+
+
+def save_lab_environment(stores: Stores, name: str, settings: Settings, world_file: str | None = None,
+                         replace: bool = True) -> str:
+    """Add (or update) environment `name` for the running lab and enrol its host keys."""
+    action = save_environment(environment_store(stores), lab_environment(name, settings, world_file), replace)
+    enrol_lab_host_keys(stores.mongo, name, settings, world_file)
+    return action
 
 
 def save_environment(store: EnvironmentStore, environment: Environment, replace: bool) -> str:
@@ -107,6 +139,8 @@ def env_add(name: str, config_file: str | None, from_lab: bool, world_file: str 
         environment = Environment.parse(read_config_file(config_file or ""), name=name)
     with Stores(settings) as stores:
         action = save_environment(environment_store(stores), environment, replace)
+        if from_lab:  # the lab's hosts are trusted as they are: enrol their keys for strict checking
+            enrol_lab_host_keys(stores.mongo, name, settings, world_file)
     public = environment.public()
     emit([{"name": name, "action": action, "auth_url": public["openstack"]["auth_url"],
            "mechanism_drivers": public["mechanism_drivers"], "type_drivers": public["type_drivers"]}],
@@ -158,8 +192,43 @@ def env_test(name: str, output_format: str) -> None:
 
     with Stores(cli_settings()) as stores:
         environment = environment_store(stores).decrypt(name)
-    with err.status(f"testing {name}"):
-        checks = check_environment(environment)
+        with err.status(f"testing {name}"):
+            checks = check_environment(environment, stores.mongo)
     emit(as_rows(checks), ["section", "target", "ok", "detail", "ms"], output_format, title=f"environment {name}")
     if not all(check.ok for check in checks):
+        sys.exit(1)
+
+
+@env.command("trust")
+@click.argument("name")
+@click.option("--host", "hosts", multiple=True, metavar="H",
+              help="A host to read the key of (repeatable; default: every host the OpenStack APIs list).")
+@click.option("--yes", is_flag=True, help="Record the keys without asking (needed without a terminal).")
+@format_option
+def env_trust(name: str, hosts: tuple[str, ...], yes: bool, output_format: str) -> None:
+    """Read the SSH host keys of NAME's jump host (if any) and hosts, show their SHA256 fingerprints
+    and record them as known, after a confirmation. Scans check every host key against these
+    (cli.host_key_policy, strict by default). Exit status 1 if a host's key could not be read."""
+    from ingest.connections import read_host_keys, record_host_keys
+
+    with Stores(cli_settings()) as stores:
+        environment = environment_store(stores).decrypt(name)
+        with err.status(f"reading the host keys of {name}"):
+            rows = read_host_keys(environment, stores.mongo, list(hosts) or None)
+        emit([vars(row) for row in rows], ["host", "key_type", "fingerprint", "state", "detail"], output_format,
+             title=f"host keys of {name}")
+        to_record = [row for row in rows if row.state in ("new", "changed")]
+        if to_record:
+            changed = [row.host for row in to_record if row.state == "changed"]
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise click.UsageError("not a terminal: give --yes to record these host keys")
+                warning = f" ({len(changed)} CHANGED: {', '.join(changed)})" if changed else ""
+                click.confirm(f"record {len(to_record)} host key(s) for {name}{warning}?", abort=True,
+                              err=True)
+            recorded = record_host_keys(name, stores.mongo, to_record)
+            err.print(f"recorded {recorded} host key(s) for {name}")
+        else:
+            err.print("nothing new to record")
+    if any(row.state == "error" for row in rows):
         sys.exit(1)

@@ -11,7 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from calipso.common import CalipsoGroup, cli_settings, err
-from calipso.env_commands import environment_store, lab_environment, save_environment
+from calipso.env_commands import environment_store, save_lab_environment
 from calipso.output import emit, format_option
 from core.errors import CalipsoError
 from core.stores import Stores
@@ -76,7 +76,7 @@ def scan_run(environment: str, object_id: str | None, from_lab: bool, concurrenc
     with Stores(settings) as stores:
         store = environment_store(stores)
         if from_lab:
-            save_environment(store, lab_environment(environment, settings), replace=True)
+            save_lab_environment(stores, environment, settings)
         config = store.decrypt(environment)
         if concurrency is not None:
             config.cli.concurrency = concurrency

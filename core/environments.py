@@ -23,10 +23,21 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core.errors import CalipsoError, ConfigError
-from core.settings import Settings
+from core.settings import Settings, redact_url
 
 ENVIRONMENTS = "environments"
 MASK = "***"
+#: Where each credential is sent. A credential kept as "***" on update may not follow a change of
+#: these: whoever changes where a secret goes must send the secret again. The OpenStack API decides
+#: which hosts exist, so it is a destination of the SSH credentials too.
+SECRET_DESTINATIONS: dict[str, tuple[str, ...]] = {
+    "openstack.password": ("openstack.auth_url",),
+    "cli.password": ("cli.jump_host", "cli.addresses", "openstack.auth_url"),
+    "cli.private_key": ("cli.jump_host", "cli.addresses", "openstack.auth_url"),
+    "cli.key_passphrase": ("cli.jump_host", "cli.addresses", "openstack.auth_url"),
+    "amqp.password": ("amqp.url",),
+    "monitoring.password": ("monitoring.api_url",),
+}
 SECRET_KEY_FILE = "secret.key"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -35,6 +46,14 @@ _JUMP_HOST = re.compile(r"^(?:[^@\s:]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(
 
 class EnvironmentConfigError(ConfigError):
     """An environment document is invalid; the message names each bad key."""
+
+
+def _without_credentials(url: str, fields: str) -> str:
+    """The URL, if it carries no credential (user info or a credential-like query parameter): those
+    belong in the typed secret fields, which are encrypted at rest and never shown."""
+    if redact_url(url) != url:
+        raise ValueError(f"the URL holds a credential ({redact_url(url)!r}); give it in {fields} instead")
+    return url
 
 
 class EnvironmentNotFound(CalipsoError):
@@ -67,8 +86,8 @@ class OpenStackSection(_Section):
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"expected an http(s) URL such as https://keystone:5000/v3, got {value!r}")
-        return value
+            raise ValueError(f"expected an http(s) URL such as https://keystone:5000/v3, got {redact_url(value)!r}")
+        return _without_credentials(value, "openstack.username and openstack.password")
 
 
 class CommandTranslation(_Section):
@@ -101,6 +120,9 @@ class CLISection(_Section):
     translation: CommandTranslation | None = None
     connect_timeout: float = Field(10.0, gt=0)
     concurrency: int = Field(8, ge=1, le=256)  # hosts scanned at once
+    # strict: a host whose key is not known is skipped; trust-on-first-use: an unknown key is recorded
+    # and accepted; accept: any key (nothing recorded). A changed key is refused but under accept.
+    host_key_policy: Literal["strict", "trust-on-first-use", "accept"] = "strict"
 
     @field_validator("jump_host")
     @classmethod
@@ -140,8 +162,8 @@ class AMQPSection(_Section):
     def _amqp_url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
-            raise ValueError(f"expected amqp://user@host:port/vhost, got {value!r}")
-        return value
+            raise ValueError(f"expected amqp://user@host:port/vhost, got {redact_url(value)!r}")
+        return _without_credentials(value, "amqp.password")
 
     def connection_url(self) -> str:
         """The URL with its password, for kombu. Never log it."""
@@ -162,6 +184,11 @@ class MonitoringSection(_Section):
     username: str | None = None
     password: SecretStr | None = None
     check_interval_s: int = Field(60, ge=5)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        return value if value is None else _without_credentials(value, "monitoring.username and monitoring.password")
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> MonitoringSection:
@@ -267,6 +294,8 @@ def _mask(model: BaseModel) -> dict[str, Any]:
             shown[field_name] = MASK
         elif isinstance(value, BaseModel):
             shown[field_name] = _mask(value)
+        elif isinstance(value, str) and "://" in value:  # auth_url, amqp url, api_url: no user info or tokens
+            shown[field_name] = redact_url(value)
         else:
             shown[field_name] = json.loads(json.dumps(value, default=str))
     return shown
@@ -279,6 +308,14 @@ def _collect_secrets(model: BaseModel, prefix: str, found: dict[str, str]) -> No
             found[prefix + field_name] = value.get_secret_value()
         elif isinstance(value, BaseModel):
             _collect_secrets(value, f"{prefix}{field_name}.", found)
+
+
+def _get_path(document: dict[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(document, dict):
+            return None
+        document = document.get(part)  # type: ignore[assignment]
+    return document
 
 
 def _set_path(document: dict[str, Any], path: str, value: Any) -> None:
@@ -357,11 +394,20 @@ class EnvironmentStore:
         stored = self._stored(environment.name)
         kept = self._decrypt(stored)
         data = environment.model_dump(mode="python")
+        before = self._environment(stored, reveal=False).model_dump(mode="python")
+        redirected = []
         for path, value in environment.secrets().items():
             if value == MASK:
                 if path not in kept:
                     raise EnvironmentConfigError(f"{path}: no stored value to keep; give the real value")
+                moved = [d for d in SECRET_DESTINATIONS.get(path, ()) if _get_path(data, d) != _get_path(before, d)]
+                if moved:
+                    redirected.append(f"{path} (because {', '.join(moved)} changed)")
                 _set_path(data, path, kept[path])
+        if redirected:
+            raise EnvironmentConfigError(
+                f"environment {environment.name!r}: where a credential goes changed, so it cannot be kept as "
+                f"{MASK!r}; send it again: {'; '.join(redirected)}")
         updated = Environment.parse(_reveal(data))
         document = self._document(updated)
         document["created_at"] = stored.get("created_at", document["updated_at"])

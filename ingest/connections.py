@@ -2,7 +2,8 @@
 
 - openstack: issue a Keystone token and read the service catalog;
 - cli: log in to the jump host (when there is one), then run a command the scan runs anyway
-  (`ip netns list`) on every host the APIs list, concurrently;
+  (`ip netns list`) on every host the APIs list, concurrently; an unknown or changed host key
+  fails the host's check with both fingerprints;
 - amqp: connect to the bus with kombu;
 - monitoring: the monitoring API answers (when enabled).
 
@@ -22,10 +23,13 @@ from typing import Any
 
 import kombu
 
+from pymongo.database import Database
+
 from core.environments import Environment
+from core.known_hosts import KnownHosts
 from core.logging import redact
 from ingest.run import openstack_connection, openstack_reader, ssh_config
-from ingest.transport import SSHConfig, SSHTransport, TransportError
+from ingest.transport import SSHConfig, SSHTransport, TransportError, fingerprint
 
 #: The command run on each host: read-only, and one the scan runs, so sudo and translation are tried too.
 HOST_PROBE = "ip netns list"
@@ -68,19 +72,16 @@ def check_openstack(environment: Environment) -> Check:
 
 
 def check_jump_host(config: SSHConfig) -> Check:
-    """Log in to the jump host itself (its answer to `true` does not matter: bastions may refuse commands)."""
-    direct = SSHConfig(**{**vars(config), "jump_host": None, "addresses": {"jump": config.jump_host or ""},
-                          "sudo": False})
-
+    """Log in to the jump host itself, checking its host key (no command: bastions may refuse them)."""
     def probe() -> str:
-        with SSHTransport(direct) as transport:
-            transport.run("jump", "true", timeout=TIMEOUT_S)
+        with SSHTransport(config) as transport:
+            transport.connect_jump()
         return "logged in"
     return _timed("cli", f"jump host {config.jump_host}", probe)
 
 
-def check_hosts(environment: Environment, hosts: list[str]) -> list[Check]:
-    config = ssh_config(environment)
+def check_hosts(environment: Environment, hosts: list[str], database: Database | None = None) -> list[Check]:
+    config = ssh_config(environment, database)
     checks = [check_jump_host(config)] if config.jump_host else []
     if checks and not checks[0].ok:
         return checks
@@ -127,8 +128,9 @@ def check_monitoring(environment: Environment) -> Check:
     return _timed("monitoring", section.api_url, probe)
 
 
-def check_environment(environment: Environment) -> list[Check]:
-    """Every section's test; `environment` must carry its real credentials (EnvironmentStore.decrypt)."""
+def check_environment(environment: Environment, database: Database | None = None) -> list[Check]:
+    """Every section's test; `environment` must carry its real credentials (EnvironmentStore.decrypt).
+    Host keys are checked against the environment's known keys in `database` (none without one)."""
     environment.require_credentials()
     checks = [check_openstack(environment)]
     hosts: list[str] = []
@@ -138,10 +140,10 @@ def check_environment(environment: Environment) -> list[Check]:
         except Exception as exc:  # noqa: BLE001 - reported as a failed check
             checks.append(Check("openstack", "hosts", False, redact(f"listing hosts: {exc}")))
     if hosts or not environment.cli.jump_host:
-        checks += check_hosts(environment, hosts) if hosts else [
+        checks += check_hosts(environment, hosts, database) if hosts else [
             Check("cli", "-", False, "no host to test: the OpenStack APIs listed none")]
     else:
-        checks.append(check_jump_host(ssh_config(environment)))
+        checks.append(check_jump_host(ssh_config(environment, database)))
     checks.append(check_amqp(environment))
     checks.append(check_monitoring(environment))
     return checks
@@ -149,3 +151,78 @@ def check_environment(environment: Environment) -> list[Check]:
 
 def as_rows(checks: list[Check]) -> list[dict[str, Any]]:
     return [vars(check) for check in checks]
+
+
+# ---------------------------------------------------------------------------------------------
+# Host keys
+
+
+@dataclass
+class ShownKey:
+    """A host key a host shows, compared with the environment's known keys."""
+
+    host: str
+    key_type: str
+    key: str
+    fingerprint: str
+    state: str  # new | known | changed | error
+    detail: str = ""
+
+
+def _compare(host: str, shown: dict[str, str], known: dict[str, str]) -> list[ShownKey]:
+    rows = []
+    for key_type, key in sorted(shown.items()):
+        if known.get(key_type) == key:
+            state, detail = "known", ""
+        elif known:
+            state = "changed"
+            detail = "expected " + ", ".join(f"{t} {fingerprint(k)}" for t, k in sorted(known.items()))
+        else:
+            state, detail = "new", ""
+        rows.append(ShownKey(host, key_type, key, fingerprint(key), state, detail))
+    return rows
+
+
+def read_host_keys(environment: Environment, database: Database, hosts: list[str] | None = None) -> list[ShownKey]:
+    """The host keys the jump host (if any) and `hosts` (by default every host the OpenStack APIs
+    list) show, each compared with the known ones; hosts that cannot be read are rows of state
+    "error". Nothing is recorded. Through a jump host the targets' keys are read there with
+    ssh-keyscan, after logging in with the key the jump host showed."""
+    environment.require_credentials()
+    config = ssh_config(environment, database)
+    known = dict(config.known_host_keys)
+    if hosts is None:
+        hosts = sorted(d["id"] for d in openstack_reader(environment)() if d["type"] == "host")
+    rows: list[ShownKey] = []
+    if config.jump_host:
+        # The transport may log in to the jump host with the key it shows now: the user confirms
+        # it with the targets' keys below before anything is recorded.
+        with SSHTransport(SSHConfig(**{**vars(config), "host_key_policy": "accept"})) as probe:
+            name = probe.jump_name or ""
+            try:
+                shown = probe.jump_host_keys()
+            except TransportError as error:
+                return [ShownKey(name, "-", "", "-", "error", redact(error.cause))]
+        rows += _compare(name, shown, known.get(name, {}))
+        known = {**known, name: shown}
+    with SSHTransport(SSHConfig(**{**vars(config), "known_host_keys": known})) as transport:
+        def read(host: str) -> list[ShownKey]:
+            try:
+                return _compare(host, transport.host_keys(host, timeout=TIMEOUT_S), known.get(host, {}))
+            except TransportError as error:
+                return [ShownKey(host, "-", "", "-", "error", redact(error.cause))]
+        with ThreadPoolExecutor(max_workers=environment.cli.concurrency) as pool:
+            for found in pool.map(read, hosts):
+                rows += found
+    return rows
+
+
+def record_host_keys(environment: str, database: Database, rows: list[ShownKey]) -> int:
+    """Record the new and changed keys among `rows` as the environment's known keys; how many."""
+    store = KnownHosts(database)
+    recorded = 0
+    for row in rows:
+        if row.state in ("new", "changed"):
+            store.record(environment, row.host, row.key_type, row.key)
+            recorded += 1
+    return recorded

@@ -20,6 +20,7 @@ from pymongo.database import Database
 
 from core.environments import CommandTranslation, Environment
 from core.errors import CalipsoError
+from core.known_hosts import KnownHosts
 from core.logging import redact
 from ingest.hierarchy import fetch_host, openstack_documents, read_openstack
 from ingest.scanner import Progress, Scanner, ScanResult
@@ -55,18 +56,28 @@ def openstack_connection(environment: Environment) -> openstack.connection.Conne
             verify=section.verify_tls)
 
 
-def ssh_config(environment: Environment) -> SSHConfig:
-    """The SSH transport's configuration from the CLI section (needs revealed secrets)."""
+def ssh_config(environment: Environment, database: Database | None = None) -> SSHConfig:
+    """The SSH transport's configuration from the CLI section (needs revealed secrets), with the
+    environment's known host keys from `database` (none without one) under its host key policy;
+    trust-on-first-use records each new key there."""
     cli = environment.cli
 
     def secret(value: Any) -> str | None:
         return value.get_secret_value() if value is not None else None
 
+    known = KnownHosts(database) if database is not None else None
+
+    def record(host: str, key_type: str, key: str) -> None:
+        if known is not None:
+            known.record(environment.name, host, key_type, key, replace=False)
+
     return SSHConfig(user=cli.user, port=cli.port, password=secret(cli.password),
                      private_key=secret(cli.private_key), key_file=cli.key_file,
                      key_passphrase=secret(cli.key_passphrase), jump_host=cli.jump_host,
                      addresses=dict(cli.addresses), sudo=cli.sudo, connect_timeout=cli.connect_timeout,
-                     max_sessions=min(cli.concurrency, 8))
+                     max_sessions=min(cli.concurrency, 8), host_key_policy=cli.host_key_policy,
+                     known_host_keys=known.keys(environment.name) if known is not None else {},
+                     on_new_host_key=record)
 
 
 def translate(command: str, roles: list[str], translation: CommandTranslation | None) -> str:
@@ -132,7 +143,7 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
     beforehand (`ScanRecords.create`), so a caller can report or abort it while it runs.
     `transport` replaces SSH (e.g. the lab's in-process hosts)."""
     environment.require_credentials()
-    inner = transport if transport is not None else SSHTransport(ssh_config(environment))
+    inner = transport if transport is not None else SSHTransport(ssh_config(environment, database))
     hosts = TranslatingTransport(inner, environment.cli.translation)
 
     def learn_roles(docs: list[Document]) -> None:

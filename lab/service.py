@@ -42,3 +42,14 @@ class LabService:
         if not self.running() or not self.endpoints_file.exists():
             raise StackError("no lab is running: start one with `calipso lab up WORLD_FILE`")
         return json.loads(self.endpoints_file.read_text())
+
+
+def lab_known_host_keys(endpoints: dict[str, Any], host_names: list[str]) -> dict[str, dict[str, str]]:
+    """The known host keys of a served lab (host -> key type -> base64), from its endpoints alone:
+    its SSH server's key for the jump host (named `[address]:port`, as known_hosts names it) and for
+    every simulated host behind it, which show the same key."""
+    cli = endpoints["cli"]
+    key_type, key = cli["host_key"].split()[:2]
+    port = int(cli["port"])
+    jump = cli["host"] if port == 22 else f"[{cli['host']}]:{port}"
+    return {name: {key_type: key} for name in [jump, *host_names]}

@@ -12,6 +12,12 @@ two ways:
   (with their arguments), `user@host` is read as `host`, and the remaining words are joined
   with spaces, as ssh does.
 
+Host keys: the server shows `host_key`; the simulated hosts behind the jump user show the same
+key unless `target_keys` gives one of their own. The jump user's ssh checks the target's key as
+OpenSSH does with `-o StrictHostKeyChecking=yes -o UserKnownHostsFile=FILE [-o HostKeyAlias=NAME]`
+(FILE written beforehand with `umask 077 && mkdir -p .ssh && cat > FILE`, removed with `rm -f FILE`),
+and `ssh-keyscan [options] HOST` prints a target's key.
+
 Only `exec` requests run commands; a shell request gets a message and exit status 1, and
 `direct-tcpip` (port forwarding) is refused. A host the responder does not know (it raises
 `UnknownHost`) answers like ssh does: exit status 255 and "Could not resolve hostname".
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import logging
 import re
@@ -95,6 +102,44 @@ def parse_public_keys(text: str) -> list[paramiko.PKey]:
         except (binascii.Error, paramiko.SSHException, paramiko.UnknownKeyType, ValueError) as error:
             raise ValueError(f"line {number} of the authorized keys: {type(error).__name__}: {error}") from None
     return keys
+
+
+def ssh_options(command: str) -> dict[str, str]:
+    """The `-o Name=value` options of an ssh command line, names lower-cased (as ssh reads them)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return {}
+    options: dict[str, str] = {}
+    for index, word in enumerate(words):
+        if word == "--":
+            break
+        value = word[2:] if word.startswith("-o") and len(word) > 2 else (
+            words[index + 1] if word == "-o" and index + 1 < len(words) else None)
+        if value is not None and "=" in value:
+            name, _, setting = value.partition("=")
+            options.setdefault(name.strip().lower(), setting.strip())
+    return options
+
+
+#: The jump user's known hosts file commands (what ingest.transport sends).
+_WRITE_FILE = re.compile(r"^umask 077 && mkdir -p \.ssh && cat > '?(\.ssh/[\w.-]+)'?$")
+_REMOVE_FILE = re.compile(r"^rm -f '?(\.ssh/[\w.-]+)'?$")
+
+
+def known_hosts_lookup(text: str, name: str) -> dict[str, str]:
+    """Key type -> base64 of `name` in known_hosts text (plain names only; no hashing or patterns)."""
+    keys: dict[str, str] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 3 and name in words[0].split(","):
+            keys[words[1]] = words[2]
+    return keys
+
+
+def host_key_line(key: paramiko.PKey) -> str:
+    """`type base64` of a public key, as authorized_keys and known_hosts write it."""
+    return f"{key.get_name()} {key.get_base64()}"
 
 
 def split_jump_command(command: str) -> tuple[str, str] | None:
@@ -206,6 +251,12 @@ class LabSSHServer:
         self._stopping = threading.Event()
         self._transports: set[paramiko.Transport] = set()
         self._lock = threading.Lock()
+        self.target_keys: dict[str, paramiko.PKey] = {}  # a simulated host's own key (else host_key)
+        self.jump_files: dict[str, str] = {}  # the jump user's files: path -> text
+
+    def target_key(self, host: str) -> paramiko.PKey:
+        """The host key a simulated host behind the jump user shows."""
+        return self.target_keys.get(host, self.host_key)
 
     @property
     def port(self) -> int:
@@ -303,8 +354,11 @@ class LabSSHServer:
         try:
             if not request.ready.wait(REQUEST_WAIT):
                 return
+            written = _WRITE_FILE.match(request.command) if server_side.username == self.jump_user else None
             if request.kind == "shell":
                 status, stdout, stderr = 1, "", SHELL_MESSAGE
+            elif written:
+                status, stdout, stderr = self._write_file(channel, written.group(1))
             else:
                 status, stdout, stderr = self.answer(server_side.username or "", request.command)
             if stdout:
@@ -323,13 +377,67 @@ class LabSSHServer:
                 pass  # the connection is already gone
             server_side.forget(channel)
 
+    def _write_file(self, channel: paramiko.Channel, path: str) -> tuple[int, str, str]:
+        """`cat > path` on the jump host: the file holds what the client sends until its EOF."""
+        channel.settimeout(REQUEST_WAIT)
+        data = []
+        while chunk := channel.recv(65536):
+            data.append(chunk)
+        with self._lock:
+            self.jump_files[path] = b"".join(data).decode(errors="replace")
+        return 0, "", ""
+
+    def _jump_tools(self, command: str) -> tuple[int, str, str] | None:
+        """`rm -f FILE` and `ssh-keyscan ... HOST` on the jump host; None for other commands."""
+        removed = _REMOVE_FILE.match(command)
+        if removed:
+            with self._lock:
+                self.jump_files.pop(removed.group(1), None)
+            return 0, "", ""
+        words = shlex.split(command) if command.startswith("ssh-keyscan") else []
+        if words and words[0] == "ssh-keyscan":
+            host = words[-1]
+            return 0, f"{host} {host_key_line(self.target_key(host))}\n", f"# {host}:22 SSH-2.0-lab\n"
+        return None
+
+    def _check_target_key(self, host: str, command: str) -> tuple[int, str, str] | None:
+        """OpenSSH's strict host key check of the jump user's ssh; None when it passes (or is off)."""
+        options = ssh_options(command)
+        if options.get("stricthostkeychecking", "").lower() not in ("yes", "true"):
+            return None
+        name = options.get("hostkeyalias", host)
+        with self._lock:
+            text = self.jump_files.get(options.get("userknownhostsfile", "~/.ssh/known_hosts"), "")
+        key = self.target_key(host)
+        known = known_hosts_lookup(text, name)
+        if known.get(key.get_name()) == key.get_base64():
+            return None
+        label = key.get_name().removeprefix("ssh-").upper()
+        if known:
+            return 255, "", ("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                             "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n"
+                             "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+                             f"The fingerprint for the {label} key sent by the remote host is\n"
+                             f"{_fingerprint(key)}.\n"
+                             f"Host key for {name} has changed and you have requested strict checking.\n"
+                             "Host key verification failed.\n")
+        return 255, "", (f"No {label} host key is known for {name} and you have requested strict checking.\n"
+                         "Host key verification failed.\n")
+
     def answer(self, user: str, command: str) -> tuple[int, str, str]:
         """What the server replies to `command` run by `user`: (exit status, stdout, stderr)."""
         if user == self.jump_user:
+            tool = self._jump_tools(command)
+            if tool is not None:
+                return tool
             try:
                 parsed = split_jump_command(command)
             except ValueError as error:
                 return 255, "", f"{error}\n"
+            if parsed is not None:
+                refused = self._check_target_key(parsed[0], command)
+                if refused is not None:
+                    return refused
             if parsed is None:
                 return 127, "", (f"lab: the jump host only runs `ssh <host> <command>`; "
                                  f"log in as the host's name to run commands on it: {command}\n")
@@ -346,6 +454,10 @@ class LabSSHServer:
             log.exception("lab SSH: the responder failed on %s for %r", host, command)
             return 1, "", f"lab: internal error on {host} running {command!r}: {type(error).__name__}: {error}\n"
         return int(status), stdout, stderr
+
+
+def _fingerprint(key: paramiko.PKey) -> str:
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
 def _await_client_close(channel: paramiko.Channel) -> None:

@@ -60,6 +60,9 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         MongoIndex("schedules", (("enabled", ASC), ("next_run", ASC))),
         MongoIndex("schedule_leases", (("schedule_id", ASC), ("due", ASC), ("attempt", ASC))),
     )),
+    MongoStep(4, "known SSH host keys: one per environment, host and key type", (
+        MongoIndex("known_hosts", (("environment", ASC), ("host", ASC), ("key_type", ASC)), unique=True),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (

@@ -19,7 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from calipso.env_commands import lab_environment
+from calipso.env_commands import enrol_lab_host_keys, lab_environment
 from core.environments import Environment, EnvironmentStore
 from core.settings import Settings, load_settings
 from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, change_document
@@ -70,6 +70,7 @@ def calipso(mongo_db, lab_home: Path, *args: str, check: bool = True,  # type: i
 def add_lab_environment(mongo_db, lab_settings: Settings, name: str) -> Environment:  # type: ignore[no-untyped-def]
     environment = lab_environment(name, lab_settings)
     EnvironmentStore(mongo_db, SECRET_KEY).add(environment)
+    enrol_lab_host_keys(mongo_db, name, lab_settings)  # as `env add --from-lab` does
     return environment
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import kombu
 import pytest
 
-from calipso.env_commands import lab_environment
+from calipso.env_commands import enrol_lab_host_keys, lab_environment
 from conftest import ServedLab
 from core.environments import Environment, EnvironmentStore
 from core.settings import Settings
@@ -62,6 +62,7 @@ def wait_for(what: str, condition: Callable[[], bool], deadline_s: float = DEADL
 def add_environment(db, lab: ServedLab, name: str) -> Environment:  # type: ignore[no-untyped-def]
     store = EnvironmentStore(db, lab.secret_key)
     store.add(lab_environment(name, lab.settings))
+    enrol_lab_host_keys(db, name, lab.settings)  # as `env add --from-lab` does
     return store.decrypt(name)
 
 

@@ -5,10 +5,12 @@ connections, are each reported and lose nothing else."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import paramiko
 import pytest
 from conftest import connect_to_lab
 
@@ -19,12 +21,13 @@ from ingest.scanner import Scanner
 from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.openstack.fetch import fetch_openstack
 from ingest.sources.openstack.transform import openstack_objects
-from ingest.transport import CallableTransport, SSHConfig, SSHTransport
+from ingest.transport import CallableTransport, SSHConfig, SSHTransport, fingerprint
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
 from lab.generate import generate_world
 from lab.hosts import LabResponder
-from lab.service import LabService
+from lab.service import LabService, lab_known_host_keys
+from lab.ssh_server import LabSSHServer, generate_host_key
 from lab.truth import compute_truth
 from lab.world import VARIANTS, World, save_world
 
@@ -38,6 +41,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabService]:
     service = LabService(load_settings(calipso_home=str(tmp_path_factory.mktemp("scan-lab"))))
     yield service
     service.down()
+
+
+def host_names(world: World) -> list[str]:
+    return [host.name for host in world.hosts]
 
 
 def stored(mongo_db, environment: str) -> tuple[set[str], dict]:  # type: ignore[no-untyped-def, type-arg]
@@ -67,7 +74,8 @@ def test_scan_over_ssh_equals_the_truth(mechanism: str, type_driver: str, lab: L
     endpoints = lab.up(tmp_path / "world.yaml")
     cli = endpoints["cli"]
     with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
-                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}")) as transport:
+                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
+                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
         result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
                          concurrency=4).scan()
     assert result.status == "completed", result.errors
@@ -117,7 +125,8 @@ def test_a_host_whose_ssh_is_refused_is_reported_and_the_rest_is_complete(lab: L
     # is the closed port.
     addresses = {h.name: f"{h.name}@{cli['host']}:{cli['port']}" for h in world.hosts}
     addresses["compute-2"] = f"compute-2@127.0.0.1:{closed_port}"
-    with SSHTransport(SSHConfig(user="calipso", key_file=cli["key_file"], addresses=addresses)) as transport:
+    with SSHTransport(SSHConfig(user="calipso", key_file=cli["key_file"], addresses=addresses,
+                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
         result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
                          concurrency=4).scan()
     assert result.status == "completed_with_errors"
@@ -131,3 +140,68 @@ def test_a_host_whose_ssh_is_refused_is_reported_and_the_rest_is_complete(lab: L
     assert others <= objects  # every other host is complete
     found_on_compute2 = {d["type"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
     assert not found_on_compute2 & HOST_DERIVED_TYPES
+
+
+def test_a_host_showing_another_host_key_is_skipped_naming_both_fingerprints(lab: LabService, mongo_db,  # type: ignore[no-untyped-def]
+                                                                             tmp_path: Path) -> None:
+    world: World = generate_world(3, 2, 2, "ovs", "vxlan", seed=31)
+    save_world(world, tmp_path / "world.yaml")
+    endpoints = lab.up(tmp_path / "world.yaml")
+    cli = endpoints["cli"]
+    known = lab_known_host_keys(endpoints, host_names(world))
+    addresses = {h.name: f"{h.name}@{cli['host']}:{cli['port']}" for h in world.hosts}
+
+    def scan(addresses: dict[str, str]):  # type: ignore[no-untyped-def]
+        with SSHTransport(SSHConfig(user="calipso", key_file=cli["key_file"], addresses=addresses,
+                                    known_host_keys=known)) as transport:
+            return Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
+                           concurrency=4).scan()
+
+    assert scan(addresses).status == "completed"
+    before = {d["id"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
+    # A man in the middle for compute-2: a second SSH server that answers like the real host and
+    # accepts our key, but shows a host key of its own.
+    client_key = paramiko.Ed25519Key.from_private_key_file(cli["key_file"])
+    mitm_key = generate_host_key()
+    with LabSSHServer(LabResponder(world), [client_key], host_key=mitm_key) as mitm:
+        result = scan({**addresses, "compute-2": f"compute-2@127.0.0.1:{mitm.port}"})
+    assert result.status == "completed_with_errors"
+    assert [e for e in result.errors if e.startswith("compute-2:")] == result.errors
+    message = mongo_db[MESSAGES].find_one({"environment": "lab", "related_object": "compute-2"})
+    expected = fingerprint(cli["host_key"].split()[1])
+    assert "host key of compute-2 has CHANGED" in message["message"]
+    assert f"expected ssh-ed25519 {expected}" in message["message"]
+    assert f"shown ssh-ed25519 {fingerprint(mitm_key.get_base64())}" in message["message"]
+    # compute-2's stored objects are kept, still current; every other host is complete.
+    current = {d["id"] for d in mongo_db[OBJECTS].find({"environment": "lab", "host": "compute-2"})}
+    assert before and before <= current
+    truth = compute_truth(world)
+    objects, _ = stored(mongo_db, "lab")
+    assert {i for i, o in truth.objects.items() if o.host not in (None, "compute-2")} <= objects
+
+
+HOSTILE = "-oProxyCommand=touch /tmp/calipso-pwned"
+
+
+def test_a_hostile_host_name_from_the_cloud_is_refused_and_the_others_are_scanned(lab: LabService, mongo_db,  # type: ignore[no-untyped-def]
+                                                                                  tmp_path: Path) -> None:
+    # The cloud lists a host whose name would be an option of ssh on the jump host.
+    generated = generate_world(4, 2, 2, "ovs", "vxlan", seed=31)
+    victim = [h.name for h in generated.hosts if "compute" in h.roles][-1]
+    world = World.model_validate_json(generated.model_dump_json().replace(json.dumps(victim), json.dumps(HOSTILE)))
+    assert HOSTILE in host_names(world)
+    save_world(world, tmp_path / "world.yaml")
+    endpoints = lab.up(tmp_path / "world.yaml")
+    cli = endpoints["cli"]
+    with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
+                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
+                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
+        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
+                         concurrency=4).scan()
+    assert result.status == "completed_with_errors"
+    assert len(result.errors) == 1 and result.errors[0].startswith(HOSTILE)
+    message = mongo_db[MESSAGES].find_one({"environment": "lab", "related_object": HOSTILE})
+    assert f"host object {HOSTILE}" in message["message"] and "RFC 1123" in message["message"]
+    truth = compute_truth(world)
+    objects, _ = stored(mongo_db, "lab")
+    assert {i for i, o in truth.objects.items() if o.host not in (None, HOSTILE)} <= objects

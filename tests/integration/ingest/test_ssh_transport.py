@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ingest.transport import CommandResult, LocalTransport, SSHConfig, SSHTransport, TransportError
+from ingest.transport import CommandResult, LocalTransport, SSHConfig, SSHTransport, TransportError, fingerprint
 from lab.ssh_server import LabSSHServer, UnknownHost, generate_host_key
 
 HOSTS = [f"compute-{number}" for number in range(1, 6)]
@@ -63,15 +63,23 @@ def server(hosts: Hosts, client_key: tuple[str, paramiko.PKey]) -> Iterator[LabS
         yield started
 
 
+def known_keys(server: LabSSHServer, names: list[str] | None = None) -> dict[str, dict[str, str]]:
+    """The server's key as the known key of its jump host name and of every simulated host."""
+    key = {server.host_key.get_name(): server.host_key.get_base64()}
+    return {name: dict(key) for name in [f"[127.0.0.1]:{server.port}", *(names or HOSTS + ["compute-9"])]}
+
+
 def direct(server: LabSSHServer, key_text: str, **options: object) -> SSHTransport:
     """A transport that logs in to each simulated host with the host's name as user name."""
     addresses = {host: f"{host}@127.0.0.1:{server.port}" for host in HOSTS + ["compute-9"]}
+    options.setdefault("known_host_keys", known_keys(server))
     config = SSHConfig(user="calipso", private_key=key_text, addresses=addresses, **options)  # type: ignore[arg-type]
     return SSHTransport(config)
 
 
 def jumped(server: LabSSHServer, key_text: str, **options: object) -> SSHTransport:
     """A transport that reaches every host through the lab's jump user."""
+    options.setdefault("known_host_keys", known_keys(server))
     return SSHTransport(SSHConfig(user="lab", private_key=key_text, jump_host=f"127.0.0.1:{server.port}",
                                   **options))  # type: ignore[arg-type]
 
@@ -110,7 +118,8 @@ def test_through_the_jump_host(server: LabSSHServer, client_key: tuple[str, para
 def test_jump_host_user_given_in_the_jump_host_string(server: LabSSHServer,
                                                      client_key: tuple[str, paramiko.PKey]) -> None:
     # Logged in to the jump host as `lab`, to the targets as root (so no sudo).
-    config = SSHConfig(user="root", private_key=client_key[0], jump_host=f"lab@127.0.0.1:{server.port}", sudo=True)
+    config = SSHConfig(user="root", private_key=client_key[0], jump_host=f"lab@127.0.0.1:{server.port}", sudo=True,
+                       known_host_keys=known_keys(server))
     with SSHTransport(config) as transport:
         assert transport.run("compute-4", "ovs-vsctl show").stdout == "compute-4 ran: ovs-vsctl show\n"
 
@@ -175,40 +184,124 @@ def test_reconnects_once_after_the_connection_drops(server: LabSSHServer,
         assert transport.run("compute-1", "two").stdout == "compute-1 ran: two\n"
 
 
-def test_a_changed_host_key_is_refused(hosts: Hosts, client_key: tuple[str, paramiko.PKey]) -> None:
+# -- host keys ----------------------------------------------------------------------------------
+
+def fingerprint_of(key: paramiko.PKey) -> str:
+    return fingerprint(key.get_base64())
+
+
+def test_a_changed_host_key_is_refused_naming_both_fingerprints(hosts: Hosts,
+                                                                client_key: tuple[str, paramiko.PKey]) -> None:
     first = LabSSHServer(hosts, [client_key[1]]).start()
     port = first.port
     transport = SSHTransport(SSHConfig(user="compute-1", private_key=client_key[0], port=port,
-                                       addresses={"compute-1": "127.0.0.1"}))
+                                       addresses={"compute-1": "127.0.0.1"}, known_host_keys=known_keys(first)))
     try:
-        assert transport.run("compute-1", "hello").exit_status == 0  # key accepted and remembered
+        assert transport.run("compute-1", "hello").exit_status == 0
         first.stop()
-        with LabSSHServer(hosts, [client_key[1]], host_key=generate_host_key(), port=port):
-            with pytest.raises(TransportError, match="host key of \\[127.0.0.1\\]:\\d+ has changed"):
+        mitm_key = generate_host_key()
+        with LabSSHServer(hosts, [client_key[1]], host_key=mitm_key, port=port):
+            with pytest.raises(TransportError) as raised:
                 transport.run("compute-1", "hello")
+        message = str(raised.value)
+        assert "host key of compute-1 has CHANGED" in message
+        assert f"expected ssh-ed25519 {fingerprint_of(first.host_key)}" in message
+        assert f"shown ssh-ed25519 {fingerprint_of(mitm_key)}" in message
     finally:
         first.stop()
         transport.close()
 
 
-def test_strict_host_keys_refuse_an_unknown_host(server: LabSSHServer, client_key: tuple[str, paramiko.PKey],
-                                                 tmp_path) -> None:  # type: ignore[no-untyped-def]
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text("")
-    with direct(server, client_key[0], strict_host_keys=True, known_hosts_file=str(known_hosts)) as transport:
-        with pytest.raises(TransportError, match="not in known hosts"):
+def test_strict_refuses_an_unknown_host_key_naming_its_fingerprint(server: LabSSHServer,
+                                                                   client_key: tuple[str, paramiko.PKey]) -> None:
+    with direct(server, client_key[0], known_host_keys=known_keys(server, ["compute-2"])) as transport:
+        assert transport.run("compute-2", "hello").exit_status == 0
+        with pytest.raises(TransportError) as raised:
             transport.run("compute-1", "hello")
+    assert raised.value.host == "compute-1"
+    assert "host key of compute-1 is unknown" in str(raised.value)
+    assert fingerprint_of(server.host_key) in str(raised.value)
 
 
-def test_new_host_keys_are_saved_and_trusted_in_strict_mode(server: LabSSHServer,
-                                                           client_key: tuple[str, paramiko.PKey],
-                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
-    known_hosts = tmp_path / "known_hosts"
-    with direct(server, client_key[0], known_hosts_file=str(known_hosts)) as transport:
-        transport.run("compute-1", "hello")
-    assert f"[127.0.0.1]:{server.port} ssh-ed25519 " in known_hosts.read_text()
-    with direct(server, client_key[0], strict_host_keys=True, known_hosts_file=str(known_hosts)) as transport:
+def test_trust_on_first_use_records_a_new_key_and_refuses_a_changed_one(
+        server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    recorded: list[tuple[str, str, str]] = []
+    other = generate_host_key()
+    known = {"compute-2": {other.get_name(): other.get_base64()}}
+    with direct(server, client_key[0], host_key_policy="trust-on-first-use", known_host_keys=known,
+                on_new_host_key=lambda *key: recorded.append(key)) as transport:
         assert transport.run("compute-1", "hello").exit_status == 0
+        assert transport.run("compute-1", "again").exit_status == 0
+        with pytest.raises(TransportError, match="host key of compute-2 has CHANGED"):
+            transport.run("compute-2", "hello")
+    assert recorded == [("compute-1", "ssh-ed25519", server.host_key.get_base64())]
+
+
+def test_accept_takes_any_key_and_records_nothing(server: LabSSHServer,
+                                                  client_key: tuple[str, paramiko.PKey]) -> None:
+    recorded: list[tuple[str, str, str]] = []
+    other = generate_host_key()
+    with direct(server, client_key[0], host_key_policy="accept",
+                known_host_keys={"compute-1": {other.get_name(): other.get_base64()}},
+                on_new_host_key=lambda *key: recorded.append(key)) as transport:
+        assert transport.run("compute-1", "hello").exit_status == 0
+        assert transport.run("compute-2", "hello").exit_status == 0
+    with jumped(server, client_key[0], host_key_policy="accept", known_host_keys={}) as transport:
+        assert transport.run("compute-3", "hello").exit_status == 0
+    assert recorded == []
+
+
+def test_the_jump_hosts_own_key_is_checked(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    with jumped(server, client_key[0], known_host_keys=known_keys(server, HOSTS)) as transport:
+        transport.connect_jump()
+    other = generate_host_key()
+    keys = {**known_keys(server, HOSTS), f"[127.0.0.1]:{server.port}": {other.get_name(): other.get_base64()}}
+    with jumped(server, client_key[0], known_host_keys=keys) as transport, \
+            pytest.raises(TransportError) as raised:
+        transport.run("compute-1", "hello")
+    assert f"host key of [127.0.0.1]:{server.port} has CHANGED" in str(raised.value)
+    assert fingerprint_of(other) in str(raised.value) and fingerprint_of(server.host_key) in str(raised.value)
+
+
+def test_through_the_jump_host_the_onward_ssh_checks_the_targets_keys(
+        server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    mitm = generate_host_key()
+    server.target_keys["compute-2"] = mitm  # compute-2 now shows another key than the one recorded
+    with jumped(server, client_key[0]) as transport:
+        assert transport.run("compute-1", "hello").exit_status == 0
+        with pytest.raises(TransportError) as raised:
+            transport.run("compute-2", "hello")
+        # The onward ssh read the targets' keys from a file the transport wrote on the jump host.
+        assert len(server.jump_files) == 1
+        (text,) = server.jump_files.values()
+        assert f"compute-1 ssh-ed25519 {server.host_key.get_base64()}" in text
+    assert server.jump_files == {}  # removed when the transport closed
+    message = str(raised.value)
+    assert "host key of compute-2 has CHANGED" in message
+    assert fingerprint_of(server.host_key) in message and fingerprint_of(mitm) in message
+
+
+def test_through_the_jump_host_an_unknown_target_is_refused_or_trusted_on_first_use(
+        server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    keys = known_keys(server, ["compute-1"])
+    with jumped(server, client_key[0], known_host_keys=keys) as transport, \
+            pytest.raises(TransportError, match="host key of compute-3 is unknown") as raised:
+        transport.run("compute-3", "hello")
+    assert fingerprint_of(server.host_key) in str(raised.value)
+    recorded: list[tuple[str, str, str]] = []
+    with jumped(server, client_key[0], known_host_keys=keys, host_key_policy="trust-on-first-use",
+                on_new_host_key=lambda *key: recorded.append(key)) as transport:
+        assert transport.run("compute-3", "hello").stdout == "compute-3 ran: hello\n"
+    assert recorded == [("compute-3", "ssh-ed25519", server.host_key.get_base64())]
+
+
+def test_host_keys_are_read_without_logging_in(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:
+    expected = {server.host_key.get_name(): server.host_key.get_base64()}
+    with direct(server, client_key[0], known_host_keys={}) as transport:
+        assert transport.host_keys("compute-1") == expected  # strict, yet unknown keys can be read
+    with jumped(server, client_key[0], known_host_keys=known_keys(server, [])) as transport:
+        assert transport.jump_host_keys() == expected
+        assert transport.host_keys("compute-4") == expected  # ssh-keyscan on the jump host
 
 
 def test_run_after_close_fails(server: LabSSHServer, client_key: tuple[str, paramiko.PKey]) -> None:

@@ -19,8 +19,8 @@ from lab.generate import generate_world
 from lab.hostmodel import LabHosts
 from lab.hosts import LabResponder
 from lab.hosts.catalog import commands
-from lab.service import LabService
-from lab.world import VARIANTS, World, save_world
+from lab.service import LabService, lab_known_host_keys
+from lab.world import VARIANTS, World, load_world, save_world
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +47,10 @@ def connect(endpoints: dict) -> openstack.connection.Connection:  # type: ignore
 
 def ssh(endpoints: dict) -> SSHTransport:  # type: ignore[type-arg]
     cli = endpoints["cli"]
+    hosts = [host.name for host in load_world(endpoints["world_file"]).hosts]
     return SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
-                                  jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}"))
+                                  jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
+                                  known_host_keys=lab_known_host_keys(endpoints, hosts)))
 
 
 @pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS)

@@ -93,15 +93,19 @@ def test_endpoint_prints_like_ssh_destinations() -> None:
 def test_jump_command_quotes_the_target_command_once() -> None:
     line = jump_command(Endpoint("lab", "compute-1", 22), "ovs-vsctl --format=json list Interface",
                         jump_user="lab", connect_timeout=5)
-    assert line == "ssh -o BatchMode=yes -o ConnectTimeout=5 compute-1 'ovs-vsctl --format=json list Interface'"
+    assert line == ("ssh -o BatchMode=yes -o ConnectTimeout=5 -o StrictHostKeyChecking=no "
+                    "-o UserKnownHostsFile=/dev/null -- compute-1 'ovs-vsctl --format=json list Interface'")
     # What the jump host's shell hands to ssh: the target's command is one word again.
     assert shlex.split(line)[-1] == "ovs-vsctl --format=json list Interface"
 
 
 def test_jump_command_names_port_and_user_when_they_differ() -> None:
-    line = jump_command(Endpoint("root", "10.0.0.7", 2222), "ip -j link", jump_user="ops", connect_timeout=2.5)
-    assert shlex.split(line) == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3", "-p", "2222",
-                                 "-l", "root", "10.0.0.7", "ip -j link"]
+    line = jump_command(Endpoint("root", "10.0.0.7", 2222), "ip -j link", jump_user="ops", connect_timeout=2.5,
+                        known_hosts_file=".ssh/k", host_key_alias="compute-7")
+    assert shlex.split(line) == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=3",
+                                 "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=.ssh/k",
+                                 "-o", "GlobalKnownHostsFile=/dev/null", "-o", "HostKeyAlias=compute-7",
+                                 "-p", "2222", "-l", "root", "--", "10.0.0.7", "ip -j link"]
 
 
 def test_jump_command_keeps_quotes_of_the_target_command() -> None:
@@ -126,8 +130,12 @@ def test_route_through_a_jump_host_runs_ssh_there() -> None:
                                        addresses={"compute-1": "10.0.0.11"}, connect_timeout=4))
     endpoint, line = transport.route("compute-1", "ip -j addr")
     assert endpoint == Endpoint("lab", "bastion", 2222)
-    assert shlex.split(line) == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=4", "-l", "root",
-                                 "10.0.0.11", "ip -j addr"]
+    words = shlex.split(line)
+    # The targets' keys are checked strictly against the file the transport writes on the jump host.
+    assert words[:5] == ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=4"]
+    assert "StrictHostKeyChecking=yes" in words and "HostKeyAlias=compute-1" in words
+    assert any(word.startswith("UserKnownHostsFile=.ssh/calipso_known_hosts_") for word in words)
+    assert words[-5:] == ["-l", "root", "--", "10.0.0.11", "ip -j addr"]
 
 
 # -- configuration, keys and errors ------------------------------------------------------------
