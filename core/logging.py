@@ -7,7 +7,8 @@ import re
 
 # key=value / "key": "value" pairs whose value is a secret, and user:password@ in URLs.
 _SECRET_PAIR = re.compile(
-    r"""(?P<key>\b(?:password|passwd|secret|token|api_key|private_key)\b["']?\s*[:=]\s*["']?)(?P<value>[^\s"',}]+)""",
+    r"""(?P<key>\b(?:password|passwd|pwd|secret|client_secret|token|access_token|auth_token|api_key|apikey|"""
+    r"""private_key)\b["']?\s*[:=]\s*["']?)(?P<value>[^\s"',}&]+)""",
     re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<password>[^@\s]+)@", re.IGNORECASE)
 
@@ -18,15 +19,12 @@ def redact(text: str) -> str:
     return _SECRET_PAIR.sub(r"\g<key>***", text)
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites every record's message so that no credential reaches a log."""
+class RedactingFormatter(logging.Formatter):
+    """Formats a record, then redacts the whole text: message, arguments, traceback and stack, so
+    that no credential reaches a log even through an exception's text."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -36,8 +34,7 @@ def configure_logging(level: str = "INFO") -> None:
     if not any(getattr(h, "_calipso", False) for h in root.handlers):
         handler = logging.StreamHandler()
         handler._calipso = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(RedactingFilter())
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     for noisy in ("neo4j", "pymongo", "paramiko", "urllib3", "amqp", "kombu"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

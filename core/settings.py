@@ -14,7 +14,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -203,13 +203,28 @@ def _host_port(url: str, default_port: int) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
+#: Query parameters that carry credentials (compared case-insensitively).
+CREDENTIAL_PARAMETERS = frozenset({"password", "passwd", "pwd", "pass", "secret", "client_secret", "token",
+                                   "access_token", "auth_token", "api_key", "apikey", "key", "private_key",
+                                   "signature", "sig", "auth"})
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, safe to log or print."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL with its password and credential-like query parameters replaced by ***, safe to log,
+    print or return. Text that is not a URL comes back unchanged."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL we can take apart (e.g. a bad port): nothing to mask reliably
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    if password is not None:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}")
+    if parts.query:
+        pairs = [(name, "***" if name.lower() in CREDENTIAL_PARAMETERS else value)
+                 for name, value in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(pairs, safe="*"))
+    return parts.geturl()
 
 
 def _alias_of(field_name: str) -> str:

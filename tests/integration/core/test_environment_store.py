@@ -69,3 +69,45 @@ def test_another_secret_key_cannot_read_the_credentials(mongo_db, env_name: str)
     assert other.get(env_name).openstack.username == "admin"  # the readable part stays readable
     with pytest.raises(ConfigError, match="cannot be decrypted"):
         other.decrypt(env_name)
+
+
+@pytest.mark.parametrize(("change", "secrets"), [
+    ({"openstack": {"auth_url": "http://evil.example:5000/v3"}}, ["openstack.password", "cli.private_key"]),
+    ({"cli": {"jump_host": "lab@127.0.0.2:2222"}}, ["cli.private_key"]),
+    ({"cli": {"addresses": {"compute-1": "127.0.0.9"}}}, ["cli.private_key"]),
+    ({"amqp": {"url": "amqp://guest@127.0.0.3:5672//"}}, ["amqp.password"]),
+])
+def test_a_kept_credential_cannot_follow_a_changed_destination(mongo_db, env_name: str, change, secrets) -> None:  # type: ignore[no-untyped-def]
+    store = EnvironmentStore(mongo_db, Fernet.generate_key())
+    store.add(environment(env_name))
+    edited = store.get(env_name).public()
+    for section, values in change.items():
+        edited[section].update(values)
+    with pytest.raises(ConfigError) as refused:
+        store.update(Environment.parse(edited))
+    for path in secrets:
+        assert path in str(refused.value)
+    assert store.decrypt(env_name).openstack.auth_url == "http://127.0.0.1:5000/v3"  # nothing was written
+    # Sending the secrets again moves them on purpose.
+    for path in secrets:
+        section, key = path.split(".")
+        edited[section][key] = f"new-{key}"
+    store.update(Environment.parse(edited))
+    assert store.decrypt(env_name).secrets()[secrets[0]] == f"new-{secrets[0].split('.')[1]}"
+
+
+@pytest.mark.parametrize(("section", "key", "url"), [
+    ("openstack", "auth_url", "http://admin:os-secret@127.0.0.1:5000/v3"),
+    ("openstack", "auth_url", "http://127.0.0.1:5000/v3?password=os-secret"),
+    ("monitoring", "api_url", "http://127.0.0.1:8080/api?token=os-secret"),
+    ("amqp", "url", "amqp://guest@127.0.0.1:5672//?auth=os-secret"),
+])
+def test_credentials_inside_urls_are_refused_naming_the_field_to_use(section: str, key: str, url: str) -> None:
+    data = json.loads(json.dumps(environment("e1").public()))
+    data["openstack"]["password"] = SECRETS[0]
+    data["cli"]["private_key"] = SECRETS[1]
+    data["amqp"]["password"] = SECRETS[2]
+    data.setdefault(section, {})[key] = url
+    with pytest.raises(ConfigError) as refused:
+        Environment.parse(data)
+    assert f"{section}.{key}" in str(refused.value) and "os-secret" not in str(refused.value)
