@@ -64,10 +64,11 @@ timeline_model = ns.model("MessageTimeline", {
 def health_of(doc: dict[str, Any], down_links: int = 0) -> tuple[str, str]:
     """(health, reason) of an object document: its own failing evidence first, then its monitoring
     status, then links of it that are down; with none of these, ok."""
-    failing = node_failing(doc)
-    status = str(doc.get("status") or "").lower()
-    if failing and status not in STATUS_HEALTH:
+    # The object's own evidence (no carrier, dead agent, VM in error) outranks a monitoring status.
+    failing = node_failing({k: v for k, v in doc.items() if k != "status"})
+    if failing:
         return "down", failing
+    status = str(doc.get("status") or "").lower()
     if status in STATUS_HEALTH:
         text = f"status {status}" + (f": {doc['status_text']}" if doc.get("status_text") else "")
         return STATUS_HEALTH[status], text

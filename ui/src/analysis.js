@@ -47,6 +47,23 @@ function marks(key, answer) {
   return out;
 }
 
+/** A title with the ids it names replaced by the names the answer gives them (people read names). */
+function named(title, answer) {
+  const names = new Map();
+  const visit = (value) => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === "object") {
+      if (value.id && value.name) names.set(String(value.id), String(value.name));
+      if (value.vm && value.name) names.set(String(value.vm), String(value.name));
+      Object.values(value).forEach((v) => typeof v === "object" && visit(v));
+    }
+  };
+  visit(answer);
+  let out = String(title || "");
+  for (const [id, name] of names) if (id !== name) out = out.split(id).join(name);
+  return out;
+}
+
 function markdown(answer) {
   const rows = answer.rows || [];
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
@@ -101,7 +118,7 @@ export async function analysisView(main, env, key, params) {
     const answer = await api.get(`${api.env(env)}/analysis/${spec.endpoint}`, query);
     const apiMs = performance.now() - started;
     const name = `calipso-${env}-${key}`;
-    result.append(h("h2", { id: "answer-title" }, answer.title),
+    result.append(...[h("h2", { id: "answer-title" }, named(answer.title, answer)),
       Array.isArray(answer.summary) ? h("ul", { class: "summary" }, answer.summary.map((s) => h("li", {}, s))) : null,
       h("div", { class: "actions" }, h("span", {}, "Report: "),
         h("button", { type: "button", onclick: () => download(`${name}.json`, JSON.stringify(answer, null, 2), "application/json") }, "JSON"),
@@ -110,13 +127,14 @@ export async function analysisView(main, env, key, params) {
       groups(answer),
       (answer.rows || []).length ? table(answer.rows, null, { caption: `${answer.rows.length} rows`,
         rowClass: (row, i) => (key === "rca" && i === 0 && row.score > 0 ? "first" : null) }) : h("p", {}, "Nothing found."),
-      h("p", { class: "hint" }, `API answered in ${Math.round(apiMs)} ms.`));
+      h("p", { class: "hint" }, `API answered in ${Math.round(apiMs)} ms.`)].filter(Boolean));
     const marked = marks(key, answer);
     if (!marked.length) return;
     const highlight = new Map(marked);
     const side = h("aside", { class: "side", "aria-label": "Selected object" }, h("p", {}, "Select an object on the graph for its details."));
     const panel = graphPanel(env, { title: `${spec.label} on the graph`, onSelect: (d) => d.type !== "chain" && sidePanel(side, env, d.id, panel) });
     panel.highlight = highlight;
+    if (key === "path") panel.order = new Map(answer.hops.map((hop) => [hop.id, hop.hop]));
     result.append(h("h2", {}, "On the graph"), h("div", { class: "focal-layout" }, panel.root, side));
     const ids = [...highlight.keys()].slice(0, 60);
     const graphStarted = performance.now();

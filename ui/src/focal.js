@@ -17,7 +17,7 @@ export function graphPanel(env, { onSelect, title = "Graph" } = {}) {
   const status = h("p", { class: "graph-status", role: "status", "aria-live": "polite" });
   const collapse = h("input", { type: "checkbox", id: "collapse-chains", checked: true });
   const objects = h("details", { class: "objects" });
-  const panel = { model: new GraphModel(env), highlight: new Map(), view: null };
+  const panel = { model: new GraphModel(env), highlight: new Map(), order: null, view: null };
   const root = h("section", { class: "graph-panel", "aria-label": title },
     h("div", { class: "graph-tools" },
       h("span", {}, collapse, h("label", { for: "collapse-chains" }, " Collapse each VM's tap/qbr/qvb/qvo chain")),
@@ -32,7 +32,7 @@ export function graphPanel(env, { onSelect, title = "Graph" } = {}) {
     const healthMs = performance.now() - started;
     if (panel.view) panel.view.cy.destroy();
     panel.view = draw(canvas, panel.model, {
-      collapse: collapse.checked, highlight: panel.highlight, onSelect,
+      collapse: collapse.checked, highlight: panel.highlight, order: panel.order, onSelect,
       onMore: (id) => panel.expand(id),
     });
     const renderMs = await panel.view.rendered;

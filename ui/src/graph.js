@@ -109,7 +109,7 @@ export function chains(model) {
 }
 
 /** Cytoscape elements for the model, chains collapsed or not, positions in datapath order. */
-export function elements(model, { collapse = true, highlight = new Map() } = {}) {
+export function elements(model, { collapse = true, highlight = new Map(), order = null } = {}) {
   const { memberOf, members } = collapse ? chains(model) : { memberOf: new Map(), members: new Map() };
   const visual = new Map(); // visual node id -> data
   for (const node of model.nodes.values()) {
@@ -145,7 +145,14 @@ export function elements(model, { collapse = true, highlight = new Map() } = {})
     const down = l.state === "down" || ["critical", "error", "down"].includes((l.status || "").toLowerCase());
     edges.set(key, { id: `e:${key}`, source: s, target: t, label: l.link_type || l.relationship, down: down ? "yes" : "no" });
   }
-  // Datapath order: one column per rank; in a column, by host then name, centred vertically.
+  // Datapath order: one column per rank; in a column, by host then name, centred vertically. A path
+  // (an `order` of ids) goes left to right hop by hop instead, so the network sits between the hosts.
+  if (order) {
+    for (const v of visual.values()) {
+      const at = (v.members || [v.id]).map((id) => order.get(id)).filter((i) => i !== undefined);
+      if (at.length) v.rank = Math.min(...at);
+    }
+  }
   const columns = new Map();
   for (const v of visual.values()) {
     if (!columns.has(v.rank)) columns.set(v.rank, []);
@@ -201,10 +208,10 @@ const STYLE = [
 ];
 
 /** Draws a GraphModel in `container`; returns {cy, redraw(options), renderMs}. */
-export function draw(container, model, { collapse = true, highlight = new Map(), onSelect, onMore } = {}) {
+export function draw(container, model, { collapse = true, highlight = new Map(), order = null, onSelect, onMore } = {}) {
   const started = performance.now();
   const cy = cytoscape({
-    container, elements: elements(model, { collapse, highlight }), style: STYLE, layout: { name: "preset", fit: true, padding: 30 },
+    container, elements: elements(model, { collapse, highlight, order }), style: STYLE, layout: { name: "preset", fit: true, padding: 30 },
     minZoom: 0.05, maxZoom: 3, boxSelectionEnabled: false,
   });
   cy.on("tap", "node", (event) => {
