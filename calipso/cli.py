@@ -124,15 +124,17 @@ def demo(port: int, no_serve: bool, output_format: str) -> None:
     listener.bind(("127.0.0.1", port))  # bound here, so that the printed URL is the one served
     listener.listen(64)  # and listening: a client reading the URL may connect before the app is built
     url = f"http://127.0.0.1:{listener.getsockname()[1]}{PREFIX}"
+    ui_url = url.removesuffix(PREFIX) + "/"
     if output_format == "json":
-        click.echo(json.dumps({**vars(run), "api": url}), nl=True)
+        click.echo(json.dumps({**vars(run), "api": url, "ui": ui_url}), nl=True)
     else:
         emit([{"what": "environment", "value": run.environment},
               {"what": "scan", "value": f"{run.scan_status}: {run.objects} objects, {run.links} links"},
               {"what": f"impact if {run.impact_target} went down (VMs down)",
-               "value": ", ".join(run.impact_vms) or "(none)"},
+               "value": ", ".join(run.impact_vm_names) or "(none)"},
               {"what": "injected fault", "value": f"{run.fault} (root cause {run.fault_root_cause})"},
-              {"what": f"rca for {run.rca_focal}", "value": ", ".join(run.rca_top_suspects) or "(none)"},
+              {"what": f"rca for {run.rca_focal_names}", "value": ", ".join(run.rca_top_suspect_names) or "(none)"},
+              {"what": "web UI", "value": f"{ui_url}  (log in as {run.ui_user}, password {run.ui_password})"},
               {"what": "API", "value": f"{url}/  (docs: {url}/docs)"},
               {"what": "token (user demo)", "value": run.token}], ["what", "value"], "table", title="Calipso demo")
         err.print(f'Try: curl -H "Authorization: Bearer {run.token}" '

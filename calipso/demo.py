@@ -4,6 +4,7 @@ Neo4j, one impact and one RCA answer printed, and the REST API served."""
 
 from __future__ import annotations
 
+import secrets
 import time
 import uuid
 from datetime import timedelta
@@ -89,10 +90,15 @@ class DemoRun:
     links: int
     projected_changes: int
     token: str
+    ui_user: str  # a local admin user the web UI's login form takes, with ui_password
+    ui_password: str
     impact_target: str
-    impact_vms: list[str]
+    impact_vms: list[str]  # ids, for tools (the JSON output); the table prints the names below
     rca_focal: str
     rca_top_suspects: list[str]
+    impact_vm_names: list[str]  # what a person reads: names, not UUIDs
+    rca_focal_names: str
+    rca_top_suspect_names: list[str]
     fault: str  # the fault the lab injected
     fault_root_cause: str  # what RCA should name first
 
@@ -100,7 +106,7 @@ class DemoRun:
 def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None]) -> DemoRun:
     """Generate a lab world, serve it, add it as environment `demo`, scan it, project it into Neo4j,
     issue a token for the demo user and run one impact and one RCA query on it."""
-    from api.auth import Identity, TokenStore
+    from api.auth import Identity, TokenStore, UserStore
     from calipso.env_commands import save_lab_environment
     from core.environments import EnvironmentStore
     from graphmodel.inventory import LINKS, OBJECTS
@@ -136,14 +142,27 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     projected = Projector(stores.mongo, stores.neo4j, DEMO_ENVIRONMENT).rebuild()
 
     value, _ = TokenStore(stores.mongo).issue(Identity(DEMO_USER, "issued", True), timedelta(hours=8), "demo")
+    # A password for the web UI's login form: new on every run, printed beside the UI's address.
+    ui_password = secrets.token_urlsafe(12)
+    users = UserStore(stores.mongo)
+    if users.get(DEMO_USER):
+        users.set_password(DEMO_USER, ui_password)
+    else:
+        users.add(DEMO_USER, ui_password, admin=True)
     impacted = impact(stores.neo4j, DEMO_ENVIRONMENT, [maintenance])
     focal = sorted(fault.down + fault.degraded)[:3]
+    names = {i.id: i.name for i in world.instances}
     suspects = rca(stores.neo4j, DEMO_ENVIRONMENT, focal)
     return DemoRun(
         world_file=str(world_file), environment=DEMO_ENVIRONMENT, scan_status=result.status,
         objects=stores.mongo[OBJECTS].count_documents({"environment": DEMO_ENVIRONMENT}),
         links=stores.mongo[LINKS].count_documents({"environment": DEMO_ENVIRONMENT}),
-        projected_changes=projected.changes, token=value, impact_target=maintenance,
+        projected_changes=projected.changes, token=value, ui_user=DEMO_USER, ui_password=ui_password,
+        impact_target=maintenance,
         impact_vms=impacted.ids("down"), rca_focal=", ".join(focal), fault=f"{fault.kind} on {fault.target}",
+        impact_vm_names=sorted(a.name or a.id for a in impacted.affected if a.state == "down" and a.type == "instance"),
+        rca_focal_names=", ".join(names.get(f, f) for f in focal),
+        rca_top_suspect_names=[f"{row['name'] or row['object']} ({row['type']}"
+                               + (f" on {row['host']})" if row.get("host") else ")") for row in suspects.rows()[:3]],
         fault_root_cause=fault.root_cause,
         rca_top_suspects=[row["object"] for row in suspects.rows()[:3]])
