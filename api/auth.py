@@ -225,6 +225,10 @@ class UserStore:
     def revoke(self, user: str, environment: str) -> bool:
         return self.grants.delete_one({"_id": f"{normalize_user(user)}|{environment}"}).deleted_count == 1
 
+    def revoke_environment(self, environment: str) -> int:
+        """Remove every grant on one environment (when it is purged); returns how many."""
+        return self.grants.delete_many({"environment": environment}).deleted_count
+
     def grants_of(self, user: str) -> dict[str, str]:
         return {g["environment"]: g["role"] for g in self.grants.find({"user": normalize_user(user)})}
 

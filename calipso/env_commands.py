@@ -15,6 +15,7 @@ from calipso.common import CalipsoGroup, cli_settings, err
 from pymongo.database import Database
 
 from core.environments import Environment, EnvironmentConfigError, EnvironmentStore
+from core.errors import CalipsoError
 from core.known_hosts import KnownHosts
 from core.settings import Settings
 from core.stores import Stores
@@ -175,11 +176,27 @@ def env_show(name: str, output_format: str) -> None:
 
 @env.command("delete")
 @click.argument("name")
-def env_delete(name: str) -> None:
-    """Delete environment NAME's configuration (its inventory and scans stay)."""
+@click.option("--purge", is_flag=True, help="Also remove its inventory, history, changes feed, scans, messages, "
+                                            "schedules, known host keys, grants and graph.")
+@click.option("--yes", is_flag=True, help="Do not ask before purging.")
+def env_delete(name: str, purge: bool, yes: bool) -> None:
+    """Delete environment NAME's configuration; with --purge, everything Calipso keeps about it
+    (without it, its inventory and scans stay)."""
+    from api.auth import UserStore
+    from ingest.purge import purge_environment
+
     with Stores(cli_settings()) as stores:
-        environment_store(stores).delete(name)
-    err.print(f"environment {name} deleted")
+        if not purge:
+            environment_store(stores).delete(name)
+            err.print(f"environment {name} deleted")
+            return
+        if not yes:
+            click.confirm(f"Remove environment {name} and everything kept about it?", abort=True, err=True)
+        removed = purge_environment(stores.mongo, stores.neo4j, name)
+        removed["grants"] = UserStore(stores.mongo).revoke_environment(name)
+    if not any(removed.values()):
+        raise CalipsoError(f"no environment named {name!r}: nothing to purge")
+    err.print(f"environment {name} purged: " + ", ".join(f"{n} {what}" for what, n in removed.items() if n))
 
 
 @env.command("test")

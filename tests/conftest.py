@@ -111,27 +111,6 @@ class ScannedWorld:
         self.settings, self.environment, self.world, self.stores = settings, environment, world, stores
 
 
-def scan_lab_world(database, neo4j, environment: str, world) -> None:  # type: ignore[no-untyped-def]
-    """Scan a lab world in-process (lab APIs on loopback, host commands through the lab's responder)
-    into `database` as `environment`, and project it into Neo4j."""
-    from graphmodel.projector import Projector
-    from ingest.scanner import Scanner
-    from ingest.sources.host.fetch import fetch_host_facts
-    from ingest.sources.openstack.fetch import fetch_openstack
-    from ingest.sources.openstack.transform import openstack_objects
-    from ingest.transport import CallableTransport
-    from lab.cloud.server import serve
-    from lab.cloud.source import StaticWorldSource
-    from lab.hosts import LabResponder
-
-    with serve(StaticWorldSource(world)) as cloud:
-        def docs() -> list[dict]:  # type: ignore[type-arg]
-            return openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
-        result = Scanner(database, environment, docs, CallableTransport(LabResponder(world)), fetch_host_facts).scan()
-    assert result.status == "completed", result.errors
-    Projector(database, neo4j, environment).sync()
-
-
 @pytest.fixture(scope="session")
 def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
     """An OVS/VXLAN lab of 3 hosts scanned in-process into a MongoDB database of its own, and
@@ -145,7 +124,8 @@ def api_world(settings: Settings, stores: Stores) -> Iterator[ScannedWorld]:
     world = generate_world(3, 2, 2, "ovs", "vxlan", seed=7)
     opened = Stores(isolated)
     runner.apply_mongo(opened.mongo)
-    scan_lab_world(opened.mongo, stores.neo4j, environment, world)
+    result = scan_and_project(world, opened.mongo, stores.neo4j, environment)
+    assert result.status == "completed", result.errors
     try:
         yield ScannedWorld(isolated, environment, world, opened)
     finally:

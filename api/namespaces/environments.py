@@ -14,6 +14,7 @@ from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import jsonable
 from core.environments import Environment, EnvironmentExists, EnvironmentNotFound, EnvironmentStore
 from graphmodel.inventory import OBJECTS
+from ingest.purge import purge_environment
 
 ns = Namespace("environments", description="Environments: list, add, update, delete (credentials always masked)")
 
@@ -109,11 +110,18 @@ class EnvironmentItem(Resource):
         updated = store().update(Environment.parse(_config(data), name=env))
         return describe(env, {env: updated.public()})
 
-    @ns.response(204, "deleted (its inventory stays until purged)")
-    @query(ns)
+    @ns.response(204, "deleted (without purge, its inventory stays)")
+    @query(ns, Param("purge", "bool", "Also remove its inventory, history, changes, scans, messages, schedules, "
+                                      "known host keys, grants and graph", default=False))
     def delete(self, env: str, args: Args) -> tuple[str, int]:
-        """Delete an environment's configuration (admins only)."""
+        """Delete an environment's configuration (admins only); with purge=true, everything kept about it."""
         require_admin()
+        if args.purge:
+            if not environment_exists(env):
+                raise NotFound(f"no environment named {env!r}")
+            purge_environment(mongo(), context().stores.neo4j, env)
+            context().auth.users.revoke_environment(env)
+            return "", 204
         try:
             store().delete(env)
         except EnvironmentNotFound as exc:

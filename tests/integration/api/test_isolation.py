@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import scan_lab_world
+from conftest import scan_and_project
 
 from graphmodel.inventory import LINKS, OBJECTS
 from ingest.records import MESSAGES, SCANS, Message, record_message
@@ -29,7 +29,8 @@ def environment_b(api_world, stores):  # type: ignore[no-untyped-def]
     """A second lab world in the same database as `api_world`, with a scan, a message and a schedule."""
     name = f"test-b-{uuid.uuid4().hex[:8]}"
     database = api_world.stores.mongo
-    scan_lab_world(database, stores.neo4j, name, generate_world(2, 2, 2, "ovs", "vxlan", seed=99))
+    assert scan_and_project(generate_world(2, 2, 2, "ovs", "vxlan", seed=99), database, stores.neo4j,
+                            name).status == "completed"
     record_message(database, Message(name, "Calipso", "error", f"secret trouble in {name}"))
     ScheduleStore(database).add(name, Recurrence("daily", hour=2))
     yield name
