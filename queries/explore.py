@@ -23,6 +23,9 @@ MAX_NODES = 500
 DEFAULT_NODES = 150
 MESSAGES = "messages"  # the collection ingest.records writes (queries may not import ingest)
 
+#: What a search looks in: names and ids, and the addresses a person pastes in (a VM's MAC or IP
+#: is on its ports, vNICs and its network_info; hosts and tunnel endpoints have their own).
+SEARCH_FIELDS = ("name", "id", "mac_address", "ip_address", "fixed_ips", "network_info.ip", "network_info.mac")
 _SUMMARY_FIELDS = {"_id": 0, "id": 1, "type": 1, "name": 1, "host": 1, "name_path": 1, "status": 1}
 
 
@@ -84,10 +87,11 @@ def subgraph(driver: neo4j.Driver, environment: str, focal_ids: Sequence[str], h
 
 def search_objects(database: Database, environment: str, text: str, types: Sequence[str] = (),
                    limit: int = 20, skip: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Objects whose name or id contains `text` (case-insensitive; `text` is literal, not a pattern),
-    exact matches first. Returns (one page, total)."""
+    """Objects whose name, id, MAC or IP address contains `text` (case-insensitive; `text` is literal,
+    not a pattern), exact matches first. Returns (one page, total)."""
     pattern = {"$regex": re.escape(text), "$options": "i"}
-    query: dict[str, Any] = {"environment": environment, "$or": [{"name": pattern}, {"id": pattern}]}
+    query: dict[str, Any] = {"environment": environment,
+                             "$or": [{field: pattern} for field in SEARCH_FIELDS]}
     if types:
         query["type"] = {"$in": list(types)}
     total = count(database, OBJECTS, query)

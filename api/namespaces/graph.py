@@ -81,12 +81,12 @@ class Graph(Resource):
 @ns.doc(params=ENV_DOC)
 class Search(Resource):
     @ns.response(200, "matching objects, exact matches first", hits_page)
-    @query(ns, Param("q", "str", "Text in the name or id (case-insensitive, taken literally)", required=True,
-                     max_length=200),
+    @query(ns, Param("q", "str", "Text in the name, id, MAC or IP address (case-insensitive, taken literally)",
+                     required=True, max_length=200),
            Param("type", "str", "Only these object types (repeatable)", choices=TYPE_NAMES, multiple=True),
            *PAGINATION)
     def get(self, env: str, args: Args) -> dict[str, Any]:
-        """Objects whose name or id contains the text."""
+        """Objects whose name, id, MAC or IP address contains the text."""
         require(env)
         window = args.page
         hits, total = search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip)

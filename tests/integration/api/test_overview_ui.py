@@ -60,3 +60,14 @@ def test_timeline_counts_the_messages_per_level(get, api_world) -> None:  # type
     assert sum(item["count"] for item in timeline["items"]) == messages["total"]
     assert all(item["start"].endswith(("00:00+00:00", "00:00")) for item in timeline["items"])
     error_of(get(f"/environments/{env}/overview/timeline", bucket="week"), 400)
+
+
+def test_search_finds_a_vm_by_its_ip_and_mac(get, api_world) -> None:  # type: ignore[no-untyped-def]
+    env = api_world.environment
+    vm = api_world.world.instances[0]
+    port = api_world.world.port(vm.port_ids[0])
+    ip = port.fixed_ips[0].ip_address
+    by_ip = ok(get(f"/environments/{env}/search", q=ip, page_size=50))
+    assert vm.id in {hit["id"] for hit in by_ip["items"]}
+    by_mac = ok(get(f"/environments/{env}/search", q=port.mac_address.upper(), page_size=50))
+    assert {"vnic", "port", "instance"} <= {hit["type"] for hit in by_mac["items"]}
