@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 KNOWN_HOSTS = "known_hosts"
 
@@ -69,8 +70,11 @@ class KnownHosts:
         now = datetime.now(timezone.utc)
         fields = {"key": key, "fingerprint": fingerprint(key)}
         if not replace:
-            result = self.collection.update_one(selector, {"$setOnInsert": {**fields, "first_seen": now}},
-                                                upsert=True)
+            try:
+                result = self.collection.update_one(selector, {"$setOnInsert": {**fields, "first_seen": now}},
+                                                    upsert=True)
+            except DuplicateKeyError:  # another scan recorded it at the same moment
+                return "kept"
             return "added" if result.upserted_id is not None else "kept"
         before = self.collection.find_one_and_update(
             selector, {"$set": {**fields, "recorded_at": now}, "$setOnInsert": {"first_seen": now}}, upsert=True)

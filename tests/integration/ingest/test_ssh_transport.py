@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import io
+import shlex
+import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import paramiko
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ingest.transport import CommandResult, LocalTransport, SSHConfig, SSHTransport, TransportError, fingerprint
+from ingest.transport import (
+    CommandResult,
+    Endpoint,
+    LocalTransport,
+    SSHConfig,
+    SSHTransport,
+    TransportError,
+    fingerprint,
+    jump_command,
+    keyscan_command,
+    known_hosts_text,
+    parse_keyscan,
+)
 from lab.ssh_server import LabSSHServer, UnknownHost, generate_host_key
 
 HOSTS = [f"compute-{number}" for number in range(1, 6)]
@@ -343,3 +359,51 @@ def test_local_transport_times_out() -> None:
     with LocalTransport() as transport, pytest.raises(TransportError, match="timed out") as raised:
         transport.run("localhost", "sleep 10 | cat", timeout=0.3)
     assert raised.value.host == "localhost"
+
+
+# -- the command lines a jump host runs, with the system's OpenSSH client ------------------------
+
+def run_openssh(line: str, key_file: Path) -> subprocess.CompletedProcess[str]:
+    """Run a jump host's command line here, as the jump host's shell would (with our key, no config)."""
+    words = shlex.split(line)
+    words[1:1] = ["-F", "/dev/null", "-i", str(key_file), "-o", "IdentitiesOnly=yes"]
+    return subprocess.run(" ".join(shlex.quote(word) for word in words), shell=True, capture_output=True,
+                          text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+
+def test_openssh_checks_the_target_key_as_the_transport_asks(server: LabSSHServer,
+                                                            client_key: tuple[str, paramiko.PKey],
+                                                            tmp_path: Path) -> None:
+    if shutil.which("ssh") is None or shutil.which("ssh-keyscan") is None:
+        pytest.skip("the OpenSSH client (Debian package openssh-client) is not installed")
+    key_file = tmp_path / "id_ed25519"
+    key_file.write_text(client_key[0])
+    key_file.chmod(0o600)
+    known_hosts = tmp_path / "known_hosts"
+    target = Endpoint("compute-1", "127.0.0.1", server.port)
+    line = jump_command(target, "ovs-vsctl show", jump_user="lab", known_hosts_file=str(known_hosts),
+                        host_key_alias="compute-1")
+    known_hosts.write_text(known_hosts_text(known_keys(server, ["compute-1"])))
+    result = run_openssh(line, key_file)
+    assert (result.returncode, result.stdout) == (0, "compute-1 ran: ovs-vsctl show\n"), result.stderr
+
+    other = generate_host_key()  # compute-1 is known with another key: a man in the middle
+    known_hosts.write_text(known_hosts_text({"compute-1": {other.get_name(): other.get_base64()}}))
+    result = run_openssh(line, key_file)
+    assert result.returncode == 255 and "Host key verification failed" in result.stderr
+    assert result.stdout == ""
+    # The transport reads the shown fingerprint from what OpenSSH prints.
+    transport = SSHTransport(SSHConfig(user="lab", password="pw", jump_host=f"127.0.0.1:{server.port}",
+                                       known_host_keys={"compute-1": {other.get_name(): other.get_base64()}}))
+    with pytest.raises(TransportError) as raised:
+        transport._check_jump_result(CommandResult(255, "", result.stderr), "compute-1", "ovs-vsctl show")
+    assert f"expected ssh-ed25519 {fingerprint(other.get_base64())}" in str(raised.value)
+    assert f"shown {fingerprint(server.host_key.get_base64())}" in str(raised.value)
+
+    known_hosts.write_text("")  # unknown: refused too, never added
+    result = run_openssh(line, key_file)
+    assert result.returncode == 255 and "Host key verification failed" in result.stderr
+    assert known_hosts.read_text() == ""
+
+    scanned = subprocess.run(keyscan_command(target, 5), shell=True, capture_output=True, text=True, timeout=30)
+    assert parse_keyscan(scanned.stdout) == {server.host_key.get_name(): server.host_key.get_base64()}
