@@ -517,6 +517,8 @@ from calipso.analysis_commands import ANALYSIS_COMMANDS  # noqa: E402 - impact, 
 for _command in ANALYSIS_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.export_commands import EXPORT_COMMANDS  # noqa: E402 - export
 for _command in EXPORT_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.report_commands import REPORT_COMMANDS  # noqa: E402 - report maintenance|incident
+for _command in REPORT_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.listen_commands import listen  # noqa: E402 - the bus listener
 main.add_command(listen)
 

@@ -10,6 +10,11 @@ Nodes are mappings with `id` and, where known, `type`, `name` and a status (`sta
 The HTML is one standalone document (no scripts, no external files): title, environment, time,
 summary, a picture (inline SVG, nodes in columns by type along the path order) and the table. Every
 value is escaped.
+
+A `Document` is a report of several sections (each with lines, a picture and a table), summary first:
+the maintenance and incident reports (queries/command_chain.py) are documents, rendered as HTML,
+Markdown or JSON by the same cells, tables and pictures, and printed to PDF from the HTML by headless
+Chromium (`print_pdf`).
 """
 
 from __future__ import annotations
@@ -18,11 +23,18 @@ import csv
 import dataclasses
 import io
 import json
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from enum import Enum
 from html import escape
+from pathlib import Path
 from typing import Any
+
+from core.errors import CalipsoError
 
 FORMATS = ("json", "csv", "md", "html")
 
@@ -298,3 +310,158 @@ def to_html(result: Any, generated_at: datetime | None = None) -> str:
         parts.append("<p>Nothing to report.</p>")
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
+
+
+# -- documents of several sections: the reports for the command chain --------------------------------------
+
+DOCUMENT_FORMATS = ("html", "md", "json", "pdf")
+
+
+@dataclass
+class Section:
+    """One part of a document: a heading, lines of text, an optional picture (nodes, links) and a table."""
+
+    title: str
+    lines: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[str] | None = None  # default: every key of the rows
+    picture: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
+    empty: str = "Nothing to report."  # said when there are neither lines nor rows
+
+    def table_columns(self) -> list[str]:
+        return list(self.columns) if self.columns is not None else columns_of(self.rows)
+
+
+@dataclass
+class Document:
+    """A report made of sections, summary first: what a change board or a manager is sent."""
+
+    title: str
+    environment: str
+    facts: list[tuple[str, Any]] = field(default_factory=list)  # label, value: shown under the title
+    summary: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # the results it was made from, for json
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "environment": self.environment,
+                "facts": {str(label): plain(value) for label, value in self.facts},
+                "summary": list(self.summary),
+                "sections": [{"title": s.title, "lines": s.lines, "columns": s.table_columns(), "rows": plain(s.rows)}
+                             for s in self.sections],
+                "data": plain(self.data)}
+
+
+def render_document(document: Document, output_format: str, generated_at: datetime | None = None) -> str:
+    """A document as html, md or json (pdf: print_pdf of the html)."""
+    if output_format == "html":
+        return document_html(document, generated_at)
+    if output_format == "md":
+        return document_markdown(document, generated_at)
+    if output_format == "json":
+        return json.dumps({**document.to_dict(), "generated": _generated(generated_at)}, indent=2) + "\n"
+    raise ReportError(f"unknown report format {output_format!r}; choose from {', '.join(DOCUMENT_FORMATS)}")
+
+
+def _generated(generated_at: datetime | None) -> str:
+    return (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+
+
+def document_markdown(document: Document, generated_at: datetime | None = None) -> str:
+    lines = [f"# {_md_cell(document.title)}", ""]
+    lines += [f"- {_md_cell(label)}: {_md_cell(value)}" for label, value in
+              [("Environment", document.environment), *document.facts, ("Generated", _generated(generated_at))]]
+    if document.summary:
+        lines += ["", "## Summary", ""] + [f"- {_md_cell(line)}" for line in document.summary]
+    for section in document.sections:
+        lines += ["", f"## {_md_cell(section.title)}", ""]
+        lines += [f"- {_md_cell(line)}" for line in section.lines]
+        columns = section.table_columns()
+        if section.rows and columns:
+            if section.lines:
+                lines.append("")
+            lines.append("| " + " | ".join(_md_cell(c) for c in columns) + " |")
+            lines.append("|" + "---|" * len(columns))
+            lines += ["| " + " | ".join(_md_cell(row.get(c)) for c in columns) + " |" for row in section.rows]
+        elif not section.lines:
+            lines.append(section.empty)
+    return "\n".join(lines) + "\n"
+
+
+#: Print layout: A4 landscape, tables that break between rows, pictures scaled to the page.
+_DOCUMENT_STYLE = (
+    "body{font-family:'DejaVu Sans',sans-serif;margin:2em;color:#222;font-size:12px}"
+    "h1{font-size:20px}h2{font-size:16px;margin-top:1.6em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;"
+    "vertical-align:top}th{background:#f0f0f0}tr{page-break-inside:avoid}"
+    "dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:bold}dd{margin:0}"
+    ".summary{background:#f7f7f7;border-left:4px solid #d9534f;padding:.5em 1em}"
+    "figure{margin:1em 0;overflow-x:auto}figure svg{max-width:100%;height:auto}"
+    "@page{size:A4 landscape;margin:12mm}@media print{body{margin:0}figure{overflow:visible}}")
+
+
+def document_html(document: Document, generated_at: datetime | None = None) -> str:
+    """One standalone HTML page (no scripts, no external files), every value escaped."""
+    facts = "".join(f"<dt>{escape(label)}</dt><dd>{escape(cell(value))}</dd>" for label, value in
+                    [("Environment", document.environment), *document.facts, ("Generated", _generated(generated_at))])
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f"<title>{escape(document.title)}</title>", f"<style>{_DOCUMENT_STYLE}</style>", "</head>", "<body>",
+             f"<h1>{escape(document.title)}</h1>", f"<dl>{facts}</dl>"]
+    if document.summary:
+        parts += ['<section class="summary"><h2>Summary</h2>', "<ul>"]
+        parts += [f"<li>{escape(line)}</li>" for line in document.summary] + ["</ul>", "</section>"]
+    for section in document.sections:
+        parts.append(f"<section><h2>{escape(section.title)}</h2>")
+        if section.lines:
+            parts += ["<ul>"] + [f"<li>{escape(line)}</li>" for line in section.lines] + ["</ul>"]
+        if section.picture and section.picture[0]:
+            parts += ["<figure>", to_svg(*section.picture), "</figure>"]
+        columns = section.table_columns()
+        if section.rows and columns:
+            parts.append("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns)
+                         + "</tr></thead><tbody>")
+            parts += ["<tr>" + "".join(f"<td>{escape(cell(row.get(c)))}</td>" for c in columns) + "</tr>"
+                      for row in section.rows]
+            parts.append("</tbody></table>")
+        elif not section.lines:
+            parts.append(f"<p>{escape(section.empty)}</p>")
+        parts.append("</section>")
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"
+
+
+class PdfError(ReportError, CalipsoError):
+    """Chromium is missing or could not print."""
+
+
+#: Debian's package; `chromium-browser` and `google-chrome` are the names elsewhere.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def chromium_binary() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise PdfError("PDF reports are printed by headless Chromium, which is not installed "
+                   "(Debian: apt-get install chromium; scripts/install-system-packages.sh installs it)")
+
+
+def print_pdf(html: str, timeout: float = 120.0) -> bytes:
+    """The HTML printed to PDF by headless Chromium (the page's own @page size), as bytes."""
+    binary = chromium_binary()
+    with tempfile.TemporaryDirectory(prefix="calipso-pdf-") as work:
+        page, pdf = Path(work) / "report.html", Path(work) / "report.pdf"
+        page.write_text(html, encoding="utf-8")
+        # A profile of its own: two reports printed at once must not share (and lock) one.
+        command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                   "--no-first-run", "--no-pdf-header-footer", f"--user-data-dir={Path(work) / 'profile'}",
+                   f"--print-to-pdf={pdf}", page.as_uri()]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            raise PdfError(f"Chromium did not print the report within {timeout:.0f} s") from None
+        if not pdf.exists() or pdf.stat().st_size == 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise PdfError(f"Chromium could not print the report (exit {done.returncode}): " + " | ".join(last))
+        return pdf.read_bytes()

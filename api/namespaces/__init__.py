@@ -14,7 +14,8 @@ def register_all(api: Api) -> None:
         api.add_namespace(module.ns, path=getattr(module, "PATH", None))
     api.add_namespace(health.metrics_ns)
     api.add_namespace(cliques.cliques_ns, path=cliques.CLIQUES_PATH)
-    from api.namespaces import exports
+    from api.namespaces import exports, reports
     api.add_namespace(exports.ns, path=exports.PATH)
+    api.add_namespace(reports.ns, path=reports.PATH)
     from api.namespaces import overview  # the web UI's environment overview, object health, message timeline
     api.add_namespace(overview.ns, path=overview.PATH)
