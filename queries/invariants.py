@@ -28,9 +28,10 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("mtu_falling", "a vNIC's MTU is larger than a later hop's (its network, the NIC carrying it)"),
-    Check("vlan_tag", "the ports of one network on a switch carry different local VLAN tags, or one tag "
-                      "serves several networks"),
+    Check("mtu_falling", "a vNIC's MTU is larger than its network's, or a NIC carrying the network is too small "
+                         "for the vNIC's MTU plus the overlay's overhead"),
+    Check("vlan_tag", "a port on a switch carries another local VLAN tag than its network's (the tag most of the "
+                      "network's ports carry there), or one tag serves several networks"),
     Check("segmentation_id", "a NIC, VXLAN device, VLAN sub-interface or VF carries a network with another "
                              "segmentation id than the network's, or hosts disagree on it"),
     Check("port_without_switch_port", "a Neutron port is ACTIVE on a host where nothing plugs it into a "
@@ -57,6 +58,14 @@ class Violation:
     objects: list[str]
     evidence: str
     host: str | None = None
+    #: The objects that break the rule (the NIC whose MTU is too small, the port with the wrong tag);
+    #: the other objects are the other side, named in the evidence. Empty: every object.
+    blamed: list[str] = field(default_factory=list)
+
+    @property
+    def culprits(self) -> list[str]:
+        """The objects to blame: `blamed`, or every object when the check does not tell."""
+        return self.blamed or self.objects
 
 
 @dataclass
@@ -97,7 +106,8 @@ def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = ()
     chosen = [CHECKS_BY_KIND[k] for k in kinds] if kinds else list(CHECKS)
     scope = list(hosts) if hosts is not None else [r["name"] for r in run_query(driver, "host_names", env=environment)]
     answers = run_queries(driver, [(check.query, {"env": environment, "hosts": scope}) for check in chosen])
-    violations = [Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"], row.get("host"))
+    violations = [Violation(check.kind, row["severity"], list(row["objects"]), row["evidence"], row.get("host"),
+                            list(row.get("blamed") or []))
                   for check, rows in zip(chosen, answers) for row in rows]
     violations.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.kind, v.host or "", v.objects))
     return InvariantsResult(environment, datetime.now(timezone.utc), [c.kind for c in chosen], violations)

@@ -8,7 +8,8 @@ agents wiring that host are suspects. Each collects evidence:
 - down link: a link on the path is down; the blame goes to its far end when that end is failing
   itself, else to its near end (the VM's side: the port that lost its link);
 - path ends here: the path stops at it without reaching a NIC that carries the VM's network;
-- broken invariant: an invariant check names it (the object nearest the VM among those named);
+- broken invariant: an invariant check blames it (the object that breaks the rule; the one nearest the
+  VM when the check blames several);
 - recent change: it changed, or was removed, since `since` (removed objects of the VM's network
   count too: a DHCP namespace that vanished is no longer on any path).
 
@@ -185,13 +186,16 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     evidence = collect_evidence(datapath, paths)
     on_paths = {node for path in paths for node in path.depth}
 
-    # Broken invariants on these hosts: the object nearest a VM among those named.
+    # Broken invariants that touch these paths: blamed on the object that breaks the rule (the NIC whose
+    # MTU is too small, the port with the wrong tag), the one nearest a VM when several do. One off the
+    # paths (another VM's port with the wrong tag on the same switch) is a suspect of its own, shared by none.
     nearest = {node: min(p.depth.get(node, 10**6) for p in paths) for node in on_paths}
     for violation in violations:
-        named = [own_port(datapath, o) for o in violation.objects if o in on_paths]
-        if named:
-            blamed = min(named, key=lambda o: nearest.get(o, 10**6))
-            evidence[blamed]["broken invariant"].append(f"{violation.kind}: {violation.evidence}")
+        if not any(o in on_paths for o in violation.objects):
+            continue
+        culprits = [own_port(datapath, o) for o in violation.culprits]
+        blamed = min(culprits, key=lambda o: (nearest.get(o, 10**6), culprits.index(o)))
+        evidence[blamed]["broken invariant"].append(f"{violation.kind}: {violation.evidence}")
 
     # Recent changes (kept in the graph by the projector): objects on the paths that changed (being
     # created is no change), and objects of the VMs' networks removed on any host. The focal VMs' own

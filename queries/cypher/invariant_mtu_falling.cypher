@@ -1,5 +1,10 @@
-// MTU falling along a path: a vNIC whose MTU is larger than a later hop's — its network's MTU, or the MTU
-// of the NIC carrying that network on the vNIC's host less the overlay's encapsulation overhead.
+// MTU falling along a path, blamed on the object whose MTU breaks the rule, with the other side in the
+// evidence: a vNIC whose MTU is larger than its network's (Neutron sets the network's MTU: the vNIC is
+// wrong; the evidence names the network), and a NIC carrying the network on the vNIC's host that is too
+// small for what the vNIC may send plus the overlay's encapsulation (the NIC is wrong; the evidence
+// names the vNIC with the larger MTU). What the vNIC may send is its MTU, or its network's when the
+// vNIC's own is too large already (that is the first rule's fault, not the NIC's).
+// `blamed`: the objects that break the rule; `objects`: those and the other side.
 // $env: the environment; $hosts: the hosts to check (index seeks per host and type).
 UNWIND $hosts AS host
 MATCH (v:Object {env: $env, host: host, type: 'vnic'})
@@ -9,18 +14,20 @@ WITH v, n, CASE n.network_type WHEN 'vxlan' THEN 50 WHEN 'geneve' THEN 50 WHEN '
 CALL {
   WITH v, n
   WITH v, n WHERE n.mtu IS NOT NULL AND v.mtu > n.mtu
-  RETURN [v.id, n.id] AS objects,
-         'vNIC ' + v.name + ' has MTU ' + toString(v.mtu) + ' but its network ' + coalesce(n.name, n.id)
-         + ' has MTU ' + toString(n.mtu) AS evidence
+  RETURN [v.id, n.id] AS objects, [v.id] AS blamed,
+         'vNIC ' + v.name + ' has MTU ' + toString(v.mtu) + ', larger than its network ' + coalesce(n.name, n.id)
+         + '\'s MTU ' + toString(n.mtu) AS evidence
   UNION
   WITH v, n, overhead
+  WITH v, n, overhead, CASE WHEN n.mtu IS NOT NULL AND n.mtu < v.mtu THEN n.mtu ELSE v.mtu END AS sent
   MATCH (p:Object {env: $env, host: v.host, type: 'host_pnic'})-[:HOST_PNIC_NETWORK]->(n)
   USING INDEX p:Object(env, host, type)  // from the host's few NICs, not from every NIC carrying n
-  WHERE p.mtu IS NOT NULL AND v.mtu + overhead > p.mtu
-  RETURN [v.id, p.id] AS objects,
-         'vNIC ' + v.name + ' has MTU ' + toString(v.mtu)
-         + CASE WHEN overhead > 0 THEN ' (+' + toString(overhead) + ' ' + n.network_type + ' overhead)' ELSE '' END
-         + ' but ' + p.name + ', which carries ' + coalesce(n.name, n.id) + ', has MTU ' + toString(p.mtu) AS evidence
+  WHERE p.mtu IS NOT NULL AND sent + overhead > p.mtu
+  RETURN [p.id, v.id] AS objects, [p.id] AS blamed,
+         p.name + ' has MTU ' + toString(p.mtu) + ', too small for vNIC ' + v.name + '\'s MTU ' + toString(sent)
+         + CASE WHEN overhead > 0 THEN ' + ' + toString(overhead) + ' bytes of ' + n.network_type + ' overhead'
+                ELSE '' END
+         + ' on network ' + coalesce(n.name, n.id) + ', which it carries' AS evidence
 }
-RETURN objects, evidence, v.host AS host, 'warning' AS severity
+RETURN objects, blamed, evidence, v.host AS host, 'warning' AS severity
 ORDER BY host, objects

@@ -9,10 +9,13 @@ from conftest import scan_and_project
 
 from graphmodel.inventory import InventoryWriter, OBJECTS
 from graphmodel.projector import Projector
+from lab.changes import delete_vm
 from lab.faults import clear_fault, inject_fault
 from lab.generate import generate_world
 from lab.world import VARIANTS, World
+from lab.truth import vnic_id
 from queries.invariants import CHECKS, UnknownCheck, invariants
+from queries.rca import rca
 
 
 def vm_port(world: World) -> str:
@@ -133,3 +136,74 @@ def test_tunnels_to_an_address_no_endpoint_holds_and_an_endpoint_no_one_tunnels_
     alone = [v for v in found if v.objects == [renumbered]]
     assert len(alone) == 1 and alone[0].evidence.endswith(f"endpoints tunnels to {new}"), found
     assert all(v.severity == "error" for v in found)
+
+
+def _busy_compute(world: World) -> str:
+    return max((h.name for h in world.hosts if "compute" in h.roles),
+               key=lambda name: sum(1 for i in world.instances if i.host == name))
+
+
+def test_mtu_falling_blames_the_nic_too_small_and_names_the_vnic(  # type: ignore[no-untyped-def]
+        mongo_db, neo4j_driver, env_name: str) -> None:
+    world = generate_world(3, 2, 1, "ovs", "vxlan", seed=31)
+    host = next(h for h in world.hosts if h.name == _busy_compute(world))
+    host.bonds[0].mtu = 1400  # the VMs' network has MTU 1450: 1450 + 50 bytes of VXLAN no longer fit
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    found = invariants(neo4j_driver, env_name, ["mtu_falling"]).violations
+    bond = f"{host.name}/bond0"
+    vnics = {vnic_id(p.binding_host, p.mac_address): p for p in world.ports
+             if p.binding_host == host.name and p.device_owner.startswith("compute:")}
+    assert found and {v.objects[1] for v in found} == set(vnics), found
+    for violation in found:
+        assert violation.blamed == [bond] and violation.culprits == [bond]
+        port = vnics[violation.objects[1]]
+        assert "MTU 1400" in violation.evidence and f"tap{port.id[:11]}'s MTU 1450" in violation.evidence, violation
+    # Root cause from the host's VMs: the NIC, not their vNICs.
+    vms = sorted(i.id for i in world.instances if i.host == host.name)
+    assert rca(neo4j_driver, env_name, vms).top(1) == [bond]
+
+    # A vNIC larger than its network: the vNIC is blamed, the evidence names the network's MTU, and the
+    # NIC (big enough for the network's MTU) is not blamed for what the vNIC should not send.
+    host.bonds[0].mtu = 9000
+    port = next(iter(vnics.values()))
+    fault = inject_fault(world, "mtu_mismatch", port.id)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    found = invariants(neo4j_driver, env_name, ["mtu_falling"]).violations
+    assert [v.blamed for v in found] == [[fault.root_cause]], found
+    network = world.network(port.network_id)
+    assert f"network {network.name}'s MTU {network.mtu}" in found[0].evidence
+
+
+def test_vlan_tag_blames_the_port_with_the_wrong_tag_and_names_the_networks_tag(  # type: ignore[no-untyped-def]
+        mongo_db, neo4j_driver, env_name: str) -> None:
+    world = generate_world(2, 3, 1, "ovs", "vxlan", seed=31)
+    host = _busy_compute(world)
+    ports = [p for p in world.ports if p.binding_host == host and p.device_owner.startswith("compute:")]
+    assert len(ports) >= 3 and len({p.network_id for p in ports}) == 1
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    assert invariants(neo4j_driver, env_name, ["vlan_tag"]).violations == []
+    tag = {link["vlan_tag"] for link in mongo_db["links"].find({"environment": env_name, "host": host,
+                                                                "link_type": "vconnector-vedge"})}
+    assert len(tag) == 1
+    fault = inject_fault(world, "vlan_tag_mismatch", ports[1].id)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    found = invariants(neo4j_driver, env_name, ["vlan_tag"]).violations
+    assert len(found) == 1, found
+    # the wrong port (its hybrid bridge and its vNIC), not the network's other ports
+    assert fault.root_cause in found[0].blamed and set(found[0].blamed) == {fault.root_cause,
+                                                                           f"{host}/qbr{ports[1].id[:11]}"}
+    assert f"is tag {tag.pop()} ({len(ports) - 1} of its {len(ports)} ports)" in found[0].evidence, found[0]
+    # Root cause from a VM whose port is right: the wrong port is still named (it shares their switch).
+    others = sorted({p.device_id for p in ports} - {ports[1].device_id})
+    assert rca(neo4j_driver, env_name, [ports[1].device_id]).top(1) == [fault.root_cause]
+    assert fault.root_cause in rca(neo4j_driver, env_name, others).top(3)
+
+    # Two ports, two tags: no majority tells which is wrong; both are blamed, and the evidence says so.
+    clear_fault(world, "vlan_tag_mismatch", ports[1].id)
+    for port in ports[2:]:
+        delete_vm(world, port.device_id)
+    inject_fault(world, "vlan_tag_mismatch", ports[1].id)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    found = invariants(neo4j_driver, env_name, ["vlan_tag"]).violations
+    assert len(found) == 1 and {vnic_id(host, p.mac_address) for p in ports[:2]} <= set(found[0].blamed), found
+    assert "no local VLAN of its own" in found[0].evidence
