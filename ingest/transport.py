@@ -250,10 +250,18 @@ def parse_keyscan(output: str) -> dict[str, str]:
     return keys
 
 
+#: A name known_hosts reads as one plain name: no spaces, comments, patterns, lists or markers.
+_KNOWN_HOSTS_NAME = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
+
+
 def known_hosts_text(keys: dict[str, dict[str, str]]) -> str:
-    """known_hosts lines (`name type base64`) for host name -> key type -> base64."""
+    """known_hosts lines (`name type base64`) for host name -> key type -> base64. A name that
+    known_hosts would read otherwise than as one plain name is left out (its host then fails
+    the check), so no name can add lines or patterns."""
     return "".join(f"{host} {key_type} {key}\n" for host, by_type in sorted(keys.items())
-                   for key_type, key in sorted(by_type.items()))
+                   if _KNOWN_HOSTS_NAME.match(host)
+                   for key_type, key in sorted(by_type.items())
+                   if _KNOWN_HOSTS_NAME.match(key_type) and re.fullmatch(r"[A-Za-z0-9+/]+=*", key))
 
 
 def host_key_refusal(name: str, known: dict[str, str], shown_type: str, shown_key: str) -> str | None:

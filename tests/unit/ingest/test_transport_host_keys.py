@@ -125,6 +125,10 @@ def test_keyscan_output_is_parsed_and_garbage_skipped() -> None:
 def test_known_hosts_text_and_names() -> None:
     text = known_hosts_text({"compute-2": {"ssh-ed25519": OTHER_KEY}, "compute-1": {"ssh-ed25519": OPENSSH_KEY}})
     assert text == f"compute-1 ssh-ed25519 {OPENSSH_KEY}\ncompute-2 ssh-ed25519 {OTHER_KEY}\n"
+    # A name or key that known_hosts would read as more than one plain entry is left out.
+    assert known_hosts_text({"a b": {"ssh-ed25519": OPENSSH_KEY}, "*": {"ssh-ed25519": OPENSSH_KEY},
+                             "x\ny": {"ssh-ed25519": OPENSSH_KEY}, "@revoked": {"ssh-ed25519": OPENSSH_KEY},
+                             "h": {"ssh-ed25519": "AAAA\n* ssh-ed25519 AAAA"}}) == ""
     assert known_hosts_name("10.0.0.7", 22) == "10.0.0.7"
     assert known_hosts_name("127.0.0.1", 2222) == "[127.0.0.1]:2222"
 
