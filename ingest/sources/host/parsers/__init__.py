@@ -2,7 +2,9 @@
 
 One module per tool family (iproute, bridge, ovs, libvirt, sysfs, vpp). Every parser raises
 `ParseError` (errors.py), naming the command and quoting the start of the output, when the text
-is not what its tool prints; empty but valid output gives empty results. Each module ends with
+is not what its tool prints (a number beyond 64 bits included: the stores could not keep it); empty
+but valid output gives empty results. tests/unit/ingest/sources/host/parsers/test_parsers_fuzz.py holds
+every parser to that on mutated real output. Each module ends with
 the pure joins that turn its parsed records into the scanner's facts (facts.py).
 """
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.sources.host.parsers.errors import guarded, load_json, require
+from ingest.sources.host.parsers.errors import guarded, integer, lenient_int, load_json, require
 
 _MAC = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
@@ -42,7 +42,11 @@ class FdbEntry:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return lenient_int(value) if isinstance(value, int) else None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @guarded("bridge -j fdb show")
@@ -54,12 +58,14 @@ def parse_bridge_fdb_json(text: str, command: str = "bridge -j fdb show") -> lis
     for entry in data:
         require(isinstance(entry, dict) and isinstance(entry.get("mac"), str), command,
                 "expected every entry to be an object with a mac", text)
-        flags = [f for f in entry.get("flags") or [] if isinstance(f, str)]
+        flags = entry.get("flags")
+        flags = [f for f in flags if isinstance(f, str)] if isinstance(flags, list) else []
         result.append(FdbEntry(
-            mac=entry["mac"].lower(), dev=entry.get("ifname") or entry.get("dev"), master=entry.get("master"),
-            vlan=_int(entry.get("vlan")), dst=entry.get("dst"), vni=_int(entry.get("vni")),
+            mac=entry["mac"].lower(), dev=_str(entry.get("ifname")) or _str(entry.get("dev")),
+            master=_str(entry.get("master")), vlan=_int(entry.get("vlan")), dst=_str(entry.get("dst")),
+            vni=_int(entry.get("vni")),
             port=_int(entry.get("port")), link_netnsid=_int(entry.get("linkNetNsId", entry.get("link_netnsid"))),
-            state=entry.get("state") or None, flags=flags))
+            state=_str(entry.get("state")), flags=flags))
     return result
 
 
@@ -92,7 +98,7 @@ def parse_bridge_fdb_text(text: str, command: str = "bridge fdb show") -> list[F
                 elif word == "dst":
                     entry.dst = value
                 elif word in ("vlan", "vni", "port", "link-netnsid"):
-                    number = int(value)
+                    number = integer(command, value, word, line)
                     setattr(entry, {"link-netnsid": "link_netnsid"}.get(word, word), number)
                 position += 2
             elif word in _STATES:

@@ -53,7 +53,8 @@ def guarded(command: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 return parse(*args, **kwargs)
             except ParseError:
                 raise
-            except (ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
+            # LookupError: KeyError, IndexError; ArithmeticError: OverflowError (float -> int), ZeroDivisionError
+            except (ValueError, LookupError, TypeError, AttributeError, RecursionError, ArithmeticError) as exc:
                 raise ParseError(name, f"unexpected structure ({type(exc).__name__}: {exc})", text) from None
         return wrapper
     return decorate
@@ -67,6 +68,47 @@ def load_json(command: str, text: str, empty: Any) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ParseError(command, f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})", text) from None
+    except RecursionError:
+        # the decoder recurses per level: no tool nests its output anywhere near this deep
+        raise ParseError(command, "JSON nested too deeply", text) from None
+    except ValueError as exc:  # a number of more than 4300 digits (Python's int conversion limit)
+        raise ParseError(command, f"not JSON a tool prints ({exc})", text) from None
+
+
+#: MongoDB and Neo4j store signed 64-bit integers: a larger number in a fact would fail the scan's write.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_MAX_DIGITS = 24  # more than any 64-bit number needs, in any base int() reads here
+
+
+def fits(number: int) -> bool:
+    """Whether `number` fits the signed 64-bit integers the stores keep."""
+    return INT64_MIN <= number <= INT64_MAX
+
+
+def lenient_int(value: Any, base: int = 10) -> int | None:
+    """An int from a tool's text or JSON, or None when it is absent, not a number or beyond 64 bits
+    (for fields a parser may do without)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if fits(value) else None
+    text = str(value).strip()
+    if len(text) > _MAX_DIGITS:
+        return None
+    try:
+        number = int(text, base)
+    except ValueError:
+        return None
+    return number if fits(number) else None
+
+
+def integer(command: str, value: str, what: str, line: str, base: int = 10) -> int:
+    """A number the tool printed where it always prints one; ParseError naming `what` when it is not
+    a number or is beyond 64 bits."""
+    number = lenient_int(value, base)
+    if number is None:
+        raise ParseError(command, f"{what} {value[:30]!r} is not a 64-bit number", line)
+    return number
 
 
 def require(condition: bool, command: str, reason: str, text: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.sources.host.facts import InterfaceFact, VirtualFunctionFact
-from ingest.sources.host.parsers.errors import ParseError, guarded, load_json, require
+from ingest.sources.host.parsers.errors import ParseError, guarded, integer, lenient_int, load_json, require
 
 
 @dataclass
@@ -154,19 +154,28 @@ class Namespace:
 
 
 def _int(value: Any) -> int | None:
-    """An int from JSON or text: 17, "17", "0x11"; None when absent or not a number."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 0)
-    except ValueError:
-        return None
+    """An int from JSON or text: 17, "17", "0x11"; None when absent, not a number or beyond 64 bits."""
+    return lenient_int(value, 0)
 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _dict(device: dict[str, Any], key: str, command: str) -> dict[str, Any]:
+    """The JSON object `device[key]`, {} when absent; ParseError naming the key when it is no object."""
+    value = device.get(key)
+    require(value is None or isinstance(value, dict), command,
+            f"`{key}` of {device.get('ifname', 'a device')!r:.40} is not an object", repr(value))
+    return value or {}
+
+
+def _list(device: dict[str, Any], key: str, command: str) -> list[Any]:
+    """The JSON array `device[key]`, [] when absent; ParseError naming the key when it is no array."""
+    value = device.get(key)
+    require(value is None or isinstance(value, list), command,
+            f"`{key}` of {device.get('ifname', 'a device')!r:.40} is not a list", repr(value))
+    return value or []
 
 
 # -- JSON -----------------------------------------------------------------------------------------
@@ -180,10 +189,10 @@ def _device_list(command: str, text: str) -> list[dict[str, Any]]:
     return data
 
 
-def _vf_from_json(entry: dict[str, Any], position: int) -> VirtualFunction:
+def _vf_from_json(entry: dict[str, Any], position: int, command: str) -> VirtualFunction:
     # iproute2 >= 4.19 lists VLANs under vlan_list (one {} per VF without a VLAN); older ones
     # put vlan/qos on the VF itself. The MAC is "address" from 5.x on, "mac" before.
-    vlans = [v for v in entry.get("vlan_list") or [] if isinstance(v, dict) and v.get("vlan")]
+    vlans = [v for v in _list(entry, "vlan_list", command) if isinstance(v, dict) and v.get("vlan")]
     first = vlans[0] if vlans else entry
     return VirtualFunction(
         number=_int(entry.get("vf")) if _int(entry.get("vf")) is not None else position,
@@ -204,13 +213,13 @@ def _kind(info_kind: str | None, link_type: str | None, parent_bus: str | None) 
     return "physical" if parent_bus else None
 
 
-def _link_from_json(device: dict[str, Any]) -> Link:
-    info = device.get("linkinfo") or {}
+def _link_from_json(device: dict[str, Any], command: str) -> Link:
+    info = _dict(device, "linkinfo", command)
     kind_name = _str(info.get("info_kind"))
-    data = info.get("info_data") or {}
+    data = _dict(info, "info_data", command)
     slave_kind = _str(info.get("info_slave_kind"))
-    slave = info.get("info_slave_data") or {}
-    flags = [f for f in device.get("flags") or [] if isinstance(f, str)]
+    slave = _dict(info, "info_slave_data", command)
+    flags = [f for f in _list(device, "flags", command) if isinstance(f, str)]
     link = Link(
         name=device["ifname"], ifindex=_int(device.get("ifindex")),
         kind=_kind(kind_name, _str(device.get("link_type")), _str(device.get("parentbus"))),
@@ -220,7 +229,8 @@ def _link_from_json(device: dict[str, Any]) -> Link:
         link=_str(device.get("link")), link_index=_int(device.get("link_index")),
         link_netnsid=_int(device.get("link_netnsid")),
         parent_bus=_str(device.get("parentbus")), parent_dev=_str(device.get("parentdev")),
-        vfs=[_vf_from_json(vf, n) for n, vf in enumerate(device.get("vfinfo_list") or []) if isinstance(vf, dict)])
+        vfs=[_vf_from_json(vf, n, command) for n, vf in enumerate(_list(device, "vfinfo_list", command))
+             if isinstance(vf, dict)])
     if kind_name == "vlan":
         link.vlan = VlanInfo(id=_int(data.get("id")) or 0, protocol=_str(data.get("protocol")))
     elif kind_name == "vxlan":
@@ -248,7 +258,7 @@ def _link_from_json(device: dict[str, Any]) -> Link:
 @guarded("ip -d -j link")
 def parse_ip_link_json(text: str, command: str = "ip -d -j link") -> list[Link]:
     """`ip -d -j link` / `ip -details -json link show`: every device (plain `ip -j link` gives fewer facts)."""
-    return [_link_from_json(device) for device in _device_list(command, text)]
+    return [_link_from_json(device, command) for device in _device_list(command, text)]
 
 
 @guarded("ip -j addr")
@@ -257,7 +267,7 @@ def parse_ip_addr_json(text: str, command: str = "ip -j addr") -> list[Interface
     result = []
     for device in _device_list(command, text):
         addresses = []
-        for entry in device.get("addr_info") or []:
+        for entry in _list(device, "addr_info", command):
             # iproute2 4.x printed {} placeholders for devices without addresses
             if not isinstance(entry, dict) or "local" not in entry:
                 continue
@@ -268,7 +278,7 @@ def parse_ip_addr_json(text: str, command: str = "ip -j addr") -> list[Interface
                 cidr=f"{entry['local']}/{prefix}", family=str(entry.get("family", "")),
                 scope=_str(entry.get("scope")), label=_str(entry.get("label")),
                 broadcast=_str(entry.get("broadcast"))))
-        flags = [f for f in device.get("flags") or [] if isinstance(f, str)]
+        flags = [f for f in _list(device, "flags", command) if isinstance(f, str)]
         result.append(InterfaceAddresses(
             name=device["ifname"], ifindex=_int(device.get("ifindex")), mac=_str(device.get("address")),
             oper_state=_str(device.get("operstate")), flags=flags, addresses=addresses))
@@ -295,11 +305,12 @@ def _after(tokens: list[str], key: str) -> str | None:
         return None
 
 
-def _vf_from_text(line: str) -> VirtualFunction | None:
+def _vf_from_text(line: str, command: str) -> VirtualFunction | None:
     match = _VF.match(line)
     if match is None:
         return None
-    vf = VirtualFunction(number=int(match.group(1)), mac=match.group(2) or match.group(3))
+    vf = VirtualFunction(number=integer(command, match.group(1), "vf number", line),
+                         mac=match.group(2) or match.group(3))
     for part in (p.strip() for p in match.group(4).split(",")):
         words = part.split()
         if len(words) >= 3 and words[:2] == ["vlan", "protocol"]:
@@ -350,18 +361,19 @@ def _apply_detail_line(link: Link, tokens: list[str]) -> None:
         link.tun_type = _after(tokens, "type")
 
 
-def _header(match: re.Match[str]) -> Link:
+def _header(match: re.Match[str], command: str) -> Link:
     """A device's first line: index, name, @link, flags, then `key value` pairs."""
     flags = [f for f in match.group(4).split(",") if f]
     rest = match.group(5).split()
     at = match.group(3)
-    link = Link(name=match.group(2), ifindex=int(match.group(1)), flags=flags, carrier="LOWER_UP" in flags,
-                admin_up="UP" in flags, mtu=_int(_after(rest, "mtu")), master=_after(rest, "master"),
+    link = Link(name=match.group(2), ifindex=integer(command, match.group(1), "ifindex", match.group(0)),
+                flags=flags, carrier="LOWER_UP" in flags, admin_up="UP" in flags, mtu=_int(_after(rest, "mtu")),
+                master=_after(rest, "master"),
                 oper_state=_after(rest, "state"))
     if at and at != "NONE":
         # "@if8" is an index in another namespace; "@eth9" a name in this one
         if re.fullmatch(r"if\d+", at):
-            link.link_index = int(at[2:])
+            link.link_index = integer(command, at[2:], "peer ifindex", match.group(0))
         else:
             link.link = at
     return link
@@ -404,13 +416,13 @@ def parse_ip_link_text(text: str, command: str = "ip -d link show") -> list[Link
     """`ip -d link show` (and plain `ip link show`): the same facts as the JSON form, from text."""
     result = []
     for match, lines in _devices(text, command):
-        link = _header(match)
+        link = _header(match, command)
         for line in lines:
             tokens = line.split()
             if tokens[0].startswith("link/"):
                 _apply_link_line(link, tokens)
             elif tokens[0] == "vf":
-                vf = _vf_from_text(line)
+                vf = _vf_from_text(line, command)
                 if vf is not None:
                     link.vfs.append(vf)
             elif tokens[0] not in ("RX:", "TX:", "altname", "alias") and not tokens[0].isdigit():
@@ -434,7 +446,7 @@ def parse_ip_addr_text(text: str, command: str = "ip address show") -> list[Inte
     """`ip address show`: each device with its MAC, state and addresses."""
     result = []
     for match, lines in _devices(text, command):
-        link = _header(match)
+        link = _header(match, command)
         device = InterfaceAddresses(name=link.name, ifindex=link.ifindex, oper_state=link.oper_state,
                                     flags=link.flags)
         for line in lines:
@@ -481,7 +493,8 @@ def parse_netns_list(text: str, command: str = "ip netns list") -> list[Namespac
         # Namespace names are file names under /var/run/netns: no markup, no brackets.
         require(not any(c in name for c in "<>{}[]\"'=;") and not name.endswith(":"), command,
                 "a line is not a namespace name", line)
-        result.append(Namespace(name=name, id=int(match.group(2)) if match.group(2) else None))
+        nsid = integer(command, match.group(2), "nsid", line) if match.group(2) else None
+        result.append(Namespace(name=name, id=nsid))
     return result
 
 

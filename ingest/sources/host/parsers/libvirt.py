@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 
 from ingest.sources.host.facts import DomainFact, DomainInterfaceFact
-from ingest.sources.host.parsers.errors import ParseError, guarded, require
+from ingest.sources.host.parsers.errors import ParseError, guarded, integer, require
 
 _NOVA_NAMESPACE = re.compile(r"^\{http://openstack\.org/xmlns/libvirt/nova/[^}]+\}")
 
@@ -76,26 +76,31 @@ def parse_virsh_list(text: str, command: str = "virsh list --all") -> list[Domai
         match = _ROW.match(line)
         require(match is not None, command, "a row is not `id name state`", line)
         assert match is not None
-        domains.append(Domain(id=None if match.group(1) == "-" else int(match.group(1)), name=match.group(2),
+        domains.append(Domain(id=None if match.group(1) == "-" else integer(command, match.group(1), "Id", line),
+                              name=match.group(2),
                               state=match.group(3)))
     return domains
 
 
-def _int_attr(element: ElementTree.Element | None, name: str) -> int | None:
+def _int_attr(element: ElementTree.Element | None, name: str, command: str) -> int | None:
+    """An integer attribute (decimal or 0x hex, as libvirt writes them); ParseError naming it when odd."""
     value = element.get(name) if element is not None else None
-    return int(value, 0) if value not in (None, "") else None
+    if value in (None, ""):
+        return None
+    assert element is not None and value is not None
+    return integer(command, value, f"<{element.tag} {name}=...>", f"<{element.tag} {name}={value!r:.40}>", base=0)
 
 
-def _pci_address(address: ElementTree.Element | None) -> str | None:
+def _pci_address(address: ElementTree.Element | None, command: str) -> str | None:
     """<address type='pci' domain='0x0000' bus='0x05' slot='0x10' function='0x0'/> -> 0000:05:10.0"""
     if address is None or address.get("bus") is None:
         return None
-    domain, bus = _int_attr(address, "domain") or 0, _int_attr(address, "bus") or 0
-    slot, function = _int_attr(address, "slot") or 0, _int_attr(address, "function") or 0
+    domain, bus = _int_attr(address, "domain", command) or 0, _int_attr(address, "bus", command) or 0
+    slot, function = _int_attr(address, "slot", command) or 0, _int_attr(address, "function", command) or 0
     return f"{domain:04x}:{bus:02x}:{slot:02x}.{function:x}"
 
 
-def _interface(element: ElementTree.Element) -> DomainInterface:
+def _interface(element: ElementTree.Element, command: str) -> DomainInterface:
     kind = element.get("type", "")
     mac, source, target = element.find("mac"), element.find("source"), element.find("target")
     virtualport, parameters = element.find("virtualport"), element.find("virtualport/parameters")
@@ -105,7 +110,7 @@ def _interface(element: ElementTree.Element) -> DomainInterface:
         target=target.get("dev") if target is not None else None,
         virtualport_type=virtualport.get("type") if virtualport is not None else None,
         interface_id=parameters.get("interfaceid") if parameters is not None else None,
-        vlan=_int_attr(vlan, "id"), mtu=_int_attr(element.find("mtu"), "size"),
+        vlan=_int_attr(vlan, "id", command), mtu=_int_attr(element.find("mtu"), "size", command),
         model=model.get("type") if model is not None else None,
         alias=alias.get("name") if alias is not None else None)
     if source is not None:
@@ -114,7 +119,7 @@ def _interface(element: ElementTree.Element) -> DomainInterface:
         if kind == "vhostuser":
             interface.vhost_socket, interface.vhost_mode = source.get("path"), source.get("mode")
         elif kind == "hostdev":
-            interface.hostdev_pci = _pci_address(source.find("address"))
+            interface.hostdev_pci = _pci_address(source.find("address"), command)
         else:
             interface.source_dev = source.get("dev")
     return interface
@@ -142,7 +147,7 @@ def parse_virsh_dumpxml(text: str, command: str = "virsh dumpxml") -> DomainXml:
             domain.display_name = instance.findtext(f"{prefix}name")
             project = instance.find(f"{prefix}owner/{prefix}project")
             domain.project_id = project.get("uuid") if project is not None else None
-    domain.interfaces = [_interface(element) for element in root.iterfind("devices/interface")]
+    domain.interfaces = [_interface(element, command) for element in root.iterfind("devices/interface")]
     return domain
 
 

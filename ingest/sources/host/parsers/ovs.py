@@ -11,12 +11,13 @@ the scanner tries both.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.sources.host.facts import DatapathPortFact, OvsPortFact
-from ingest.sources.host.parsers.errors import ParseError, guarded, load_json, require
+from ingest.sources.host.parsers.errors import ParseError, fits, guarded, integer, load_json, require
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -101,10 +102,10 @@ def _parse_map(value: str) -> dict[str, str]:
     return result
 
 
-def _parse_int_set(value: str) -> list[int]:
+def _parse_int_set(value: str, command: str, line: str) -> list[int]:
     """`[100, 200]` -> [100, 200]."""
     body = value.strip().removeprefix("[").removesuffix("]")
-    return [int(item) for item in body.split(",") if item.strip()]
+    return [integer(command, item.strip(), "a VLAN of trunks", line) for item in body.split(",") if item.strip()]
 
 
 @guarded("ovs-vsctl show")
@@ -169,9 +170,9 @@ def parse_ovs_vsctl_show(text: str, command: str = "ovs-vsctl show") -> OvsShow:
                 interface = OvsInterface(name=_unquote(rest))
                 port.interfaces.append(interface)
             elif key == "tag" and colon:
-                port.tag = int(value)
+                port.tag = integer(command, value.strip(), "tag", line)
             elif key == "trunks" and colon:
-                port.trunks = _parse_int_set(value)
+                port.trunks = _parse_int_set(value, command, line)
             elif colon:
                 port.other[key] = _unquote(value)
             else:
@@ -183,7 +184,10 @@ def parse_ovs_vsctl_show(text: str, command: str = "ovs-vsctl show") -> OvsShow:
             if key == "type":
                 interface.type = value.strip()
             elif key == "options":
-                interface.options = _parse_map(value)
+                try:
+                    interface.options = _parse_map(value)
+                except ValueError as exc:
+                    raise ParseError(command, f"options of Interface {interface.name}: {exc}", line) from None
             elif key == "error":
                 interface.error = _unquote(value)
             else:
@@ -212,23 +216,43 @@ def decode_atom(value: Any, many: bool = False) -> Any:
     ["set", [...]] -> list when `many`, else its only element or None; scalars as they are."""
     if isinstance(value, list):
         if len(value) != 2 or not isinstance(value[0], str):
-            raise ValueError(f"not an OVSDB atom: {value!r}")
+            raise ValueError(f"not an OVSDB atom: {value!r:.80}")
         kind, body = value
         if kind in ("uuid", "named-uuid"):
             if not isinstance(body, str):
-                raise ValueError(f"not an OVSDB uuid: {value!r}")
+                raise ValueError(f"not an OVSDB uuid: {value!r:.80}")
             return [body] if many else body
         if kind == "map":
-            return {decode_atom(k): decode_atom(v) for k, v in body}
+            # a map pairs atoms with atoms
+            if not isinstance(body, list) or not all(isinstance(pair, list) and len(pair) == 2 and _atom(pair[0])
+                                                     and _atom(pair[1]) for pair in body):
+                raise ValueError(f"not an OVSDB map of atoms: {value!r:.80}")
+            return {decode_atom(key): decode_atom(item) for key, item in body}
         if kind == "set":
-            items = [decode_atom(item) for item in body]
+            if not isinstance(body, list):
+                raise ValueError(f"not an OVSDB set: {value!r:.80}")
+            # a set holds atoms only: a set inside a set (or a map) is not OVSDB
+            items = [decode_atom(item) for item in body if _atom(item)]
+            if len(items) != len(body):
+                raise ValueError(f"an OVSDB set holds a set or map: {value!r:.80}")
             if many:
                 return items
             return None if not items else items[0] if len(items) == 1 else items
-        raise ValueError(f"unknown OVSDB atom type {kind!r}")
+        raise ValueError(f"unknown OVSDB atom type {kind!r:.40}")
     if isinstance(value, dict):
-        raise ValueError(f"not an OVSDB atom: {value!r}")
+        raise ValueError(f"not an OVSDB atom: {value!r:.80}")
+    if isinstance(value, int) and not isinstance(value, bool) and not fits(value):
+        raise ValueError(f"an OVSDB integer beyond 64 bits: {value!r:.40}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"an OVSDB real that is not finite: {value!r}")
     return [value] if many else value
+
+
+def _atom(value: Any) -> bool:
+    """An OVSDB atom: a scalar or a ["uuid"|"named-uuid", u] pair (what sets and maps may hold)."""
+    if isinstance(value, list):
+        return len(value) == 2 and value[0] in ("uuid", "named-uuid")
+    return not isinstance(value, dict)
 
 
 @guarded("ovs-vsctl --format=json list")
@@ -251,7 +275,13 @@ def parse_ovsdb_table(text: str, table: str | None = None,
     for row in data["data"]:
         require(isinstance(row, list) and len(row) == len(headings), command,
                 "a row does not have one value per heading", text)
-        rows.append({heading: decode_atom(value, heading in many) for heading, value in zip(headings, row)})
+        decoded = {}
+        for heading, value in zip(headings, row):
+            try:
+                decoded[heading] = decode_atom(value, heading in many)
+            except ValueError as exc:
+                raise ParseError(command, f"row {len(rows) + 1}, column {heading}: {exc}", text) from None
+        rows.append(decoded)
     return rows
 
 
@@ -276,7 +306,7 @@ class Datapath:
     ports: list[DatapathPort] = field(default_factory=list)
 
 
-def _port_type(spec: str | None) -> tuple[str | None, dict[str, str]]:
+def _port_type(spec: str | None, command: str, line: str) -> tuple[str | None, dict[str, str]]:
     """`vxlan: df_default=false, dst_port=4789, key=flow` -> ("vxlan", {...}); `internal` -> ("internal", {})."""
     if not spec:
         return None, {}
@@ -286,7 +316,7 @@ def _port_type(spec: str | None) -> tuple[str | None, dict[str, str]]:
         if item.strip():
             key, equals, value = item.strip().partition("=")
             if not equals:
-                raise ValueError(f"not an option: {item!r}")
+                raise ParseError(command, f"a port option is not `key=value`: {item.strip()!r:.40}", line)
             result[key] = value
     return kind.strip(), result
 
@@ -318,8 +348,9 @@ def parse_ovs_dpctl_show(text: str, command: str = "ovs-dpctl show") -> list[Dat
         require(bool(datapaths), command, "an indented line before any datapath", line)
         port = _DP_PORT.match(line.strip())
         if port:
-            kind, options = _port_type(port.group(3))
-            datapaths[-1].ports.append(DatapathPort(int(port.group(1)), port.group(2), kind, options))
+            kind, options = _port_type(port.group(3), command, line)
+            number = integer(command, port.group(1), "port number", line)
+            datapaths[-1].ports.append(DatapathPort(number, port.group(2), kind, options))
         # lookups:, flows:, masks:, cache:, caches: and statistics lines carry nothing we need
     return datapaths
 
@@ -375,9 +406,10 @@ def parse_ovs_dpif_show(text: str, command: str = "ovs-appctl dpif/show") -> lis
             require(port is not None and bool(datapaths) and bool(datapaths[-1].bridges), command,
                     "expected `name ofport/dp_port: (type)` under a bridge", line)
             assert port is not None
-            kind, options = _port_type(port.group(4))
-            dp_port = None if port.group(3) == "none" else int(port.group(3))
-            datapaths[-1].bridges[-1].ports.append(DpifPort(port.group(1), int(port.group(2)), dp_port, kind, options))
+            kind, options = _port_type(port.group(4), command, line)
+            dp_port = None if port.group(3) == "none" else integer(command, port.group(3), "datapath port", line)
+            ofport = integer(command, port.group(2), "OpenFlow port", line)
+            datapaths[-1].bridges[-1].ports.append(DpifPort(port.group(1), ofport, dp_port, kind, options))
     return datapaths
 
 
@@ -387,19 +419,40 @@ def ovs_ports(bridges: list[dict[str, Any]], ports: list[dict[str, Any]],
               interfaces: list[dict[str, Any]]) -> list[OvsPortFact]:
     """Join the Bridge, Port and Interface tables (as parse_ovsdb_table gives them for those tables)
     into one fact per port, with its first interface's type, options, external_ids and link state."""
-    port_by_uuid = {p["_uuid"]: p for p in ports}
-    interface_by_uuid = {i["_uuid"]: i for i in interfaces}
+    port_by_uuid = {_column(p, "Port", "_uuid", str): p for p in ports}
+    interface_by_uuid = {_column(i, "Interface", "_uuid", str): i for i in interfaces}
     result = []
     for bridge in bridges:
-        for port in (port_by_uuid[u] for u in bridge["ports"] if u in port_by_uuid):
-            members = port["interfaces"]
-            interface = interface_by_uuid.get(members[0], {}) if members else {}
-            link_state = interface.get("link_state")
+        uuids = _column(bridge, "Bridge", "ports", list)
+        for port in (port_by_uuid[u] for u in uuids if isinstance(u, str) and u in port_by_uuid):
+            members = _column(port, "Port", "interfaces", list)
+            first = members[0] if members and isinstance(members[0], str) else None
+            interface = interface_by_uuid.get(first, {}) if first else {}
+            link_state, kind = interface.get("link_state"), interface.get("type")
+            tag = _column(port, "Port", "tag", int, optional=True)
             result.append(OvsPortFact(
-                name=port["name"], bridge=bridge["name"], type=interface.get("type") or "", tag=port.get("tag"),
-                options=dict(interface.get("options") or {}), external_ids=dict(interface.get("external_ids") or {}),
+                name=_column(port, "Port", "name", str), bridge=_column(bridge, "Bridge", "name", str),
+                type=kind if isinstance(kind, str) else "", tag=tag if not isinstance(tag, bool) else None,
+                options=_strings(interface.get("options")), external_ids=_strings(interface.get("external_ids")),
                 link_state=link_state if isinstance(link_state, str) else None))
     return result
+
+
+def _column(row: dict[str, Any], table: str, name: str, kind: type, optional: bool = False) -> Any:
+    """A column of an OVSDB row that ovs_ports needs, of the type OVSDB gives it; else a ParseError
+    naming the table and column."""
+    value = row.get(name)
+    if (value is None and optional) or isinstance(value, kind):
+        return value
+    raise ParseError(f"ovs-vsctl --format=json list {table}",
+                     f"a row has no {kind.__name__} `{name}` column", repr(row))
+
+
+def _strings(value: Any) -> dict[str, str]:
+    """An OVSDB string map (options, external_ids); anything else in it is dropped."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def ovs_ports_from_show(show: OvsShow) -> list[OvsPortFact]:

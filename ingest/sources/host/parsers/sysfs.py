@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ingest.sources.host.parsers.errors import ParseError, guarded, require
+from ingest.sources.host.parsers.errors import ParseError, guarded, integer, require
 
 _PCI_ADDRESS = re.compile(r"[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]")
 
@@ -79,7 +79,7 @@ def parse_ethtool_link(text: str, command: str = "ethtool") -> Ethtool:
         value = value.strip()
         if key == "Speed":
             speed = re.fullmatch(r"(\d+)\s*Mb/s", value)
-            result.speed = int(speed.group(1)) if speed else None
+            result.speed = integer(command, speed.group(1), "Speed", line) if speed else None
         elif key == "Duplex":
             result.duplex = value.lower() if value.lower() in ("full", "half") else None
         elif key == "Port":
@@ -164,15 +164,15 @@ def parse_bonding(text: str, command: str = "cat /proc/net/bonding") -> Bonding:
                 slave.mii_status = value
             elif key == "Speed":
                 speed = re.fullmatch(r"(\d+)\s*Mbps", value)
-                slave.speed = int(speed.group(1)) if speed else None
+                slave.speed = integer(command, speed.group(1), "Speed", line) if speed else None
             elif key == "Duplex":
                 slave.duplex = value if value in ("full", "half") else None
             elif key == "Link Failure Count":
-                slave.link_failure_count = int(value)
+                slave.link_failure_count = integer(command, value, "Link Failure Count", line)
             elif key == "Permanent HW addr":
                 slave.permanent_hw_addr = value.lower()
             elif key == "Aggregator ID":
-                slave.aggregator_id = int(value)
+                slave.aggregator_id = integer(command, value, "Aggregator ID", line)
         elif key == "MII Status":
             bond.mii_status = value
         elif key == "Primary Slave":
@@ -180,7 +180,7 @@ def parse_bonding(text: str, command: str = "cat /proc/net/bonding") -> Bonding:
         elif key == "Currently Active Slave":
             bond.active_slave = _none(value)
         elif key == "MII Polling Interval (ms)":
-            bond.mii_polling_ms = int(value)
+            bond.mii_polling_ms = integer(command, value, "MII Polling Interval", line)
         elif key == "Transmit Hash Policy":
             bond.transmit_hash_policy = value.split(" (")[0]
     if bond is None:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ingest.sources.host.facts import VppInterfaceFact
-from ingest.sources.host.parsers.errors import ParseError, guarded, require
+from ingest.sources.host.parsers.errors import ParseError, guarded, integer, require
 
 
 @dataclass
@@ -40,7 +40,7 @@ def _row(line: str, command: str) -> tuple[str, int, bool]:
     match = _ROW.match(line)
     require(match is not None, command, "a row is not `name index up|down ...`", line)
     assert match is not None
-    return match.group(1), int(match.group(2)), match.group(3) == "up"
+    return match.group(1), integer(command, match.group(2), "index", line), match.group(3) == "up"
 
 
 @guarded("vppctl show int")
@@ -79,7 +79,7 @@ def parse_vpp_show_mode(text: str, command: str = "vppctl show mode") -> list[Vp
         if not content:
             continue
         if match := _MODE_BRIDGE.match(content):
-            result.append(VppMode(match.group(1), "l2 bridge", bd_id=int(match.group(2)),
+            result.append(VppMode(match.group(1), "l2 bridge", bd_id=integer(command, match.group(2), "bd_id", line),
                                   bvi=" bvi" in match.group(3)))
         elif match := _MODE_XCONNECT.match(content):
             result.append(VppMode(match.group(1), "l2 xconnect", peer=match.group(2)))
@@ -108,22 +108,40 @@ class VppHardwareInterface:
 _SPEED_UNITS = {"kbps": 0.001, "mbps": 1, "gbps": 1000}
 
 
-def _apply_hw_detail(interface: VppHardwareInterface, content: str) -> None:
+def _number_after(words: list[str], key: str, command: str, line: str) -> int | None:
+    """The number that follows `key` in `carrier up full duplex speed 10000 mtu 1500`; None without `key`."""
+    if key not in words:
+        return None
+    at = words.index(key) + 1
+    require(at < len(words), command, f"no number after `{key}`", line)
+    return integer(command, words[at], key, line)
+
+
+def _link_speed(value: str, unit: str, command: str, line: str) -> int:
+    """`Link speed: 10 Gbps` -> 10000 (Mb/s)."""
+    try:
+        speed = float(value) * _SPEED_UNITS[unit.lower()]
+    except ValueError:
+        raise ParseError(command, f"Link speed {value!r:.30} is not a number", line) from None
+    require(speed == speed and abs(speed) < 2**63, command, f"Link speed {value:.30} is out of range", line)
+    return int(speed)
+
+
+def _apply_hw_detail(interface: VppHardwareInterface, content: str, command: str) -> None:
     if content.startswith("Ethernet address "):
         interface.mac = content.split()[-1].lower()
     elif content.startswith("carrier "):
         words = content.split()
         interface.carrier_up = words[1] == "up"
-        if "duplex" in words:
+        if "duplex" in words and words.index("duplex") > 1:
             interface.duplex = words[words.index("duplex") - 1]
-        if "speed" in words:
-            interface.speed = int(words[words.index("speed") + 1])
-        if "mtu" in words:
-            interface.mtu = int(words[words.index("mtu") + 1])
+        speed = _number_after(words, "speed", command, content)
+        interface.speed = speed if speed is not None else interface.speed
+        interface.mtu = _number_after(words, "mtu", command, content)
     elif content.startswith("Link speed:"):
         speed = re.match(r"Link speed:\s*([\d.]+)\s*([KMG]bps)", content, re.IGNORECASE)
         if speed:
-            interface.speed = int(float(speed.group(1)) * _SPEED_UNITS[speed.group(2).lower()])
+            interface.speed = _link_speed(speed.group(1), speed.group(2), command, content)
 
 
 @guarded("vppctl show hardware-interfaces")
@@ -138,7 +156,7 @@ def parse_vpp_hardware(text: str, command: str = "vppctl show hardware-interface
             content = line.strip()
             if after_mac and not content.startswith(("carrier ", "Link speed", "rx ", "tx ")):
                 result[-1].description = content  # the device's name follows its MAC ("Cisco VIC")
-            _apply_hw_detail(result[-1], content)
+            _apply_hw_detail(result[-1], content, command)
             after_mac = content.startswith("Ethernet address ")
             continue
         after_mac = False
