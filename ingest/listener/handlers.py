@@ -157,10 +157,18 @@ def _instance_id(notification: Notification) -> str:
     return instance_id
 
 
+#: Nova's vm_state once an instance is gone: its last compute.instance.update says so, before (or,
+#: when the delete.end is lost, instead of) compute.instance.delete.end.
+DELETED_STATES = frozenset({"deleted"})
+
+
 def instance_upsert(notification: Notification) -> Plan:
-    """create.end, rebuild.end, update: the instance as the payload tells it, then its host's subtree."""
+    """create.end, rebuild.end, update: the instance as the payload tells it, then its host's subtree.
+    An update saying the instance is deleted deletes it."""
     payload = notification.payload
     instance_id = _instance_id(notification)
+    if str(payload.get("state", "")).lower() in DELETED_STATES:
+        return instance_delete(notification)
     plan = Plan(notification.event_type, "instance", instance_id, payload.get("display_name"))
     docs = instances(RawOpenStack(region="", servers=[server_from_nova_payload(payload)]))
     if not docs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -154,6 +155,18 @@ def test_delete_vm_deletes_the_instance_subtree_and_its_port_and_refreshes_where
     port_plan = plan_for(port_event)
     assert port_plan is not None
     assert port_plan.delete == vm.port_ids and port_plan.refresh_hosts_of == vm.port_ids and not port_plan.write
+
+
+def test_an_update_whose_state_is_deleted_deletes_the_instance() -> None:
+    # Nova's last compute.instance.update of a deleted VM carries state "deleted" (then, not always
+    # received, compute.instance.delete.end): the instance goes, it is not written as vm_state deleted.
+    w = world()
+    vm = w.instances[0]
+    (event,) = notifications(w, changes.rename_vm(w, vm.id, vm.name))
+    deleted = dataclasses.replace(event, event_type="compute.instance.update", payload={**event.payload, "state": "deleted"})
+    plan = plan_for(deleted)
+    assert plan is not None
+    assert plan.delete == [vm.id] and not plan.write and plan.refresh_hosts == [vm.host]
 
 
 # -- networks, subnets, routers ------------------------------------------------------------------------
