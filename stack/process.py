@@ -32,7 +32,7 @@ class ManagedProcess:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        if _alive(pid):
+        if process_alive(pid):
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -61,11 +61,11 @@ class ManagedProcess:
             return False
         _signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and process_alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
+        if process_alive(pid):
             _signal_group(pid, signal.SIGKILL)
-            while _alive(pid):
+            while process_alive(pid):
                 time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -85,14 +85,15 @@ class ManagedProcess:
             return "(no log)"
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs (one of another user's counts); a zombie child of ours is reaped and
+    counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    # A zombie child of ours counts as gone: reap it.
     try:
         with open(f"/proc/{pid}/stat") as stat:
             if stat.read().split(") ", 1)[1].startswith("Z"):

@@ -34,7 +34,7 @@ from lab.real.prerequisites import missing_prerequisites
 from lab.real.taps import create_tap
 from lab.real.world import unbuildable
 from lab.world import Host, World
-from stack.process import StackError
+from stack.process import StackError, process_alive
 
 PREFIX = "clp"
 DEFAULT_BASE = Path("/run/calipso-lab")
@@ -235,20 +235,10 @@ def sweep_abandoned(base: Path = DEFAULT_BASE) -> list[str]:
             owner = int((lab_dir / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # being built right now, or not a lab
-        if not _alive(owner):
+        if not process_alive(owner):
             _remove(lab_dir, lab_dir.name, [])
             removed.append(lab_dir.name)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove(lab_dir: Path, tag: str, hosts: list[str]) -> None:
