@@ -15,7 +15,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from lab.ssh_server import SHELL_MESSAGE, LabSSHServer, UnknownHost, parse_public_keys, split_jump_command
+from lab.ssh_server import (
+    SHELL_MESSAGE,
+    LabSSHServer,
+    UnknownHost,
+    generate_host_key,
+    host_key_line,
+    known_hosts_lookup,
+    parse_public_keys,
+    split_jump_command,
+    ssh_options,
+)
 
 HOSTS = {"compute-1", "compute-2", "network-1"}
 
@@ -256,3 +266,35 @@ def test_openssh_client_with_an_unknown_key_is_refused(ssh_command: list[str], t
     result = openssh(command, "compute-1@127.0.0.1", "true")
     assert result.returncode == 255
     assert "Permission denied (publickey)" in result.stderr
+
+
+# -- the jump user's host key checks ------------------------------------------------------------
+
+def test_ssh_options_are_read_as_ssh_reads_them() -> None:
+    command = ("ssh -o BatchMode=yes -oStrictHostKeyChecking=yes -o 'UserKnownHostsFile=.ssh/k h' "
+               "-o HostKeyAlias=compute-1 -p 22 -- -oProxyCommand=x ls")
+    assert ssh_options(command) == {"batchmode": "yes", "stricthostkeychecking": "yes",
+                                    "userknownhostsfile": ".ssh/k h", "hostkeyalias": "compute-1"}
+
+
+def test_known_hosts_lookup_reads_plain_names_only() -> None:
+    text = "compute-1 ssh-ed25519 AAAA\ncompute-10,10.0.0.10 ssh-rsa BBBB\n# compute-2 ssh-ed25519 CCCC\n"
+    assert known_hosts_lookup(text, "compute-1") == {"ssh-ed25519": "AAAA"}
+    assert known_hosts_lookup(text, "10.0.0.10") == {"ssh-rsa": "BBBB"}
+    assert known_hosts_lookup(text, "compute-2") == {}
+
+
+def test_the_jump_user_refuses_a_target_whose_key_is_not_in_the_file(server: LabSSHServer) -> None:
+    key = server.target_key("compute-1")
+    server.jump_files[".ssh/k"] = f"compute-1 {host_key_line(key)}\n"
+    strict = "ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=.ssh/k -o HostKeyAlias={} -- compute-1 ls"
+    assert server.answer("lab", strict.format("compute-1"))[0] == 0
+    status, _, stderr = server.answer("lab", strict.format("compute-2"))  # no key under that alias
+    assert status == 255 and "No ED25519 host key is known for compute-2" in stderr
+    server.target_keys["compute-1"] = generate_host_key()
+    status, _, stderr = server.answer("lab", strict.format("compute-1"))
+    assert status == 255 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr
+    assert "Host key verification failed." in stderr
+    status, stdout, _ = server.answer("lab", "ssh-keyscan -T 5 -- compute-1")
+    assert (status, stdout) == (0, f"compute-1 {host_key_line(server.target_keys['compute-1'])}\n")
+    assert server.answer("lab", "rm -f .ssh/k")[0] == 0 and server.jump_files == {}
