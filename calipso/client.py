@@ -297,6 +297,44 @@ class Client:
     def invariants(self, environment: str, as_frame: bool = False, **params: Any) -> Any:
         return self.analysis(environment, "invariants", as_frame, **params)
 
+    # -- exports and reports ----------------------------------------------------------------------
+
+    def _download(self, path: str, params: Mapping[str, Any]) -> bytes:
+        """A document the API answers with (not JSON), as bytes; errors raise CalipsoAPIError."""
+        url = f"{self.url}{PREFIX}{path}"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = self.session.get(url, params=_clean(params), headers=headers, timeout=self.timeout)
+        if response.status_code >= 400:
+            try:
+                body: Any = response.json()
+            except ValueError:
+                body = response.text
+            raise CalipsoAPIError(response.status_code, body, "GET", url)
+        return response.content
+
+    def export(self, environment: str, format: str) -> str:
+        """The environment as graphml, gexf, json (networkx node-link), dot, netbox or batfish text."""
+        return self._download(f"{self._env(environment)}/export", {"format": format}).decode("utf-8")
+
+    def maintenance_report(self, environment: str, hosts: str | Iterable[str], window: str | None = None,
+                           format: str = "json") -> Any:
+        """The maintenance report for hosts going down in a window: a dict (json), the document's text
+        (html, md), or the PDF's bytes."""
+        params = {"host": _listify(hosts), "window": window, "format": format}
+        return self._report(f"{self._env(environment)}/reports/maintenance", params, format)
+
+    def incident_report(self, environment: str, vms: str | Iterable[str], since: datetime | str | None = None,
+                        format: str = "json") -> Any:
+        """The incident report for broken VMs: a dict (json), text (html, md) or PDF bytes."""
+        params = {"vm": _listify(vms), "since": since, "format": format}
+        return self._report(f"{self._env(environment)}/reports/incident", params, format)
+
+    def _report(self, path: str, params: Mapping[str, Any], format: str) -> Any:
+        if format == "json":
+            return self.get(path, **params)
+        data = self._download(path, params)
+        return data if format == "pdf" else data.decode("utf-8")
+
 
 def _frame(answer: Any) -> pd.DataFrame:
     """An analysis result as a table: its `rows` if it has them, else the answer itself."""
