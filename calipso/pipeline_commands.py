@@ -1,0 +1,113 @@
+"""The back end's long-running processes: `calipso projector`, `calipso worker`, `calipso run`, and
+`calipso status` (are they alive, how far behind is each environment's graph)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+
+from calipso.common import cli_settings, err
+from calipso.output import emit, format_option
+from core.stores import Stores
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
+
+
+@click.command("projector")
+@click.option("--poll-interval", default=0.2, show_default=True, type=click.FloatRange(0.01, 60), metavar="S",
+              help="Seconds between looks at the changes feed's counter.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100000))
+def projector(poll_interval: float, batch_size: int) -> None:
+    """Follow EVERY environment's changes feed into Neo4j until SIGTERM or Ctrl-C: any write to the
+    inventory reaches the graph within about a second. New environments are found on their own;
+    each keeps its checkpoint in Neo4j, so a restart resumes where the last run stopped."""
+    from core.services import Heartbeat
+    from graphmodel.follower import ProjectorService
+    from migrations import runner as migration_runner
+
+    stop = _stop_on_signals()
+    with Stores(cli_settings()) as stores:
+        migration_runner.apply_neo4j(stores.neo4j)
+        service = ProjectorService(stores.mongo, stores.neo4j, poll_interval_s=poll_interval, batch_size=batch_size,
+                                   on_batch=lambda env, s: err.print(
+                                       f"{env}: applied up to change {s.last_seq} ({s.changes} changes)",
+                                       highlight=False))
+        err.print(f"projector: following every environment's changes feed every {poll_interval:g}s "
+                  "(SIGTERM or Ctrl-C to stop)")
+        with Heartbeat(stores.mongo, "projector") as heartbeat:
+            heartbeat.details = {"poll_interval_s": poll_interval}
+            stats = service.run(stop.is_set)
+    err.print(f"projector stopped after {stats.changes} changes")
+
+
+def _amqp_check(url: str) -> dict[str, Any]:
+    import kombu
+
+    from core.settings import redact_url
+
+    try:
+        with kombu.Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+        return {"name": "rabbitmq", "ok": True, "detail": redact_url(url)}
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return {"name": "rabbitmq", "ok": False, "detail": f"{redact_url(url)}: {type(exc).__name__}: {exc}"}
+
+
+@click.command("status")
+@format_option
+def status(output_format: str) -> None:
+    """The back end at a glance: whether MongoDB, Neo4j and RabbitMQ answer; the projector, workers,
+    schedulers and listeners alive (by their heartbeats); each environment's last scan and projection
+    lag (changes in MongoDB's feed not yet in Neo4j). Exit status 1 if a store does not answer."""
+    import json
+
+    from core.environments import ENVIRONMENTS
+    from core.services import services
+    from graphmodel.follower import projection_lag
+    from ingest.records import SCANS
+
+    settings = cli_settings()
+    processes: list[dict[str, Any]] = []
+    environments: list[dict[str, Any]] = []
+    with Stores(settings) as stores:
+        checks = [vars(check) for check in stores.health()] + [_amqp_check(settings.amqp_url)]
+        up = {check["name"] for check in checks if check["ok"]}
+        if "mongodb" in up:
+            processes = [{"kind": d.get("kind"), "id": d["_id"], "alive": d["alive"], "beat_at": d.get("beat_at")}
+                         for d in sorted(services(stores.mongo), key=lambda d: (d.get("kind") or "", d["_id"]))]
+            configured = {d["name"] for d in stores.mongo[ENVIRONMENTS].find({}, {"name": 1}) if d.get("name")}
+            from graphmodel.inventory import CHANGES
+            configured |= set(stores.mongo[CHANGES].distinct("environment"))
+            lags = ({lag.environment: lag for lag in projection_lag(stores.mongo, stores.neo4j, sorted(configured))}
+                    if "neo4j" in up else {})
+            for name in sorted(configured | set(lags)):
+                last = stores.mongo[SCANS].find_one({"environment": name}, sort=[("created_at", -1)])
+                lag = lags.get(name)
+                environments.append({
+                    "environment": name, "last_scan": last["_id"] if last else None,
+                    "scan_status": last.get("status") if last else None,
+                    "scanned_at": (last.get("finished_at") or last.get("created_at")) if last else None,
+                    "feed_seq": lag.last_seq if lag else None, "checkpoint": lag.checkpoint if lag else None,
+                    "projection_lag": lag.changes if lag else None})
+    if output_format == "json":
+        click.echo(json.dumps({"stores": checks, "processes": processes, "environments": environments},
+                              indent=2, default=str))
+    else:
+        emit(checks, ["name", "ok", "detail"], "table", title="stores")
+        emit(processes, ["kind", "id", "alive", "beat_at"], "table", title="processes")
+        emit(environments, ["environment", "last_scan", "scan_status", "scanned_at", "feed_seq", "checkpoint",
+                            "projection_lag"], "table", title="environments")
+    if not all(check["ok"] for check in checks):
+        sys.exit(1)
+
+
+PIPELINE_COMMANDS = [projector, status]

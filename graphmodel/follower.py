@@ -1,0 +1,148 @@
+"""The projector service: one process that keeps EVERY environment's graph current.
+
+It follows the changes feed of all environments, so any write to the inventory (a scan from the
+CLI, the API, the scheduler or a worker; a listener event) reaches Neo4j within about a second,
+without a command. Each environment keeps its own checkpoint in Neo4j (`Projector`): a crash, a
+kill -9 or a Neo4j outage loses nothing and doubles nothing; the next run resumes after the last
+committed batch.
+
+Cheap when idle: the feed's sequence numbers come from one counter document (`counters/changes`);
+the service reads that small document each poll and reads the feed only when it moved. A writer
+reserves its numbers before it inserts the entries, so after each move the environments are synced
+again for SETTLE_S seconds; a full pass every RESYNC_S seconds (which also discovers environments
+that only exist in the feed) is the safety net.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import neo4j
+import neo4j.exceptions
+import pymongo.errors
+from pymongo.database import Database
+
+from core.environments import ENVIRONMENTS
+from graphmodel.inventory import CHANGES, COUNTERS
+from graphmodel.projector import CHECKPOINT_LABEL, Projector, SyncStats
+
+log = logging.getLogger(__name__)
+
+#: After the feed's counter moved, keep syncing this long (entries are inserted after their numbers).
+SETTLE_S = 3.0
+#: A full pass over every environment (and a rediscovery from the feed) this often.
+RESYNC_S = 30.0
+
+_NEO4J_DOWN = (neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)
+_MONGO_DOWN = (pymongo.errors.ConnectionFailure, pymongo.errors.ServerSelectionTimeoutError)
+
+
+@dataclass
+class Lag:
+    """How far one environment's graph is behind its feed."""
+
+    environment: str
+    last_seq: int  # newest entry of the feed
+    checkpoint: int  # newest entry applied to Neo4j
+
+    @property
+    def changes(self) -> int:
+        return max(0, self.last_seq - self.checkpoint)
+
+
+def projection_lag(database: Database, driver: neo4j.Driver, environments: list[str] | None = None) -> list[Lag]:
+    """Each environment's projection lag: its newest feed entry and its Neo4j checkpoint. Without
+    `environments`, every environment of the feed or with a checkpoint."""
+    records, _, _ = driver.execute_query(f"MATCH (c:{CHECKPOINT_LABEL}) RETURN c.env AS env, c.seq AS seq")
+    checkpoints = {r["env"]: int(r["seq"] or 0) for r in records}
+    if environments is None:
+        environments = sorted(set(database[CHANGES].distinct("environment")) | set(checkpoints))
+    lags = []
+    for environment in environments:
+        newest = database[CHANGES].find_one({"environment": environment}, {"seq": 1}, sort=[("seq", -1)])
+        lags.append(Lag(environment, int(newest["seq"]) if newest else 0, checkpoints.get(environment, 0)))
+    return lags
+
+
+@dataclass
+class ServiceStats:
+    """What the service did since it started."""
+
+    passes: int = 0
+    changes: int = 0
+    per_environment: dict[str, int] = field(default_factory=dict)  # environment -> checkpoint
+
+
+class ProjectorService:
+    """Follows every environment's changes feed into Neo4j until `stop()` is true."""
+
+    def __init__(self, database: Database, driver: neo4j.Driver, poll_interval_s: float = 0.2,
+                 batch_size: int = 5000, on_batch: Callable[[str, SyncStats], None] | None = None) -> None:
+        self.db, self.driver = database, driver
+        self.poll_interval_s, self.batch_size, self.on_batch = poll_interval_s, batch_size, on_batch
+        self.environments: set[str] = set()
+        self.stats = ServiceStats()
+
+    def discover(self, from_feed: bool) -> set[str]:
+        """The environments to follow: configured ones, and (a full read of the feed, so rarely)
+        those that only have a feed, e.g. written by a test or a benchmark without a configuration."""
+        found = {doc["name"] for doc in self.db[ENVIRONMENTS].find({}, {"name": 1}) if doc.get("name")}
+        if from_feed:
+            found |= set(self.db[CHANGES].distinct("environment"))
+        self.environments |= found
+        return self.environments
+
+    def counter(self) -> int:
+        doc = self.db[COUNTERS].find_one({"_id": CHANGES})
+        return int(doc["value"]) if doc else 0
+
+    def sync_all(self) -> int:
+        """One pass: apply every environment's new changes; returns how many were applied."""
+        applied = 0
+        for environment in sorted(self.environments):
+            projector = Projector(self.db, self.driver, environment, self.batch_size)
+            callback = (lambda stats, e=environment: self.on_batch(e, stats)) if self.on_batch else None
+            try:
+                stats = projector.sync(callback)
+            except _NEO4J_DOWN + _MONGO_DOWN:
+                raise  # the loop waits and retries; nothing is lost
+            except Exception:  # noqa: BLE001 - one environment's failure must not stop the others
+                log.exception("projecting %s failed; retried on the next pass", environment)
+                continue
+            applied += stats.changes
+            self.stats.per_environment[environment] = stats.last_seq
+        self.stats.passes += 1
+        self.stats.changes += applied
+        return applied
+
+    def run(self, stop: Callable[[], bool]) -> ServiceStats:
+        """Follow until stop() is true. Waits (and retries) while a store is down."""
+        seen_counter = -1
+        settle_until = 0.0
+        next_full = 0.0
+        backoff = self.poll_interval_s
+        while not stop():
+            try:
+                now = time.monotonic()
+                counter = self.counter()
+                full = now >= next_full
+                if counter != seen_counter:
+                    seen_counter = counter
+                    settle_until = now + SETTLE_S
+                if full or now < settle_until:
+                    self.discover(from_feed=full)
+                    if self.sync_all() and not full:
+                        settle_until = time.monotonic() + SETTLE_S
+                    if full:
+                        next_full = time.monotonic() + RESYNC_S
+                backoff = self.poll_interval_s
+                time.sleep(self.poll_interval_s)
+            except _NEO4J_DOWN + _MONGO_DOWN as exc:
+                log.warning("projector: a store is unavailable (%s); retrying in %.1fs", exc, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                settle_until = time.monotonic() + SETTLE_S  # catch up as soon as it is back
+        return self.stats
