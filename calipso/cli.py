@@ -521,6 +521,8 @@ from calipso.report_commands import REPORT_COMMANDS  # noqa: E402 - report maint
 for _command in REPORT_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.listen_commands import listen  # noqa: E402 - the bus listener
 main.add_command(listen)
+from calipso.pipeline_commands import PIPELINE_COMMANDS  # noqa: E402 - projector, worker, run, status
+for _command in PIPELINE_COMMANDS: main.add_command(_command)  # noqa: E701
 
 
 if __name__ == "__main__":
