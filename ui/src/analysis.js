@@ -138,8 +138,19 @@ export async function analysisView(main, env, key, params) {
     result.append(h("h2", {}, "On the graph"), h("div", { class: "focal-layout" }, panel.root, side));
     const ids = [...highlight.keys()].slice(0, 60);
     const graphStarted = performance.now();
-    const around = await api.get(`${api.env(env)}/graph`, { focal: ids, hops: key === "path" ? 0 : 1, max_nodes: 200 });
-    panel.model.merge(around, { focal: ids.filter((id) => ["target", "suspect"].includes(highlight.get(id))) });
+    // The paths of a few of the VMs in question (their cliques), and the other objects named.
+    const vms = ids.filter((id) => ["affected", "degraded"].includes(highlight.get(id))).slice(0, key === "path" ? 0 : 4);
+    const cliques = await Promise.all(vms.map((id) => api.get(`${api.env(env)}/cliques/${api.id(id)}`).catch(() => null)));
+    const shown = new Set(ids);
+    for (const clique of cliques.filter(Boolean)) {
+      clique.nodes.forEach((n) => shown.add(n.id));
+      panel.model.merge({ nodes: clique.nodes.map((n) => ({ ...n, focal: false })), links: clique.links });
+    }
+    const around = await api.get(`${api.env(env)}/graph`, { focal: [...shown].slice(0, 300), hops: 0, max_nodes: 300 });
+    panel.model.merge({ ...around, nodes: around.nodes.map((n) => ({ ...n, focal: false })) },
+      { focal: ids.filter((id) => ["target", "suspect"].includes(highlight.get(id))) });
     await panel.render(performance.now() - graphStarted);
+    const title = result.querySelector("#answer-title");
+    for (const [id, node] of panel.model.nodes) if (node.name && node.name !== id) title.textContent = title.textContent.split(id).join(node.name);
   });
 }

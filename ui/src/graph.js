@@ -214,6 +214,8 @@ export function draw(container, model, { collapse = true, highlight = new Map(),
     container, elements: elements(model, { collapse, highlight, order }), style: STYLE, layout: { name: "preset", fit: true, padding: 30 },
     minZoom: 0.05, maxZoom: 3, boxSelectionEnabled: false,
   });
+  // A small picture fitted to a large canvas would be drawn huge: no closer than 1.4x.
+  if (cy.zoom() > 1.4) { cy.zoom(1.4); cy.center(); }
   cy.on("tap", "node", (event) => {
     const node = event.target;
     if (node.hasClass("more")) onMore && onMore(node.data("of"));

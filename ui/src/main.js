@@ -181,8 +181,10 @@ async function overviewView(env) {
   const main = shell(env, "overview");
   main.append(h("h1", {}, `Environment ${env}`));
   await guarded(main, async () => {
-    const [o, inv] = await Promise.all([api.get(`${api.env(env)}/overview`),
-      api.get(`${api.env(env)}/analysis/invariants`).catch((e) => ({ error: e }))]);
+    // The invariants run over the whole graph: asked at once, shown when they come, never blocking the rest.
+    const invariants = api.get(`${api.env(env)}/analysis/invariants`);
+    invariants.catch(() => {});
+    const o = await api.get(`${api.env(env)}/overview`);
     const scanArea = h("section", { "aria-labelledby": "scan-title", class: "panel" }, h("h2", { id: "scan-title" }, "Scans"));
     main.append(h("div", { class: "grid2" }, h("section", { class: "panel", "aria-labelledby": "sum-title" },
       h("h2", { id: "sum-title" }, "At a glance"), summary(o, env)), scanArea));
@@ -190,11 +192,18 @@ async function overviewView(env) {
     main.append(h("section", { class: "panel", "aria-labelledby": "crit-title" },
       h("h2", { id: "crit-title" }, `Critical objects (${o.failing_total})`),
       o.failing.length ? table(o.failing, [["name", "Object", (v, r) => h("a", { href: link("env", env, "focal", r.id) }, v || r.id)],
-        ["type", "Type"], ["host", "Host"], ["health", "Health", (v) => badge(v)], ["reason", "Why"]]) : h("p", {}, "No failing object.")));
-    const invSection = h("section", { class: "panel", "aria-labelledby": "inv-title" }, h("h2", { id: "inv-title" }, "Broken invariants"));
-    if (inv.error) invSection.append(errorBox(inv.error));
-    else invSection.append(inv.rows.length ? table(inv.rows.slice(0, 50)) : h("p", {}, "No invariant is broken."));
+        ["type", "Type"], ["host", "Host"], ["health", "Health", (v) => badge(v)], ["reason", "Why"]],
+      { caption: o.failing_total > o.failing.length ? `The first ${o.failing.length}` : null }) : h("p", {}, "No failing object.")));
+    const status = h("p", { role: "status" }, "Checking the invariants…");
+    const invSection = h("section", { class: "panel", "aria-labelledby": "inv-title" }, h("h2", { id: "inv-title" }, "Broken invariants"), status);
     main.append(invSection);
+    try {
+      const inv = await invariants;
+      fill(status, inv.rows.length ? `${inv.rows.length} broken` : "No invariant is broken.");
+      if (inv.rows.length) invSection.append(table(inv.rows.slice(0, 50)));
+    } catch (error) {
+      fill(status, errorBox(error));
+    }
   });
 }
 
