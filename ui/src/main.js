@@ -207,6 +207,12 @@ async function overviewView(env) {
   });
 }
 
+/** A scan's counts (per object type, and links) as one line a person reads. */
+function countText(counts) {
+  const objects = Object.entries(counts).filter(([k]) => k !== "links").reduce((sum, [, n]) => sum + (Number(n) || 0), 0);
+  return `${objects} objects` + (counts.links !== undefined ? `, ${counts.links} links` : "");
+}
+
 function scanControls(env, overview, area) {
   const list = h("div", {});
   const progress = h("div", { role: "status", "aria-live": "polite", class: "progress" });
@@ -214,7 +220,7 @@ function scanControls(env, overview, area) {
   const refresh = async () => {
     const scans = await api.get(`${api.env(env)}/scans`, { page_size: 5 });
     fill(list, scans.items.length ? table(scans.items, [["status", "Status"], ["created_at", "Requested", when],
-      ["finished_at", "Finished", when], ["requested_by", "By"], ["counts", "Counts", (c) => show(c && (c.objects ?? Object.values(c).reduce((a, b) => a + (+b || 0), 0)))]],
+      ["finished_at", "Finished", when], ["requested_by", "By"], ["counts", "Found", (c) => (c ? countText(c) : "")]],
     { caption: "Latest scans" }) : h("p", {}, "Never scanned."));
     return scans.items[0];
   };
@@ -229,7 +235,7 @@ function scanControls(env, overview, area) {
       for (;;) {
         await new Promise((r) => setTimeout(r, 1500));
         const now = await api.get(`${api.env(env)}/scans/${encodeURIComponent(scan.id)}`);
-        const counts = now.counts && Object.keys(now.counts).length ? ` · ${show(now.counts)}` : "";
+        const counts = now.counts && Object.keys(now.counts).length ? ` · ${countText(now.counts)}` : "";
         fill(progress, `Scan ${scan.id}: ${now.status}${counts}`);
         if (!["pending", "running"].includes(now.status)) break;
       }

@@ -21,6 +21,7 @@ import pytest
 import requests
 from conftest import scan_and_project
 
+from core.environments import EnvironmentStore
 from core.settings import Settings, load_settings
 from core.stores import Stores
 
@@ -64,16 +65,28 @@ class UiWorld:
     def rescan(self) -> None:
         scan_and_project(self.world, self.stores.mongo, self.neo4j, self.environment)
 
+    def project(self) -> None:
+        """Apply the changes feed to Neo4j (what `calipso graph sync --follow` does in production)."""
+        from graphmodel.projector import Projector
+
+        Projector(self.stores.mongo, self.neo4j, self.environment).sync()
+
 
 @pytest.fixture(scope="module")
 def ui_world(settings: Settings, stores: Stores) -> Iterator[UiWorld]:
     """An OVS/VXLAN lab of 3 hosts and 4 VMs scanned into a database of its own, a view and an edit
-    user, and the API (with the UI) served by waitress on a free loopback port."""
+    user, and the API (with the UI) served by waitress on a free loopback port. The lab's APIs stay
+    served and the environment is configured with them, so that the UI's scan button scans it (its
+    hosts answer through the lab's in-process responder)."""
     import waitress.server
 
     from api import create_app
     from api.auth import UserStore
+    from ingest.transport import CallableTransport
+    from lab.cloud.server import serve
+    from lab.cloud.source import StaticWorldSource
     from lab.generate import generate_world
+    from lab.hosts import LabResponder
     from migrations import runner
 
     isolated = load_settings(mongo_uri=settings.mongo_uri, mongo_database=f"test_ui_{uuid.uuid4().hex[:10]}")
@@ -86,13 +99,25 @@ def ui_world(settings: Settings, stores: Stores) -> Iterator[UiWorld]:
     for (name, password), role in ((VIEWER, "view"), (EDITOR, "edit")):
         users.add(name, password)
         users.grant(name, environment, role)
-    server = waitress.server.create_server(create_app(isolated, opened), host="127.0.0.1", port=0, threads=4)
+    app = create_app(isolated, opened)
+    app.config["SCAN_TRANSPORT"] = lambda _environment: CallableTransport(LabResponder(world))
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, name="ui-api-server", daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.effective_port}"
     try:
-        yield UiWorld(f"http://127.0.0.1:{server.effective_port}", environment, world, isolated, opened, stores.neo4j)
+        with serve(StaticWorldSource(world)) as cloud:
+            admin = requests.post(f"{url}/api/v1/auth/tokens", json={"username": "admin", "password": "admin-pw"},
+                                  timeout=10).json()["token"]
+            configured = requests.post(f"{url}/api/v1/environments", headers={"Authorization": f"Bearer {admin}"}, json={
+                "name": environment, "mechanism_drivers": ["ovs"], "type_drivers": ["vxlan"],
+                "openstack": {"auth_url": cloud.auth_url, "username": "admin", "password": "lab-admin-pw"},
+                "cli": {"user": "calipso", "password": "lab-ssh-pw"}}, timeout=30)
+            assert configured.status_code == 201, configured.text
+            yield UiWorld(url, environment, world, isolated, opened, stores.neo4j)
     finally:
         server.close()
+        EnvironmentStore.from_settings(opened.mongo, isolated).delete(environment)
         stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=environment)
         opened.mongo.client.drop_database(opened.mongo.name)
         opened.close()
@@ -273,10 +298,15 @@ def test_fault_rescan_then_the_faulty_hop_is_critical_and_rca_names_the_root_cau
     target = vm(ui_world, 1)
     fault = inject_fault(ui_world.world, "ovs_port_down", target.port_ids[0])
     try:
-        ui_world.rescan()
-        log_in(page, ui_world, VIEWER, f"#/env/{ui_world.environment}/focal/{target.id}")
+        # The rescan, started with the edit role's button; its progress shows until it ends.
+        log_in(page, ui_world, EDITOR, f"#/env/{ui_world.environment}")
+        page.click("#start-scan")
+        page.wait_for_selector(".progress:has-text('completed')", timeout=120_000)
+        shot(page, "10-scan-started-from-the-ui")
+        ui_world.project()
+        page.goto(f"{ui_world.url}/#/env/{ui_world.environment}/focal/{target.id}")
         drawn = graph_objects(page)
-        shot(page, "10-focal-after-fault")
+        shot(page, "10b-focal-after-fault")
         failing = {i: h for i, h in drawn.items() if h != "ok"}
         bridge = next(i for i in drawn if "/qbr" in i)
         assert failing.get(bridge) == "critical", drawn  # its link to the switch is down
