@@ -58,6 +58,11 @@ def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, win
         def say(environment_name: str, line: str) -> None:
             click.echo(f"{environment_name}: {line}", err=True)
 
+        from core.services import Heartbeat
+
+        heartbeat = Heartbeat(stores.mongo, "listener")
+        heartbeat.details = {"environments": [e.name for e in environments]}
+        heartbeat.start()
         threads = []
         for environment in environments:
             listener = build_listener(stores.mongo, environment, window_s=window_s,
@@ -69,6 +74,7 @@ def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, win
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(timeout=0.5)
+        heartbeat.stop()
     click.echo("listener stopped", err=True)
     if failures:
         sys.exit(1)

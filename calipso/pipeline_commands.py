@@ -49,6 +49,49 @@ def projector(poll_interval: float, batch_size: int) -> None:
     err.print(f"projector stopped after {stats.changes} changes")
 
 
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Tasks run at once (pool processes).")
+@click.option("--loglevel", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def worker(concurrency: int, loglevel: str) -> None:
+    """A Celery worker on the stack's RabbitMQ (AMQP_URL) running scans and object rescans that the API,
+    the scheduler and `calipso scan` hand it (queue `calipso.<MONGO_DATABASE>.tasks`). Tasks are
+    acknowledged when done, so a worker that dies mid-scan leaves its scan to another; start as many
+    as you like, here or on other machines. SIGTERM: finish the scan under way, then stop."""
+    import os
+    import socket
+
+    from celery import signals
+
+    from core.services import Heartbeat
+    from ingest.tasks import configure, task_queue
+    from migrations import runner as migration_runner
+
+    settings = cli_settings()
+    app = configure(settings)
+    with Stores(settings) as stores:
+        migration_runner.apply_mongo(stores.mongo)
+    heartbeat: list[Heartbeat] = []
+
+    @signals.worker_ready.connect(weak=False)
+    def ready(**_: Any) -> None:
+        beat = Heartbeat(Stores(settings).mongo, "worker")
+        beat.details = {"queue": task_queue(settings), "concurrency": concurrency}
+        heartbeat.append(beat.start())
+
+    @signals.worker_shutdown.connect(weak=False)
+    def shutdown(**_: Any) -> None:
+        for beat in heartbeat:
+            beat.stop()
+
+    err.print(f"worker: queue {task_queue(settings)}, {concurrency} at a time (SIGTERM or Ctrl-C to stop)")
+    app.worker_main(["worker", "--queues", task_queue(settings), "--concurrency", str(concurrency),
+                     "--pool", "prefork", "--loglevel", loglevel.upper(),
+                     "--hostname", f"calipso.{os.getpid()}@{socket.gethostname()}",
+                     "--without-gossip", "--without-mingle"])
+
+
 def _amqp_check(url: str) -> dict[str, Any]:
     import kombu
 
@@ -110,4 +153,4 @@ def status(output_format: str) -> None:
         sys.exit(1)
 
 
-PIPELINE_COMMANDS = [projector, status]
+PIPELINE_COMMANDS = [projector, worker, status]

@@ -63,13 +63,20 @@ def scan_row(doc: dict[str, Any]) -> dict[str, Any]:
               help="First add (or refresh) ENVIRONMENT from the lab `calipso lab up` is serving.")
 @click.option("--concurrency", default=None, type=click.IntRange(1, 256),
               help="Hosts scanned at once (default: the environment's cli.concurrency).")
+@click.option("--inline", "mode", flag_value="inline",
+              help="Scan in this process (default when no `calipso worker` is alive).")
+@click.option("--queue", "mode", flag_value="queue",
+              help="Hand the scan to the workers and follow it (default when a `calipso worker` is alive).")
 @format_option
 def scan_run(environment: str, object_id: str | None, from_lab: bool, concurrency: int | None,
-             output_format: str) -> None:
+             mode: str | None, output_format: str) -> None:
     """Scan ENVIRONMENT: OpenStack APIs, then its hosts over SSH, then the links; store the inventory
-    with its history in MongoDB. Project it with `calipso graph sync ENVIRONMENT`."""
+    with its history in MongoDB (`calipso projector` carries it into Neo4j; or `calipso graph sync
+    ENVIRONMENT`). With a `calipso worker` alive the scan is queued for the workers and followed here
+    until it ends; otherwise (or with --inline) it runs in this process."""
     from ingest.records import ScanRecords
     from ingest.run import scan_environment
+    from ingest.tasks import workers_alive
     from migrations import runner as migration_runner
 
     settings = cli_settings()
@@ -82,6 +89,11 @@ def scan_run(environment: str, object_id: str | None, from_lab: bool, concurrenc
             config.cli.concurrency = concurrency
         migration_runner.apply_mongo(stores.mongo)
         scan_id = ScanRecords(stores.mongo).create(environment, scope=object_id, requested_by="cli")
+        if mode is None:
+            mode = "queue" if workers_alive(stores.mongo) and concurrency is None else "inline"
+        if mode == "queue":
+            _queue_and_follow(stores, settings, scan_id, environment, object_id, output_format)
+            return
         if output_format == "table":
             err.print(f"scan {scan_id} of {environment}" + (f" (subtree of {object_id})" if object_id else "")
                       + f"; abort it with `calipso scan abort {scan_id}`")
@@ -107,6 +119,44 @@ def scan_run(environment: str, object_id: str | None, from_lab: bool, concurrenc
         err.print(f"written: {vars(result.written)}; timings: "
                   + ", ".join(f"{k}={v:.1f}s" for k, v in result.timings.items()))
     if result.status != "completed":
+        sys.exit(1)
+
+
+def _queue_and_follow(stores: Stores, settings: Any, scan_id: str, environment: str, object_id: str | None,
+                      output_format: str) -> None:
+    """Queue the scan for the workers, then follow its record until it ends (Ctrl-C stops following, not the scan)."""
+    import time
+    from contextlib import nullcontext
+
+    from ingest.records import FINISHED, ScanRecords
+    from ingest.tasks import enqueue_scan
+
+    enqueue_scan(settings, stores.mongo, scan_id, environment, object_id)
+    records = ScanRecords(stores.mongo)
+    if output_format == "table":
+        err.print(f"scan {scan_id} of {environment} queued for the workers; abort it with "
+                  f"`calipso scan abort {scan_id}`")
+    shown = None
+    with err.status(f"scan {scan_id}: pending") if output_format == "table" else nullcontext() as spinner:
+        while True:
+            doc = records.get(scan_id) or {"status": "failed"}
+            worker = doc.get("worker") or {}
+            state = f"scan {scan_id}: {doc['status']}" + (f" on {worker.get('host')}:{worker.get('pid')}" if worker else "")
+            if state != shown and spinner is not None:
+                spinner.update(state)
+            shown = state
+            if doc["status"] in FINISHED:
+                break
+            time.sleep(0.5)
+    if output_format == "json":
+        click.echo(json.dumps(scan_row(doc) | {"errors": doc.get("errors") or []}, indent=2, default=str))
+    else:
+        emit([{"type": k, "count": v} for k, v in sorted((doc.get("counts") or {}).items())], ["type", "count"],
+             "table", title=f"scan {scan_id}: {doc['status']}" + (f" (worker {worker.get('host')}:{worker.get('pid')})"
+                                                                  if worker else ""))
+        for error in doc.get("errors") or []:
+            err.print(f"[red]{error}[/]", highlight=False)
+    if doc["status"] != "completed":
         sys.exit(1)
 
 

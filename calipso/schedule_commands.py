@@ -82,22 +82,28 @@ def schedule_delete(schedule_id: str) -> None:
 def scheduler(poll_interval: float, lease_minutes: float, just_once: bool, output_format: str) -> None:
     """Run due scheduled scans until stopped (SIGTERM or Ctrl-C: the scan under way finishes first).
     Any number of schedulers may run against one MongoDB: each run is claimed by one of them."""
+    from core.services import Heartbeat
     from ingest.schedules import Scheduler
+    from ingest.tasks import queued_scan_runner
     from migrations import runner as migration_runner
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    with Stores(cli_settings()) as stores:
+    settings = cli_settings()
+    with Stores(settings) as stores:
         migration_runner.apply_mongo(stores.mongo)
-        worker = Scheduler(stores.mongo, environment_store(stores), lease=timedelta(minutes=lease_minutes))
+        # With a `calipso worker` alive, a due scan is queued for the workers; otherwise it runs here.
+        worker = Scheduler(stores.mongo, environment_store(stores), lease=timedelta(minutes=lease_minutes),
+                           run_scan=queued_scan_runner(settings))
         if just_once:
             runs = worker.run_due(stop)
             emit([vars(r) for r in runs], ["schedule_id", "environment", "scan_id", "status", "next_run"],
                  output_format)
             return
         err.print(f"scheduler {worker.owner}: polling every {poll_interval:g}s (SIGTERM or Ctrl-C to stop)")
-        worker.loop(stop, poll_interval, on_run=lambda run: err.print(
-            f"schedule {run.schedule_id}: scan {run.scan_id} of {run.environment} {run.status}; "
-            f"next run {run.next_run or 'none'}", highlight=False))
+        with Heartbeat(stores.mongo, "scheduler"):
+            worker.loop(stop, poll_interval, on_run=lambda run: err.print(
+                f"schedule {run.schedule_id}: scan {run.scan_id} of {run.environment} {run.status}; "
+                f"next run {run.next_run or 'none'}", highlight=False))
     err.print("scheduler stopped")

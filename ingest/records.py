@@ -79,6 +79,11 @@ class ScanRecords:
         self.collection.update_one({"_id": scan_id, "status": "pending"},
                                    {"$set": {"status": "running", "started_at": _now()}})
 
+    def claim(self, scan_id: str, worker: dict[str, Any]) -> None:
+        """Note which worker process runs the scan (a task redelivered to another worker adds an attempt)."""
+        self.collection.update_one({"_id": scan_id}, {"$set": {"worker": worker},
+                                                      "$push": {"attempts": {**worker, "at": _now()}}})
+
     def add_error(self, scan_id: str, error: str) -> None:
         self.collection.update_one({"_id": scan_id}, {"$push": {"errors": redact(error)}})
 

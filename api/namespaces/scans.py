@@ -9,15 +9,16 @@ from typing import Any
 from flask import current_app
 from flask_restx import Namespace, Resource, fields
 
-from api.context import mongo, require
+from api.context import context, mongo, require
 from api.namespaces.environments import configured
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, ServiceUnavailable
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, body, query
 from queries.explore import count
 from api.serialize import with_id
 from ingest.records import FINISHED, SCANS, ScanRecords
 from ingest.run import scan_environment
+from ingest.tasks import BrokerUnavailable, enqueue_scan
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +48,26 @@ class Scans(Resource):
         docs = mongo()[SCANS].find(query).sort("created_at", -1).skip(window.skip).limit(window.page_size)
         return window.wrap([with_id(d) for d in docs], total)
 
-    @ns.response(202, "started: poll GET .../scans/{id} for its progress", item)
+    @ns.response(202, "queued: poll GET .../scans/{id} for its progress", item)
+    @ns.response(503, "the task broker did not take the scan (the scan record says so too)")
     @query(ns)
     @body(ns, "NewScan", Param("object_id", "str", "Re-scan only the subtree of this object (default: everything)"))
     def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Start a scan of the environment in the background (needs the edit role)."""
+        """Start a scan of the environment (needs the edit role): it is queued for the `calipso worker`s."""
         principal = require(env, "edit")
         environment = configured(env)
         database = mongo()
         records = ScanRecords(database)
         scan_id = records.create(env, scope=data["object_id"], requested_by=principal.user)
-        # Tests and demos scan in-process labs: the app may name the transport to use.
+        # Tests and demos scan in-process labs: the app may name the transport to use. Such a transport
+        # lives in this process, so those scans run here; every other scan goes to the workers.
         transport_factory = current_app.config.get("SCAN_TRANSPORT")
+        if transport_factory is None:
+            try:
+                enqueue_scan(context().settings, database, scan_id, env, data["object_id"])
+            except BrokerUnavailable as exc:
+                raise ServiceUnavailable(str(exc)) from None
+            return with_id(records.get(scan_id) or {"_id": scan_id}), 202
 
         def run() -> None:
             try:
