@@ -102,7 +102,11 @@ export async function focalView(main, env, focal, params) {
       h("p", { class: "crumbs" }, (object.name_path || []).join(" / ")),
       h("div", { class: "graph-tools" }, h("label", { for: "hops" }, "Show: "), hops),
       h("div", { class: "focal-layout" }, panel.root, side));
+    // The selected object is part of the view's URL (replaced, not pushed: Back leaves the view).
+    const remember = (id) => history.replaceState(null, "", link("env", env, "focal", focal,
+      { ...(hopsParam ? { hops: hopsParam } : {}), ...(id && id !== focal ? { select: id } : {}) }));
     const select = (data) => {
+      remember(data.type === "chain" ? data.members.split(" ")[0] : data.id);
       if (data.type === "chain") {
         fill(side, h("h2", {}, "vNIC chain"), h("p", {}, "These objects are drawn as one node:"),
           h("ul", {}, data.members.split(" ").map((id) => h("li", {}, h("button", { type: "button", class: "linklike",
@@ -113,7 +117,9 @@ export async function focalView(main, env, focal, params) {
     };
     const apiMs = await loadAround(panel, env, focal, object.type, hopsParam ? Number(hopsParam) : undefined);
     await panel.render(apiMs);
-    await sidePanel(side, env, focal, panel);
+    const selected = params.get("select");
+    if (selected && panel.view) panel.view.cy.$id(selected).select();
+    await sidePanel(side, env, selected || focal, panel);
   });
 }
 
