@@ -35,7 +35,23 @@ CHECKPOINT_LABEL = "ProjectorCheckpoint"
 #: network, ancestors), so that root cause can ask "what changed near these VMs lately" in the graph
 #: (FerretDB scans a whole collection for any query on history). Not an Object: counts and verify
 #: ignore it; a rebuild keeps it.
+#: `log` (JSON) keeps, per facet of the object (`object` itself, and `<RELATIONSHIP>><target uid>` for
+#: each of its outgoing links: a tag or a state is a change of the link's source), the state before its
+#: first recorded change and then [epoch ms, state] of its last LOG_ENTRIES changes, a state being a
+#: fingerprint of the properties or "absent": so that root cause can tell whether something is back to
+#: the state it had at the start of its window (a change that was undone is no evidence).
 RECENT_CHANGE_LABEL = "RecentChange"
+#: Changes kept per facet after its first state (older ones are dropped; the first state stays).
+LOG_ENTRIES = 7
+ABSENT = "absent"
+
+
+def _logged(log: str, facet: str, was: str, now: str, at: str) -> str:
+    """Cypher: the JSON `log` with [at, now] appended to `facet` (started with [null, was] when new),
+    keeping the first state and the last LOG_ENTRIES changes. The arguments are Cypher expressions."""
+    entries = f"coalesce({log}[{facet}], [[null, {was}]]) + [[{at}.epochMillis, {now}]]"
+    return (f"apoc.convert.toJson(apoc.map.setKey({log}, {facet}, [l IN [{entries}] | "
+            f"CASE WHEN size(l) > {LOG_ENTRIES + 1} THEN [l[0]] + l[-{LOG_ENTRIES}..] ELSE l END][0]))")
 
 
 def node_properties(environment: str, doc: Document) -> Document:
@@ -117,10 +133,10 @@ def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
         else:
             ends = {"source_uid": uid(environment, doc["source_id"]), "target_uid": uid(environment, doc["target_id"])}
             if change["op"] == "delete":
-                batch.link_deletes.setdefault(doc["link_type"], []).append(ends)
+                batch.link_deletes.setdefault(doc["link_type"], []).append({**ends, "at": _aware(change.get("at"))})
             else:
                 batch.link_upserts.setdefault(doc["link_type"], []).append(
-                    {**ends, "props": link_properties(environment, doc)})
+                    {**ends, "props": link_properties(environment, doc), "at": _aware(change.get("at"))})
     return batch
 
 
@@ -143,7 +159,8 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
     for object_type, rows in batch.object_upserts.items():
         # One statement per type, one index seek per object and one per parent:
         # - a node that was there (it has `env`: a parent MERGEd ahead of its own row has not) with
-        #   other properties changed: keep when (root cause asks);
+        #   other properties changed, or one that comes back after it went away: keep when and what
+        #   (root cause asks; a new node is no change and costs one more seek);
         # - a node that was there loses a CONTAINS from any parent but its own (it moved);
         # - every object hangs off its parent (MERGEd: a parent may come in a later batch).
         tx.run(f"""
@@ -154,8 +171,14 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             WITH n, row, existed, before
             CALL {{
               WITH n, row, existed, before
-              WITH n, row WHERE existed AND row.change.at IS NOT NULL AND before <> row.props
-              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}}) SET c += row.change, c.op = 'changed'
+              WITH row, existed, before WHERE row.change.at IS NOT NULL AND (NOT existed OR before <> row.props)
+              OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
+              WITH row, existed, before, known WHERE existed OR known IS NOT NULL
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
+              WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
+                   CASE WHEN existed THEN apoc.hashing.fingerprint(before) ELSE '{ABSENT}' END AS was
+              SET c += row.change, c.op = 'changed',
+                  c.log = {_logged("log", "'object'", "was", "apoc.hashing.fingerprint(row.props)", "row.change.at")}
             }}
             CALL {{
               WITH n, row, existed
@@ -175,23 +198,57 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
         tx.run(f"""
             UNWIND $rows AS row
             MATCH (n:Object {{uid: row.uid}})
-            FOREACH (_ IN CASE WHEN row.change.at IS NOT NULL THEN [1] ELSE [] END |
-              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}}) SET c += row.change, c.op = 'removed')
+            CALL {{
+              WITH n, row
+              WITH n, row WHERE row.change.at IS NOT NULL
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
+              WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
+                   apoc.hashing.fingerprint(properties(n)) AS was
+              SET c += row.change, c.op = 'removed',
+                  c.log = {_logged("log", "'object'", "was", f"'{ABSENT}'", "row.change.at")}
+            }}
             DETACH DELETE n
             """, rows=batch.object_deletes).consume()
+    # A link's change (its tag, its state; gone, or back after it went away) is a change of its source:
+    # the port whose tag changed, the NIC whose link went down. A new link is no change.
+    source_change = ("{env: a.env, id: a.id, type: a.type, name: a.name, host: a.host, network_id: a.network_id, "
+                     "id_path: a.id_path, at: row.at}")
     for link_type, rows in batch.link_upserts.items():
+        relationship = relationship_of(link_type)
         tx.run(f"""
             UNWIND $rows AS row
             MATCH (a:Object {{uid: row.source_uid}})
             MATCH (b:Object {{uid: row.target_uid}})
-            MERGE (a)-[r:{relationship_of(link_type)}]->(b)
+            MERGE (a)-[r:{relationship}]->(b)
+            WITH a, r, row, properties(r) AS before
             SET r = row.props
+            WITH a, row, before WHERE row.at IS NOT NULL AND before <> row.props
+            CALL {{
+              WITH a, row, before
+              OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
+              WITH a, row, before, '{relationship}>' + row.target_uid AS facet,
+                   CASE WHEN known IS NULL THEN {{}} ELSE apoc.convert.fromJsonMap(coalesce(known.log, '{{}}')) END AS log
+              WITH a, row, before, facet, log WHERE size(keys(before)) > 0 OR log[facet] IS NOT NULL
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
+              SET c += {source_change}, c.op = 'changed',
+                  c.log = {_logged("log", "facet",
+                                   f"CASE WHEN size(keys(before)) > 0 THEN apoc.hashing.fingerprint(before) ELSE '{ABSENT}' END",
+                                   "apoc.hashing.fingerprint(row.props)", "row.at")}
+            }}
             """, rows=rows).consume()
     for link_type, rows in batch.link_deletes.items():
+        relationship = relationship_of(link_type)
         tx.run(f"""
             UNWIND $rows AS row
-            MATCH (:Object {{uid: row.source_uid}})-[r:{relationship_of(link_type)}]->(:Object {{uid: row.target_uid}})
+            MATCH (a:Object {{uid: row.source_uid}})-[r:{relationship}]->(:Object {{uid: row.target_uid}})
+            WITH a, r, row, apoc.hashing.fingerprint(properties(r)) AS was
             DELETE r
+            WITH a, row, was WHERE row.at IS NOT NULL
+            MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
+            WITH a, row, was, c, '{relationship}>' + row.target_uid AS facet,
+                 apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log
+            SET c += {source_change}, c.op = 'changed',
+                c.log = {_logged("log", "facet", "was", f"'{ABSENT}'", "row.at")}
             """, rows=rows).consume()
     tx.run(f"MERGE (c:{CHECKPOINT_LABEL} {{env: $env}}) SET c.seq = $seq",
            env=environment, seq=batch.last_seq).consume()

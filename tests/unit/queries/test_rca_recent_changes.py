@@ -1,0 +1,63 @@
+"""Root cause's reading of the projector's change log: what is not back to its state at the start of
+the window, and how much a change weighs by its age (pure functions of queries/rca.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from queries.rca import OLDEST_SHARE, NetChange, net_changes, recency
+
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def ms(hours_ago: float) -> int:
+    return int((NOW - timedelta(hours=hours_ago)).timestamp() * 1000)
+
+
+def at(hours_ago: float) -> datetime:
+    return datetime.fromtimestamp(ms(hours_ago) / 1000, timezone.utc)
+
+
+SINCE = NOW - timedelta(hours=24)
+
+
+def test_a_change_within_the_window_counts_with_its_time() -> None:
+    assert net_changes({"object": [[None, "A"], [ms(2), "B"]]}, SINCE) == [NetChange("object", at(2), False)]
+
+
+def test_a_change_undone_within_the_window_is_no_change() -> None:
+    assert net_changes({"object": [[None, "A"], [ms(3), "B"], [ms(1), "A"]]}, SINCE) == []
+
+
+def test_back_to_the_state_at_the_start_of_the_window_not_to_the_first_one() -> None:
+    # A -> B two days ago, B -> C -> B today: at `since` it was B, and it is B again.
+    log = {"object": [[None, "A"], [ms(48), "B"], [ms(3), "C"], [ms(1), "B"]]}
+    assert net_changes(log, SINCE) == []
+    # ... but B -> A today is a change (from B), even though A was its first state.
+    assert net_changes({"object": [[None, "A"], [ms(48), "B"], [ms(1), "A"]]}, SINCE) == [
+        NetChange("object", at(1), False)]
+
+
+def test_a_change_before_the_window_is_no_change() -> None:
+    assert net_changes({"object": [[None, "A"], [ms(30), "B"]]}, SINCE) == []
+
+
+def test_gone_and_back_as_it_was_is_no_change_gone_is_one() -> None:
+    link = "VNIC_VEDGE>env|h/vedge-ovs"
+    assert net_changes({link: [[None, "A"], [ms(2), "absent"], [ms(1), "A"]]}, SINCE) == []
+    assert net_changes({link: [[None, "A"], [ms(2), "absent"]]}, SINCE) == [NetChange(link, at(2), True)]
+    assert net_changes({"object": [[None, "A"], [ms(2), "absent"], [ms(1), "B"]]}, SINCE) == [
+        NetChange("object", at(1), False)]
+
+
+def test_each_facet_on_its_own() -> None:
+    log = {"object": [[None, "A"], [ms(3), "B"], [ms(2), "A"]], "VNIC_VEDGE>e|x": [[None, "T1"], [ms(1), "T2"]]}
+    assert net_changes(log, SINCE) == [NetChange("VNIC_VEDGE>e|x", at(1), False)]
+
+
+def test_newer_changes_weigh_more_from_full_now_to_the_oldest_share_at_since() -> None:
+    assert recency(NOW, SINCE, NOW) == 1.0
+    assert recency(SINCE, SINCE, NOW) == OLDEST_SHARE
+    assert recency(at(1), SINCE, NOW) > recency(at(12), SINCE, NOW) > recency(at(23), SINCE, NOW) > OLDEST_SHARE
+    assert recency(at(30), SINCE, NOW) == OLDEST_SHARE  # never below, never above 1
+    assert recency(NOW + timedelta(minutes=1), SINCE, NOW) == 1.0
