@@ -341,6 +341,10 @@ def test_a_deep_link_opens_after_login_and_every_view_passes_axe(page: Any, ui_w
     page.wait_for_selector(".graph[data-rendered]")
     shot(page, "12-path")
     assert not serious_violations(page)
+    # A focal view with a selected object: the side panel opens on it.
+    vnic = next(h for h in expected["hops"] if h["type"] == "vnic")
+    page.goto(f"{ui_world.url}/#/env/{ui_world.environment}/focal/{a.id}?select={vnic['id']}")
+    page.wait_for_function("name => document.querySelector('aside.side h2')?.textContent === name", arg=vnic["name"])
     for name, view, ready in (("13-dashboard", "dashboard", "text=Objects by type"),
                               ("14-whatif", f"whatif?remove={a.host}", ".graph[data-rendered]"),
                               ("15-diff", "diff?since=7d", "#answer-title"),
