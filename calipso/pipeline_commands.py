@@ -92,6 +92,45 @@ def worker(concurrency: int, loglevel: str) -> None:
                      "--without-gossip", "--without-mingle"])
 
 
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the REST API listens on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port of the REST API.")
+@click.option("--worker-concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Scans the worker runs at once.")
+@click.option("--listener/--no-listener", default=True, show_default=True,
+              help="Run `calipso listen` when an environment has an amqp section.")
+def run(host: str, port: int, worker_concurrency: int, listener: bool) -> None:
+    """The whole back end on one machine until SIGTERM or Ctrl-C: the REST API (`calipso serve`), one
+    worker, the scheduler, the listener (when an environment has an amqp section) and the projector,
+    each a supervised child process: one that crashes is started again (backoff 1 s doubling to 30 s);
+    SIGTERM or Ctrl-C stops them all (SIGKILL after 30 s). Children's output goes to
+    CALIPSO_HOME/logs/run/<name>.log."""
+    from calipso.supervisor import Child, Supervisor, calipso_command
+    from core.environments import ENVIRONMENTS
+    from migrations import runner as migration_runner
+
+    settings = cli_settings()
+    with Stores(settings) as stores:
+        migration_runner.apply_mongo(stores.mongo)
+        migration_runner.apply_neo4j(stores.neo4j)
+        with_amqp = sorted(d["name"] for d in stores.mongo[ENVIRONMENTS].find({"amqp": {"$ne": None}}, {"name": 1})
+                           if d.get("name"))
+    calipso = calipso_command()
+    logs = settings.home / "logs" / "run"
+    commands = {"api": ["serve", "--host", host, "--port", str(port)],
+                "worker": ["worker", "--concurrency", str(worker_concurrency)],
+                "scheduler": ["scheduler"], "projector": ["projector"]}
+    if listener and with_amqp:
+        commands["listener"] = ["listen"]
+    elif listener:
+        err.print("no environment has an amqp section: the listener is not started")
+    children = [Child(name, [*calipso, *argv], logs / f"{name}.log") for name, argv in commands.items()]
+    stop = _stop_on_signals()
+    err.print(f"calipso run: {', '.join(commands)}; API on http://{host}:{port}/ (SIGTERM or Ctrl-C to stop)")
+    Supervisor(children, lambda line: err.print(f"run: {line}", highlight=False)).run(stop.is_set)
+    err.print("run: stopped")
+
+
 def _amqp_check(url: str) -> dict[str, Any]:
     import kombu
 
@@ -153,4 +192,4 @@ def status(output_format: str) -> None:
         sys.exit(1)
 
 
-PIPELINE_COMMANDS = [projector, worker, status]
+PIPELINE_COMMANDS = [projector, worker, run, status]
