@@ -2,10 +2,11 @@
 finders, then one batched write with history and the changes feed. What is fetched and made at each
 step, in which order and for which variant, is declared in ingest/hierarchy.py.
 
-Hosts are scanned concurrently (at most `concurrency` at once). A host that cannot be reached or
-prints something unparsable is recorded as a message and makes the scan completed_with_errors;
-every other host's objects are still written, and nothing of the failed host is closed (its
-objects keep their last known state rather than vanish).
+Hosts are scanned concurrently (at most `concurrency` at once). A host that cannot be reached is
+recorded as a message and makes the scan completed_with_errors; every other host's objects are
+still written, and nothing of the failed host is closed (its objects keep their last known state
+rather than vanish). A command that fails or prints something unparsable is a message naming the
+command: the host's other facts are written, and the scan is completed_with_errors the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environme
 from graphmodel.tree import assign_paths
 from ingest.hierarchy import host_documents
 from ingest.records import Message, ScanRecords, excerpt, record_message
-from ingest.sources.host.facts import HostFacts
+from ingest.sources.host.facts import CommandFailure, HostFacts
 from ingest.sources.host.transform import OpenStackIndex
 from ingest.transport import Transport, TransportError
 
@@ -143,7 +144,14 @@ class Scanner:
                 for done, future in enumerate(as_completed(futures), 1):
                     host = futures.pop(future)
                     try:
-                        add_host_documents(future.result())
+                        host_facts = future.result()
+                        add_host_documents(host_facts)
+                        # a host with failed commands is written with its other facts, but it was not
+                        # seen whole: like a failed host, it keeps the scan from closing what was unseen
+                        for failure in host_facts.failures:
+                            self._host_error(scan_id, result, host, failure)
+                        if host_facts.failures:
+                            failed_hosts.append(host)
                     except (TransportError, CalipsoError) as exc:
                         failed_hosts.append(host)
                         self._host_error(scan_id, result, host, exc)
@@ -196,7 +204,7 @@ class Scanner:
         path = objects[object_id]["id_path"] if object_id in objects else known[object_id].get("id_path") or []
         return [h for h in hosts if h in path or object_id in objects[h]["id_path"]]
 
-    def _host_error(self, scan_id: str, result: ScanResult, host: str, exc: Exception) -> None:
+    def _host_error(self, scan_id: str, result: ScanResult, host: str, exc: Exception | CommandFailure) -> None:
         command = getattr(exc, "command", None)
         text = f"{host}: {exc}"
         result.errors.append(text)

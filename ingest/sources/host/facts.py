@@ -94,6 +94,19 @@ class VppInterfaceFact:
 
 
 @dataclass
+class CommandFailure:
+    """A host command that failed (non-zero exit) or printed what its parser refused: the facts it
+    would have given are missing (None, or left out), the host's other facts stand."""
+
+    command: str
+    reason: str
+    excerpt: str = ""  # the start of the refused output, when there was output
+
+    def __str__(self) -> str:
+        return f"`{self.command}` failed: {self.reason}"
+
+
+@dataclass
 class HostFacts:
     host: str
     interfaces: list[InterfaceFact] = field(default_factory=list)
@@ -102,6 +115,7 @@ class HostFacts:
     domains: list[DomainFact] = field(default_factory=list)
     vpp_interfaces: list[VppInterfaceFact] | None = None  # None: no VPP on the host
     datapath_ports: list[DatapathPortFact] | None = None  # None: no OVS, or neither datapath listing answered
+    failures: list[CommandFailure] = field(default_factory=list)  # commands whose facts are missing
 
     def interface(self, name: str, namespace: str | None = None) -> InterfaceFact | None:
         return next((i for i in self.interfaces if i.name == name and i.namespace == namespace), None)

@@ -9,17 +9,28 @@ Machine-readable forms come first. Where a host's tool refuses them (iproute2 be
 no `-j`; an ovs-vsctl without `--format=json`), the text form of the same command is parsed
 instead. Datapath port numbers come from `ovs-dpctl show` (the kernel datapath, what real
 clouds run) or, when it fails, from `ovs-appctl dpif/show` (any datapath, e.g. the userspace one).
+
+A command that fails (exits non-zero where the tool is expected) or prints what its parser refuses
+costs only the facts it gives: it is recorded in `HostFacts.failures` (the scanner turns each into a
+message naming the command) and the host's other facts are kept, e.g. one domain's `virsh dumpxml`
+failing leaves the other domains. Only a host that cannot be reached at all (the transport raises
+TransportError) fails the whole fetch.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import shlex
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from ingest.sources.host import parsers
-from ingest.sources.host.facts import DatapathPortFact, HostFacts, InterfaceFact, OvsPortFact, VppInterfaceFact
+from ingest.sources.host.facts import (
+    CommandFailure, DatapathPortFact, HostFacts, InterfaceFact, OvsPortFact, VppInterfaceFact,
+)
+from ingest.sources.host.parsers.errors import ParseError
 from ingest.transport import CommandResult, Transport, TransportError
 
 log = logging.getLogger(__name__)
@@ -39,8 +50,52 @@ OVS_TABLES = {"Bridge": "_uuid,name,ports", "Port": "_uuid,name,interfaces,tag",
               "Interface": "_uuid,name,type,options,external_ids,link_state"}
 
 
-def _failure(host: str, command: str, result: CommandResult) -> TransportError:
-    return TransportError(host, command, f"exited {result.exit_status}: {result.stderr.strip()[:200]}")
+class CommandFailed(TransportError):
+    """A command ran on the host but failed (a non-zero exit where the tool is expected to answer)."""
+
+
+def _failure(host: str, command: str, result: CommandResult) -> CommandFailed:
+    cause = f"exited {result.exit_status}"
+    return CommandFailed(host, command, f"{cause}: {result.stderr.strip()[:200]}" if result.stderr.strip() else cause)
+
+
+@contextmanager
+def _recorded(facts: HostFacts, step: str) -> Iterator[None]:
+    """Run one step of a host fetch whose failure costs only its own facts: a failed command or refused
+    output is recorded in facts.failures. A TransportError of the transport itself (unreachable host,
+    timeout) still ends the fetch. Anything else is a bug, recorded too (logged with its traceback) so
+    that one host's odd output never stops a scan."""
+    try:
+        yield
+    except CommandFailed as error:
+        _record(facts, CommandFailure(error.command, error.cause))
+    except ParseError as error:
+        _record(facts, CommandFailure(error.command, f"unexpected output: {error.reason}", error.excerpt))
+    except TransportError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a bug in a parser join or here; see the docstring
+        log.exception("%s: %s", facts.host, step)
+        _record(facts, CommandFailure(step, f"internal error ({type(error).__name__}: {error})"))
+
+
+def _record(facts: HostFacts, failure: CommandFailure) -> None:
+    log.warning("%s: %s", facts.host, failure)
+    facts.failures.append(failure)
+
+
+Collector = Callable[[Transport, str, HostFacts], None]
+
+
+def _step(step: str) -> Callable[[Collector], Collector]:
+    """A collector whose failure (see _recorded) leaves the host's other facts; `step` names it when the
+    failing command is not known."""
+    def decorate(collect: Collector) -> Collector:
+        @functools.wraps(collect)
+        def wrapper(transport: Transport, host: str, facts: HostFacts) -> None:
+            with _recorded(facts, step):
+                collect(transport, host, facts)
+        return wrapper
+    return decorate
 
 
 def _run(transport: Transport, host: str, command: str) -> str:
@@ -69,11 +124,14 @@ def _parsed(transport: Transport, host: str, forms: Forms, prefix: str = "") -> 
     return parse(_run(transport, host, prefix + command), command=prefix + command)
 
 
-def _interfaces(transport: Transport, host: str, namespace: str | None = None) -> list[InterfaceFact]:
-    """The devices of one namespace (None: the host's own) with their addresses."""
+def _interfaces(transport: Transport, host: str, facts: HostFacts, namespace: str | None = None) -> list[InterfaceFact]:
+    """The devices of one namespace (None: the host's own) with their addresses (none when the address
+    listing fails: recorded)."""
     prefix = f"ip netns exec {shlex.quote(namespace)} " if namespace else ""
     links = _parsed(transport, host, LINK_FORMS, prefix)
-    addresses = parsers.global_addresses(_parsed(transport, host, ADDRESS_FORMS, prefix))
+    addresses: dict[str, list[str]] = {}
+    with _recorded(facts, f"{prefix}ip addr"):
+        addresses = parsers.global_addresses(_parsed(transport, host, ADDRESS_FORMS, prefix))
     result = []
     for link in links:
         interface = parsers.interface_fact(link, namespace)
@@ -82,21 +140,24 @@ def _interfaces(transport: Transport, host: str, namespace: str | None = None) -
     return result
 
 
-def _nic_details(transport: Transport, host: str, interfaces: list[InterfaceFact]) -> None:
-    """Mark the PCI-backed devices physical, with ethtool's link facts; list the bonds' members."""
+def _nic_details(transport: Transport, host: str, facts: HostFacts) -> None:
+    """Mark the PCI-backed devices physical, with ethtool's link facts; list the bonds' members. A device
+    whose ethtool or bonding command fails keeps its other facts (recorded)."""
     listing = "ls -l /sys/class/net"
     physical = {d.name: d.physical for d in parsers.parse_sys_class_net(_run(transport, host, listing))}
-    for interface in interfaces:
+    for interface in facts.interfaces:
         interface.physical = physical.get(interface.name, False) and interface.kind is None
         if interface.physical:
             command = f"ethtool {shlex.quote(interface.name)}"
-            settings = parsers.parse_ethtool_link(_run(transport, host, command), command=command)
-            interface.link_detected, interface.speed_mbps = settings.link_detected, settings.speed
+            with _recorded(facts, command):
+                settings = parsers.parse_ethtool_link(_run(transport, host, command), command=command)
+                interface.link_detected, interface.speed_mbps = settings.link_detected, settings.speed
         if interface.kind == "bond":
             command = f"cat /proc/net/bonding/{shlex.quote(interface.name)}"
-            bond = parsers.parse_bonding(_run(transport, host, command), command=command)
-            interface.bond_members = [slave.name for slave in bond.slaves]
-            interface.link_detected = interface.carrier
+            with _recorded(facts, command):
+                bond = parsers.parse_bonding(_run(transport, host, command), command=command)
+                interface.bond_members = [slave.name for slave in bond.slaves]
+                interface.link_detected = interface.carrier
 
 
 def _vxlan_remotes(transport: Transport, host: str, interfaces: list[InterfaceFact]) -> None:
@@ -150,52 +211,65 @@ def _vpp_interfaces(transport: Transport, host: str) -> list[VppInterfaceFact] |
 
 
 # -- collectors: each fills part of a HostFacts; ingest/hierarchy.py declares them and their order --------
+# A collector that fails leaves its facts empty (None where None means "unknown") and records why.
 
+@_step("ip link")
 def collect_interfaces(transport: Transport, host: str, facts: HostFacts) -> None:
     """The root namespace's devices with their addresses."""
-    facts.interfaces = _interfaces(transport, host)
+    facts.interfaces = _interfaces(transport, host, facts)
 
 
+@_step("NIC details")
 def collect_nic_details(transport: Transport, host: str, facts: HostFacts) -> None:
-    _nic_details(transport, host, facts.interfaces)
+    _nic_details(transport, host, facts)
 
 
+@_step("bridge fdb show")
 def collect_vxlan_remotes(transport: Transport, host: str, facts: HostFacts) -> None:
     _vxlan_remotes(transport, host, facts.interfaces)
 
 
+@_step("ip netns list")
 def collect_namespaces(transport: Transport, host: str, facts: HostFacts) -> None:
-    """The network namespaces and the devices inside each."""
+    """The network namespaces and the devices inside each (a namespace whose listing fails is left out)."""
     facts.namespaces = [n.name for n in parsers.parse_netns_list(_run(transport, host, "ip netns list"))]
     for namespace in facts.namespaces:
-        facts.interfaces += _interfaces(transport, host, namespace)
+        with _recorded(facts, f"ip netns exec {shlex.quote(namespace)} ip link"):
+            facts.interfaces += _interfaces(transport, host, facts, namespace)
 
 
+@_step("ovs-vsctl")
 def collect_ovs(transport: Transport, host: str, facts: HostFacts) -> None:
     facts.ovs_ports = _ovs_ports(transport, host)
 
 
+@_step("ovs-dpctl show")
 def collect_datapath(transport: Transport, host: str, facts: HostFacts) -> None:
     if facts.ovs_ports is not None:  # only where Open vSwitch answered
         facts.datapath_ports = _datapath_ports(transport, host)
 
 
+@_step("virsh list --all")
 def collect_domains(transport: Transport, host: str, facts: HostFacts) -> None:
-    """The libvirt domains and their interfaces (none where virsh is missing)."""
+    """The libvirt domains and their interfaces (none where virsh is missing; a domain whose XML cannot
+    be had is left out)."""
     listing = _optional(transport, host, "virsh list --all")
     for domain in parsers.parse_virsh_list(listing) if listing is not None else []:
         command = f"virsh dumpxml {shlex.quote(domain.name)}"
-        xml = parsers.parse_virsh_dumpxml(_run(transport, host, command), command=command)
-        facts.domains.append(parsers.domain_fact(xml, domain.state))
+        with _recorded(facts, command):
+            xml = parsers.parse_virsh_dumpxml(_run(transport, host, command), command=command)
+            facts.domains.append(parsers.domain_fact(xml, domain.state))
 
 
+@_step("vppctl")
 def collect_vpp(transport: Transport, host: str, facts: HostFacts) -> None:
     facts.vpp_interfaces = _vpp_interfaces(transport, host)
 
 
 def fetch_host_facts(transport: Transport, host: str) -> HostFacts:
     """Everything the link finders need to know about one host: the collectors ingest/hierarchy.py
-    declares, in its order."""
+    declares, in its order. Failed commands are in the result's `failures`; raises only TransportError,
+    when the host cannot be reached."""
     from ingest.hierarchy import fetch_host  # the hierarchy names this module's collectors
 
     return fetch_host(transport, host)

@@ -491,8 +491,8 @@ def parse_netns_list(text: str, command: str = "ip netns list") -> list[Namespac
             raise ParseError(command, "a line is not `name` or `name (id: N)`", line)
         name = match.group(1)
         # Namespace names are file names under /var/run/netns: no markup, no brackets.
-        require(not any(c in name for c in "<>{}[]\"'=;") and not name.endswith(":"), command,
-                "a line is not a namespace name", line)
+        require(name.isprintable() and not any(c in name for c in "<>{}[]\"'=;") and not name.endswith(":"),
+                command, "a line is not a namespace name", line)
         nsid = integer(command, match.group(2), "nsid", line) if match.group(2) else None
         result.append(Namespace(name=name, id=nsid))
     return result

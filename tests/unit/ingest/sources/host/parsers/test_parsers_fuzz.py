@@ -344,6 +344,8 @@ OVSDB_PORT = '{"headings": ["_uuid", "name", "interfaces", "tag"], "data": [[["u
     # a device index wider than 64 bits in the text form
     (lambda t: parsers.parse_ip_link_text(t), f"{WIDE}: eth0: <UP> mtu 1500\n", "ifindex"),
     (lambda t: parsers.parse_netns_list(t), f"ns1 (id: {HUGE})\n", "nsid"),
+    # control characters (NUL from a broken pipe) are no file name: `ip netns exec` would be asked for them
+    (lambda t: parsers.parse_netns_list(t), "\x00\x01\x02\n", "not a namespace name"),
     # `link-netnsid` followed by no number: ValueError
     (lambda t: parsers.parse_bridge_fdb_text(t), "fa:16:3e:00:00:01 dev tap0 link-netnsid self\n", "link-netnsid"),
     # OVSDB: a map that is not a list of pairs (TypeError), a uuid that is no string, a 100-bit integer
