@@ -102,8 +102,9 @@ function searchBox(env) {
       list.children[i].scrollIntoView({ block: "nearest" });
     }
   };
-  const render = (answer) => {
+  const render = (answer, text) => {
     hits = answer.items;
+    list.dataset.q = text; // which text these hits answer (the box may hold newer text already)
     fill(list, hits.map((hit, i) => h("li", { id: `search-hit-${i}`, role: "option", "aria-selected": "false",
       onmousedown: (e) => { e.preventDefault(); choose(hit); } },
     h("span", { class: "hit-name" }, hit.name || hit.id), " ",
@@ -120,7 +121,7 @@ function searchBox(env) {
     const mine = ++asked;
     try {
       const answer = await api.get(`${api.env(env)}/search`, { q: text, page_size: 15 });
-      if (mine === asked) render(answer);
+      if (mine === asked) render(answer, text);
     } catch (error) {
       if (mine === asked) { fill(list, h("li", { role: "option", "aria-disabled": "true", "aria-selected": "false" }, error.message)); list.hidden = false; }
     }
