@@ -3,7 +3,8 @@
 Supports what the scanner and the monitoring checks send: `sudo [-n]`, `VAR=value` prefixes,
 `ip netns exec <ns> <command>` (the command then sees that namespace's devices),
 `docker exec <container> <command>` on containerised (Kolla) distributions, `;`, `&&`, `||`,
-`2>/dev/null`, `2>&1`, and pipes into grep, head, tail and wc. Which tools exist depends on the
+`2>/dev/null`, `2>&1`, and pipes into grep, head, tail and wc; the monitoring probes `ping` and
+`systemctl is-active` (lab/hosts/probes.py). Which tools exist depends on the
 host: Open vSwitch only where the OVS agent runs, VPP only on VPP hosts, libvirt only on
 computes; a missing tool fails as bash does (exit 127, "command not found").
 """
@@ -15,7 +16,7 @@ import shlex
 from collections.abc import Callable
 
 from lab.hostmodel import HostState
-from lab.hosts import bridge_utils, iproute, libvirt, ovs, sysfs, vpp
+from lab.hosts import bridge_utils, iproute, libvirt, ovs, probes, sysfs, vpp
 from lab.hosts.view import HostView, WorldIndex, host_view
 from lab.world import World
 
@@ -149,6 +150,9 @@ class SimulatedHost:
             "true": lambda args, ns: (0, "", ""),
             "false": lambda args, ns: (1, "", ""),
             "echo": lambda args, ns: (0, " ".join(args) + "\n", ""),
+            # the monitoring checks' probes (ingest/monitoring)
+            "ping": lambda args, ns: probes.run_ping(view, self.world, args),
+            "systemctl": lambda args, ns: probes.run_systemctl(view, self.world, args),
         }
         if self.state.mechanism == "ovs":
             tools.update({

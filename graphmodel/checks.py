@@ -1,0 +1,62 @@
+"""Monitoring checks, declared per object type of the schema (graphmodel/schema.py).
+
+Each check names the object types it speaks about, the host command whose output it reads and
+its default interval. `ingest/monitoring` runs them: one batched shell invocation per host and
+round, every section parsed by a pure function into results per object; an object's status is
+the worst of its checks' results. Adding a check is one declaration here plus its parser there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Result states, best first: an object's status is the worst of its checks' results.
+STATUSES: tuple[str, ...] = ("ok", "unknown", "warning", "critical")
+DEFAULT_INTERVAL_S = 60
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """One kind of check: what it looks at, on which object types, through which command."""
+
+    name: str
+    object_types: tuple[str, ...]
+    command: str  # as sent to the host ({placeholders} filled per object)
+    description: str
+    mechanisms: tuple[str, ...] = ()  # empty: every host; else only hosts whose vedge is one of these
+    interval_s: int = DEFAULT_INTERVAL_S
+
+
+CHECK_TYPES: tuple[CheckType, ...] = (
+    CheckType("link_state", ("host_pnic", "vnic", "vconnector"), "ip -j link",
+              "the device exists, is administratively up and has carrier (operstate, LOWER_UP); a bond is "
+              "degraded while a member has no carrier; a VM's device is not larger (MTU) than its network"),
+    CheckType("bridge_membership", ("vnic",), "ip -j link",
+              "a VM's tap (or OVS's qvo) is enslaved to the bridge the inventory links it to (`master`)"),
+    CheckType("ovs_interface", ("vnic", "vedge"),
+              "ovs-vsctl --format=json --columns=name,ofport,link_state,admin_state,error,external_ids "
+              "list Interface",
+              "the Neutron port's interface is on the switch (external_ids:iface-id), with an ofport, link_state "
+              "and admin_state up and no error; ovsdb answers", mechanisms=("ovs",)),
+    CheckType("ovs_vlan_tag", ("vnic",), "ovs-vsctl --format=json --columns=name,tag list Port",
+              "the port's local VLAN tag is the one its network has on that switch", mechanisms=("ovs",)),
+    CheckType("tunnel_peers", ("otep",), "ping -c 2 -W 1 -i 0.2 -I {ip_address} {remote_ip}",
+              "each tunnel peer answers over the underlay from the endpoint's address (loss, RTT); the address "
+              "is configured"),
+    CheckType("namespace", ("vservice",), "ip netns list",
+              "the DHCP or router namespace exists"),
+    CheckType("agent_service", ("network_agent",), "systemctl is-active {binary}",
+              "the Neutron agent's service on the host is active"),
+)
+
+CHECK_TYPES_BY_NAME = {check.name: check for check in CHECK_TYPES}
+
+
+def checks_for(object_type: str) -> list[CheckType]:
+    """The checks that speak about objects of a type."""
+    return [check for check in CHECK_TYPES if object_type in check.object_types]
+
+
+def worst(statuses: list[str]) -> str:
+    """The worst of some result states (ok when there are none)."""
+    return max(statuses, key=STATUSES.index, default="ok")

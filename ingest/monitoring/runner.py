@@ -1,0 +1,200 @@
+"""One monitoring round over an environment: the checks' I/O and the status writes.
+
+Per host, one `Transport.run` of the plan's batched command (one SSH session), hosts in parallel.
+The verdicts become `status`, `status_text` and `status_since` on objects and links, written
+through the inventory writer (history and the changes feed, so the projector carries them into
+Neo4j) under the environment's write lock; only what changed is written. A change of state (not
+each result) is a message (ingest/records.py). Intake from Sensu and collectd (`apply_verdicts`)
+takes the same path.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo.database import Database
+
+from graphmodel.inventory import LINKS, OBJECTS, InventoryWriter, environment_write_lock, utcnow
+from ingest.monitoring.checks import HostPlan, Result, Verdict, evaluate, plan_host, verdicts
+from ingest.records import Message, record_message
+from ingest.transport import Transport, TransportError
+
+log = logging.getLogger(__name__)
+
+#: The object types the checks speak about (graphmodel/checks.py), plus hosts (reachability).
+MONITORED_TYPES = ("host", "host_pnic", "vnic", "vconnector", "vedge", "otep", "vservice", "network_agent")
+PATH_LINKS = ("instance-vnic", "vnic-vconnector", "vnic-vedge", "vconnector-vedge")
+ROUNDS = "monitoring_rounds"
+LEVELS = {"critical": "error", "warning": "warning", "unknown": "warning", "ok": "info"}
+
+
+@dataclass
+class StatusChange:
+    """An object or link whose status changed in a round."""
+
+    kind: str  # object | link
+    key: str
+    type: str | None
+    name: str | None
+    host: str | None
+    previous: str | None
+    status: str
+    text: str
+    at: datetime
+
+
+@dataclass
+class HostCost:
+    host: str
+    sections: int  # commands batched into the one session
+    seconds: float
+    cpu_ms: float  # this process's CPU for the host: the transport, and the parsing (and the lab's hosts in-process)
+    error: str | None = None
+
+
+@dataclass
+class RoundResult:
+    environment: str
+    started: datetime
+    seconds: float = 0.0
+    hosts: list[HostCost] = field(default_factory=list)
+    results: int = 0
+    changes: list[StatusChange] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        bad = [c for c in self.changes if c.status != "ok"]
+        return {"environment": self.environment, "hosts": len(self.hosts), "results": self.results,
+                "changes": len(self.changes), "degraded": len(bad), "seconds": round(self.seconds, 3),
+                "unreachable_hosts": sorted(h.host for h in self.hosts if h.error)}
+
+
+def load_plans(database: Database, environment: str, hosts: Iterable[str] | None = None) -> list[HostPlan]:
+    """A plan per host from the environment's inventory."""
+    query: dict[str, Any] = {"environment": environment, "type": {"$in": [*MONITORED_TYPES, "network"]}}
+    docs = list(database[OBJECTS].find(query, {"_id": 0}))
+    networks = {d["id"]: d for d in docs if d["type"] == "network"}
+    links = list(database[LINKS].find({"environment": environment, "link_type": {"$in": list(PATH_LINKS)}},
+                                      {"_id": 0}))
+    names = sorted({d["id"] for d in docs if d["type"] == "host"} | {d["host"] for d in docs if d.get("host")})
+    wanted = set(hosts) if hosts is not None else None
+    by_host: dict[str, list[dict[str, Any]]] = {}
+    for doc in docs:
+        if doc.get("host") and doc["type"] != "network":
+            by_host.setdefault(doc["host"], []).append(doc)
+    return [plan_host(name, by_host.get(name, []), links, networks) for name in names
+            if wanted is None or name in wanted]
+
+
+class Monitor:
+    """Runs rounds of checks over one environment's hosts and writes what changed."""
+
+    def __init__(self, database: Database, environment: str, transport: Transport, concurrency: int = 8,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = database
+        self.environment = environment
+        self.transport = transport
+        self.concurrency = max(1, concurrency)
+        self.clock = clock
+
+    def round(self, hosts: Iterable[str] | None = None) -> RoundResult:
+        """Check every host (or some), write the new states, and return the changes."""
+        started = time.monotonic()
+        result = RoundResult(self.environment, self.clock())
+        plans = load_plans(self.db, self.environment, hosts)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="monitor") as pool:
+            outcomes = list(pool.map(self._check_host, plans))
+        found: list[Result] = []
+        for cost, results in outcomes:
+            result.hosts.append(cost)
+            found += results
+        result.results = len(found)
+        result.changes = apply_verdicts(self.db, self.environment, verdicts(found), self.clock, source="Calipso")
+        result.seconds = time.monotonic() - started
+        self.db[ROUNDS].insert_one({"environment": self.environment, "at": result.started,
+                                    "seconds": result.seconds, "results": result.results,
+                                    "changes": len(result.changes),
+                                    "hosts": [vars(h) for h in result.hosts]})
+        return result
+
+    def _check_host(self, plan: HostPlan) -> tuple[HostCost, list[Result]]:
+        started, cpu = time.monotonic(), time.thread_time()
+        try:
+            answer = self.transport.run(plan.host, plan.command, timeout=30.0 + 3 * len(plan.sections))
+            results = evaluate(plan, answer.stdout)
+            error = None
+        except TransportError as exc:
+            error = str(exc)
+            results = [Result("object", plan.host, "reachability", "critical", f"host {plan.host} does not answer")]
+            results += [Result("object", oid, "reachability", "unknown", f"host {plan.host} does not answer")
+                        for oid in plan.objects if oid != plan.host]
+        else:
+            results.append(Result("object", plan.host, "reachability", "ok", f"host {plan.host} answers"))
+        cost = HostCost(plan.host, len(plan.sections), time.monotonic() - started,
+                        (time.thread_time() - cpu) * 1000, error)
+        return cost, results
+
+
+def apply_verdicts(database: Database, environment: str, found: list[Verdict],
+                   clock: Callable[[], datetime] = utcnow, source: str = "Calipso") -> list[StatusChange]:
+    """Write the verdicts whose status or text changed (inventory writer, under the write lock), and a
+    message per change of state. Verdicts about objects or links the inventory does not hold are skipped."""
+    objects = {v.key: v for v in found if v.kind == "object"}
+    links = {v.key: v for v in found if v.kind == "link"}
+    changes: list[StatusChange] = []
+    now = clock()
+    with environment_write_lock(database, environment, owner=f"monitor:{source}", wait=timedelta(minutes=5)):
+        writer = InventoryWriter(database, environment, clock=clock)
+        stored = _stored(database, OBJECTS, "id", environment, list(objects))
+        docs = _updated(stored, objects, now, "object", changes)
+        if docs:
+            writer.write_objects(docs)
+        stored = _stored(database, LINKS, "key", environment, list(links))
+        docs = _updated(stored, links, now, "link", changes)
+        if docs:
+            writer.write_links(docs)
+    for change in changes:
+        if change.previous is None and change.status == "ok":
+            continue  # the first result of a healthy object is no news
+        what = f"{change.type or change.kind} {change.name or change.key}"
+        record_message(database, Message(
+            environment=environment, source_system=source, level=LEVELS.get(change.status, "info"),  # type: ignore[arg-type]
+            message=f"{what}: {change.previous or 'no status'} -> {change.status}: {change.text}",
+            related_object=change.key if change.kind == "object" else None,
+            related_object_type=change.type, display_context=change.host,
+            details={"kind": change.kind, "key": change.key, "previous": change.previous, "status": change.status,
+                     "status_text": change.text}, timestamp=change.at))
+    return changes
+
+
+def _stored(database: Database, collection: str, field_name: str, environment: str,
+            keys: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), 1000):
+        for doc in database[collection].find({"environment": environment, field_name: {"$in": keys[start:start + 1000]}}):
+            found[doc[field_name]] = doc
+    return found
+
+
+def _updated(stored: dict[str, dict[str, Any]], found: dict[str, Verdict], now: datetime, kind: str,
+             changes: list[StatusChange]) -> list[dict[str, Any]]:
+    docs = []
+    for key, verdict in found.items():
+        doc = stored.get(key)
+        if doc is None:
+            continue
+        if doc.get("status") == verdict.status and doc.get("status_text") == verdict.text:
+            continue
+        previous = doc.get("status")
+        since = doc.get("status_since") if previous == verdict.status else now
+        docs.append({**{k: v for k, v in doc.items() if k != "_id"}, "status": verdict.status,
+                     "status_text": verdict.text, "status_since": since or now})
+        if previous != verdict.status:
+            changes.append(StatusChange(kind, key, doc.get("type") or doc.get("link_type"), doc.get("name"),
+                                        doc.get("host"), previous, verdict.status, verdict.text, now))
+    return docs

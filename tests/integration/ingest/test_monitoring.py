@@ -1,0 +1,129 @@
+"""Monitoring rounds on a scanned lab world, without rescans: for every lab fault kind, one round after
+injecting it the fault's root cause is critical (in MongoDB and, projected, in Neo4j), one message says
+so, RCA ranks it first; clearing it brings it back to ok with a message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from conftest import scan_and_project
+
+from graphmodel.inventory import HISTORY, OBJECTS
+from graphmodel.projector import Projector
+from ingest.monitoring.runner import Monitor
+from ingest.records import MESSAGES
+from ingest.transport import CallableTransport
+from lab.faults import FAULT_KINDS, clear_fault, inject_fault
+from lab.generate import generate_world
+from lab.hosts import LabResponder
+from lab.world import World
+from queries.rca import rca
+
+
+def fault_target(world: World, kind: str) -> tuple[str, list[str]]:
+    """A target for a fault kind on the first compute host with VMs, and the VMs a user would start from
+    (as tests/integration/queries/test_rca_path.py picks them)."""
+    compute = next(h for h in world.hosts if "compute" in h.roles and any(i.host == h.name for i in world.instances))
+    vms = sorted(i.id for i in world.instances if i.host == compute.name)
+    vm = next(i for i in world.instances if i.host == compute.name)
+    if kind in ("nic_down", "bond_member_down"):
+        nic = next(n for n in compute.nics if n.role in ("tunnel", "provider"))
+        return f"{compute.name}/{nic.name}", vms
+    if kind == "tunnel_unreachable":
+        return compute.name, vms
+    if kind == "agent_dead":
+        agent = next(a for a in world.agents if a.host == compute.name and a.binary.endswith(("openvswitch-agent",
+                                                                                              "linuxbridge-agent")))
+        return agent.id, vms
+    if kind == "dhcp_namespace_gone":
+        network = world.port(vm.port_ids[0]).network_id
+        return network, sorted({p.device_id for p in world.ports
+                                if p.network_id == network and p.device_owner.startswith("compute:")})
+    return vm.port_ids[0], [vm.id]
+
+
+#: Each fault kind, on the variant it belongs to (a tap missing from its bridge is Linux bridge's fault).
+CASES = [(kind.name, "lxb" if kind.name == "bridge_member_missing" else "ovs") for kind in FAULT_KINDS]
+
+
+@pytest.fixture(scope="module")
+def worlds(stores):  # type: ignore[no-untyped-def]
+    """One scanned and projected world per mechanism, in a database of its own, with a monitor."""
+    import uuid
+
+    from core.settings import load_settings
+    from core.stores import Stores
+    from migrations import runner
+
+
+    made = {}
+    for mechanism in ("ovs", "lxb"):
+        settings = load_settings(mongo_uri=stores.settings.mongo_uri,
+                                 mongo_database=f"test_monitor_{uuid.uuid4().hex[:8]}")
+        opened = Stores(settings)
+        runner.apply_mongo(opened.mongo)
+        environment = f"test-mon-{uuid.uuid4().hex[:8]}"
+        world = generate_world(4, 3, 2, mechanism, "vxlan", seed=53)
+        scan_and_project(world, opened.mongo, stores.neo4j, environment)
+        monitor = Monitor(opened.mongo, environment, CallableTransport(LabResponder(world)))
+        monitor.round()
+        Projector(opened.mongo, stores.neo4j, environment).sync()
+        made[mechanism] = (world, opened, environment, monitor)
+    yield made
+    for world, opened, environment, _ in made.values():
+        stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=environment)
+        opened.mongo.client.drop_database(opened.mongo.name)
+        opened.close()
+
+
+def test_a_healthy_world_is_all_ok_and_quiet(worlds) -> None:  # type: ignore[no-untyped-def]
+    world, opened, environment, monitor = worlds["ovs"]
+    # (a Neutron port's own `status` is ACTIVE/DOWN; monitoring's status comes with status_since)
+    checked = list(opened.mongo[OBJECTS].find({"environment": environment, "status_since": {"$exists": True}}))
+    assert {d["status"] for d in checked} == {"ok"}
+    assert {d["type"] for d in checked} >= {"host", "host_pnic", "vnic", "vconnector", "vedge", "otep", "vservice",
+                                            "network_agent"}
+    before = opened.mongo[MESSAGES].count_documents({"environment": environment})
+    history = opened.mongo[HISTORY].count_documents({"environment": environment})
+    result = monitor.round()
+    assert result.changes == [] and all(h.error is None and h.sections >= 1 for h in result.hosts)
+    assert opened.mongo[MESSAGES].count_documents({"environment": environment}) == before
+    assert opened.mongo[HISTORY].count_documents({"environment": environment}) == history  # nothing rewritten
+
+
+@pytest.mark.parametrize(("kind", "mechanism"), CASES)
+def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mechanism: str, worlds, stores) -> None:  # type: ignore[no-untyped-def]
+    world, opened, environment, monitor = worlds[mechanism]
+    database = opened.mongo
+    target, focal = fault_target(world, kind)
+    injected = datetime.now(timezone.utc)
+    fault = inject_fault(world, kind, target)
+    try:
+        result = monitor.round()
+        Projector(database, stores.neo4j, environment).sync()
+        doc = database[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})
+        assert doc is not None and doc["status"] == "critical", (doc, [vars(c) for c in result.changes])
+        assert doc["status_text"] and doc["status_since"]
+        said = list(database[MESSAGES].find({"environment": environment, "related_object": fault.root_cause,
+                                             "details.status": "critical", "timestamp": {"$gte": injected}}))
+        assert len(said) == 1 and said[0]["source_system"] == "Calipso" and said[0]["level"] == "error"
+        [node] = stores.neo4j.execute_query("MATCH (n:Object {uid: $uid}) RETURN n.status AS status",
+                                            uid=f"{environment}|{fault.root_cause}").records
+        assert node["status"] == "critical"
+        ranked = rca(stores.neo4j, environment, fault.down + fault.degraded or focal)
+        assert ranked.top(1) == [fault.root_cause], ranked.rows()[:3]
+        assert any("status critical" in e for e in ranked.suspects[0].evidence)
+    finally:
+        clear_fault(world, kind, target)
+    monitor.round()
+    Projector(database, stores.neo4j, environment).sync()
+    doc = database[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})
+    assert doc["status"] == "ok"
+    assert database[MESSAGES].count_documents({"environment": environment, "related_object": fault.root_cause,
+                                               "details.previous": "critical", "details.status": "ok",
+                                               "timestamp": {"$gte": injected}}) == 1
+    left = list(database[OBJECTS].find({"environment": environment, "status_since": {"$exists": True},
+                                        "status": {"$ne": "ok"}},
+                                       {"id": 1, "status": 1, "status_text": 1}))
+    assert left == [], left

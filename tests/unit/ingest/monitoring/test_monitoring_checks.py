@@ -1,0 +1,119 @@
+"""The checks' pure half: a host's plan from inventory documents, and results from real tool output
+(tests/fixtures/real: iproute2, ovs, ping)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.monitoring.checks import MARK, evaluate, parse_ping, plan_host, split_sections, verdicts
+
+REAL = Path(__file__).parents[3] / "fixtures" / "real"
+
+
+def _read(*parts: str) -> str:
+    return REAL.joinpath(*parts).read_text()
+
+
+def _section(key: str, text: str) -> str:
+    return f"{MARK} {key}\n{text}"
+
+
+def test_parse_ping_reads_loss_rtt_and_errors() -> None:
+    reachable = parse_ping(_read("ping", "ping-reachable.txt"))
+    assert (reachable.transmitted, reachable.received, reachable.loss, reachable.error) == (2, 2, 0.0, None)
+    assert reachable.rtt_avg_ms is not None and 0 < reachable.rtt_avg_ms < 10
+    lost = parse_ping(_read("ping", "ping-lost.txt"))
+    assert (lost.loss, lost.rtt_avg_ms) == (100.0, None)
+    bind = parse_ping(_read("ping", "ping-bind-source-missing.txt"))
+    assert bind.loss is None and bind.error and "Cannot assign requested address" in bind.error
+    unreachable = parse_ping(_read("ping", "ping-network-unreachable.txt"))
+    assert unreachable.error and "Network is unreachable" in unreachable.error
+
+
+def test_split_sections_cuts_at_markers() -> None:
+    output = _section("link", "[]\n") + _section("ping:10.0.0.1", "line one\nline two\n") + f"{MARK} end\n"
+    assert split_sections(output) == {"link": "[]\n", "ping:10.0.0.1": "line one\nline two\n"}
+
+
+def _otep(remotes: list[str]) -> dict:  # type: ignore[type-arg]
+    return {"id": "h1/otep-vxlan", "type": "otep", "host": "h1", "ip_address": "192.168.77.1", "remote_ips": remotes}
+
+
+def test_plan_batches_one_command_and_never_passes_unsafe_names() -> None:
+    docs = [_otep(["192.168.78.1", "not-an-ip; rm -rf /"]),
+            {"id": "a1", "type": "network_agent", "host": "h1", "binary": "neutron-l3-agent"},
+            {"id": "a2", "type": "network_agent", "host": "h1", "binary": "x; reboot"},
+            {"id": "h1/eth0", "type": "host_pnic", "host": "h1", "name": "eth0"}]
+    plan = plan_host("h1", docs, [], {})
+    keys = [key for key, _ in plan.sections]
+    assert keys == ["link", "ping:192.168.78.1", "agent:neutron-l3-agent"]
+    assert "reboot" not in plan.command and "rm -rf" not in plan.command
+    assert plan.command.endswith(f"echo {MARK} end") and plan.command.count(MARK) == 4
+
+
+def test_tunnel_peers_from_real_ping_output() -> None:
+    plan = plan_host("h1", [_otep(["192.168.78.1", "192.168.77.9"])], [], {})
+    ok_and_lost = _section("ping:192.168.78.1", _read("ping", "ping-reachable.txt")) + \
+        _section("ping:192.168.77.9", _read("ping", "ping-lost.txt"))
+    [result] = evaluate(plan, ok_and_lost)
+    assert (result.status, result.text) == ("warning", "1 of 2 tunnel peers unreachable: 192.168.77.9")
+    assert result.metrics["peers"]["192.168.77.9"]["loss_pct"] == 100.0
+    both_lost = _section("ping:192.168.78.1", _read("ping", "ping-lost.txt")) + \
+        _section("ping:192.168.77.9", _read("ping", "ping-lost.txt"))
+    assert evaluate(plan, both_lost)[0].status == "critical"
+    no_source = _section("ping:192.168.78.1", _read("ping", "ping-bind-source-missing.txt"))
+    [result] = evaluate(plan, no_source)
+    assert result.status == "critical" and "192.168.77.1 is not configured" in result.text
+
+
+def test_link_state_from_real_ip_link_json() -> None:
+    # ip-d-j-link.json (live capture): tapcalfix0 is a tap nobody reads (NO-CARRIER), qvbcalfix a veth in brqcalfix.
+    docs = [{"id": "h1/tapcalfix0", "type": "host_pnic", "host": "h1", "name": "tapcalfix0"},
+            {"id": "h1/brqcalfix", "type": "vconnector", "host": "h1", "name": "brqcalfix"},
+            {"id": "h1/gone0", "type": "host_pnic", "host": "h1", "name": "gone0"},
+            {"id": "h1/fa:16:3e:00:00:01", "type": "vnic", "host": "h1", "name": "qvbcalfix", "network_id": "n1"}]
+    links = [{"link_type": "instance-vnic", "source_id": "vm", "target_id": "h1/fa:16:3e:00:00:01"},
+             {"link_type": "vnic-vconnector", "source_id": "h1/fa:16:3e:00:00:01", "target_id": "h1/brqcalfix"}]
+    plan = plan_host("h1", docs, links, {"n1": {"id": "n1", "name": "net-1", "mtu": 1450}})
+    found = {(v.kind, v.key): v for v in verdicts(evaluate(plan, _section("link", _read("iproute2", "ip-d-j-link.json"))))}
+    assert found[("object", "h1/tapcalfix0")].status == "critical"
+    assert "no carrier" in found[("object", "h1/tapcalfix0")].text
+    assert found[("object", "h1/gone0")].text == "device gone0 is gone"
+    assert found[("object", "h1/brqcalfix")].status == "ok"
+    vnic = found[("object", "h1/fa:16:3e:00:00:01")]
+    assert vnic.status == "critical" and "MTU 1500 is larger than network net-1's 1450" in vnic.text
+    assert found[("link", "vnic-vconnector|h1/fa:16:3e:00:00:01|h1/brqcalfix")].status == "ok"
+
+
+def test_ovs_interface_states_from_real_ovsdb_output() -> None:
+    # Live captures: with ovs-vswitchd stopped the port's interface has no ofport and no link_state;
+    # with it running, the port is absent from the table (only eth1 and the bridges are there).
+    port_id = "0a1b2c3d-4e5f-4061-8293-a4b5c6d7e8f9"
+    docs = [{"id": "h1/vedge-ovs", "type": "vedge", "host": "h1", "mechanism": "ovs"},
+            {"id": "h1/fa:16:3e:00:00:02", "type": "vnic", "host": "h1", "name": "tap0a1b2c3d-4e", "port_id": port_id}]
+    links = [{"link_type": "vnic-vedge", "source_id": "h1/fa:16:3e:00:00:02", "target_id": "h1/vedge-ovs",
+              "vlan_tag": 1}]
+    plan = plan_host("h1", docs, links, {})
+    assert [k for k, _ in plan.sections] == ["link", "ovs_interface", "ovs_port"]
+    stopped = _section("ovs_interface", _read("ovs", "ovs-vsctl-format-json-list-Interface-no-vswitchd.json"))
+    found = {v.key: v for v in verdicts(evaluate(plan, stopped))}
+    assert found["h1/vedge-ovs"].status == "ok"
+    assert found["h1/fa:16:3e:00:00:02"].status == "critical"
+    assert "tap0a1b2c3d-4e: no OpenFlow port" in found["h1/fa:16:3e:00:00:02"].text
+    assert found["vnic-vedge|h1/fa:16:3e:00:00:02|h1/vedge-ovs"].status == "critical"
+    other = _section("ovs_interface", _read("ovs", "ovs-vsctl-format-json-list-Interface.json"))
+    found = {v.key: v for v in verdicts(evaluate(plan, other))}
+    assert "not on the virtual switch" in found["h1/fa:16:3e:00:00:02"].text
+    refused = _section("ovs_interface", "ovs-vsctl: unix:/var/run/openvswitch/db.sock: database connection failed "
+                                        "(No such file or directory)\n")
+    found = {v.key: v for v in verdicts(evaluate(plan, refused))}
+    assert found["h1/vedge-ovs"].status == "critical" and "database connection failed" in found["h1/vedge-ovs"].text
+    assert found["h1/fa:16:3e:00:00:02"].status == "unknown"
+
+
+def test_verdict_text_is_stable_without_measurements() -> None:
+    plan = plan_host("h1", [_otep(["192.168.78.1"])], [], {})
+    first = verdicts(evaluate(plan, _section("ping:192.168.78.1", _read("ping", "ping-reachable.txt"))))
+    again = _read("ping", "ping-reachable.txt").replace("0.047", "0.512")
+    second = verdicts(evaluate(plan, _section("ping:192.168.78.1", again)))
+    assert first[0].text == second[0].text and first[0].status == "ok"
