@@ -11,8 +11,11 @@ agents wiring that host are suspects. Each collects evidence:
 - path ends here: the path stops at it without reaching a NIC that carries the VM's network;
 - broken invariant: an invariant check blames it (the object that breaks the rule; the one nearest the
   VM when the check blames several);
-- recent change: it changed, or was removed, since `since` (removed objects of the VM's network
-  count too: a DHCP namespace that vanished is no longer on any path).
+- recent change: it or one of its links (a tag, a state) changed, or it was removed, since `since`
+  (removed objects of the VM's network count too: a DHCP namespace that vanished is no longer on any
+  path). A change that was undone (the object and its links are back to their state at `since`) is no
+  evidence; a newer change weighs more than an older one (linearly, from its full weight now to a
+  quarter of it at `since`).
 
 A VM's own bridge (a bridge that connects only its vNIC, like OVS's hybrid qbr) stands for the vNIC:
 the vNIC is its port. A suspect's score is the sum of its evidence weights, scaled by the share of
@@ -25,6 +28,7 @@ the VMs first, with score 0 and the evidence "common hop": where to look next, n
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
@@ -46,6 +50,9 @@ DEFAULT_WINDOW = timedelta(hours=24)
 #: Invariant checks that speak about a path (orphan taps are about what no path uses).
 PATH_CHECKS = ("mtu_falling", "vlan_tag", "segmentation_id", "port_without_switch_port", "tunnel_without_peer",
                "bond_one_live_member")
+#: Evidence whose weight decays over the window: full weight for a change just now, OLDEST_SHARE of it at `since`.
+RECENT_KINDS = ("removed recently", "changed recently")
+OLDEST_SHARE = 0.25
 AGENT_DEPTH = 90  # agents wire the host rather than sit on the path: after every hop
 MEMBER_DEPTH = 1  # a bond's member sits just past its bond
 
@@ -172,10 +179,56 @@ def collect_evidence(datapath: Datapath, paths: Sequence[_Path]) -> dict[str, di
     return evidence
 
 
+@dataclass(frozen=True)
+class NetChange:
+    """One facet of an object (itself, or one of its outgoing links) that is not in the state it had at
+    the start of a window: when it last changed and whether it is gone now."""
+
+    facet: str  # "object", or "<RELATIONSHIP>><target uid>"
+    at: datetime
+    gone: bool
+
+
+ABSENT = "absent"  # graphmodel.projector's state of a facet that went away
+
+
+def net_changes(log: dict[str, list[list[Any]]], since: datetime) -> list[NetChange]:
+    """The facets of a RecentChange log (graphmodel/projector.py: per facet its first state, then
+    [epoch ms, state] per change) that changed since `since` and are not back to their state at `since`
+    (pure). A facet changed and changed back within the window is no change."""
+    since_ms = since.timestamp() * 1000
+    found = []
+    for facet, entries in log.items():
+        if not entries or entries[-1][0] is None or entries[-1][0] < since_ms:
+            continue
+        then = [state for at, state in entries if at is None or at < since_ms] or [entries[0][1]]
+        if then[-1] != entries[-1][1]:
+            found.append(NetChange(facet, datetime.fromtimestamp(entries[-1][0] / 1000, timezone.utc),
+                                   entries[-1][1] == ABSENT))
+    return found
+
+
+def recency(at: datetime, since: datetime, now: datetime) -> float:
+    """How much a change at `at` weighs within the window `since`..`now`: 1 now, OLDEST_SHARE at `since` (pure)."""
+    window = (now - since).total_seconds()
+    age = min(max((now - at).total_seconds(), 0.0), window) if window > 0 else 0.0
+    return 1.0 - (1.0 - OLDEST_SHARE) * (age / window if window > 0 else 0.0)
+
+
+def _net_changes_of(change: dict[str, Any], since: datetime) -> list[NetChange]:
+    """A recent_changes row's net changes; a RecentChange written before the projector kept logs counts
+    as one change of the object at its time."""
+    if change.get("log"):
+        return net_changes(json.loads(change["log"]), since)
+    at = datetime.fromtimestamp(change["at_ms"] / 1000, timezone.utc)
+    return [NetChange("object", at, change["op"] == "removed")] if at >= since else []
+
+
 def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
         since: datetime | None = None) -> RcaResult:
     """Ranked suspects for the trouble of some VMs (ids or unique names), with their evidence."""
-    since = since or datetime.now(timezone.utc) - DEFAULT_WINDOW
+    now = datetime.now(timezone.utc)
+    since = since or now - DEFAULT_WINDOW
     focal = resolve_objects(driver, environment, vms, types=("instance", "vservice"))
     focal_ids = [f["id"] for f in focal]
     hosts = {f["host"] for f in focal if f.get("host")}
@@ -205,14 +258,27 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     networks = sorted({n for p in paths for n in p.networks})
     candidates = sorted(on_paths - set(focal_ids))
     removed: dict[str, dict[str, Any]] = {}
+    weight: dict[str, float] = {}  # per suspect, how much its newest change weighs (recency)
     for change in run_query(driver, "recent_changes", env=environment, since=since, networks=networks,
                             uids=[uid(environment, c) for c in candidates]):
-        if change["op"] == "removed":
-            removed[change["id"]] = change
-            evidence[change["id"]]["removed recently"].append(f"removed at {change['at']}")
-        else:
-            evidence[change["id"]]["changed recently"].append(f"changed at {change['at']}")
-    _fold_into_removed_parents(evidence, removed)
+        changes = _net_changes_of(change, since)
+        if not changes:
+            continue  # undone: back to its state at `since`
+        suspect = own_port(datapath, change["id"])
+        for net in changes:
+            when = net.at.isoformat()
+            if net.facet == "object" and net.gone:
+                removed[change["id"]] = change
+                evidence[suspect]["removed recently"].append(f"removed at {when}")
+            elif net.facet == "object":
+                evidence[suspect]["changed recently"].append(f"changed at {when}")
+            else:
+                relationship, _, target = net.facet.partition(">")
+                evidence[suspect]["changed recently"].append(
+                    f"its {relationship.lower()} link to {target.partition('|')[2]} "
+                    f"{'went away' if net.gone else 'changed'} at {when}")
+        weight[suspect] = max(weight.get(suspect, 0.0), *(recency(n.at, since, now) for n in changes))
+    _fold_into_removed_parents(evidence, removed, weight)
     # Failing DHCP and router namespaces of the VMs' networks (monitoring status): they serve the
     # network from elsewhere, so no path holds them; they count for the VMs on their network.
     beside: dict[str, dict[str, Any]] = {}
@@ -232,7 +298,7 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
             sum(1 for p in paths if (removed.get(object_id) or beside.get(object_id) or {}).get("network_id")
                 in p.networks)
         node = datapath.nodes.get(object_id) or removed.get(object_id) or beside.get(object_id) or {}
-        score = sum(WEIGHTS[kind] for kind in kinds)
+        score = sum(WEIGHTS[kind] * (weight.get(object_id, 1.0) if kind in RECENT_KINDS else 1.0) for kind in kinds)
         score *= 0.5 + 0.5 * shared / max(len(paths), 1)
         suspects.append(Suspect(object_id, node.get("type"), node.get("name"), node.get("host"), score, shared,
                                 [f"{kind}: {item}" for kind, items in kinds.items() for item in dict.fromkeys(items)]))
@@ -253,12 +319,14 @@ def common_hops(datapath: Datapath, paths: Sequence[_Path]) -> list[str]:
     return sorted(hops, key=lambda node: (max(p.depth.get(node, 0) for p in paths), node))
 
 
-def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]]) -> None:
+def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]],
+                               weight: dict[str, float]) -> None:
     """A removed object whose parent was removed too is explained by its parent (a namespace took
-    its interfaces with it): its evidence moves to the parent."""
+    its interfaces with it): its evidence (and its recency) moves to the parent."""
     for key, doc in list(removed.items()):
         ancestors = [a for a in doc.get("id_path") or [] if a != key and a in removed]
         if ancestors and key in evidence:
             parent = ancestors[-1]
             for kind, items in evidence.pop(key).items():
                 evidence[parent][kind].extend(f"{item} (with {key})" for item in items)
+            weight[parent] = max(weight.get(parent, 0.0), weight.pop(key, 0.0))
