@@ -14,16 +14,19 @@ Formats:
 Every writer is a generator of text chunks: it reads MongoDB through cursors and writes each
 object as it comes, so no whole environment is held in memory. The attribute keys GraphML and GEXF
 declare up front come from the model's declarations (graphmodel.schema), not from the data. The
-NetBox writer looks up what a record names (a vNIC's VM, a port's addresses, a switch's name) in
-batches of `BATCH` documents.
+NetBox writer makes every record in one pass over the objects (and one over the links), spooling each
+section to a temporary file, and keeps only small per-object facts in memory (a VM's name, a port's
+addresses, a network's VLAN and prefixes) for the records that name them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -104,27 +107,6 @@ def objects(database: Database, environment: str, query: Mapping[str, Any] | Non
 
 def links(database: Database, environment: str, query: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     return database[LINKS].find({"environment": environment, **(query or {})}, {"_id": 0}).batch_size(BATCH)
-
-
-def batches(documents: Iterable[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for doc in documents:
-        batch.append(doc)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def by_id(database: Database, environment: str, ids: Iterable[str], fields: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Some fields of the objects with these ids (one query for a batch)."""
-    wanted = sorted({i for i in ids if i})
-    if not wanted:
-        return {}
-    projection = {"_id": 0, "id": 1, **{f: 1 for f in fields}}
-    return {d["id"]: d for d in database[OBJECTS].find({"environment": environment, "id": {"$in": wanted}},
-                                                      projection)}
 
 
 def text(value: Any) -> str:
@@ -258,7 +240,6 @@ def dot(database: Database, environment: str) -> Chunks:
 #: NetBox interface types (dcim InterfaceTypeChoices) by link speed in Mbit/s, as Calipso reads it.
 SPEED_TYPES = {100: "100base-tx", 1000: "1000base-t", 10000: "10gbase-x-sfpp", 25000: "25gbase-x-sfp28",
                40000: "40gbase-x-qsfpp", 100000: "100gbase-x-qsfp28"}
-SITE = "calipso"  # stands in when nothing better names the place: NetBox devices need a site
 
 
 def _role(doc: Mapping[str, Any]) -> str:
@@ -290,24 +271,44 @@ def _with_prefix(address: str, cidrs: Iterable[str] = ()) -> str:
     return f"{ip}/{ip.max_prefixlen}"
 
 
-def _section(name: str, records: Iterable[dict[str, Any]], first: bool) -> Chunks:
-    yield ("" if first else ",\n") + f"{json.dumps(name)}: ["
-    separator = "\n"
-    for record in records:
-        yield separator + _json({k: v for k, v in record.items() if v is not None and v != ""})
-        separator = ",\n"
-    yield "\n]"
+class _Spool:
+    """Records of each NetBox section written to a file of their own as they are made, so that one
+    pass over the inventory fills every section and they still come out in import order."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = Path(directory)
+        self.handles: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, section: str, record: Mapping[str, Any]) -> None:
+        if section not in self.handles:
+            self.handles[section] = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.directory)
+        self.handles[section].write(_json({k: v for k, v in record.items() if v is not None and v != ""}) + "\n")
+        self.counts[section] = self.counts.get(section, 0) + 1
+
+    def lines(self, section: str) -> Iterator[str]:
+        handle = self.handles.get(section)
+        if handle is None:
+            return
+        handle.flush()
+        handle.seek(0)
+        for line in handle:
+            yield line.rstrip("\n")
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
 
 
-def _devices(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    for doc in objects(database, environment, {"type": {"$in": ["host", "switch"]}}):
-        if doc["type"] == "host":
-            yield {"name": doc["name"], "role": _role(doc), "manufacturer": "Generic", "device_type": "server",
-                   "status": "active", "site": environment, "description": f"calipso id {doc['id']}"}
-        else:
-            yield {"name": doc.get("name") or doc["id"], "role": "switch", "manufacturer": "Generic",
-                   "device_type": doc.get("model") or "switch", "status": "active", "site": environment,
-                   "description": f"calipso id {doc['id']}"}
+#: NetBox's import models in the order they must be imported: devices before their interfaces (LAGs
+#: before the members that name them), interfaces before the MAC and IP addresses and cables naming them.
+NETBOX_MODELS = ("dcim.device", "dcim.interface", "virtualization.virtualmachine", "virtualization.vminterface",
+                 "dcim.macaddress", "ipam.ipaddress", "dcim.cable")
+#: Only these objects' fields are read (a projection: the rest of each document never leaves MongoDB).
+NETBOX_FIELDS = ("id", "type", "name", "host", "parent_id", "id_path", "host_type", "model", "mac_address", "mtu",
+                 "speed", "duplex", "link_detected", "master", "bond_members", "ip_address", "vm_state", "flavor",
+                 "port_id", "network_id", "addresses", "fixed_ips", "network_type", "segmentation_id", "cidrs")
+NETBOX_TYPES = ("host", "switch", "host_pnic", "switch_pnic", "instance", "vservice", "vnic", "port", "network")
 
 
 def _switch_of(port: Mapping[str, Any]) -> str:
@@ -316,64 +317,10 @@ def _switch_of(port: Mapping[str, Any]) -> str:
     return str(path[0]) if path else str(port.get("parent_id") or "").split("/", 1)[0]
 
 
-def _network_info(database: Database, environment: str, network_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return by_id(database, environment, network_ids, ("name", "network_type", "segmentation_id", "cidrs"))
-
-
-def _device_interfaces(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    """Host NICs and bonds, switch ports, and the vNICs of network services (they live on the host)."""
-    carried: dict[str, list[int]] = {}  # NIC -> VLAN ids of the vlan networks it carries
-    for link in links(database, environment, {"link_type": "host_pnic-network", "network_type": "vlan"}):
-        if link.get("segmentation_id") is not None:
-            carried.setdefault(link["source_id"], []).append(int(link["segmentation_id"]))
-
-    def record(nic: Mapping[str, Any], device: str | None) -> dict[str, Any]:
-        vlans = sorted(set(carried.get(nic["id"], [])))
-        return {"device": device, "name": nic["name"], "type": _interface_type(nic),
-                "enabled": nic.get("link_detected") is not False,
-                "lag": nic.get("master") or None, "mtu": nic.get("mtu"),
-                "speed": int(nic["speed"]) * 1000 if nic.get("speed") else None,  # NetBox counts Kbit/s
-                "duplex": nic.get("duplex") if nic.get("duplex") in ("full", "half", "auto") else None,
-                "mode": "tagged" if vlans else None, "tagged_vlans": vlans or None,
-                "mac_address": nic.get("mac_address"), "description": f"calipso id {nic['id']}"}
-
-    # Bonds first: NetBox needs a LAG to exist before the members that name it.
-    for nic in objects(database, environment, {"type": "host_pnic"}):
-        if nic.get("bond_members"):
-            yield record(nic, nic.get("host"))
-    for batch in batches(objects(database, environment, {"type": {"$in": ["host_pnic", "switch_pnic"]}})):
-        switches = by_id(database, environment, [_switch_of(d) for d in batch if d["type"] == "switch_pnic"], ("name",))
-        for nic in batch:
-            if nic["type"] == "host_pnic":
-                if not nic.get("bond_members"):
-                    yield record(nic, nic.get("host"))
-            else:
-                yield record(nic, (switches.get(_switch_of(nic)) or {}).get("name") or _switch_of(nic))
-    for vnic, owner in _vnics_with_owner(database, environment):
-        if owner.get("type") == "vservice":  # a namespace's interface lives on its host
-            yield {"device": vnic.get("host"), "name": vnic["name"], "type": "virtual", "mtu": vnic.get("mtu"),
-                   "mac_address": vnic.get("mac_address"), "description": f"calipso id {vnic['id']}"}
-
-
 def _owner_id(vnic: Mapping[str, Any]) -> str:
     """The VM or network service a vNIC belongs to: its id_path runs owner / owner's vnics folder / vNIC."""
     path = vnic.get("id_path") or []
     return str(path[-3]) if len(path) >= 3 else str(vnic.get("parent_id") or "").rsplit("/", 1)[0]
-
-
-def _vnics_with_owner(database: Database, environment: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """(vNIC, its VM or network service) for every vNIC, the owners looked up a batch at a time."""
-    for batch in batches(objects(database, environment, {"type": "vnic"})):
-        owners = by_id(database, environment, [_owner_id(v) for v in batch], ("type", "name"))
-        for vnic in batch:
-            owner = owners.get(_owner_id(vnic))
-            if owner:
-                yield vnic, owner
-
-
-def _vm_pairs(database: Database, environment: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """(vNIC, its VM) for every vNIC of a VM."""
-    return ((v, o) for v, o in _vnics_with_owner(database, environment) if o.get("type") == "instance")
 
 
 def _vlan_of(network: Mapping[str, Any] | None) -> int | None:
@@ -382,106 +329,149 @@ def _vlan_of(network: Mapping[str, Any] | None) -> int | None:
     return None
 
 
-def _vminterface_records(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    for batch in batches(_vm_pairs(database, environment)):
-        networks = _network_info(database, environment, [v.get("network_id") for v, _ in batch])
-        for vnic, vm in batch:
-            vlan = _vlan_of(networks.get(vnic.get("network_id") or ""))
-            yield {"virtual_machine": vm["name"], "name": vnic["name"], "enabled": True, "mtu": vnic.get("mtu"),
-                   "mode": "access" if vlan is not None else None, "untagged_vlan": vlan,
-                   "mac_address": vnic.get("mac_address"), "description": f"calipso id {vnic['id']}"}
+def _netbox_records(database: Database, environment: str, spool: _Spool) -> None:
+    """Every record of every section, spooled: one pass over the links, one over the objects, then one
+    over the spooled vNICs (which need their VM, port and network, wherever those came in the pass).
+    What is kept in memory is small and per object: names of VMs and switches, ports' addresses,
+    networks' VLANs and prefixes, the VLANs each NIC carries, the ends of physical links."""
+    carried: dict[str, list[int]] = {}  # NIC -> VLAN ids of the vlan networks it carries
+    physical: list[dict[str, Any]] = []
+    for link in links(database, environment, {"link_type": {"$in": ["host_pnic-network", *PHYSICAL_LINKS]}}):
+        if link["link_type"] in PHYSICAL_LINKS:
+            physical.append({k: link.get(k) for k in ("link_type", "source_id", "target_id", "state", "provenance")})
+        elif link.get("network_type") == "vlan" and link.get("segmentation_id") is not None:
+            carried.setdefault(link["source_id"], []).append(int(link["segmentation_id"]))
+    cable_ends = {i for l in physical for i in (l["source_id"], l["target_id"])}
 
+    owners: dict[str, tuple[str, str]] = {}  # VM or network service id -> (type, name)
+    ports: dict[str, list[Any]] = {}  # port id -> fixed IPs
+    networks: dict[str, dict[str, Any]] = {}
+    switches: dict[str, str] = {}  # switch id -> name
+    ends: dict[str, tuple[str, str]] = {}  # a cabled NIC or port -> (device, interface name); switch ids resolved later
+    switch_ports: list[dict[str, Any]] = []  # their switch's name may come later in the pass
+    vnics = _Spool(str(spool.directory))  # raw vNICs, for the third pass
 
-def _mac_records(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    """NetBox 4.2+ keeps MAC addresses as objects of their own, assigned to an interface."""
-    for record in _device_interfaces(database, environment):
-        if record.get("mac_address"):
-            yield {"mac_address": record["mac_address"], "device": record["device"], "interface": record["name"],
-                   "is_primary": True}
-    for record in _vminterface_records(database, environment):
-        if record.get("mac_address"):
-            yield {"mac_address": record["mac_address"], "virtual_machine": record["virtual_machine"],
-                   "interface": record["name"], "is_primary": True}
+    def nic_record(nic: Mapping[str, Any], device: str | None) -> dict[str, Any]:
+        vlans = sorted(set(carried.get(nic["id"], [])))
+        return {"device": device, "name": nic["name"], "type": _interface_type(nic),
+                "enabled": nic.get("link_detected") is not False, "lag": nic.get("master") or None, "mtu": nic.get("mtu"),
+                "speed": int(nic["speed"]) * 1000 if nic.get("speed") else None,  # NetBox counts Kbit/s
+                "duplex": nic.get("duplex") if nic.get("duplex") in ("full", "half", "auto") else None,
+                "mode": "tagged" if vlans else None, "tagged_vlans": vlans or None,
+                "description": f"calipso id {nic['id']}"}
 
+    selector = {"environment": environment, "type": {"$in": list(NETBOX_TYPES)}}
+    projection = {"_id": 0, **{f: 1 for f in NETBOX_FIELDS}}
+    for doc in database[OBJECTS].find(selector, projection).batch_size(BATCH):
+        kind = doc["type"]
+        if kind == "host":
+            spool.add("dcim.device", {"name": doc["name"], "role": _role(doc), "manufacturer": "Generic",
+                                      "device_type": "server", "status": "active", "site": environment,
+                                      "description": f"calipso id {doc['id']}"})
+        elif kind == "switch":
+            switches[doc["id"]] = doc.get("name") or doc["id"]
+            spool.add("dcim.device", {"name": doc.get("name") or doc["id"], "role": "switch", "manufacturer": "Generic",
+                                      "device_type": doc.get("model") or "switch", "status": "active",
+                                      "site": environment, "description": f"calipso id {doc['id']}"})
+        elif kind == "host_pnic":
+            # A LAG must exist before the members that name it: bonds go to a section of their own, first.
+            spool.add("lags" if doc.get("bond_members") else "nics", nic_record(doc, doc.get("host")))
+            if doc.get("mac_address"):
+                spool.add("dcim.macaddress", {"mac_address": doc["mac_address"], "device": doc.get("host"),
+                                              "interface": doc["name"], "is_primary": True})
+            if doc.get("ip_address"):
+                spool.add("ipam.ipaddress", {"address": _with_prefix(str(doc["ip_address"])), "status": "active",
+                                             "device": doc.get("host"), "interface": doc["name"],
+                                             "description": f"calipso id {doc['id']}"})
+            if doc["id"] in cable_ends:
+                ends[doc["id"]] = (str(doc.get("host")), str(doc["name"]))
+        elif kind == "switch_pnic":
+            switch_ports.append({k: doc.get(k) for k in ("id", "name", "speed", "mtu", "mac_address", "duplex",
+                                                         "link_detected", "id_path", "parent_id")})
+        elif kind in ("instance", "vservice"):
+            owners[doc["id"]] = (kind, doc.get("name") or doc["id"])
+            if kind == "instance":
+                spool.add("virtualization.virtualmachine", {
+                    "name": doc.get("name") or doc["id"],
+                    "status": "active" if doc.get("vm_state") in (None, "active") else "offline",
+                    "site": environment, "device": doc.get("host"),
+                    "description": f"calipso id {doc['id']}; flavor {doc.get('flavor') or '?'}"})
+        elif kind == "vnic":
+            vnics.add("vnic", {k: doc.get(k) for k in ("id", "name", "host", "mac_address", "mtu", "port_id",
+                                                       "network_id", "addresses", "id_path", "parent_id")})
+        elif kind == "port":
+            ports[doc["id"]] = list(doc.get("fixed_ips") or [])
+        elif kind == "network":
+            networks[doc["id"]] = {k: doc.get(k) for k in ("network_type", "segmentation_id", "cidrs")}
 
-def _ip_records(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    for nic in objects(database, environment, {"type": "host_pnic", "ip_address": {"$nin": [None, ""]}}):
-        yield {"address": _with_prefix(str(nic["ip_address"])), "status": "active", "device": nic.get("host"),
-               "interface": nic["name"], "description": f"calipso id {nic['id']}"}
-    for batch in batches(_vm_pairs(database, environment)):
-        ports = by_id(database, environment, [v.get("port_id") for v, _ in batch], ("fixed_ips",))
-        networks = _network_info(database, environment, [v.get("network_id") for v, _ in batch])
-        for vnic, vm in batch:
-            addresses = (ports.get(vnic.get("port_id") or "") or {}).get("fixed_ips") or vnic.get("addresses") or []
-            cidrs = (networks.get(vnic.get("network_id") or "") or {}).get("cidrs") or []
-            for address in addresses:
-                address = address.get("ip_address") if isinstance(address, Mapping) else address
-                if address:
-                    yield {"address": _with_prefix(str(address), cidrs), "status": "active",
-                           "virtual_machine": vm["name"], "interface": vnic["name"],
-                           "description": f"calipso port {vnic.get('port_id')}"}
+    for port in switch_ports:
+        device = switches.get(_switch_of(port)) or _switch_of(port)
+        spool.add("nics", nic_record(port, device))
+        if port["id"] in cable_ends:
+            ends[port["id"]] = (device, str(port["name"]))
 
+    for line in vnics.lines("vnic"):
+        vnic = json.loads(line)
+        kind, owner = owners.get(_owner_id(vnic), (None, None))
+        if kind == "vservice":  # a namespace's interface lives on its host
+            spool.add("nics", {"device": vnic.get("host"), "name": vnic["name"], "type": "virtual",
+                               "mtu": vnic.get("mtu"), "description": f"calipso id {vnic['id']}"})
+            if vnic.get("mac_address"):
+                spool.add("dcim.macaddress", {"mac_address": vnic["mac_address"], "device": vnic.get("host"),
+                                              "interface": vnic["name"], "is_primary": True})
+            continue
+        if kind != "instance":
+            continue
+        network = networks.get(vnic.get("network_id") or "")
+        vlan = _vlan_of(network)
+        spool.add("virtualization.vminterface", {
+            "virtual_machine": owner, "name": vnic["name"], "enabled": True, "mtu": vnic.get("mtu"),
+            "mode": "access" if vlan is not None else None, "untagged_vlan": vlan,
+            "description": f"calipso id {vnic['id']}"})
+        if vnic.get("mac_address"):
+            spool.add("dcim.macaddress", {"mac_address": vnic["mac_address"], "virtual_machine": owner,
+                                          "interface": vnic["name"], "is_primary": True})
+        for address in ports.get(vnic.get("port_id") or "") or vnic.get("addresses") or []:
+            address = address.get("ip_address") if isinstance(address, Mapping) else address
+            if address:
+                spool.add("ipam.ipaddress", {"address": _with_prefix(str(address), (network or {}).get("cidrs") or []),
+                                             "status": "active", "virtual_machine": owner, "interface": vnic["name"],
+                                             "description": f"calipso port {vnic.get('port_id')}"})
+    vnics.close()
 
-def _physical_ends(database: Database, environment: str) -> Iterator[tuple[dict[str, Any], tuple[str, str], tuple[str, str]]]:
-    """Each physical link with its two ends as (device name, interface name)."""
-    for batch in batches(links(database, environment, {"link_type": {"$in": list(PHYSICAL_LINKS)}})):
-        ends = by_id(database, environment, [i for l in batch for i in (l["source_id"], l["target_id"])],
-                     ("type", "name", "host", "parent_id", "id_path"))
-        switches = by_id(database, environment, [_switch_of(e) for e in ends.values() if e.get("type") == "switch_pnic"],
-                         ("name",))
-
-        def end(object_id: str) -> tuple[str, str] | None:
-            doc = ends.get(object_id)
-            if doc is None:
-                return None
-            if doc.get("type") == "switch_pnic":
-                return (switches.get(_switch_of(doc)) or {}).get("name") or _switch_of(doc), str(doc.get("name"))
-            return str(doc.get("host")), str(doc.get("name"))
-
-        for link in batch:
-            a, b = end(link["source_id"]), end(link["target_id"])
-            if a and b:
-                yield link, a, b
-
-
-def _cable_records(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    for link, (device_a, name_a), (device_b, name_b) in _physical_ends(database, environment):
-        yield {"side_a_device": device_a, "side_a_type": "dcim.interface", "side_a_name": name_a,
-               "side_b_device": device_b, "side_b_type": "dcim.interface", "side_b_name": name_b,
-               "status": "connected" if link.get("state") != "down" else "planned",
-               "description": f"calipso {link.get('provenance') or link['link_type']}"}
-
-
-def _vm_records(database: Database, environment: str) -> Iterator[dict[str, Any]]:
-    for doc in objects(database, environment, {"type": "instance"}):
-        yield {"name": doc.get("name") or doc["id"], "status": "active" if doc.get("vm_state") in (None, "active")
-               else "offline", "site": environment, "device": doc.get("host"),
-               "description": f"calipso id {doc['id']}; flavor {doc.get('flavor') or '?'}"}
-
-
-NETBOX_SECTIONS: tuple[tuple[str, Callable[[Database, str], Iterator[dict[str, Any]]]], ...] = (
-    ("dcim.device", _devices),
-    ("dcim.interface", lambda db, env: ({k: v for k, v in r.items() if k != "mac_address"}
-                                        for r in _device_interfaces(db, env))),
-    ("virtualization.virtualmachine", _vm_records),
-    ("virtualization.vminterface", lambda db, env: ({k: v for k, v in r.items() if k != "mac_address"}
-                                                    for r in _vminterface_records(db, env))),
-    ("dcim.macaddress", _mac_records),
-    ("ipam.ipaddress", _ip_records),
-    ("dcim.cable", _cable_records),
-)
+    for link in physical:
+        a, b = ends.get(link["source_id"]), ends.get(link["target_id"])
+        if a and b:
+            spool.add("dcim.cable", {"side_a_device": a[0], "side_a_type": "dcim.interface", "side_a_name": a[1],
+                                     "side_b_device": b[0], "side_b_type": "dcim.interface", "side_b_name": b[1],
+                                     "status": "connected" if link.get("state") != "down" else "planned",
+                                     "description": f"calipso {link.get('provenance') or link['link_type']}"})
 
 
 def netbox(database: Database, environment: str) -> Chunks:
-    """Sections in the order NetBox needs them imported: devices before their interfaces, interfaces
-    before the MAC and IP addresses and cables that name them. VLANs are VLAN ids (`tagged_vlans`,
-    `untagged_vlan`): NetBox's CSV import does not assign VLANs; pynetbox can, once the VLANs exist."""
+    """One JSON document: `meta`, then a list of import records per NetBox model, in import order.
+    VLANs are VLAN ids (`tagged_vlans`, `untagged_vlan`): NetBox's CSV import does not assign VLANs;
+    pynetbox can, once the VLANs exist. Two queries in all (links, then objects): each record is
+    spooled to a temporary file as it is made, and the files are read back in order."""
     yield "{" + json.dumps("meta") + ": " + _json({
         "environment": environment, "generator": "calipso", "site": environment,
         "note": "devices need the site, roles, manufacturer 'Generic' and device types 'server'/'switch' "
-                "to exist in NetBox first"}) + ",\n"
-    for index, (name, records) in enumerate(NETBOX_SECTIONS):
-        yield from _section(name, records(database, environment), index == 0)
+                "(or the switches' models) to exist in NetBox first"})
+    with tempfile.TemporaryDirectory(prefix="calipso-netbox-") as directory:
+        spool = _Spool(directory)
+        try:
+            _netbox_records(database, environment, spool)
+            for model in NETBOX_MODELS:
+                yield ",\n" + json.dumps(model) + ": ["
+                parts = ("lags", "nics") if model == "dcim.interface" else (model,)
+                separator = "\n"
+                for part in parts:
+                    for line in spool.lines(part):
+                        yield separator + line
+                        separator = ",\n"
+                yield "\n]"
+        finally:
+            spool.close()
     yield "\n}\n"
 
 
@@ -490,12 +480,34 @@ def netbox(database: Database, environment: str) -> Chunks:
 def batfish(database: Database, environment: str) -> Chunks:
     """layer1_topology.json: one edge per physical link Calipso knows (host NIC to switch port, switch
     port to switch port). Empty when no switch source was scanned: Calipso then knows no cables."""
+    physical = [{k: l[k] for k in ("source_id", "target_id")}
+                for l in links(database, environment, {"link_type": {"$in": list(PHYSICAL_LINKS)}})]
+    wanted = sorted({i for l in physical for i in (l["source_id"], l["target_id"])})
+    found: dict[str, dict[str, Any]] = {}
+    switches: dict[str, str] = {}
+    if wanted:
+        selector = {"environment": environment, "$or": [{"id": {"$in": wanted}}, {"type": "switch"}]}
+        for doc in database[OBJECTS].find(selector, {"_id": 0, "id": 1, "type": 1, "name": 1, "host": 1,
+                                                     "id_path": 1, "parent_id": 1}):
+            if doc["type"] == "switch":
+                switches[doc["id"]] = doc.get("name") or doc["id"]
+            if doc["id"] in wanted:
+                found[doc["id"]] = doc
+
+    def end(object_id: str) -> dict[str, str] | None:
+        doc = found.get(object_id)
+        if doc is None:
+            return None
+        host = switches.get(_switch_of(doc)) or _switch_of(doc) if doc["type"] == "switch_pnic" else doc.get("host")
+        return {"hostname": str(host), "interfaceName": str(doc.get("name"))}
+
     yield '{"edges": ['
     separator = "\n"
-    for _link, (host_a, name_a), (host_b, name_b) in _physical_ends(database, environment):
-        yield separator + _json({"node1": {"hostname": host_a, "interfaceName": name_a},
-                                 "node2": {"hostname": host_b, "interfaceName": name_b}})
-        separator = ",\n"
+    for link in physical:
+        node1, node2 = end(link["source_id"]), end(link["target_id"])
+        if node1 and node2:
+            yield separator + _json({"node1": node1, "node2": node2})
+            separator = ",\n"
     yield "\n]}\n"
 
 
