@@ -167,7 +167,8 @@ def measure(page: Any, url: str, world: Any, samples: int) -> None:
             searches.append((time.perf_counter() - started) * 1000 - 200)  # the box waits 200 ms after typing
     print(figures("search (typed -> hits shown)", searches))
 
-    for name, path, ready in (("overview page", "", "#crit-title"), ("dashboard page", "/dashboard", "text=Objects by type")):
+    for name, path, ready in (("overview page", "", "#crit-title"),
+                              ("dashboard page", "/dashboard", "text=Objects by type")):
         times = []
         for _ in range(3):
             page.goto(f"{url}/#/")

@@ -49,14 +49,16 @@ overview_model = ns.model("Overview", {
     "failing_total": fields.Integer(required=True),
     "failing": fields.List(fields.Nested(failing_model), required=True,
                            description=f"failing objects, at most {FAILING_SHOWN}"),
-    "projection": fields.Raw(required=True, description="checkpoint (the last change in Neo4j) and lag (changes not yet there)"),
+    "projection": fields.Raw(required=True,
+                             description="checkpoint (the last change in Neo4j) and lag (changes not yet there)"),
 })
 health_model = ns.model("ObjectHealth", {
     "id": fields.String(required=True), "health": fields.String(required=True, enum=HEALTH),
     "reason": fields.String(required=True)})
 health_answer = ns.model("HealthAnswer", {"environment": fields.String(required=True),
                                           "items": fields.List(fields.Nested(health_model), required=True)})
-bucket_model = ns.model("MessageBucket", {"start": fields.DateTime(required=True), "level": fields.String(required=True),
+bucket_model = ns.model("MessageBucket", {"start": fields.DateTime(required=True),
+                                          "level": fields.String(required=True),
                                           "count": fields.Integer(required=True)})
 timeline_model = ns.model("MessageTimeline", {
     "environment": fields.String(required=True), "bucket": fields.String(required=True),

@@ -109,10 +109,11 @@ def ui_world(settings: Settings, stores: Stores) -> Iterator[UiWorld]:
         with serve(StaticWorldSource(world)) as cloud:
             admin = requests.post(f"{url}/api/v1/auth/tokens", json={"username": "admin", "password": "admin-pw"},
                                   timeout=10).json()["token"]
-            configured = requests.post(f"{url}/api/v1/environments", headers={"Authorization": f"Bearer {admin}"}, json={
+            configured = requests.post(f"{url}/api/v1/environments", headers={"Authorization": f"Bearer {admin}"},
+                                       timeout=30, json={
                 "name": environment, "mechanism_drivers": ["ovs"], "type_drivers": ["vxlan"],
                 "openstack": {"auth_url": cloud.auth_url, "username": "admin", "password": "lab-admin-pw"},
-                "cli": {"user": "calipso", "password": "lab-ssh-pw"}}, timeout=30)
+                "cli": {"user": "calipso", "password": "lab-ssh-pw"}})
             assert configured.status_code == 201, configured.text
             yield UiWorld(url, environment, world, isolated, opened, stores.neo4j)
     finally:

@@ -8,7 +8,7 @@ from conftest import error_of, ok
 from api.ui import BUNDLE
 
 
-def test_the_page_and_its_files_load_without_a_token_but_the_api_does_not(api_app) -> None:  # type: ignore[no-untyped-def]
+def test_the_page_and_its_files_load_without_a_token_but_not_the_api(api_app) -> None:  # type: ignore[no-untyped-def]
     client = api_app.test_client()
     page = client.get("/")
     if BUNDLE.exists():
