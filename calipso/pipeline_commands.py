@@ -92,6 +92,42 @@ def worker(concurrency: int, loglevel: str) -> None:
                      "--without-gossip", "--without-mingle"])
 
 
+def backend_children(settings: Any, host: str = "127.0.0.1", port: int = 8080, worker_concurrency: int = 1,
+                     listener: bool = True, api: bool = True) -> list[Any]:
+    """The children `calipso run` supervises: API (unless `api` is false), worker, scheduler, projector,
+    and the listener when asked and an environment has an amqp section."""
+    from calipso.supervisor import Child, calipso_command
+    from core.environments import ENVIRONMENTS
+    from migrations import runner as migration_runner
+
+    with Stores(settings) as stores:
+        migration_runner.apply_mongo(stores.mongo)
+        migration_runner.apply_neo4j(stores.neo4j)
+        with_amqp = sorted(d["name"] for d in stores.mongo[ENVIRONMENTS].find({"amqp": {"$ne": None}}, {"name": 1})
+                           if d.get("name"))
+    commands = {"api": ["serve", "--host", host, "--port", str(port)]} if api else {}
+    commands.update({"worker": ["worker", "--concurrency", str(worker_concurrency)],
+                     "scheduler": ["scheduler"], "projector": ["projector"]})
+    if listener and with_amqp:
+        commands["listener"] = ["listen"]
+    elif listener:
+        err.print("no environment has an amqp section: the listener is not started")
+    logs = settings.home / "logs" / "run"
+    return [Child(name, [*calipso_command(), *argv], logs / f"{name}.log") for name, argv in commands.items()]
+
+
+def supervise_in_background(children: list[Any]) -> tuple[threading.Event, threading.Thread]:
+    """Supervise `children` from a thread (the caller serves something else); set the event, then join
+    the thread, to stop them all."""
+    from calipso.supervisor import Supervisor
+
+    stop = threading.Event()
+    thread = threading.Thread(target=Supervisor(children, lambda line: err.print(f"run: {line}", highlight=False)).run,
+                              args=(stop.is_set,), name="supervisor", daemon=True)
+    thread.start()
+    return stop, thread
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the REST API listens on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port of the REST API.")
@@ -105,30 +141,32 @@ def run(host: str, port: int, worker_concurrency: int, listener: bool) -> None:
     each a supervised child process: one that crashes is started again (backoff 1 s doubling to 30 s);
     SIGTERM or Ctrl-C stops them all (SIGKILL after 30 s). Children's output goes to
     CALIPSO_HOME/logs/run/<name>.log."""
-    from calipso.supervisor import Child, Supervisor, calipso_command
-    from core.environments import ENVIRONMENTS
-    from migrations import runner as migration_runner
+    from calipso.supervisor import Supervisor
 
-    settings = cli_settings()
-    with Stores(settings) as stores:
-        migration_runner.apply_mongo(stores.mongo)
-        migration_runner.apply_neo4j(stores.neo4j)
-        with_amqp = sorted(d["name"] for d in stores.mongo[ENVIRONMENTS].find({"amqp": {"$ne": None}}, {"name": 1})
-                           if d.get("name"))
-    calipso = calipso_command()
-    logs = settings.home / "logs" / "run"
-    commands = {"api": ["serve", "--host", host, "--port", str(port)],
-                "worker": ["worker", "--concurrency", str(worker_concurrency)],
-                "scheduler": ["scheduler"], "projector": ["projector"]}
-    if listener and with_amqp:
-        commands["listener"] = ["listen"]
-    elif listener:
-        err.print("no environment has an amqp section: the listener is not started")
-    children = [Child(name, [*calipso, *argv], logs / f"{name}.log") for name, argv in commands.items()]
+    children = backend_children(cli_settings(), host, port, worker_concurrency, listener)
     stop = _stop_on_signals()
-    err.print(f"calipso run: {', '.join(commands)}; API on http://{host}:{port}/ (SIGTERM or Ctrl-C to stop)")
+    err.print(f"calipso run: {', '.join(c.name for c in children)}; API on http://{host}:{port}/ "
+              "(SIGTERM or Ctrl-C to stop)")
     Supervisor(children, lambda line: err.print(f"run: {line}", highlight=False)).run(stop.is_set)
     err.print("run: stopped")
+
+
+def _check_alive(kind: str) -> None:
+    import socket
+
+    from core.errors import StoreUnavailable
+    from core.services import alive
+
+    try:
+        with Stores(cli_settings()) as stores:
+            here = [d for d in alive(stores.mongo, kind) if d.get("host") == socket.gethostname()]
+    except StoreUnavailable as exc:
+        err.print(f"{kind}: cannot tell ({exc})", highlight=False)
+        sys.exit(1)
+    if not here:
+        err.print(f"no live {kind} on {socket.gethostname()}", highlight=False)
+        sys.exit(1)
+    click.echo(f"{kind} alive: " + ", ".join(str(d["_id"]) for d in here))
 
 
 def _amqp_check(url: str) -> dict[str, Any]:
@@ -145,12 +183,19 @@ def _amqp_check(url: str) -> dict[str, Any]:
 
 
 @click.command("status")
+@click.option("--alive", "alive_kind", default=None, type=click.Choice(["projector", "worker", "scheduler", "listener"]),
+              help="Only check that a process of this kind on this host beats its heartbeat: exit 0 if so, 1 if "
+                   "not (a container's health check).")
 @format_option
-def status(output_format: str) -> None:
+def status(alive_kind: str | None, output_format: str) -> None:
     """The back end at a glance: whether MongoDB, Neo4j and RabbitMQ answer; the projector, workers,
     schedulers and listeners alive (by their heartbeats); each environment's last scan and projection
     lag (changes in MongoDB's feed not yet in Neo4j). Exit status 1 if a store does not answer."""
     import json
+
+    if alive_kind is not None:
+        _check_alive(alive_kind)
+        return
 
     from core.environments import ENVIRONMENTS
     from core.services import services
