@@ -282,12 +282,13 @@ def incident_report(driver: neo4j.Driver, database: Database, environment: str, 
                 columns=["VM", "hop", "object", "type", "host", "health", "link state"]),
     ]
     if pair is not None:
-        sections.append(Section(pair.title, list(pair.summary), rows=pair.rows(),
+        first, second = (f.get("name") or f["id"] for f in focal[:2])
+        sections.append(Section(f"Path from {first} to {second}", list(pair.summary), rows=pair.rows(),
                                 picture=with_types(driver, environment, pair.graph())))
     elif pair_note:
         sections.append(Section("Path between the first two", [pair_note]))
     sections.append(Section(f"Changes since {since:%Y-%m-%d %H:%M} UTC (within {CHANGE_HOPS} links)",
-                            rows=[{"change": c.change, "kind": c.kind, "type": c.type, "name": c.name or c.key,
+                            rows=[{"change": c.change, "kind": c.kind, "type": c.type, "name": c.name, "id": c.key,
                                    "fields": "; ".join(f"{k}: {v.get('old')} -> {v.get('new')}"
                                                        for k, v in c.fields.items())}
                                   for c in changes.values()], empty="Nothing changed near these VMs."))
