@@ -116,13 +116,15 @@ def backend_children(settings: Any, host: str = "127.0.0.1", port: int = 8080, w
     return [Child(name, [*calipso_command(), *argv], logs / f"{name}.log") for name, argv in commands.items()]
 
 
-def supervise_in_background(children: list[Any]) -> tuple[threading.Event, threading.Thread]:
+def supervise_in_background(children: list[Any], stop_grace_s: float = 30.0) -> tuple[threading.Event, threading.Thread]:
     """Supervise `children` from a thread (the caller serves something else); set the event, then join
-    the thread, to stop them all."""
+    the thread, to stop them all (SIGKILL after `stop_grace_s`)."""
     from calipso.supervisor import Supervisor
 
     stop = threading.Event()
-    thread = threading.Thread(target=Supervisor(children, lambda line: err.print(f"run: {line}", highlight=False)).run,
+    supervisor = Supervisor(children, lambda line: err.print(f"run: {line}", highlight=False),
+                            stop_grace_s=stop_grace_s)
+    thread = threading.Thread(target=supervisor.run,
                               args=(stop.is_set,), name="supervisor", daemon=True)
     thread.start()
     return stop, thread

@@ -50,8 +50,8 @@ class Supervisor:
     """Starts the children, restarts those that exit, and stops them all when asked."""
 
     def __init__(self, children: list[Child], say: Callable[[str], None],
-                 environment: dict[str, str] | None = None) -> None:
-        self.children, self.say = children, say
+                 environment: dict[str, str] | None = None, stop_grace_s: float = STOP_GRACE_S) -> None:
+        self.children, self.say, self.stop_grace_s = children, say, stop_grace_s
         self.environment = environment if environment is not None else dict(os.environ)
 
     def _start(self, child: Child) -> None:
@@ -98,13 +98,13 @@ class Supervisor:
         for child in running:
             self.say(f"stopping {child.name} (pid {child.process.pid})")  # type: ignore[union-attr]
             _stop_session(child.process, signal.SIGTERM)  # type: ignore[arg-type]
-        deadline = time.monotonic() + STOP_GRACE_S
+        deadline = time.monotonic() + self.stop_grace_s
         for child in running:
             assert child.process is not None
             try:
                 child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                self.say(f"{child.name} did not stop within {STOP_GRACE_S:g}s: killed")
+                self.say(f"{child.name} did not stop within {self.stop_grace_s:g}s: killed")
             _stop_session(child.process, signal.SIGKILL)
             child.process.wait(timeout=10)
 
