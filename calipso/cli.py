@@ -143,13 +143,30 @@ def demo(port: int, no_serve: bool, output_format: str) -> None:
     if no_serve:
         listener.close()
         return
+    # The rest of `calipso run` (worker, scheduler, listener, projector) as supervised children, so
+    # that a `calipso lab change` reaches the inventory and the graph without a command.
+    import signal
+
+    from calipso.pipeline_commands import backend_children, supervise_in_background
+
+    # A demo stops quickly: a scan or refresh under way is cut short after 10 s (a worker's goes back to the queue).
+    stop_backend, supervisor = supervise_in_background(backend_children(values, api=False), stop_grace_s=10)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the demo as Ctrl-C does: children included
+
+    signal.signal(signal.SIGTERM, interrupt)
     app = create_app(values)
-    err.print("serving the API; Ctrl-C stops it (`calipso stack down` and `calipso lab down` stop the rest)")
+    err.print("serving the API, with a worker, the scheduler, the listener and the projector; Ctrl-C stops "
+              "them (`calipso stack down` and `calipso lab down` stop the rest)")
     try:
         waitress.serve(app, sockets=[listener], threads=8, ident="calipso", _quiet=True)
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the children's stop short
+        stop_backend.set()
+        supervisor.join(timeout=60)
         app.extensions["calipso"].stores.close()
 
 
@@ -523,6 +540,8 @@ from calipso.listen_commands import listen  # noqa: E402 - the bus listener
 main.add_command(listen)
 from calipso.pipeline_commands import PIPELINE_COMMANDS  # noqa: E402 - projector, worker, run, status
 for _command in PIPELINE_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.monitor_commands import MONITOR_COMMANDS  # noqa: E402 - monitor, watch, monitoring
+for _command in MONITOR_COMMANDS: main.add_command(_command)  # noqa: E701
 
 
 if __name__ == "__main__":

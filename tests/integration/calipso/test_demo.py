@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -59,6 +60,25 @@ def test_the_demo_scans_a_lab_answers_impact_and_rca_and_serves_the_same_impact_
         assert answer.status_code == 200, answer.text
         rows = answer.json()["rows"]
         assert sorted(r["vm"] for r in rows if r["impact"] == "down" and r["type"] == "instance") == run["impact_vms"]
+
+
+        # The demo runs the back end (worker, listener, projector...): a VM booted in the lab reaches the
+        # API's graph (Neo4j) through the bus, the listener and the projector, with no command run.
+        compute = next(h.name for h in world.hosts if "compute" in h.roles)
+        booted = subprocess.run([CALIPSO, "lab", "change", "boot-vm", run["world_file"], "--name", "bus-demo-vm",
+                                 "--host", compute, "--network", world.networks[0].name], env=environment,
+                                capture_output=True, text=True, timeout=120)
+        assert booted.returncode == 0 and "not published" not in booted.stderr, booted.stdout + booted.stderr
+
+        def in_graph() -> list[dict]:  # type: ignore[type-arg]
+            answer = requests.get(f"{run['api']}/environments/demo/graph", params={"search": "bus-demo-vm", "hops": 1},
+                                  headers={"Authorization": f"Bearer {run['token']}"}, timeout=60)
+            assert answer.status_code == 200, answer.text
+            return [n for n in answer.json()["nodes"] if n.get("name") == "bus-demo-vm"]
+        deadline = time.monotonic() + 120
+        while not in_graph():
+            assert time.monotonic() < deadline, "the booted VM never reached the graph"
+            time.sleep(0.5)
     finally:
         process.terminate()
         process.wait(timeout=30)
