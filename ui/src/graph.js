@@ -160,8 +160,24 @@ export function elements(model, { collapse = true, highlight = new Map(), order 
   }
   const ranks = [...columns.keys()].sort((a, b) => a - b);
   const positions = new Map();
+  const neighbours = new Map();
+  for (const e of edges.values()) {
+    for (const [a, b] of [[e.source, e.target], [e.target, e.source]]) {
+      if (!neighbours.has(a)) neighbours.set(a, []);
+      neighbours.get(a).push(b);
+    }
+  }
+  // Each column in the order of its neighbours already placed (fewer crossings), then by host and name.
+  const key = (v) => `${v.host || ""}|${v.label}`;
+  const barycentre = (v) => {
+    const ys = (neighbours.get(v.id) || []).map((n) => positions.get(n)).filter(Boolean).map((p) => p.y);
+    return ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : null;
+  };
   ranks.forEach((rank, x) => {
-    const column = columns.get(rank).sort((a, b) => `${a.host || ""}|${a.label}`.localeCompare(`${b.host || ""}|${b.label}`));
+    const column = columns.get(rank).sort((a, b) => key(a).localeCompare(key(b)));
+    const centre = new Map(column.map((v) => [v.id, barycentre(v)]));
+    const at = (v) => centre.get(v.id) ?? Infinity; // unplaced neighbours: after the rest, by host and name
+    column.sort((a, b) => (at(a) === at(b) ? key(a).localeCompare(key(b)) : at(a) - at(b)));
     column.forEach((v, y) => positions.set(v.id, { x: x * 190, y: (y - (column.length - 1) / 2) * 70 }));
   });
   const out = [];
