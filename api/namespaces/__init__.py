@@ -19,3 +19,5 @@ def register_all(api: Api) -> None:
     api.add_namespace(reports.ns, path=reports.PATH)
     from api.namespaces import overview  # the web UI's environment overview, object health, message timeline
     api.add_namespace(overview.ns, path=overview.PATH)
+    from api.namespaces import watches  # watches on VMs' paths with webhooks (issue 15)
+    api.add_namespace(watches.ns, path=watches.PATH)

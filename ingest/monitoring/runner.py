@@ -198,3 +198,16 @@ def _updated(stored: dict[str, dict[str, Any]], found: dict[str, Verdict], now: 
             changes.append(StatusChange(kind, key, doc.get("type") or doc.get("link_type"), doc.get("name"),
                                         doc.get("host"), previous, verdict.status, verdict.text, now))
     return docs
+
+
+def environment_transport(environment: Any, database: Database) -> Transport:
+    """The environment's SSH transport as a scan builds it (ingest/run.py: its CLI section, known host
+    keys, command translation by the hosts' roles from the inventory). Needs revealed credentials."""
+    from ingest.run import TranslatingTransport, ssh_config
+    from ingest.transport import SSHTransport
+
+    environment.require_credentials()
+    hosts = TranslatingTransport(SSHTransport(ssh_config(environment, database)), environment.cli.translation)
+    hosts.roles = {d["id"]: list(d.get("host_type") or []) for d in
+                   database[OBJECTS].find({"environment": environment.name, "type": "host"}, {"id": 1, "host_type": 1})}
+    return hosts

@@ -1,6 +1,8 @@
 """Monitoring rounds on a scanned lab world, without rescans: for every lab fault kind, one round after
 injecting it the fault's root cause is critical (in MongoDB and, projected, in Neo4j), one message says
-so, RCA ranks it first; clearing it brings it back to ok with a message."""
+so, RCA ranks it first, and a watch on the affected VMs calls its webhook (a real HTTP receiver on
+loopback) with the root cause as top suspect; clearing it brings it back to ok with a message and the
+watch's recovery call."""
 
 from __future__ import annotations
 
@@ -19,6 +21,38 @@ from lab.generate import generate_world
 from lab.hosts import LabResponder
 from lab.world import World
 from queries.rca import rca
+from queries.watches import WatchStore, evaluate_watches
+
+
+class Receiver:
+    """A webhook receiver: http.server on 127.0.0.1 in a thread, keeping every JSON body it gets."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []  # type: list[dict]
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def receiver():  # type: ignore[no-untyped-def]
+    found = Receiver()
+    yield found
+    found.server.shutdown()
 
 
 def fault_target(world: World, kind: str) -> tuple[str, list[str]]:
@@ -93,15 +127,26 @@ def test_a_healthy_world_is_all_ok_and_quiet(worlds) -> None:  # type: ignore[no
 
 
 @pytest.mark.parametrize(("kind", "mechanism"), CASES)
-def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mechanism: str, worlds, stores) -> None:  # type: ignore[no-untyped-def]
+def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mechanism: str, worlds, stores,
+                                                                 receiver) -> None:  # type: ignore[no-untyped-def]
     world, opened, environment, monitor = worlds[mechanism]
     database = opened.mongo
     target, focal = fault_target(world, kind)
     injected = datetime.now(timezone.utc)
     fault = inject_fault(world, kind, target)
+    affected = fault.down + fault.degraded or focal
+    watch = WatchStore(database).add(environment, affected, receiver.url, "test")
+    receiver.received.clear()
     try:
         result = monitor.round()
         Projector(database, stores.neo4j, environment).sync()
+        events = evaluate_watches(database, stores.neo4j, environment)
+        assert [(e.event, e.delivery.delivered) for e in events] == [("degraded", True)]
+        [call] = receiver.received
+        assert call["event"] == "degraded" and call["watch_id"] == watch["_id"] and call["focal"] == affected
+        assert call["suspects"][0]["id"] == fault.root_cause
+        assert any(c["id"] == fault.root_cause and c["status"] == "critical" for c in call["changed"])
+        assert {p["focal"] for p in call["paths"]} == set(affected) and call["health"] == "degraded"
         doc = database[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})
         assert doc is not None and doc["status"] == "critical", (doc, [vars(c) for c in result.changes])
         assert doc["status_text"] and doc["status_since"]
@@ -111,13 +156,18 @@ def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mech
         [node] = stores.neo4j.execute_query("MATCH (n:Object {uid: $uid}) RETURN n.status AS status",
                                             uid=f"{environment}|{fault.root_cause}").records
         assert node["status"] == "critical"
-        ranked = rca(stores.neo4j, environment, fault.down + fault.degraded or focal)
+        ranked = rca(stores.neo4j, environment, affected)
         assert ranked.top(1) == [fault.root_cause], ranked.rows()[:3]
         assert any("status critical" in e for e in ranked.suspects[0].evidence)
     finally:
         clear_fault(world, kind, target)
     monitor.round()
     Projector(database, stores.neo4j, environment).sync()
+    events = evaluate_watches(database, stores.neo4j, environment)
+    WatchStore(database).delete(environment, watch["_id"])
+    assert [e.event for e in events] == ["recovered"]
+    assert [c["event"] for c in receiver.received] == ["degraded", "recovered"]
+    assert receiver.received[1]["health"] == "ok" and receiver.received[1]["time_to_recovery_s"] >= 0
     doc = database[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})
     assert doc["status"] == "ok"
     assert database[MESSAGES].count_documents({"environment": environment, "related_object": fault.root_cause,
