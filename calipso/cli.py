@@ -542,8 +542,6 @@ from calipso.pipeline_commands import PIPELINE_COMMANDS  # noqa: E402 - projecto
 for _command in PIPELINE_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.monitor_commands import MONITOR_COMMANDS  # noqa: E402 - monitor, watch, monitoring
 for _command in MONITOR_COMMANDS: main.add_command(_command)  # noqa: E701
-from calipso.monitor_commands import MONITOR_COMMANDS  # noqa: E402 - monitor, watch, monitoring
-for _command in MONITOR_COMMANDS: main.add_command(_command)  # noqa: E701
 
 
 if __name__ == "__main__":
