@@ -34,6 +34,7 @@ AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
 BUNDLE = ROOT / "api" / "ui" / "static" / "dist" / "app.js"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 VIEWER, EDITOR = ("ui-viewer", "viewer-pw-1"), ("ui-editor", "editor-pw-1")
+LOCKED = ("ui-locked", "locked-pw-1")  # only ever sent wrong passwords: throttled
 
 pytestmark = pytest.mark.skipif(not CHROMIUM or not BUNDLE.exists() or not AXE.exists(),
                                 reason="needs Debian's chromium and the UI built (make bootstrap)")
@@ -96,7 +97,7 @@ def ui_world(settings: Settings, stores: Stores) -> Iterator[UiWorld]:
     world = generate_world(3, 2, 2, "ovs", "vxlan", seed=7)
     scan_and_project(world, opened.mongo, stores.neo4j, environment)
     users = UserStore(opened.mongo)
-    for (name, password), role in ((VIEWER, "view"), (EDITOR, "edit")):
+    for (name, password), role in ((VIEWER, "view"), (EDITOR, "edit"), (LOCKED, "view")):
         users.add(name, password)
         users.grant(name, environment, role)
     app = create_app(isolated, opened)
@@ -207,11 +208,26 @@ def test_login_messages_and_a_view_user_has_no_scan_button(page: Any, ui_world: 
     page.wait_for_selector("form.login")
     assert "log in again" in page.locator("#login-status").inner_text()
 
+    # 403: an environment the user holds no role in says so in place.
+    log_in(page, ui_world, VIEWER, "#/env/someone-elses-env")
+    assert "not allowed" in page.locator("main [role=alert]").inner_text()
+    page.click("text=Log out")
+    page.wait_for_selector("form.login")
+
     log_in(page, ui_world, EDITOR, f"#/env/{ui_world.environment}")
     page.wait_for_selector("#start-scan")
     page.click("text=Log out")
     page.wait_for_selector("form.login")
     assert "logged out" in page.locator("#login-status").inner_text()
+
+    # 429: after repeated wrong passwords the form says how long to wait.
+    for _ in range(6):
+        page.fill("#username", LOCKED[0])
+        page.fill("#password", "wrong")
+        page.click("form.login button[type=submit]")
+        page.wait_for_selector("#login-status [role=alert]")
+    assert re.search(r"Too many attempts: try again in \d+ seconds", page.locator("#login-status").inner_text())
+    shot(page, "01b-login-throttled")
 
 
 def test_search_a_vm_by_mac_and_its_focal_graph_holds_its_clique(page: Any, ui_world: UiWorld) -> None:
