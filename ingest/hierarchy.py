@@ -218,6 +218,7 @@ OBJECTS: tuple[ObjectDeclaration, ...] = (
                       (api.hosts,)),
     ObjectDeclaration("instance", ("host",), OpenStackSource(("servers",)), (api.instances,)),
     ObjectDeclaration("network", ("project",), OpenStackSource(("networks", "subnets")), (api.networks,)),
+    ObjectDeclaration("router", ("project",), OpenStackSource(("routers",)), (api.routers,)),
     ObjectDeclaration("port", ("network",), OpenStackSource(("ports",)), (api.ports,)),
     ObjectDeclaration("network_agent", ("host",), OpenStackSource(("agents",)), (api.agents,)),
     ObjectDeclaration("host_pnic", ("host",), HostSource(("interfaces", "nics", "vpp")), (B.pnics,), kinds=(

@@ -143,6 +143,13 @@ def _add_control_plane(truth: Truth, world: World) -> None:
             "network_type": network.network_type, "segmentation_id": network.segmentation_id,
             "physical_network": network.physical_network, "mtu": network.mtu, "external": network.external,
             "cidrs": [s.cidr for s in network.subnets]}))
+    zones = {h.name: h.availability_zone for h in world.hosts}
+    for router in world.routers:
+        folder = truth.folder(router.project_id, "project", "routers", "router")
+        truth.add(TruthObject(router.id, "router", router.name, folder, "folder", attributes={
+            "project_id": router.project_id, "status": "ACTIVE" if router.admin_state_up else "DOWN",
+            "admin_state_up": router.admin_state_up, "gateway_network_id": router.gateway_network_id,
+            "ha": False, "distributed": False, "availability_zones": [zones[router.host]]}))
     for port in world.ports:
         folder = truth.folder(port.network_id, "network", "ports", "port")
         truth.add(TruthObject(port.id, "port", port.name or port.id, folder, "folder", port.binding_host, {

@@ -20,7 +20,7 @@ from core.errors import CalipsoError
 from ingest.records import excerpt
 from ingest.sources.openstack import fetch
 from ingest.sources.openstack.fetch import RawOpenStack
-from ingest.sources.openstack.transform import instances, networks_and_ports
+from ingest.sources.openstack.transform import instances, networks_and_ports, routers
 
 Document = dict[str, Any]
 
@@ -253,16 +253,18 @@ def subnet_delete(notification: Notification) -> Plan:
 
 
 def router_change(notification: Notification) -> Plan:
-    """Routers are seen as qrouter namespaces (vservices) on network nodes: rescan where it lives."""
+    """The router object as the event tells it (written, or deleted), then a rescan of where it
+    runs: its qrouter namespace (a vservice) on a network node."""
     if notification.event_type.startswith("router.interface."):
         router_id = str(_resource(notification, "router_interface")["id"])
-        name = None
-    elif ".delete" in notification.event_type:
-        router_id, name = _resource_id(notification, "router"), None
-    else:
-        router = _resource(notification, "router")
-        router_id, name = router["id"], router.get("name")
-    return Plan(notification.event_type, "router", router_id, name, refresh_routers=[router_id])
+        return Plan(notification.event_type, "router", router_id, refresh_routers=[router_id])
+    if ".delete" in notification.event_type:
+        router_id = _resource_id(notification, "router")
+        return Plan(notification.event_type, "router", router_id, delete=[router_id], refresh_routers=[router_id])
+    router = _resource(notification, "router")
+    return Plan(notification.event_type, "router", router["id"], router.get("name"),
+                write=routers(RawOpenStack(region="", routers=[fetch.router(router)])),
+                refresh_routers=[router["id"]])
 
 
 Handler = Callable[[Notification], Plan]

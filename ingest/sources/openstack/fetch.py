@@ -134,7 +134,8 @@ def port(doc: Raw) -> Raw:
 
 def router(doc: Raw) -> Raw:
     return {"id": doc["id"], "name": doc.get("name"), "project_id": doc.get("project_id", doc.get("tenant_id")),
-            "status": doc.get("status"), "external_gateway_info": doc.get("external_gateway_info"),
+            "status": doc.get("status"), "is_admin_state_up": _optional_bool(doc.get("admin_state_up")),
+            "external_gateway_info": doc.get("external_gateway_info"),
             "availability_zones": doc.get("availability_zones"), "is_ha": _optional_bool(doc.get("ha")),
             "is_distributed": _optional_bool(doc.get("distributed"))}
 

@@ -255,6 +255,25 @@ def ports(raw: RawOpenStack) -> list[Document]:
     return docs
 
 
+def routers(raw: RawOpenStack) -> list[Document]:
+    """Neutron routers under their project's routers folder (where each runs is its qrouter vservice)."""
+    check(raw, "routers")
+    docs: list[Document] = []
+    for router in raw.routers:
+        project = router.get("project_id") or "shared"
+        gateway = router.get("external_gateway_info")
+        docs.append(folder_document(project, "project", "routers", "router"))
+        docs.append({
+            "id": router["id"], "type": "router", "name": router.get("name") or router["id"],
+            "parent_id": f"{project}/routers", "parent_type": "folder", "project_id": project,
+            "status": router.get("status"), "admin_state_up": router.get("is_admin_state_up"),
+            "gateway_network_id": gateway.get("network_id") if isinstance(gateway, dict) else None,
+            "ha": router.get("is_ha"), "distributed": router.get("is_distributed"),
+            "availability_zones": sorted(router.get("availability_zones") or []),
+        })
+    return docs
+
+
 def agents(raw: RawOpenStack) -> list[Document]:
     check(raw, "agents")
     docs: list[Document] = []

@@ -87,8 +87,8 @@ def test_sources_name_existing_api_resources_and_host_collectors_and_each_is_use
     collectors = {c for d in OBJECTS if isinstance(d.source, HostSource) for c in d.source.collectors}
     assert resources <= set(API_RESOURCES_BY_NAME)
     assert collectors == set(HOST_COLLECTORS_BY_NAME)
-    # The only API resource no object is built from is routers (vservices come from the namespaces).
-    assert set(API_RESOURCES_BY_NAME) - resources == {"routers"}
+    # Every API resource the scanner reads becomes objects (routers too, since issue 12).
+    assert set(API_RESOURCES_BY_NAME) == resources
     assert hierarchy.openstack_resources() == tuple(r for r in API_RESOURCES_BY_NAME if r in resources)
 
 

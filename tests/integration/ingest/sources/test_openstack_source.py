@@ -17,7 +17,8 @@ from lab.generate import generate_world
 from lab.truth import compute_truth
 from lab.world import VARIANTS
 
-CONTROL_PLANE = {"region", "project", "availability_zone", "host", "instance", "network", "port", "network_agent"}
+CONTROL_PLANE = {"region", "project", "availability_zone", "host", "instance", "network", "router", "port",
+                 "network_agent"}
 
 
 @pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS[:1] + VARIANTS[4:5] + VARIANTS[-1:])

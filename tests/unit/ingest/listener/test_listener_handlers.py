@@ -211,6 +211,14 @@ def test_router_events_refresh_where_the_router_lives() -> None:
         assert plan is not None and plan.refresh_routers == [router.id], notification.event_type
     ports = [plan_for(n) for n in interface + gateway if n.event_type == "port.create.end"]
     assert all(p is not None and p.refresh_hosts == [router.host] for p in ports)
+    # The router object itself: written as a scan would make it on create and update, deleted on delete.
+    by_type = {n.event_type: plan_for(n) for n in routers}
+    for event_type in ("router.create.end", "router.update.end"):
+        written = {d["id"]: d for d in by_type[event_type].write}  # type: ignore[union-attr]
+        assert written[router.id]["name"] == "r-new" and written[router.id]["parent_id"] == f"{router.project_id}/routers"
+    assert by_type["router.update.end"].write[-1]["gateway_network_id"] == router.gateway_network_id  # type: ignore[union-attr]
+    assert by_type["router.delete.end"].delete == [router.id]  # type: ignore[union-attr]
+    assert not by_type["router.interface.create"].write  # type: ignore[union-attr]
 
 
 # -- document helpers ------------------------------------------------------------------------------------
