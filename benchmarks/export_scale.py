@@ -100,8 +100,16 @@ def _child(output_format: str | None, path: str, answers: Any) -> None:
             with open(path, "w", encoding="utf-8") as handle:
                 written = write_export(stores.mongo, ENV, output_format, handle)
         seconds = time.perf_counter() - started
-    answers.put((seconds, written, Path(path).stat().st_size if output_format else 0,
-                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    answers.put((seconds, written, Path(path).stat().st_size if output_format else 0, peak_rss_mib()))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries that over
+    fork and exec, so a child would report the parent's peak (here, the whole world loaded)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
 def measure(output_format: str | None, path: str) -> tuple[float, int, int, float]:
