@@ -180,4 +180,50 @@ def monitoring() -> None:
     """Configurations for the monitoring people already run (Sensu Go, collectd) that post to Calipso."""
 
 
+def _inventory(environment: str) -> tuple[Any, list[dict[str, Any]]]:
+    from graphmodel.inventory import OBJECTS
+    from ingest.monitoring.runner import MONITORED_TYPES
+
+    stores = Stores(cli_settings())
+    docs = list(stores.mongo[OBJECTS].find({"environment": environment, "type": {"$in": list(MONITORED_TYPES)}},
+                                           {"_id": 0}))
+    if not docs:
+        stores.close()
+        raise CalipsoError(f"environment {environment!r} has no scanned hosts: scan it first")
+    return stores, docs
+
+
+@monitoring.command("sensu-checks")
+@click.argument("environment")
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="Where the Calipso API listens.")
+@click.option("--interval", "interval_s", default=60, show_default=True, type=click.IntRange(10, 86400))
+def sensu_checks_command(environment: str, url: str, interval_s: int) -> None:
+    """Print Sensu Go resources (JSON, for `sensuctl create -f`): a pipe handler posting events to this
+    environment's intake (token from the backend's CALIPSO_TOKEN) and one check per object the checks
+    speak about (NICs, vNICs, bridges, namespaces, agents, tunnel endpoints), each labelled with its object."""
+    from ingest.monitoring.intake import sensu_checks, sensu_handler
+
+    stores, docs = _inventory(environment)
+    stores.close()
+    for resource in [sensu_handler(url, environment), *sensu_checks(docs, interval_s=interval_s)]:
+        click.echo(json.dumps(resource))
+
+
+@monitoring.command("collectd-config")
+@click.argument("environment")
+@click.argument("host")
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="Where the Calipso API listens.")
+@click.option("--interval", "interval_s", default=10, show_default=True, type=click.IntRange(1, 3600))
+def collectd_config_command(environment: str, host: str, url: str, interval_s: int) -> None:
+    """Print a collectd.conf fragment for HOST: interface, ovs_events (OVS hosts), ping (tunnel peers) and
+    write_http posting JSON to this environment's intake (replace CALIPSO_TOKEN with an edit token)."""
+    from ingest.monitoring.intake import collectd_config
+
+    stores, docs = _inventory(environment)
+    stores.close()
+    if not any(d.get("type") == "host" and d["id"] == host for d in docs):
+        raise CalipsoError(f"environment {environment!r} has no host {host!r}")
+    click.echo(collectd_config(host, docs, url, environment, interval_s), nl=False)
+
+
 MONITOR_COMMANDS = [monitor, watch, monitoring]

@@ -21,3 +21,5 @@ def register_all(api: Api) -> None:
     api.add_namespace(overview.ns, path=overview.PATH)
     from api.namespaces import watches  # watches on VMs' paths with webhooks (issue 15)
     api.add_namespace(watches.ns, path=watches.PATH)
+    from api.namespaces import monitoring  # monitoring summary and Sensu/collectd intake (issue 15)
+    api.add_namespace(monitoring.ns, path=monitoring.PATH)

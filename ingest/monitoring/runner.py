@@ -211,3 +211,26 @@ def environment_transport(environment: Any, database: Database) -> Transport:
     hosts.roles = {d["id"]: list(d.get("host_type") or []) for d in
                    database[OBJECTS].find({"environment": environment.name, "type": "host"}, {"id": 1, "host_type": 1})}
     return hosts
+
+
+def intake(database: Database, environment: str, tool: str, body: Any,
+           clock: Callable[[], datetime] = utcnow) -> dict[str, Any]:
+    """Map a Sensu or collectd body (ingest/monitoring/intake.py) and write it as a round's verdicts
+    would be written; what names no object becomes one message. IntakeError for a malformed body."""
+    from ingest.monitoring.intake import HostIndex, map_collectd, map_sensu
+
+    index = HostIndex(list(database[OBJECTS].find({"environment": environment, "type": {"$in": list(MONITORED_TYPES)}},
+                                                   {"_id": 0})))
+    mapped = (map_sensu if tool == "sensu" else map_collectd)(body, index)
+    source = "Sensu" if tool == "sensu" else "collectd"
+    changes = apply_verdicts(database, environment, mapped.verdicts, clock, source=source) if mapped.verdicts else []
+    if mapped.unmapped:
+        names = sorted({f"{u.host or '?'}/{u.device or '-'} ({u.what})" for u in mapped.unmapped})
+        record_message(database, Message(
+            environment=environment, source_system=source, level="warning",
+            message=f"{len(mapped.unmapped)} {source} result(s) name no object of the inventory: "
+                    + ", ".join(names[:20]) + (" ..." if len(names) > 20 else ""),
+            details={"unmapped": names[:200]}))
+    return {"mapped": len(mapped.verdicts), "unmapped": len(mapped.unmapped), "stateless": mapped.stateless,
+            "changes": [{"key": c.key, "type": c.type, "previous": c.previous, "status": c.status, "text": c.text}
+                        for c in changes]}

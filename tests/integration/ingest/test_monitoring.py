@@ -177,3 +177,60 @@ def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mech
                                         "status": {"$ne": "ok"}},
                                        {"id": 1, "status": 1, "status_text": 1}))
     assert left == [], left
+
+
+def test_collectd_and_sensu_intake_set_and_clear_status(worlds) -> None:  # type: ignore[no-untyped-def]
+    from ingest.monitoring.runner import intake
+
+    world, opened, environment, _ = worlds["ovs"]
+    database = opened.mongo
+    vnic = database[OBJECTS].find_one({"environment": environment, "type": "vnic", "host": "compute-1",
+                                       "name": {"$regex": "^tap"}})
+    qvo = "qvo" + vnic["name"][3:]
+    down = [{"values": [0], "dstypes": ["gauge"], "dsnames": ["value"], "time": 1764688000.0, "interval": 10.0,
+             "host": "compute-1", "plugin": "ovs_events", "plugin_instance": qvo, "type": "gauge",
+             "type_instance": "link_status"},
+            {"values": [0], "dstypes": ["gauge"], "dsnames": ["value"], "time": 1764688000.0, "interval": 10.0,
+             "host": "no-such-host", "plugin": "ovs_events", "plugin_instance": "eth9", "type": "gauge",
+             "type_instance": "link_status"}]
+    answer = intake(database, environment, "collectd", down)
+    assert (answer["mapped"], answer["unmapped"]) == (1, 1)
+    doc = database[OBJECTS].find_one({"environment": environment, "id": vnic["id"]})
+    assert doc["status"] == "critical" and qvo in doc["status_text"]
+    assert database[MESSAGES].count_documents({"environment": environment, "source_system": "collectd",
+                                               "related_object": vnic["id"], "details.status": "critical"}) == 1
+    assert database[MESSAGES].find_one({"environment": environment, "source_system": "collectd",
+                                        "message": {"$regex": "no-such-host/eth9"}}) is not None
+    down[0]["values"] = [1]
+    intake(database, environment, "collectd", down[:1])
+    assert database[OBJECTS].find_one({"environment": environment, "id": vnic["id"]})["status"] == "ok"
+
+    event = {"entity": {"metadata": {"name": "compute-1"}},
+             "check": {"metadata": {"name": "calipso-vnic-" + vnic["name"], "labels": {"calipso_object_id": vnic["id"]}},
+                       "status": 1, "output": "packet loss 20%\n"}}
+    assert intake(database, environment, "sensu", event)["mapped"] == 1
+    doc = database[OBJECTS].find_one({"environment": environment, "id": vnic["id"]})
+    assert doc["status"] == "warning" and doc["status_text"].endswith("packet loss 20%")
+    event["check"]["status"] = 0
+    intake(database, environment, "sensu", event)
+    assert database[OBJECTS].find_one({"environment": environment, "id": vnic["id"]})["status"] == "ok"
+
+
+def test_monitoring_config_commands(worlds) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from conftest import calipso
+
+    world, opened, environment, _ = worlds["ovs"]
+    checks = [json.loads(line) for line in calipso(opened.mongo, "monitoring", "sensu-checks", environment,
+                                                   "--url", "http://127.0.0.1:8080").stdout.splitlines()]
+    assert checks[0]["type"] == "Handler" and f"/environments/{environment}/monitoring/sensu" in checks[0]["spec"]["command"]
+    labelled = {c["metadata"]["labels"]["calipso_object_id"] for c in checks[1:]}
+    nics = {d["id"] for d in opened.mongo[OBJECTS].find({"environment": environment, "type": "host_pnic"})}
+    assert nics <= labelled and all(c["spec"]["subscriptions"][0].startswith("entity:") for c in checks[1:])
+    config = calipso(opened.mongo, "monitoring", "collectd-config", environment, "compute-1").stdout
+    peers = [h.tunnel_ip for h in world.hosts if h.tunnel_ip and h.name != "compute-1"]
+    assert "LoadPlugin ovs_events" in config and all(f'Host "{ip}"' in config for ip in peers)
+    assert f"/environments/{environment}/monitoring/collectd" in config and 'Format "JSON"' in config
+    refused = calipso(opened.mongo, "monitoring", "collectd-config", environment, "nohost", check=False)
+    assert refused.returncode != 0 and "no host 'nohost'" in refused.stderr
