@@ -154,6 +154,19 @@ def test_an_api_scan_runs_in_a_worker_and_a_killed_worker_leaves_its_scan_to_ano
             {"$group": {"_id": {"kind": "$kind", "key": "$key"}, "n": {"$sum": 1}}}]))
         assert versions and max(v["n"] for v in versions) == 1
         assert mongo_db[CHANGES].count_documents({"environment": lab_env}) == feed_after_first
+
+        # -- the scheduler queues a due scan for the live worker and waits for its end --------------
+        command_env = served_lab.command_environment(mongo_db.name)
+        added = subprocess.run([CALIPSO, "schedule", "add", lab_env, "--every", "once", "--at", "now"],
+                               env=command_env, capture_output=True, text=True, timeout=60)
+        assert added.returncode == 0, added.stderr
+        ran = subprocess.run([CALIPSO, "scheduler", "--once", "--format", "json"], env=command_env,
+                             capture_output=True, text=True, timeout=300)
+        assert ran.returncode == 0, ran.stderr + other.log()
+        [run] = json.loads(ran.stdout)
+        assert run["status"] == "completed"
+        scheduled = records.get(run["scan_id"])
+        assert scheduled["requested_by"].startswith("schedule:") and other.runs(scheduled["worker"]["pid"])
     finally:
         for process in (first, second):
             if process is not None:
