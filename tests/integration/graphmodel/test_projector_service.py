@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from calipso.lab_scan import scan_world_in_process
+from core.services import INTERVAL_S, STALE_AFTER
 from graphmodel.inventory import CHANGES, InventoryWriter
 from graphmodel.projector import CHECKPOINT_LABEL, verify
 from lab.generate import generate_world
@@ -87,6 +88,7 @@ def test_writes_reach_neo4j_without_a_sync_and_a_killed_projector_resumes(  # ty
                  log=service.log)
         killed_pid = service.process.pid
         service.kill()  # kill -9, most likely in the middle of a batch
+        killed_at = time.monotonic()
         stopped_at = checkpoint(neo4j_driver, env_name)
         assert 0 < stopped_at <= target
         assert service.process.returncode == -signal.SIGKILL
@@ -109,7 +111,9 @@ def test_writes_reach_neo4j_without_a_sync_and_a_killed_projector_resumes(  # ty
         wait_for("the renamed VM in Neo4j", node_renamed, deadline_s=10.0, log=service.log)
         assert verify(mongo_db, neo4j_driver, env_name).ok
 
-        # `calipso status`: the projector is alive and the environment has no lag.
+        # `calipso status`: the projector is alive and the environment has no lag; the killed one's
+        # heartbeat is stale once STALE_AFTER intervals have passed.
+        time.sleep(max(0.0, killed_at + INTERVAL_S * STALE_AFTER + 0.5 - time.monotonic()))
         environment = {**os.environ, "MONGO_DATABASE": mongo_db.name, "CALIPSO_LOG_LEVEL": "WARNING"}
         done = subprocess.run([CALIPSO, "status", "--format", "json"], env=environment, capture_output=True,
                               text=True, timeout=60)
