@@ -161,7 +161,7 @@ def measure(args: argparse.Namespace, world, database, stores: Stores,  # type: 
         def written() -> float | None:
             # The listener says "compute.instance.update: instance ID (NAME): ..." once it has written.
             return next((when for when, line in said[heard:] if f"{vm.id} ({name})" in line), None)
-        wait_until(lambda: written() is not None)
+        wait_until(lambda: written() is not None, deadline_s=180)  # a loaded machine: slow, but measured
         to_mongo.append(written() - started)  # type: ignore[operator]
         stored = (database[OBJECTS].find_one({"environment": ENV, "id": vm.id}, {"name": 1}) or {}).get("name")
         if stored != name:
@@ -171,7 +171,7 @@ def measure(args: argparse.Namespace, world, database, stores: Stores,  # type: 
             records, _, _ = stores.neo4j.execute_query("MATCH (n:Object {uid: $uid}) RETURN n.name AS name",
                                                        uid=uid(ENV, vm.id))
             return bool(records) and records[0]["name"] == name
-        wait_until(in_graph)
+        wait_until(in_graph, deadline_s=180)
         to_neo4j.append(time.perf_counter() - started)
         print(f"  {number + 1:3d} {vm.id}: MongoDB {to_mongo[-1] * 1000:6.0f} ms, Neo4j {to_neo4j[-1] * 1000:6.0f} ms",
               flush=True)
