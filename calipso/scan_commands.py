@@ -62,7 +62,7 @@ def scan_row(doc: dict[str, Any]) -> dict[str, Any]:
 @click.option("--lab", "from_lab", is_flag=True,
               help="First add (or refresh) ENVIRONMENT from the lab `calipso lab up` is serving.")
 @click.option("--concurrency", default=None, type=click.IntRange(1, 256),
-              help="Hosts scanned at once (default: the environment's cli.concurrency).")
+              help="Hosts scanned at once (default: the environment's cli.concurrency); scans in this process.")
 @click.option("--inline", "mode", flag_value="inline",
               help="Scan in this process (default when no `calipso worker` is alive).")
 @click.option("--queue", "mode", flag_value="queue",
