@@ -74,7 +74,8 @@ class RoundResult:
                 "unreachable_hosts": sorted(h.host for h in self.hosts if h.error)}
 
 
-def load_plans(database: Database, environment: str, hosts: Iterable[str] | None = None) -> list[HostPlan]:
+def load_plans(database: Database, environment: str, hosts: Iterable[str] | None = None,
+               round_number: int = 0) -> list[HostPlan]:
     """A plan per host from the environment's inventory."""
     query: dict[str, Any] = {"environment": environment, "type": {"$in": [*MONITORED_TYPES, "network"]}}
     docs = list(database[OBJECTS].find(query, {"_id": 0}))
@@ -87,7 +88,7 @@ def load_plans(database: Database, environment: str, hosts: Iterable[str] | None
     for doc in docs:
         if doc.get("host") and doc["type"] != "network":
             by_host.setdefault(doc["host"], []).append(doc)
-    return [plan_host(name, by_host.get(name, []), links, networks) for name in names
+    return [plan_host(name, by_host.get(name, []), links, networks, round_number) for name in names
             if wanted is None or name in wanted]
 
 
@@ -101,12 +102,14 @@ class Monitor:
         self.transport = transport
         self.concurrency = max(1, concurrency)
         self.clock = clock
+        self.rounds = 0  # rotates the tunnel peers pinged (checks.peers_this_round)
 
     def round(self, hosts: Iterable[str] | None = None) -> RoundResult:
         """Check every host (or some), write the new states, and return the changes."""
         started = time.monotonic()
         result = RoundResult(self.environment, self.clock())
-        plans = load_plans(self.db, self.environment, hosts)
+        plans = load_plans(self.db, self.environment, hosts, self.rounds)
+        self.rounds += 1
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="monitor") as pool:
             outcomes = list(pool.map(self._check_host, plans))
         found: list[Result] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.monitoring.checks import MARK, evaluate, parse_ping, plan_host, split_sections, verdicts
+from ingest.monitoring.checks import (MARK, PEERS_PER_ROUND, evaluate, parse_ping, peers_this_round, plan_host,
+                                      split_sections, verdicts)
 
 REAL = Path(__file__).parents[3] / "fixtures" / "real"
 
@@ -117,3 +118,16 @@ def test_verdict_text_is_stable_without_measurements() -> None:
     again = _read("ping", "ping-reachable.txt").replace("0.047", "0.512")
     second = verdicts(evaluate(plan, _section("ping:192.168.78.1", again)))
     assert first[0].text == second[0].text and first[0].status == "ok"
+
+
+def test_a_full_mesh_pings_a_rotating_window_and_keeps_lost_peers() -> None:
+    remotes = [f"10.0.{i // 200}.{i % 200 + 1}" for i in range(100)]
+    otep = {"id": "h1/otep-vxlan", "type": "otep", "host": "h1", "ip_address": "10.9.9.9", "remote_ips": remotes}
+    first, second = peers_this_round(otep, 0), peers_this_round(otep, 1)
+    assert len(first) == len(second) == PEERS_PER_ROUND and not set(first) & set(second)
+    covered = set().union(*(peers_this_round(otep, n) for n in range(7)))
+    assert covered == set(remotes)
+    lost = {**otep, "status": "warning", "status_text": f"1 of 16 tunnel peers unreachable: {first[3]}"}
+    assert first[3] in peers_this_round(lost, 1) and len(peers_this_round(lost, 1)) == PEERS_PER_ROUND + 1
+    plan = plan_host("h1", [otep], [], {}, round_number=1)
+    assert sorted(k.split(":", 1)[1] for k, _ in plan.sections) == second

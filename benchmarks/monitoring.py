@@ -1,0 +1,207 @@
+"""Live health: how soon a lab fault is a status (MongoDB), in the graph (Neo4j) and at a watch's webhook,
+what a round costs per host, and how long one round takes on a large world.
+
+    .venv/bin/python benchmarks/monitoring.py --hosts 6 --vms-per-host 3 --faults 12 --scale-hosts 1000
+
+Part 1: a world scanned in process and projected; a watch (webhook: an http.server on 127.0.0.1) on
+the VMs each fault affects. Per fault: inject, then one monitoring round (`Monitor.round`, the lab's
+hosts in process), the projector's sync and the watches' evaluation, as `calipso monitor` runs them
+back to back; the times are from the injection to the root cause's `status` critical in MongoDB, to
+the Neo4j node, and to the webhook's arrival. A service waiting `--interval` between rounds adds up to
+one interval to each (the fault may come just after a round started). Then the fault is cleared
+(another round) before the next.
+Part 2: the cost per host of those rounds (commands batched in the one session, this process's CPU ms
+for the host: transport, the in-process simulated host and the parsing).
+Part 3: the ground truth of a `--scale-hosts` world written straight into MongoDB (as
+benchmarks/export_scale.py does), then one round over every host: seconds (first round: every object
+gets a status; second: nothing changes). Needs the local stack; everything written is dropped.
+Prints; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from calipso.lab_scan import scan_world_in_process  # noqa: E402
+from core.settings import get_settings, load_settings  # noqa: E402
+from core.stores import Stores  # noqa: E402
+from graphmodel.inventory import OBJECTS  # noqa: E402
+from graphmodel.projector import Projector  # noqa: E402
+from ingest.monitoring.runner import Monitor  # noqa: E402
+from ingest.transport import CallableTransport  # noqa: E402
+from lab.faults import clear_fault, inject_fault  # noqa: E402
+from lab.generate import generate_world  # noqa: E402
+from lab.hosts import LabResponder  # noqa: E402
+from lab.truth import compute_truth  # noqa: E402
+from lab.world import World  # noqa: E402
+from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
+from queries.watches import WatchStore, evaluate_watches  # noqa: E402
+
+DATABASE = "calipso_bench_monitoring"
+KINDS = ["nic_down", "ovs_port_down", "ovs_port_missing", "tunnel_unreachable", "agent_dead", "dhcp_namespace_gone",
+         "vlan_tag_mismatch", "mtu_mismatch"]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def show(name: str, values: list[float], unit: str = "ms") -> None:
+    print(f"  {name:<34} p50 {percentile(values, 0.5):9.1f} {unit}   p95 {percentile(values, 0.95):9.1f} {unit}"
+          f"   max {max(values):9.1f} {unit}   (n={len(values)})")
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, dict[str, Any]]] = []
+        arrivals = self.arrivals
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                arrivals.append((time.perf_counter(), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def target_of(world: World, kind: str, rng: random.Random) -> tuple[str, list[str]]:
+    computes = [h for h in world.hosts if "compute" in h.roles and any(i.host == h.name for i in world.instances)]
+    host = rng.choice(computes)
+    vms = sorted(i.id for i in world.instances if i.host == host.name)
+    chosen = rng.choice(vms)
+    vm = next(i for i in world.instances if i.id == chosen)
+    if kind == "nic_down":
+        return f"{host.name}/{next(n for n in host.nics if n.role in ('tunnel', 'provider')).name}", vms
+    if kind == "tunnel_unreachable":
+        return host.name, vms
+    if kind == "agent_dead":
+        return next(a.id for a in world.agents if a.host == host.name and "openvswitch" in a.binary), vms
+    if kind == "dhcp_namespace_gone":
+        network = world.port(vm.port_ids[0]).network_id
+        return network, sorted({p.device_id for p in world.ports if p.network_id == network
+                                and p.device_owner.startswith("compute:")})
+    return vm.port_ids[0], [vm.id]
+
+
+def latency(stores: Stores, hosts: int, vms_per_host: int, faults: int, seed: int) -> list[Any]:
+    environment = f"bench-mon-{uuid.uuid4().hex[:6]}"
+    world = generate_world(hosts, vms_per_host, 2, "ovs", "vxlan", seed=seed)
+    scan_world_in_process(world, stores.mongo, environment)
+    apply_neo4j(stores.neo4j)
+    Projector(stores.mongo, stores.neo4j, environment).sync()
+    monitor = Monitor(stores.mongo, environment, CallableTransport(LabResponder(world)))
+    monitor.round()
+    Projector(stores.mongo, stores.neo4j, environment).sync()
+    receiver = Receiver()
+    rng = random.Random(seed)
+    to_status, to_graph, to_webhook, rounds, costs = [], [], [], [], []
+    try:
+        for number in range(faults):
+            kind = KINDS[number % len(KINDS)]
+            target, focal = target_of(world, kind, rng)
+            started = time.perf_counter()
+            fault = inject_fault(world, kind, target)
+            watch = WatchStore(stores.mongo).add(environment, fault.down + fault.degraded or focal, receiver.url, "bench")
+            receiver.arrivals.clear()
+            result = monitor.round()
+            doc = stores.mongo[OBJECTS].find_one({"environment": environment, "id": fault.root_cause}, {"status": 1})
+            at_status = time.perf_counter()
+            Projector(stores.mongo, stores.neo4j, environment).sync()
+            at_graph = time.perf_counter()
+            evaluate_watches(stores.mongo, stores.neo4j, environment)
+            if doc and doc.get("status") == "critical" and receiver.arrivals:
+                to_status.append((at_status - started) * 1000)
+                to_graph.append((at_graph - started) * 1000)
+                to_webhook.append((receiver.arrivals[0][0] - started) * 1000)
+            else:
+                print(f"  {kind} on {target}: root cause {fault.root_cause} is {doc and doc.get('status')}, "
+                      f"{len(receiver.arrivals)} webhook calls")
+            rounds.append(result.seconds * 1000)
+            costs += result.hosts
+            clear_fault(world, kind, target)
+            costs += monitor.round().hosts
+            Projector(stores.mongo, stores.neo4j, environment).sync()
+            evaluate_watches(stores.mongo, stores.neo4j, environment)
+            WatchStore(stores.mongo).delete(environment, watch["_id"])
+    finally:
+        receiver.server.shutdown()
+        stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=environment)
+    print(f"fault -> status -> graph -> webhook, {faults} faults ({', '.join(KINDS)}) on {hosts} hosts "
+          f"x {vms_per_host} VMs (one round right after the fault):")
+    show("fault to status (MongoDB)", to_status)
+    show("fault to Neo4j node", to_graph)
+    show("fault to webhook", to_webhook)
+    show("round with a change", rounds)
+    print("check cost per host and round:")
+    show("commands in the one session", [float(c.sections) for c in costs], "")
+    show("CPU ms (transport+host+parsing)", [c.cpu_ms for c in costs])
+    show("wall ms per host", [c.seconds * 1000 for c in costs])
+    return costs
+
+
+def scale(stores: Stores, hosts: int, vms_per_host: int, seed: int) -> None:
+    environment = "bench-mon-scale"
+    world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", "vxlan", seed=seed)
+    started = time.perf_counter()
+    truth = compute_truth(world)
+    objects = [{"environment": environment, "id": o.id, "type": o.type, "name": o.name, "parent_id": o.parent_id,
+                "parent_type": o.parent_type, "host": o.host, **o.attributes} for o in truth.objects.values()]
+    links = [{"environment": environment, "link_type": link.link_type, "source_id": link.source_id,
+              "target_id": link.target_id, "state": link.state, "host": link.host, **link.attributes,
+              "key": f"{link.link_type}|{link.source_id}|{link.target_id}"} for link in truth.links.values()]
+    for collection, docs in (("inventory", objects), ("links", links)):
+        for start in range(0, len(docs), 5000):
+            stores.mongo[collection].insert_many(docs[start:start + 5000], ordered=False)
+    print(f"{hosts}-host world: {len(objects)} objects, {len(links)} links written in "
+          f"{time.perf_counter() - started:.1f} s")
+    monitor = Monitor(stores.mongo, environment, CallableTransport(LabResponder(world)), concurrency=8)
+    for label in ("first round (every object gets a status)", "second round (nothing changes)"):
+        result = monitor.round()
+        cpu = [h.cpu_ms for h in result.hosts]
+        print(f"  {label}: {result.seconds:.1f} s for {len(result.hosts)} hosts, {result.results} results, "
+              f"{len(result.changes)} changes; per host {statistics.mean(h.sections for h in result.hosts):.1f} "
+              f"commands, CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=6)
+    parser.add_argument("--vms-per-host", type=int, default=3)
+    parser.add_argument("--faults", type=int, default=12)
+    parser.add_argument("--scale-hosts", type=int, default=0, help="also time a round on a world this large (0: skip)")
+    parser.add_argument("--seed", type=int, default=15)
+    args = parser.parse_args()
+    settings = load_settings(mongo_uri=get_settings().mongo_uri, mongo_database=DATABASE)
+    with Stores(settings) as stores:
+        stores.mongo.client.drop_database(DATABASE)
+        apply_mongo(stores.mongo)
+        try:
+            latency(stores, args.hosts, args.vms_per_host, args.faults, args.seed)
+            if args.scale_hosts:
+                scale(stores, args.scale_hosts, 2, args.seed)
+        finally:
+            stores.mongo.client.drop_database(DATABASE)
+
+
+if __name__ == "__main__":
+    main()
