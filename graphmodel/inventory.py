@@ -67,6 +67,19 @@ def change_document(change: Document) -> Document:
     return bson.decode(doc, FEED_CODEC) if isinstance(doc, bytes) else doc
 
 
+#: What monitoring (ingest/monitoring) writes on objects and links; `status_since` marks it as monitoring's
+#: (a Neutron port's own `status` comes without it).
+MONITORING_FIELDS = ("status", "status_text", "status_since")
+
+
+def keep_monitoring_status(doc: Document, stored: Document | None) -> Document:
+    """A rescan's document keeps the monitoring status the stored one has: a scan sees what exists,
+    not how healthy it is, so health stays until the next monitoring round says otherwise (pure)."""
+    if stored is None or "status_since" not in stored or "status_since" in doc:
+        return doc
+    return {**doc, **{name: stored[name] for name in MONITORING_FIELDS if name in stored}}
+
+
 def content(doc: Document) -> Document:
     """The part of a document whose change is a change of the thing it describes."""
     return {k: v for k, v in doc.items() if k not in BOOKKEEPING}
@@ -169,6 +182,7 @@ class InventoryWriter:
         stats = WriteStats()
         docs = list({key(d): d for d in docs}.values())  # one document per key: the last one given wins
         stored = self._stored(collection, kind, [key(d) for d in docs])
+        docs = [keep_monitoring_status(doc, stored.get(key(doc))) for doc in docs]
         for start in range(0, len(docs), self.batch_size):
             stats += self._write_batch(collection, kind, docs[start:start + self.batch_size], key, scan_id, stored)
         return stats

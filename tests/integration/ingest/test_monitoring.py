@@ -234,3 +234,18 @@ def test_monitoring_config_commands(worlds) -> None:  # type: ignore[no-untyped-
     assert f"/environments/{environment}/monitoring/collectd" in config and 'Format "JSON"' in config
     refused = calipso(opened.mongo, "monitoring", "collectd-config", environment, "nohost", check=False)
     assert refused.returncode != 0 and "no host 'nohost'" in refused.stderr
+
+
+def test_a_rescan_keeps_the_status_until_the_next_round(worlds, stores) -> None:  # type: ignore[no-untyped-def]
+    world, opened, environment, monitor = worlds["ovs"]
+    target, _ = fault_target(world, "nic_down")
+    fault = inject_fault(world, "nic_down", target)
+    try:
+        monitor.round()
+        scan_and_project(world, opened.mongo, stores.neo4j, environment)
+        doc = opened.mongo[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})
+        assert doc["status"] == "critical" and doc["link_detected"] is False  # the scan's fact and the health
+    finally:
+        clear_fault(world, "nic_down", target)
+    monitor.round()
+    assert opened.mongo[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})["status"] == "ok"

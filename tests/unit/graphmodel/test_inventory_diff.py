@@ -23,3 +23,19 @@ def test_a_removed_attribute_is_a_change() -> None:
 
 def test_link_key_is_type_source_target() -> None:
     assert link_key({"link_type": "instance-vnic", "source_id": "i", "target_id": "v"}) == "instance-vnic|i|v"
+
+
+def test_a_rescan_keeps_the_monitoring_status() -> None:
+    from graphmodel.inventory import keep_monitoring_status
+
+    stored = {"id": "h/eth0", "mtu": 1500, "status": "critical", "status_text": "eth0 has no carrier",
+              "status_since": "2026-12-02T10:00:00Z"}
+    rescanned = {"id": "h/eth0", "mtu": 9000}
+    assert keep_monitoring_status(rescanned, stored) == {**rescanned, "status": "critical",
+                                                         "status_text": "eth0 has no carrier",
+                                                         "status_since": "2026-12-02T10:00:00Z"}
+    port = {"id": "p1", "status": "DOWN"}  # a Neutron port's own status, not monitoring's
+    assert keep_monitoring_status(port, {"id": "p1", "status": "ACTIVE"}) == port
+    assert keep_monitoring_status(rescanned, None) == rescanned
+    newer = {**rescanned, "status": "ok", "status_text": "ok", "status_since": "2026-12-02T11:00:00Z"}
+    assert keep_monitoring_status(newer, stored) == newer
