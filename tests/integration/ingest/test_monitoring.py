@@ -98,7 +98,7 @@ def worlds(stores):  # type: ignore[no-untyped-def]
         opened = Stores(settings)
         runner.apply_mongo(opened.mongo)
         environment = f"test-mon-{uuid.uuid4().hex[:8]}"
-        world = generate_world(4, 3, 2, mechanism, "vxlan", seed=53)
+        world = generate_world(3, 2, 2, mechanism, "vxlan", seed=53)
         scan_and_project(world, opened.mongo, stores.neo4j, environment)
         monitor = Monitor(opened.mongo, environment, CallableTransport(LabResponder(world)))
         monitor.round()
