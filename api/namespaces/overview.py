@@ -1,6 +1,7 @@
-"""What the web UI shows first about an environment: its last scan, counts, failing objects and
-projection lag in one answer; the health of a set of objects (for colouring a graph); messages by
-level over time (for a dashboard). Plain reads of MongoDB and the projector's checkpoint."""
+"""What the web UI shows first about an environment: its last scan, counts and failing objects;
+how far its graph lags behind MongoDB; the health of a set of objects (for colouring a graph);
+messages by level over time (for a dashboard). Counts and health come from the graph (Neo4j seeks
+and scans are fast where FerretDB scans and decodes whole collections)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from api.context import caller, context, mongo, require
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.params import Args, Param, query
 from api.serialize import jsonable, with_id
-from graphmodel.inventory import CHANGES, LINKS, OBJECTS
+from graphmodel.inventory import CHANGES, COUNTERS
 from graphmodel.projector import Projector
 from graphmodel.schema import uid
 from ingest.records import SCANS
@@ -28,14 +29,8 @@ HEALTH = ["ok", "warning", "critical", "unknown", "down"]
 #: Monitoring statuses as the UI's five colours.
 STATUS_HEALTH = {"ok": "ok", "passing": "ok", "warning": "warning", "error": "critical", "critical": "critical",
                  "down": "down", "unknown": "unknown"}
-#: Object documents that show a failure by their own fields (the evidence `node_failing` reads).
-FAILING_QUERY: list[dict[str, Any]] = [
-    {"type": "host_pnic", "link_detected": False}, {"type": "network_agent", "alive": False},
-    {"type": "instance", "vm_state": "error"}, {"status": {"$in": sorted(FAILING_STATUSES)}}]
 FAILING_SHOWN = 50
 HEALTH_IDS = 500
-_FIELDS = {"_id": 0, "id": 1, "type": 1, "name": 1, "host": 1, "status": 1, "status_text": 1, "link_detected": 1,
-           "alive": 1, "vm_state": 1}
 
 failing_model = ns.model("FailingObject", {
     "id": fields.String(required=True), "type": fields.String(required=True), "name": fields.String,
@@ -49,9 +44,11 @@ overview_model = ns.model("Overview", {
     "failing_total": fields.Integer(required=True),
     "failing": fields.List(fields.Nested(failing_model), required=True,
                            description=f"failing objects, at most {FAILING_SHOWN}"),
-    "projection": fields.Raw(required=True,
-                             description="checkpoint (the last change in Neo4j) and lag (changes not yet there)"),
 })
+projection_model = ns.model("ProjectionLag", {
+    "environment": fields.String(required=True),
+    "checkpoint": fields.Integer(required=True, description="the last change of the feed applied to Neo4j"),
+    "lag": fields.Integer(required=True, description="changes of the environment not yet in Neo4j")})
 health_model = ns.model("ObjectHealth", {
     "id": fields.String(required=True), "health": fields.String(required=True, enum=HEALTH),
     "reason": fields.String(required=True)})
@@ -87,27 +84,39 @@ class Overview(Resource):
     @ns.response(200, "the environment at a glance", overview_model)
     @query(ns)
     def get(self, env: str, args: Args) -> dict[str, Any]:
-        """Last scan, object and link counts, failing objects (with why) and how far Neo4j's
-        projection lags behind MongoDB's changes feed."""
+        """Last scan, object and link counts and failing objects (with why), from the graph: MongoDB
+        (FerretDB) would scan whole collections to count. The projection's lag is `/overview/projection`."""
         require(env)
-        database = mongo()
-        scan = database[SCANS].find_one({"environment": env}, sort=[("created_at", -1)])
-        failing_query = {"environment": env, "$or": FAILING_QUERY}
+        scan = mongo()[SCANS].find_one({"environment": env}, sort=[("created_at", -1)])
+        driver, failing_statuses = context().stores.neo4j, sorted(FAILING_STATUSES)
+        counts = run_query(driver, "overview_counts", env=env, failing=failing_statuses)[0]
         failing = []
-        for doc in database[OBJECTS].find(failing_query, _FIELDS).limit(FAILING_SHOWN):
-            health, reason = health_of(doc)
-            failing.append({**{k: doc.get(k) for k in ("id", "type", "name", "host")}, "health": health,
-                            "reason": reason})
-        checkpoint = Projector(database, context().stores.neo4j, env).checkpoint()
-        # Counted, not the newest entry found: FerretDB sorts the whole feed for a sorted find.
-        pending = count(database, CHANGES, {"environment": env, "seq": {"$gt": checkpoint}})
+        for row in run_query(driver, "overview_failing", env=env, failing=failing_statuses, limit=FAILING_SHOWN):
+            health, reason = health_of({k: v for k, v in row.items() if v is not None})
+            failing.append({**{k: row[k] for k in ("id", "type", "name", "host")}, "health": health, "reason": reason})
         return {"environment": env, "role": caller().role_in(env) or "view",
                 "last_scan": with_id(scan) if scan else None,
-                "objects": count(database, OBJECTS, {"environment": env}),
-                "links": count(database, LINKS, {"environment": env}),
-                "links_down": count(database, LINKS, {"environment": env, "state": "down"}),
-                "failing_total": count(database, OBJECTS, failing_query), "failing": jsonable(failing),
-                "projection": {"checkpoint": checkpoint, "lag": pending}}
+                "objects": int(counts["objects"]), "links": int(counts["links"] or 0),
+                "links_down": int(counts["links_down"] or 0), "failing_total": int(counts["failing_total"]),
+                "failing": jsonable(failing)}
+
+
+@ns.route("/projection")
+@ns.doc(params=ENV_DOC)
+class Projection(Resource):
+    @ns.response(200, "how far the graph is behind MongoDB", projection_model)
+    @query(ns)
+    def get(self, env: str, args: Args) -> dict[str, Any]:
+        """The projection's checkpoint (the last change applied to Neo4j) and its lag (changes of the
+        environment's feed after it). Slow on a large feed in FerretDB (a count is a scan), so apart."""
+        require(env)
+        database = mongo()
+        checkpoint = Projector(database, context().stores.neo4j, env).checkpoint()
+        # Gated by the feed's counter (one document): nothing was written since the checkpoint, no scan.
+        counter = database[COUNTERS].find_one({"_id": CHANGES}) or {}
+        pending = 0 if int(counter.get("value") or 0) <= checkpoint else \
+            count(database, CHANGES, {"environment": env, "seq": {"$gt": checkpoint}})
+        return {"environment": env, "checkpoint": checkpoint, "lag": pending}
 
 
 @ns.route("/health")

@@ -173,7 +173,16 @@ function summary(o, env) {
     h("dt", {}, "Objects"), h("dd", {}, o.objects), h("dt", {}, "Links"), h("dd", {}, `${o.links} (${o.links_down} down)`),
     h("dt", {}, "Failing objects"), h("dd", { class: o.failing_total ? "bad" : "" },
       o.failing_total ? h("a", { href: link("env", env) }, o.failing_total) : "0"),
-    h("dt", {}, "Projection lag"), h("dd", {}, o.projection.lag ? `${o.projection.lag} changes not yet in the graph` : "none"));
+    h("dt", {}, "Projection lag"), projectionLag(env));
+}
+
+/** The graph's lag behind MongoDB, filled in when it comes (counting the feed can be slow). */
+function projectionLag(env) {
+  const dd = h("dd", {}, "checking…");
+  api.get(`${api.env(env)}/overview/projection`)
+    .then((p) => fill(dd, p.lag ? `${p.lag} changes not yet in the graph` : "none"))
+    .catch((error) => fill(dd, error.message));
+  return dd;
 }
 
 // -- one environment: overview with scans and critical objects --------------------------------------

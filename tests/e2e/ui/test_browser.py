@@ -320,7 +320,10 @@ def test_fault_rescan_then_the_faulty_hop_is_critical_and_rca_names_the_root_cau
         page.click("#start-scan")
         page.wait_for_selector(".progress:has-text('completed')", timeout=120_000)
         shot(page, "10-scan-started-from-the-ui")
+        assert ui_world.api("/overview/projection")["lag"] > 0  # scanned, not yet projected
         ui_world.project()
+        assert ui_world.api("/overview/projection")["lag"] == 0
+        assert ui_world.api("/overview")["links_down"] >= 1
         page.goto(f"{ui_world.url}/#/env/{ui_world.environment}/focal/{target.id}")
         drawn = graph_objects(page)
         shot(page, "10b-focal-after-fault")
@@ -336,6 +339,25 @@ def test_fault_rescan_then_the_faulty_hop_is_critical_and_rca_names_the_root_cau
         first = page.locator("section.result > .table-wrap tbody tr").first.inner_text()
         assert fault.root_cause in first
         assert not serious_violations(page)
+    finally:
+        clear_fault(ui_world.world, fault.kind, fault.target)
+        ui_world.rescan()
+
+
+def test_a_nic_without_carrier_is_a_critical_object_of_the_overview(page: Any, ui_world: UiWorld) -> None:
+    from lab.faults import clear_fault, inject_fault
+
+    host = next(h for h in ui_world.world.hosts if any(n.bond for n in h.nics))
+    member = next(n for n in host.nics if n.bond)
+    fault = inject_fault(ui_world.world, "bond_member_down", f"{host.name}/{member.name}")
+    try:
+        ui_world.rescan()
+        log_in(page, ui_world, VIEWER, f"#/env/{ui_world.environment}")
+        row = page.locator("section[aria-labelledby=crit-title] tbody tr", has_text=member.name)
+        row.wait_for()
+        assert host.name in row.inner_text() and "down" in row.inner_text() and "no carrier" in row.inner_text()
+        assert ui_world.api("/overview")["failing_total"] == 1
+        shot(page, "18-overview-with-a-failing-nic")
     finally:
         clear_fault(ui_world.world, fault.kind, fault.target)
         ui_world.rescan()
