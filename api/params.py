@@ -91,7 +91,8 @@ class Param:
         if self.kind == "object":
             return fields.Raw(**options)
         if self.kind == "list":
-            inner = fields.String(enum=list(self.choices) if self.choices else None, max_length=self.max_length)
+            inner = fields.String(enum=list(self.choices) if self.choices else None, max_length=self.max_length,
+                                  pattern=None if self.choices else self.pattern or NO_NUL)
             return fields.List(inner, min_items=1 if self.required else None, **options)
         return fields.String(enum=list(self.choices) if self.choices else None, max_length=self.max_length,
                              pattern=None if self.choices else self.pattern or NO_NUL,

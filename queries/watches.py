@@ -38,7 +38,10 @@ DELIVERIES = "watch_deliveries"
 #: Monitoring statuses, best first (graphmodel/checks.py); a hop without one counts as ok.
 SEVERITY = {"ok": 0, "unknown": 1, "warning": 2, "critical": 3}
 FOCAL_TYPES = ("instance", "vservice")
-MAX_FOCAL = 50
+MAX_FOCAL = 1000
+#: What the API lets through as a webhook (check_webhook accepts all of it): http(s), a host name or IPv4
+#: address without credentials, an optional port, then anything.
+WEBHOOK_PATTERN = r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?([/?#][^\x00]*)?$"
 
 
 class WatchError(CalipsoError):
@@ -49,7 +52,10 @@ def check_webhook(url: str | None) -> str | None:
     """A webhook URL we will call: http(s) with a host and no credentials in it."""
     if url is None or url == "":
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise WatchError(f"webhook is not a URL: {url[:100]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WatchError(f"webhook must be an http:// or https:// URL with a host, not {url[:100]!r}")
     if parts.username or parts.password:
@@ -129,6 +135,12 @@ class WatchStore:
 
     def deliveries(self, watch_id: str, limit: int = 50) -> list[dict[str, Any]]:
         return list(self.db[DELIVERIES].find({"watch_id": watch_id}).sort("at", -1).limit(limit))
+
+
+def unknown_focal(driver: neo4j.Driver, environment: str, references: Sequence[str]) -> list[str]:
+    """Those of `references` that name no object at all (neither an id nor a name)."""
+    rows = run_query(driver, "objects_by_reference", env=environment, refs=list(references))
+    return sorted({row["ref"] for row in rows if row["exact"] is None and not row["named"]})
 
 
 def make_watch(database: Database, driver: neo4j.Driver, environment: str, focal: Sequence[str],

@@ -11,11 +11,11 @@ from flask import request
 from flask_restx import Namespace, Resource
 
 from api.context import mongo, require
-from api.errors import BadRequest
+from api.errors import BadRequest, ServiceUnavailable
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.params import Args, query
 from api.serialize import jsonable
-from graphmodel.inventory import OBJECTS
+from graphmodel.inventory import OBJECTS, WriteLockTimeout
 from ingest.monitoring.intake import IntakeError
 from ingest.monitoring.runner import MONITORED_TYPES, ROUNDS, intake
 
@@ -62,6 +62,8 @@ class Sensu(Resource):
             return intake(mongo(), env, "sensu", _body())
         except IntakeError as exc:
             raise BadRequest(f"not a Sensu Go event: {exc}") from None
+        except WriteLockTimeout as exc:  # a scan holds the inventory: the sender retries
+            raise ServiceUnavailable(str(exc)) from None
 
 
 @ns.route("/collectd")
@@ -76,3 +78,5 @@ class Collectd(Resource):
             return intake(mongo(), env, "collectd", _body())
         except IntakeError as exc:
             raise BadRequest(f"not collectd write_http JSON: {exc}") from None
+        except WriteLockTimeout as exc:  # a scan holds the inventory: the sender retries
+            raise ServiceUnavailable(str(exc)) from None

@@ -13,7 +13,8 @@ from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import jsonable, with_id
 from queries.datapath import AnalysisError
-from queries.watches import DELIVERIES, MAX_FOCAL, WATCHES, WatchError, WatchStore, make_watch, path_health
+from queries.watches import (DELIVERIES, MAX_FOCAL, WATCHES, WEBHOOK_PATTERN, WatchError, WatchStore, make_watch,
+                             path_health, unknown_focal)
 
 ns = Namespace("watches", description="Watches on VMs' paths, with webhooks on degradation and recovery")
 PATH = ENV_PATH + "/watches"
@@ -28,7 +29,8 @@ page = page_model(ns, "WatchPage", item)
 NEW = (
     Param("focal", "list", f"The focal VMs (or DHCP/router namespaces): ids or unique names, 1 to {MAX_FOCAL}",
           required=True, max_length=200),
-    Param("webhook", "str", "http(s) URL that gets a JSON POST on degradation and on recovery", max_length=2000),
+    Param("webhook", "str", "http(s) URL that gets a JSON POST on degradation and on recovery (no credentials in it)",
+          max_length=2000, pattern=WEBHOOK_PATTERN),
 )
 
 
@@ -57,6 +59,9 @@ class Watches(Resource):
         try:
             doc = make_watch(mongo(), context().stores.neo4j, env, data["focal"], data["webhook"], principal.user)
         except WatchError as exc:
+            unknown = unknown_focal(context().stores.neo4j, env, data["focal"])
+            if unknown:  # names nothing at all: a 404, as the analyses answer
+                raise NotFound(str(exc), {"unknown": unknown}) from None
             raise BadRequest(str(exc), {"focal": data["focal"]}) from None
         return _shown(doc), 201
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 MONITORED_TYPES = ("host", "host_pnic", "vnic", "vconnector", "vedge", "otep", "vservice", "network_agent")
 PATH_LINKS = ("instance-vnic", "vnic-vconnector", "vnic-vedge", "vconnector-vedge")
 ROUNDS = "monitoring_rounds"
+INTAKE_LOCK_WAIT = timedelta(seconds=20)
 LEVELS = {"critical": "error", "warning": "warning", "unknown": "warning", "ok": "info"}
 
 
@@ -144,14 +145,15 @@ class Monitor:
 
 
 def apply_verdicts(database: Database, environment: str, found: list[Verdict],
-                   clock: Callable[[], datetime] = utcnow, source: str = "Calipso") -> list[StatusChange]:
+                   clock: Callable[[], datetime] = utcnow, source: str = "Calipso",
+                   lock_wait: timedelta = timedelta(minutes=5)) -> list[StatusChange]:
     """Write the verdicts whose status or text changed (inventory writer, under the write lock), and a
     message per change of state. Verdicts about objects or links the inventory does not hold are skipped."""
     objects = {v.key: v for v in found if v.kind == "object"}
     links = {v.key: v for v in found if v.kind == "link"}
     changes: list[StatusChange] = []
     now = clock()
-    with environment_write_lock(database, environment, owner=f"monitor:{source}", wait=timedelta(minutes=5)):
+    with environment_write_lock(database, environment, owner=f"monitor:{source}", wait=lock_wait):
         writer = InventoryWriter(database, environment, clock=clock)
         stored = _stored(database, OBJECTS, "id", environment, list(objects))
         docs = _updated(stored, objects, now, "object", changes)
@@ -226,7 +228,9 @@ def intake(database: Database, environment: str, tool: str, body: Any,
                                                    {"_id": 0})))
     mapped = (map_sensu if tool == "sensu" else map_collectd)(body, index)
     source = "Sensu" if tool == "sensu" else "collectd"
-    changes = apply_verdicts(database, environment, mapped.verdicts, clock, source=source) if mapped.verdicts else []
+    # An HTTP request should not wait out a long scan's write lock: WriteLockTimeout after INTAKE_LOCK_WAIT.
+    changes = (apply_verdicts(database, environment, mapped.verdicts, clock, source=source, lock_wait=INTAKE_LOCK_WAIT)
+               if mapped.verdicts else [])
     if mapped.unmapped:
         names = sorted({f"{u.host or '?'}/{u.device or '-'} ({u.what})" for u in mapped.unmapped})
         record_message(database, Message(
