@@ -67,7 +67,11 @@ def task_queue(settings: Settings) -> str:
 def configure(settings: Settings) -> Celery:
     """Point the Celery app at the settings' RabbitMQ and queue (idempotent)."""
     queue = task_queue(settings)
-    app.conf.update(broker_url=settings.amqp_url, task_default_queue=queue)
+    if app.conf.broker_url != settings.amqp_url:
+        # Celery keeps its producer connections once made: another broker needs new ones (as after a fork).
+        app.conf.update(broker_url=settings.amqp_url)
+        app._after_fork()
+    app.conf.update(task_default_queue=queue)
     return app
 
 

@@ -171,3 +171,23 @@ def test_an_api_scan_runs_in_a_worker_and_a_killed_worker_leaves_its_scan_to_ano
         for process in (first, second):
             if process is not None:
                 process.stop()
+
+
+def test_a_scan_rabbitmq_does_not_take_fails_at_once_naming_the_broker_without_its_password(  # type: ignore[no-untyped-def]
+        mongo_db, settings: Settings) -> None:
+    import socket
+
+    from ingest.tasks import BrokerUnavailable, enqueue_scan
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    nowhere = load_settings(amqp_url=f"amqp://guest:secret-pw@127.0.0.1:{closed}//", mongo_uri=settings.mongo_uri,
+                            mongo_database=mongo_db.name)
+    records = ScanRecords(mongo_db)
+    scan_id = records.create("somewhere")
+    with pytest.raises(BrokerUnavailable) as raised:
+        enqueue_scan(nowhere, mongo_db, scan_id, "somewhere")
+    assert f"127.0.0.1:{closed}" in str(raised.value) and "secret-pw" not in str(raised.value)
+    scan = records.get(scan_id)
+    assert scan["status"] == "failed" and scan["errors"] == [str(raised.value)]
