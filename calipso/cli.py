@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 import time
@@ -12,7 +13,6 @@ import click
 from core.settings import Settings, redact_url
 from core.stores import Stores
 from migrations import runner as migration_runner
-from stack.manager import SERVERS, Stack
 from calipso.common import CalipsoGroup, cli_settings, err
 from calipso.output import emit, format_option
 
@@ -24,49 +24,6 @@ def main() -> None:
     Configuration comes from environment variables (MONGO_URI, NEO4J_URI, NEO4J_PASSWORD, AMQP_URL,
     LDAP_URL, CALIPSO_HOME, ...) or a YAML file named by CALIPSO_CONFIG; `calipso config show` prints it.
     """
-
-
-# -- stack ------------------------------------------------------------------------------------
-
-only_option = click.option(
-    "--only", multiple=True, type=click.Choice(list(SERVERS)),
-    help="Act on this server only (repeatable). Default: all of them.")
-
-
-@main.group(cls=CalipsoGroup)
-def stack() -> None:
-    """The local servers: Neo4j, FerretDB (MongoDB protocol), RabbitMQ and slapd, on loopback."""
-
-
-@stack.command("up")
-@only_option
-def stack_up(only: tuple[str, ...]) -> None:
-    """Build (first time) and start the local servers, and wait until each answers. Idempotent."""
-    local = Stack(cli_settings(), only)
-    started = time.monotonic()
-    with err.status("starting the local stack") as spinner:
-        ready_after = local.up(lambda name, what: spinner.update(f"{name}: {what}"))
-    for name, seconds in ready_after.items():
-        err.print(f"{name}: ready after {seconds:.1f}s")
-    err.print(f"stack up in {time.monotonic() - started:.1f}s (data under {cli_settings().home})")
-
-
-@stack.command("down")
-@only_option
-def stack_down(only: tuple[str, ...]) -> None:
-    """Stop the local servers and every helper process they started."""
-    stopped = Stack(cli_settings(), only).down(lambda name, what: err.print(f"{name}: {what}"))
-    if not stopped:
-        err.print("nothing was running")
-
-
-@stack.command("status")
-@only_option
-@format_option
-def stack_status(only: tuple[str, ...], output_format: str) -> None:
-    """Each local server: running, ready, PID, ports and log file."""
-    rows = [vars(status) for status in Stack(cli_settings(), only).status()]
-    emit(rows, ["name", "running", "ready", "pid", "ports", "log"], output_format)
 
 
 # -- migrations -------------------------------------------------------------------------------
@@ -90,7 +47,7 @@ def migrate(show_status: bool, output_format: str) -> None:
 
 # -- the main job ---------------------------------------------------------------------------
 
-@main.command()
+@click.command()
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
               help="Port of the REST API on 127.0.0.1 (0: any free port).")
 @click.option("--no-serve", is_flag=True, help="Stop after the scan and the sample answers; do not serve the API.")
@@ -105,6 +62,7 @@ def demo(port: int, no_serve: bool, output_format: str) -> None:
 
     from api import PREFIX, create_app
     from calipso.demo import run_lab_demo, smoke_round_trip
+    from stack.manager import Stack
 
     values = cli_settings()
     with err.status("starting the local stack") as spinner:
@@ -168,262 +126,6 @@ def demo(port: int, no_serve: bool, output_format: str) -> None:
         stop_backend.set()
         supervisor.join(timeout=60)
         app.extensions["calipso"].stores.close()
-
-
-# -- the lab ----------------------------------------------------------------------------------
-
-@main.group(cls=CalipsoGroup)
-def lab() -> None:
-    """Lab clouds to run against: generate a world spec, compute its ground truth, serve it."""
-
-
-@lab.command("generate")
-@click.option("--hosts", default=3, show_default=True, type=click.IntRange(min=2), help="Hosts, the network node included.")
-@click.option("--vms-per-host", default=2, show_default=True, type=click.IntRange(min=0), help="VMs on each compute host.")
-@click.option("--networks", default=2, show_default=True, type=click.IntRange(min=1), help="Tenant networks.")
-@click.option("--mechanism", type=click.Choice(["ovs", "lxb", "vpp", "sriov"]), default="ovs", show_default=True)
-@click.option("--type-driver", type=click.Choice(["vxlan", "gre", "vlan", "flat"]), default="vxlan", show_default=True)
-@click.option("--firewall", type=click.Choice(["hybrid", "native"]), default="hybrid", show_default=True,
-              help="OVS only: qbr/qvb/qvo hybrid plug, or taps straight on br-int.")
-@click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same world.")
-@click.option("--name", default=None, help="World name (default lab-<mechanism>-<type driver>).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True, help="Where to write the YAML spec.")
-def lab_generate(hosts: int, vms_per_host: int, networks: int, mechanism: str, type_driver: str, firewall: str,
-                 seed: int, name: str | None, output: str) -> None:
-    """Generate a world spec (YAML), deterministic for a seed."""
-    from lab.generate import generate_world
-    from lab.world import save_world
-
-    started = time.monotonic()
-    try:
-        world = generate_world(hosts, vms_per_host, networks, mechanism, type_driver, seed, name, firewall)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    save_world(world, output)
-    err.print(f"{world.name}: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.networks)} networks, "
-              f"{len(world.ports)} ports -> {output} ({time.monotonic() - started:.1f}s)")
-
-
-@lab.command("truth")
-@click.argument("world_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="-", show_default=True,
-              help="Where to write the JSON (- for standard output).")
-def lab_truth(world_file: str, output: str) -> None:
-    """The ground truth of a world spec: every object and link Calipso should discover, as JSON."""
-    import json
-
-    from lab.truth import compute_truth
-    from lab.world import load_world
-
-    truth = compute_truth(load_world(world_file)).to_json()
-    with click.open_file(output, "w") as handle:
-        json.dump(truth, handle, indent=1, default=str)
-        handle.write("\n")
-    if output != "-":
-        err.print(f"{len(truth['objects'])} objects, {len(truth['links'])} links -> {output}")
-
-
-world_argument = click.argument("world_file", type=click.Path(exists=True, dir_okay=False))
-
-
-@lab.command("up")
-@world_argument
-@click.option("--api-port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port of the OpenStack APIs (0: any free port).")
-@click.option("--ssh-port", default=0, show_default=True, type=click.IntRange(0, 65535),
-              help="Port of the hosts' SSH server (0: any free port).")
-@format_option
-def lab_up(world_file: str, api_port: int, ssh_port: int, output_format: str) -> None:
-    """Serve a world on loopback: OpenStack APIs and every host over SSH. Prints the endpoints and
-    credentials an environment config needs. Changes to WORLD_FILE show at once."""
-    import json
-
-    from lab.service import LabService
-
-    endpoints = LabService(cli_settings()).up(world_file, api_port, ssh_port)
-    if output_format == "json":
-        click.echo(json.dumps(endpoints, indent=2))
-        return
-    openstack, cli = endpoints["openstack"], endpoints["cli"]
-    emit([{"what": "OpenStack auth URL", "value": openstack["auth_url"]},
-          {"what": "user / password / project", "value": f"{openstack['username']} / {openstack['password']} / "
-                                                      f"{openstack['project_name']}"},
-          {"what": "SSH (jump host)", "value": f"{cli['user']}@{cli['host']}:{cli['port']}"},
-          {"what": "SSH key", "value": cli["key_file"]},
-          {"what": "world", "value": endpoints["world_file"]}], ["what", "value"], "table", title="Lab cloud")
-
-
-@lab.command("down")
-def lab_down() -> None:
-    """Stop the running lab."""
-    from lab.service import LabService
-
-    err.print("lab stopped" if LabService(cli_settings()).down() else "no lab was running")
-
-
-@lab.command("fault")
-@world_argument
-@click.argument("kind")
-@click.argument("target")
-@click.option("--clear", is_flag=True, help="Undo the fault instead of injecting it.")
-@format_option
-def lab_fault(world_file: str, kind: str, target: str, clear: bool, output_format: str) -> None:
-    """Inject (or --clear) a fault: KIND on TARGET. Records the expected root cause and impact in the world.
-
-    TARGET is HOST/NIC for nic_down and bond_member_down, a Neutron port id for port faults, a
-    host for tunnel_unreachable, an agent id for agent_dead, a network id for dhcp_namespace_gone
-    (`calipso lab fault-kinds` lists them).
-    """
-    from lab.faults import clear_fault, inject_fault
-    from lab.world import load_world, save_world
-
-    world = load_world(world_file)
-    fault = clear_fault(world, kind, target) if clear else inject_fault(world, kind, target)
-    save_world(world, world_file)
-    row = {"action": "cleared" if clear else "injected", **fault.model_dump(exclude={"undo"})}
-    emit([row], ["action", "kind", "target", "root_cause", "down", "degraded"], output_format)
-
-
-@lab.command("fault-kinds")
-@format_option
-def lab_fault_kinds(output_format: str) -> None:
-    """The fault kinds `calipso lab fault` injects, and what TARGET names for each."""
-    from lab.faults import FAULT_KINDS
-
-    emit([vars(k) for k in FAULT_KINDS], ["name", "target", "description"], output_format)
-
-
-@lab.group("change", cls=CalipsoGroup)
-def lab_change() -> None:
-    """Change a lab world as an OpenStack user would; the running lab serves the new state and
-    the notifications OpenStack would send are published to RabbitMQ (AMQP_URL)."""
-
-
-def _apply_change(world_file: str, change: Any, *arguments: Any) -> None:
-    from lab.notify import NotificationError, publish_events
-    from lab.world import load_world, save_world
-
-    world = load_world(world_file)
-    events = change(world, *arguments)
-    save_world(world, world_file)
-    for event in events:
-        err.print(f"{event.service}: {event.event_type} {event.subject}")
-    try:
-        publish_events(cli_settings().amqp_url, world, events)
-    except NotificationError as exc:
-        err.print(f"[yellow]warning:[/] the world is changed but its notifications were not published: {exc}")
-
-
-@lab_change.command("boot-vm")
-@world_argument
-@click.option("--name", required=True)
-@click.option("--host", required=True, help="Compute host name.")
-@click.option("--network", required=True, help="Network name or id.")
-def change_boot_vm(world_file: str, name: str, host: str, network: str) -> None:
-    """Boot a VM with one port on a network."""
-    from lab import changes
-    _apply_change(world_file, changes.boot_vm, name, host, network)
-
-
-@lab_change.command("delete-vm")
-@world_argument
-@click.argument("vm")
-def change_delete_vm(world_file: str, vm: str) -> None:
-    """Delete a VM (name or id) and its ports."""
-    from lab import changes
-    _apply_change(world_file, changes.delete_vm, vm)
-
-
-@lab_change.command("rename-vm")
-@world_argument
-@click.argument("vm")
-@click.argument("new_name")
-def change_rename_vm(world_file: str, vm: str, new_name: str) -> None:
-    """Rename a VM (its id stays)."""
-    from lab import changes
-    _apply_change(world_file, changes.rename_vm, vm, new_name)
-
-
-@lab_change.command("add-network")
-@world_argument
-@click.option("--name", required=True)
-@click.option("--cidr", required=True, help="The subnet's CIDR, e.g. 10.99.0.0/24.")
-@click.option("--dhcp/--no-dhcp", default=True, show_default=True)
-def change_add_network(world_file: str, name: str, cidr: str, dhcp: bool) -> None:
-    """Add a tenant network of the world's type with one subnet."""
-    from lab import changes
-    _apply_change(world_file, changes.add_network, name, cidr, dhcp)
-
-
-@lab_change.command("delete-network")
-@world_argument
-@click.argument("network")
-def change_delete_network(world_file: str, network: str) -> None:
-    """Delete a network that has no VM or router ports left."""
-    from lab import changes
-    _apply_change(world_file, changes.delete_network, network)
-
-
-@lab_change.command("add-subnet")
-@world_argument
-@click.option("--network", required=True)
-@click.option("--name", required=True)
-@click.option("--cidr", required=True)
-@click.option("--dhcp/--no-dhcp", default=True, show_default=True)
-def change_add_subnet(world_file: str, network: str, name: str, cidr: str, dhcp: bool) -> None:
-    """Add a subnet to a network."""
-    from lab import changes
-    _apply_change(world_file, changes.add_subnet, network, name, cidr, dhcp)
-
-
-@lab_change.command("subnet-dhcp")
-@world_argument
-@click.argument("subnet_id")
-@click.argument("state", type=click.Choice(["on", "off"]))
-def change_subnet_dhcp(world_file: str, subnet_id: str, state: str) -> None:
-    """Turn a subnet's DHCP on or off (its DHCP port and namespace follow)."""
-    from lab import changes
-    _apply_change(world_file, changes.set_subnet_dhcp, subnet_id, state == "on")
-
-
-@lab_change.command("add-router")
-@world_argument
-@click.option("--name", required=True)
-def change_add_router(world_file: str, name: str) -> None:
-    """Add a router on the network node."""
-    from lab import changes
-    _apply_change(world_file, changes.add_router, name)
-
-
-@lab_change.command("delete-router")
-@world_argument
-@click.argument("router")
-def change_delete_router(world_file: str, router: str) -> None:
-    """Delete a router and its ports."""
-    from lab import changes
-    _apply_change(world_file, changes.delete_router, router)
-
-
-@lab_change.command("router-interface")
-@world_argument
-@click.argument("router")
-@click.argument("network")
-@click.option("--remove", is_flag=True, help="Remove the interface instead of adding it.")
-def change_router_interface(world_file: str, router: str, network: str, remove: bool) -> None:
-    """Add (or --remove) a router's interface on a network."""
-    from lab import changes
-    _apply_change(world_file, changes.remove_router_interface if remove else changes.add_router_interface,
-                  router, network)
-
-
-@lab_change.command("gateway")
-@world_argument
-@click.argument("router")
-@click.argument("network", required=False)
-def change_gateway(world_file: str, router: str, network: str | None) -> None:
-    """Set a router's external gateway to NETWORK, or remove it when NETWORK is left out."""
-    from lab import changes
-    _apply_change(world_file, changes.set_router_gateway, router, network)
 
 
 # -- the graph --------------------------------------------------------------------------------
@@ -523,6 +225,21 @@ def health(output_format: str) -> None:
     if not all(check.ok for check in checks):
         sys.exit(1)
 
+
+#: The lab, the local stack and the demo need lab/ and stack/, which a development checkout has and the
+#: production image leaves out (Dockerfile): there the command line simply has no such commands.
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ImportError:
+        return False
+
+
+DEVELOPMENT = _installed("lab") and _installed("stack")
+if DEVELOPMENT:
+    from calipso.lab_commands import lab  # noqa: E402
+    from calipso.stack_commands import stack  # noqa: E402
+    for _command in (stack, lab, demo): main.add_command(_command)  # noqa: E701
 
 from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the REST API's commands
 for _command in API_COMMANDS: main.add_command(_command)  # noqa: E701

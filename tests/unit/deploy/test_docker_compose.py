@@ -60,12 +60,6 @@ def test_no_secret_is_written_into_the_file() -> None:
     assert environment["CALIPSO_SECRET_KEY"].startswith("${")
 
 
-def test_dockerfile_copies_every_package() -> None:
-    dockerfile = (CHECKOUT / "Dockerfile").read_text()
-    for package in ("core", "stack", "graphmodel", "ingest", "queries", "api", "lab", "calipso", "migrations"):
-        assert f"COPY {package} {package}" in dockerfile
-
-
 @pytest.mark.parametrize("service", CALIPSO_SERVICES)
 def test_every_service_command_exists_in_the_cli(service: str, request: pytest.FixtureRequest) -> None:
     argv = COMPOSE["services"][service]["command"]
