@@ -31,9 +31,9 @@ import logging
 import secrets
 import threading
 from collections.abc import Callable
-from functools import cache
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
 import ldap3
@@ -88,11 +88,11 @@ class DirectoryUnavailable(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def token_digest(token: str) -> str:
@@ -302,7 +302,8 @@ class TokenStore:
         self.tokens = database[TOKENS]
         self.clock = clock
 
-    def issue(self, identity: Identity, ttl: timedelta = DEFAULT_TOKEN_TTL, client: str | None = None) -> tuple[str, dict[str, Any]]:
+    def issue(self, identity: Identity, ttl: timedelta = DEFAULT_TOKEN_TTL,
+              client: str | None = None) -> tuple[str, dict[str, Any]]:
         token = secrets.token_urlsafe(32)
         now = self.clock()
         doc = {"_id": token_digest(token), "user": normalize_user(identity.user), "admin": identity.admin,

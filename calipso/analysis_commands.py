@@ -18,7 +18,6 @@ from core.errors import CalipsoError
 from core.stores import Stores
 
 
-
 def _summary(result: Any, output_format: str, output_file: str | None) -> None:
     """After a table, the result's summary lines on standard error (reports carry them inside)."""
     if output_format == "table" and output_file is None:

@@ -9,17 +9,15 @@ from typing import Any
 
 import click
 import yaml
-
-from calipso.output import emit, format_option
-from calipso.common import CalipsoGroup, cli_settings, err
 from pymongo.database import Database
 
+from calipso.common import CalipsoGroup, cli_settings, err
+from calipso.output import emit, format_option
 from core.environments import Environment, EnvironmentConfigError, EnvironmentStore
 from core.errors import CalipsoError
 from core.known_hosts import KnownHosts
 from core.settings import Settings
 from core.stores import Stores
-
 
 
 def environment_store(stores: Stores) -> EnvironmentStore:

@@ -13,7 +13,6 @@ from core.errors import CalipsoError
 from core.stores import Stores
 
 
-
 @click.command("clique")
 @click.argument("environment")
 @click.argument("object_id", metavar="OBJECT")

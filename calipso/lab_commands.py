@@ -12,6 +12,7 @@ import click
 from calipso.common import CalipsoGroup, cli_settings, err
 from calipso.output import emit, format_option
 
+
 @click.group(cls=CalipsoGroup)
 def lab() -> None:
     """Lab clouds to run against: generate a world spec, compute its ground truth, serve it."""
@@ -27,7 +28,8 @@ def lab() -> None:
               help="OVS only: qbr/qvb/qvo hybrid plug, or taps straight on br-int.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same world.")
 @click.option("--name", default=None, help="World name (default lab-<mechanism>-<type driver>).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True, help="Where to write the YAML spec.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="Where to write the YAML spec.")
 def lab_generate(hosts: int, vms_per_host: int, networks: int, mechanism: str, type_driver: str, firewall: str,
                  seed: int, name: str | None, output: str) -> None:
     """Generate a world spec (YAML), deterministic for a seed."""

@@ -14,7 +14,6 @@ from calipso.env_commands import environment_store
 from calipso.output import emit, format_option
 from core.stores import Stores
 
-
 SCHEDULE_COLUMNS = ["schedule_id", "environment", "description", "enabled", "next_run", "runs", "last_run_at",
                     "last_status", "last_scan_id", "owner"]
 

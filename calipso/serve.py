@@ -7,9 +7,8 @@ from datetime import timedelta
 import click
 
 from calipso.common import cli_settings, err
-from core.stores import Stores
 from calipso.output import emit, format_option
-
+from core.stores import Stores
 
 
 @click.command()

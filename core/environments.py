@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -354,7 +354,7 @@ def secret_key(settings: Settings) -> bytes:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class EnvironmentStore:
@@ -454,7 +454,8 @@ class EnvironmentStore:
         for path in secrets:
             _set_path(readable, path, None)
         token = self._fernet.encrypt(json.dumps(secrets).encode()).decode()
-        return {"_id": environment.name, **readable, "credentials": token, "credential_paths": sorted(secrets), "updated_at": _now()}
+        return {"_id": environment.name, **readable, "credentials": token, "credential_paths": sorted(secrets),
+                "updated_at": _now()}
 
     def _decrypt(self, document: dict[str, Any]) -> dict[str, str]:
         try:

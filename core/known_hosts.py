@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.database import Database
@@ -67,7 +67,7 @@ class KnownHosts:
         and the answer is "kept"."""
         check_key(key_type, key)
         selector = {"environment": environment, "host": host, "key_type": key_type}
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         fields = {"key": key, "fingerprint": fingerprint(key)}
         if not replace:
             try:

@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -27,7 +27,7 @@ STALE_AFTER = 3
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Heartbeat:
@@ -84,7 +84,7 @@ def is_alive(doc: dict[str, Any], now: datetime | None = None) -> bool:
     if beat is None:
         return False
     if beat.tzinfo is None:
-        beat = beat.replace(tzinfo=timezone.utc)
+        beat = beat.replace(tzinfo=UTC)
     interval = float(doc.get("interval_s") or INTERVAL_S)
     return (now or _now()) - beat <= timedelta(seconds=interval * STALE_AFTER)
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import kombu
-
 from pymongo.database import Database
 
 from core.environments import Environment

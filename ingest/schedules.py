@@ -23,7 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING
@@ -67,7 +67,7 @@ class Recurrence:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _hour_minute(text: str, every: str) -> tuple[int, int]:
@@ -117,7 +117,7 @@ def parse_recurrence(every: str, at: str | None = None) -> Recurrence:
 
 def _monthly(year: int, month: int, rec: Recurrence) -> datetime:
     day = min(rec.day, calendar.monthrange(year, month)[1])
-    return datetime(year, month, day, rec.hour, rec.minute, tzinfo=timezone.utc)
+    return datetime(year, month, day, rec.hour, rec.minute, tzinfo=UTC)
 
 
 def next_run(rec: Recurrence, after: datetime) -> datetime | None:
@@ -169,7 +169,7 @@ def describe(rec: Recurrence) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _recurrence(document: dict[str, Any]) -> Recurrence:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import neo4j
 from pymongo.database import Database
@@ -31,7 +31,7 @@ def apply_mongo(database: Database) -> list[StepState]:
             continue
         for index in step.indexes:
             database[index.collection].create_index(list(index.keys), name=index.name, unique=index.unique)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         database[MONGO_STATE].replace_one(
             {"_id": step.version}, {"_id": step.version, "description": step.description, "applied_at": now},
             upsert=True)
@@ -49,7 +49,7 @@ def apply_neo4j(driver: neo4j.Driver) -> list[StepState]:
             continue
         for statement in step.statements:  # schema changes cannot share a transaction with writes
             driver.execute_query(statement)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         driver.execute_query(
             f"MERGE (m:{NEO4J_STATE} {{version: $version}}) SET m.description = $description, m.applied_at = $now",
             version=step.version, description=step.description, now=now)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import g
 from flask_restx import Namespace, Resource, fields
 
 from api.auth import MAX_TOKEN_TTL, DirectoryUnavailable, LoginFailed, LoginThrottled, token_digest

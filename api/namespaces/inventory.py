@@ -11,10 +11,10 @@ from api.context import mongo, require
 from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, object_model, page_model
 from api.params import PAGINATION, Args, Param, query
-from queries.explore import count
 from api.serialize import jsonable
 from graphmodel.inventory import HISTORY, OBJECTS
 from graphmodel.schema import OBJECT_TYPES
+from queries.explore import count
 
 ns = Namespace("inventory", description="Discovered objects, current or as of a time, and their history")
 PATH = ENV_PATH + "/inventory"

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace, Resource, fields
 
 from api.context import mongo, require
 from api.errors import BadRequest, NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, query
-from queries.explore import count
 from api.serialize import jsonable
-from flask_restx import fields
 from graphmodel.inventory import HISTORY, LINKS
 from graphmodel.schema import LINK_ATTRIBUTES, LINK_TYPES
+from queries.explore import count
 
 ns = Namespace("links", description="Discovered links between objects")
 PATH = ENV_PATH + "/links"

@@ -12,9 +12,9 @@ from api.context import mongo, require
 from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, query
-from queries.explore import count
 from api.serialize import with_id
 from ingest.records import MESSAGES
+from queries.explore import count
 
 ns = Namespace("messages", description="Messages by level, source, related object and time")
 PATH = ENV_PATH + "/messages"

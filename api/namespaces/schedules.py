@@ -11,9 +11,9 @@ from api.context import mongo, require
 from api.errors import NotFound
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, body, query
-from queries.explore import count
 from api.serialize import with_id
 from ingest.schedules import AT_FORMATS, EVERY, SCHEDULES, ScheduleStore, parse_recurrence
+from queries.explore import count
 
 ns = Namespace("schedules", description="Scheduled scans")
 PATH = ENV_PATH + "/schedules"

@@ -12,7 +12,6 @@ yet acknowledged are delivered again, and handling them twice is harmless (write
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -148,7 +147,7 @@ class Listener:
                             wait = self.debouncer.seconds_to_next()
                             try:
                                 connection.drain_events(timeout=TICK_S if wait is None else min(TICK_S, wait) or 0.01)
-                            except socket.timeout:
+                            except TimeoutError:
                                 connection.heartbeat_check()
                             self._refresh(self.debouncer.take_due())
                             if once and time.monotonic() - self._last_message >= IDLE_S:

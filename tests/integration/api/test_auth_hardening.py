@@ -107,7 +107,8 @@ def test_an_ldap_user_who_leaves_the_admin_group_or_the_directory_loses_its_righ
     assert client.get(f"{API}/auth/whoami", headers=bearer(token)).get_json()["admin"] is False
     assert directory.delete(dn)
     assert "no longer in the directory" in error_of(client.get(f"{API}/auth/whoami", headers=bearer(token)), 401)["message"]
-    directory.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": uid, "uid": uid, "userPassword": "frank-pw"})  # for the fixture's clean-up
+    # Back again, for the fixture's clean-up.
+    directory.add(dn, ["inetOrgPerson"], {"cn": uid, "sn": uid, "uid": uid, "userPassword": "frank-pw"})
 
 
 def test_an_unknown_name_costs_the_same_hashing_as_a_wrong_password(api_world, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -94,7 +94,7 @@ def _fill(spec: dict[str, Any], reference: str) -> Any:
     if kind == "array":
         return [_fill(spec.get("items", {}), reference)]
     if spec.get("format") == "date-time":
-        return datetime.now(timezone.utc).isoformat()
+        return datetime.now(UTC).isoformat()
     if kind == "object":
         return {"environment": reference}
     return reference

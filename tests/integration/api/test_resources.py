@@ -3,7 +3,7 @@ parameters, one error shape, nothing secret in any answer."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -71,7 +71,7 @@ def test_inventory_history_and_as_of(get, api_world) -> None:  # type: ignore[no
     assert history["items"][0]["doc"]["name"] == vm["name"]
     before = vm["first_seen"] - timedelta(seconds=1)
     assert ok(get(env_path(api_world, "/inventory"), as_of=before.isoformat()))["total"] == 0
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     as_of_now = ok(get(env_path(api_world, "/inventory"), as_of=now, type="instance"))
     assert as_of_now["total"] == len(api_world.world.instances)
     error_of(get(env_path(api_world, "/inventory/never-there/history")), 404)
@@ -100,7 +100,8 @@ def test_links_filters(get, api_world) -> None:  # type: ignore[no-untyped-def]
     assert answer["total"] == db[LINKS].count_documents({"environment": env, "network": network}) > 0
     assert all(l["network"] == network for l in answer["items"])
     tagged = db[LINKS].find_one({"environment": env, "network": {"$exists": True}, "vlan_tag": {"$exists": True}})
-    both = ok(get(env_path(api_world, "/links"), attribute=[f"network={tagged['network']}", f"vlan_tag={tagged['vlan_tag']}"]))
+    both = ok(get(env_path(api_world, "/links"),
+                  attribute=[f"network={tagged['network']}", f"vlan_tag={tagged['vlan_tag']}"]))
     assert both["total"] == db[LINKS].count_documents(
         {"environment": env, "network": tagged["network"], "vlan_tag": tagged["vlan_tag"]}) > 0
     # a tag no link carries: a number too large for MongoDB is still a clean, empty answer
@@ -122,14 +123,14 @@ def test_messages(get, api_world) -> None:  # type: ignore[no-untyped-def]
     db, env = api_world.stores.mongo, api_world.environment
     record_message(db, Message(env, "Sensu", "error", "port down on compute-1", related_object="compute-1/eth1",
                                related_object_type="host_pnic"))
-    record_message(db, Message(env, "Calipso", "info", "all good", timestamp=datetime.now(timezone.utc) - timedelta(days=2)))
+    record_message(db, Message(env, "Calipso", "info", "all good", timestamp=datetime.now(UTC) - timedelta(days=2)))
     total = db[MESSAGES].count_documents({"environment": env})
     assert ok(get(env_path(api_world, "/messages")))["total"] == total
     errors = ok(get(env_path(api_world, "/messages"), level="error", source_system="Sensu"))
     assert errors["total"] == 1 and errors["items"][0]["related_object"] == "compute-1/eth1"
     assert ok(get(env_path(api_world, "/messages"), related_object="compute-1/eth1"))["total"] == 1
-    recent = ok(get(env_path(api_world, "/messages"), since=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat()))
-    older = ok(get(env_path(api_world, "/messages"), until=(datetime.now(timezone.utc) - timedelta(days=1)).isoformat()))
+    recent = ok(get(env_path(api_world, "/messages"), since=(datetime.now(UTC) - timedelta(days=1)).isoformat()))
+    older = ok(get(env_path(api_world, "/messages"), until=(datetime.now(UTC) - timedelta(days=1)).isoformat()))
     assert recent["total"] + older["total"] == total and older["total"] >= 1
     one = ok(get(env_path(api_world, f"/messages/{errors['items'][0]['id']}")))
     assert one["message"] == "port down on compute-1"

@@ -7,8 +7,7 @@ import json
 import pytest
 from cryptography.fernet import Fernet
 
-from core.environments import (ENVIRONMENTS, MASK, Environment, EnvironmentExists, EnvironmentNotFound,
-                               EnvironmentStore)
+from core.environments import ENVIRONMENTS, MASK, Environment, EnvironmentExists, EnvironmentNotFound, EnvironmentStore
 from core.errors import ConfigError
 
 SECRETS = ("os-secret-123", "-----KEY TEXT-----", "bus-secret-456")

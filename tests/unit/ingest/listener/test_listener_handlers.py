@@ -9,8 +9,15 @@ from typing import Any
 import kombu.serialization
 import pytest
 
-from ingest.listener.handlers import (HANDLERS, MalformedMessage, Notification, keep_stored_fields, parse_notification,
-                                      plan_for, renamed_descendants)
+from ingest.listener.handlers import (
+    HANDLERS,
+    MalformedMessage,
+    Notification,
+    keep_stored_fields,
+    parse_notification,
+    plan_for,
+    renamed_descendants,
+)
 from ingest.sources.openstack import fetch
 from ingest.sources.openstack.fetch import RawOpenStack
 from ingest.sources.openstack.transform import instances, networks_and_ports
