@@ -109,3 +109,7 @@ def test_run_restarts_a_killed_child_and_sigterm_stops_every_process(  # type: i
     assert any("run: stopped" in line for line in lines), log()
     wait_for("no process of the run is left", lambda: not processes_with(mongo_db.name), deadline_s=10, log=log)
     assert not answers(f"http://127.0.0.1:{port}/api/v1/health")
+    import kombu
+
+    with kombu.Connection(os.environ["AMQP_URL"], connect_timeout=5) as connection:  # the worker's durable queue
+        kombu.Queue(f"calipso.{mongo_db.name}.tasks")(connection.default_channel).delete()
