@@ -123,7 +123,9 @@ LINK_TYPES: tuple[LinkType, ...] = (
              ("physical_network",)),
     LinkType("vedge", "otep", "the vedge's tunnel endpoint"),
     LinkType("otep", "vconnector", "LXB: a bridge whose VXLAN device sends through the endpoint"),
-    LinkType("otep", "host_pnic", "the physical NIC holding the tunneling IP"),
+    LinkType("otep", "host_pnic", "the physical NIC (or bond) holding the tunneling IP, or under the Linux bridge "
+             "or VLAN sub-interface holding it (`via`: the devices passed; `vlan_tag`: the VLAN they add)",
+             ("via", "vlan_tag")),
     LinkType("vconnector", "host_pnic", "LXB: the bridge's physical member (a VLAN sub-interface counts)",
              ("network", "vlan_tag")),
     LinkType("host_pnic", "network", "networks with ports bound on that host that the NIC carries",

@@ -5,6 +5,11 @@ compute hosts carrying the VMs. Every host has a management NIC (eth0) and a dat
 eth1 + eth2, active-backup) that holds the tunnel IP (vxlan, gre) or carries the provider physical
 network (vlan, flat); SR-IOV computes use eth1 as the VFs' physical function instead. The network
 node has eth3 on the external network for router gateways.
+
+Two installer layouts are options: `tunnel_bridge` puts the tunnel IP on a Linux bridge of that name
+over the data bond (with `tunnel_vlan`, over its VLAN sub-interface bond0.<vlan>) instead of on the
+bond; `ovs_installed_stopped` gives every host whose L2 agent is not Open vSwitch's the OVS packages
+with their daemons stopped (ovs-vsctl answers that it cannot reach its database).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import uuid
 
 from graphmodel.conventions import libvirt_name
 from lab.world import (
-    Agent, Aggregate, Bond, FixedIp, Host, Instance, Network, Nic, Port, Project, Region, Router, Subnet, World,
+    Agent, Aggregate, Bond, FixedIp, Host, Instance, Network, Nic, Port, Project, Region, Router, Subnet,
+    TunnelBridge, World,
 )
 
 PROVIDER_PHYSNET = "physnet1"
@@ -51,9 +57,12 @@ class _Ids:
 
 def generate_world(hosts: int = 3, vms_per_host: int = 2, networks: int = 2, mechanism: str = "ovs",
                    type_driver: str = "vxlan", seed: int = 1, name: str | None = None,
-                   firewall: str = "hybrid", aggregates: bool = False) -> World:
+                   firewall: str = "hybrid", aggregates: bool = False, tunnel_bridge: str | None = None,
+                   tunnel_vlan: int | None = None, ovs_installed_stopped: bool = False) -> World:
     """A consistent world spec with the given size and variant. With `aggregates`, the spec states Nova
-    host aggregates: one per availability zone, holding the zone's compute hosts."""
+    host aggregates: one per availability zone, holding the zone's compute hosts. With `tunnel_bridge`
+    (and `tunnel_vlan`), each host's tunnel IP is on that Linux bridge over its bond (VLAN sub-interface);
+    with `ovs_installed_stopped`, hosts without the OVS agent have OVS installed but not running."""
     if hosts < 2:
         raise ValueError("a world needs at least 2 hosts (a controller/network node and a compute)")
     if networks < 1 or vms_per_host < 0:
@@ -63,14 +72,25 @@ def generate_world(hosts: int = 3, vms_per_host: int = 2, networks: int = 2, mec
                          "physical network)")
     if mechanism == "sriov" and type_driver != "vlan":
         raise ValueError("SR-IOV worlds use VLAN networks (--type-driver vlan)")
-    ids = _Ids(seed)
     overlay = type_driver in ("vxlan", "gre")
+    if tunnel_vlan is not None and tunnel_bridge is None:
+        raise ValueError("tunnel_vlan needs tunnel_bridge (the bridge over the VLAN sub-interface)")
+    if tunnel_bridge is not None and (not overlay or mechanism == "vpp"):
+        raise ValueError("tunnel_bridge needs an overlay (vxlan, gre) and a kernel data bond (not VPP)")
+    if ovs_installed_stopped and mechanism == "ovs":
+        raise ValueError("ovs_installed_stopped is for hosts whose L2 agent is not Open vSwitch's")
+    ids = _Ids(seed)
     region = Region(name="RegionOne", availability_zones=["nova"])
     projects = [Project(id=ids.uuid().replace("-", ""), name=f"project-{i + 1}") for i in range(max(1, networks // 4))]
 
     host_list = [_host("controller-1", ["controller", "network"], 1, ids, type_driver, mechanism, network_node=True)]
     host_list += [_host(f"compute-{i}", ["compute"], i + 1, ids, type_driver, mechanism, network_node=False)
                   for i in range(1, hosts)]
+    for host in host_list:
+        if tunnel_bridge is not None:
+            _bridge_the_tunnel_ip(host, tunnel_bridge, tunnel_vlan)
+        if ovs_installed_stopped and not (mechanism == "sriov" and "network" in host.roles):
+            host.ovs_installed_stopped = True
 
     vms_per_network = -(-(hosts - 1) * vms_per_host // networks)
     prefix = min(24, 32 - (vms_per_network + 8).bit_length())
@@ -178,6 +198,13 @@ def _host(name: str, roles: list[str], number: int, ids: _Ids, type_driver: str,
         nics.append(Nic(name="eth3", mac=ids.mac("52:54:00"), role="external", physical_network=EXTERNAL_PHYSNET))
     return Host(name=name, roles=roles, region="RegionOne", availability_zone="nova",  # type: ignore[arg-type]
                 ip_address=str(management_ip), tunnel_ip=str(tunnel_ip) if tunnel_ip else None, nics=nics, bonds=bonds)
+
+
+def _bridge_the_tunnel_ip(host: Host, bridge: str, vlan: int | None) -> None:
+    """Move the tunnel IP from the host's data bond to a Linux bridge over it (or its VLAN sub-interface)."""
+    bond = next(b for b in host.bonds if b.ip)
+    host.tunnel_bridge = TunnelBridge(name=bridge, lower=bond.name, vlan=vlan, ip=bond.ip or "")
+    bond.ip = None
 
 
 def _tenant_network(index: int, project_id: str, ids: _Ids, type_driver: str, prefix: int) -> Network:

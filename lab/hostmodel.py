@@ -267,6 +267,24 @@ def _add_physical(builder: _Builder, host: Host, mechanism: str) -> None:
         live = any(n.carrier for n in members)
         builder.add(Interface(bond.name, "bond", bond.mac, bond.mtu, carrier=live, bond_mode=bond.mode,
                               addresses=_addresses(host, bond.ip)))
+    if host.tunnel_bridge is not None and mechanism != "vpp":
+        _add_tunnel_bridge(builder, host)
+
+
+def _add_tunnel_bridge(builder: _Builder, host: Host) -> None:
+    """The installer's bridge holding the tunnel IP, over the data NIC or bond or its VLAN sub-interface."""
+    spec = host.tunnel_bridge
+    assert spec is not None
+    lower = builder.state.interface(spec.lower)
+    if lower is None:
+        return
+    port = lower
+    if spec.vlan is not None:
+        port = builder.add(Interface(f"{lower.name}.{spec.vlan}", "vlan", lower.mac, lower.mtu, vlan_id=spec.vlan,
+                                     link=lower.name, carrier=lower.carrier))
+    builder.add(Interface(spec.name, "bridge", derived_mac(f"{host.name}/{spec.name}"), lower.mtu,
+                          addresses=_addresses(host, spec.ip)))
+    port.master = spec.name
 
 
 def _addresses(host: Host, cidr: str | None) -> list[str]:
@@ -430,7 +448,9 @@ def _build_lxb(builder: _Builder, world: World, host: Host, ports: list[Port], i
 def _lxb_uplink(builder: _Builder, host: Host, network: Network, bridge_name: str) -> None:
     """The bridge's way out: a VXLAN device, a VLAN sub-interface, or the flat NIC itself."""
     if network.network_type == "vxlan" and host.tunnel_ip:
-        data_device = next(b.name for b in host.bonds) if host.bonds else "eth1"
+        # the agent's VXLAN devices leave through the device holding local_ip
+        data_device = (host.tunnel_bridge.name if host.tunnel_bridge else
+                       next(b.name for b in host.bonds) if host.bonds else "eth1")
         builder.add(Interface(names.lxb_vxlan_name(network.segmentation_id or 0), "vxlan",
                               derived_mac(f"{host.name}/vxlan-{network.segmentation_id}"), network.mtu,
                               master=bridge_name, vxlan_id=network.segmentation_id, vxlan_local=host.tunnel_ip,

@@ -195,6 +195,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
             "mac_address": bond.mac, "link_detected": carrier[bond.name], "mtu": bond.mtu,
             "bond_members": [n.name for n in members]}))
     data_pnic = _data_pnic(host)
+    tunnel_pnic = _tunnel_pnic(host)
     external_pnic = next((n.name for n in host.nics if n.role == "external"), None)
 
     # Neutron agents.
@@ -222,7 +223,10 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
             "udp_port": {"vxlan": 8472 if mechanism == "lxb" else 4789, "gre": None}[overlay]}))
         truth.link("vedge-otep", vedge, otep, host=name)
         if host.tunnel_ip_configured:  # otherwise no NIC holds the tunneling IP
-            truth.link("otep-host_pnic", otep, pnic_id(name, data_pnic), carrier[data_pnic], host=name)
+            bridge = host.tunnel_bridge
+            via = [] if bridge is None else [bridge.name] + ([f"{bridge.lower}.{bridge.vlan}"] if bridge.vlan else [])
+            truth.link("otep-host_pnic", otep, pnic_id(name, tunnel_pnic), carrier[tunnel_pnic], host=name,
+                       via=via, vlan_tag=bridge.vlan if bridge is not None else None)
 
     # Provider (VLAN, flat) uplinks of the vedge.
     provider_networks = {n.physical_network for n in networks.values() if n.network_type in ("vlan", "flat")}
@@ -236,7 +240,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
     # Which pNIC carries each network on this host; host_pnic-network for networks with ports here.
     def carrier_pnic(network: Network) -> str | None:
         if network.network_type in ("vxlan", "gre"):  # through the NIC that holds the tunneling IP
-            return data_pnic if overlay and host.tunnel_ip_configured else None
+            return tunnel_pnic if overlay and host.tunnel_ip_configured else None
         if network.physical_network == "external":
             return external_pnic
         return data_pnic
@@ -300,6 +304,12 @@ def _data_pnic(host: Host) -> str | None:
     """The NIC (or bond) that carries tenant traffic: tunnels or the provider network."""
     bond = next((b.name for b in host.bonds if b.role in ("tunnel", "provider")), None)
     return bond or next((n.name for n in host.nics if n.role in ("tunnel", "provider") and not n.bond), None)
+
+
+def _tunnel_pnic(host: Host) -> str | None:
+    """The NIC (or bond) tunnel packets leave by: under the installer's bridge when the tunnel IP is on one
+    (the bridge, and a VLAN sub-interface, are not objects of the model), else the data NIC or bond."""
+    return host.tunnel_bridge.lower if host.tunnel_bridge is not None else _data_pnic(host)
 
 
 def _vnic_name(mechanism: str, port: Port) -> str:

@@ -88,6 +88,23 @@ class Bond(Spec):
     physical_network: str | None = None
 
 
+class TunnelBridge(Spec):
+    """The tunneling IP on a Linux bridge (a common installer layout, e.g. `br-mesh`): the bridge holds
+    `ip`, and its one port is `lower` itself or, with `vlan`, the VLAN sub-interface `<lower>.<vlan>`."""
+
+    name: str = "br-mesh"
+    lower: str  # a NIC or bond of the host (not a bond member)
+    vlan: int | None = None
+    ip: str  # CIDR; its address is the host's tunnel_ip
+
+    @field_validator("vlan")
+    @classmethod
+    def _vlan(cls, value: int | None) -> int | None:
+        if value is not None and not 1 <= value <= 4094:
+            raise ValueError(f"VLAN id must be 1..4094, got {value}")
+        return value
+
+
 class Host(Spec):
     name: str
     roles: list[HostRole]
@@ -98,6 +115,10 @@ class Host(Spec):
     tunnel_ip_configured: bool = True  # state: False when the address is gone (fault tunnel_unreachable)
     nics: list[Nic]
     bonds: list[Bond] = []
+    tunnel_bridge: TunnelBridge | None = None  # None: the tunneling IP is on a NIC or bond (its `ip`)
+    # Open vSwitch's packages installed but its daemons stopped (a Linux-bridge host): ovs-vsctl exists
+    # and fails, unable to reach its database.
+    ovs_installed_stopped: bool = False
     os: str = "Ubuntu 22.04.4 LTS"
     kernel: str = "5.15.0-105-generic"
 
@@ -315,6 +336,10 @@ def _reference_problems(world: World):  # type: ignore[no-untyped-def]
             for member in bond.members:
                 if member not in nic_names:
                     yield f"host {host.name}: bond {bond.name} member {member!r} is not one of its NICs"
+        yield from _tunnel_bridge_problems(host)
+        if host.ovs_installed_stopped and (world.mechanism_driver == "ovs" or (
+                world.mechanism_driver == "sriov" and "network" in host.roles)):
+            yield f"host {host.name}: ovs_installed_stopped, but its L2 agent is Open vSwitch's"
     for network in world.networks:
         if network.project_id not in projects:
             yield f"network {network.name}: unknown project_id {network.project_id!r}"
@@ -349,6 +374,25 @@ def _reference_problems(world: World):  # type: ignore[no-untyped-def]
                 yield f"aggregate {aggregate.name}: unknown host {host_name!r}"
         if aggregate.availability_zone is not None and aggregate.availability_zone not in zone_names:
             yield f"aggregate {aggregate.name}: availability zone {aggregate.availability_zone!r} is in no region"
+
+
+def _tunnel_bridge_problems(host: Host):  # type: ignore[no-untyped-def]
+    bridge = host.tunnel_bridge
+    if bridge is None:
+        return
+    lowers = {n.name for n in host.nics if not n.bond} | {b.name for b in host.bonds}
+    if bridge.lower not in lowers:
+        yield (f"host {host.name}: tunnel_bridge.lower {bridge.lower!r} is not one of its NICs or bonds "
+               f"(bond members cannot be)")
+    if bridge.name in lowers | {n.name for n in host.nics}:
+        yield f"host {host.name}: tunnel_bridge.name {bridge.name!r} is already a NIC or bond"
+    try:
+        address = str(ipaddress.ip_interface(bridge.ip).ip)
+    except ValueError:
+        yield f"host {host.name}: tunnel_bridge.ip is not a CIDR: {bridge.ip!r}"
+        return
+    if address != host.tunnel_ip:
+        yield f"host {host.name}: tunnel_bridge.ip {bridge.ip} is not the tunnel_ip {host.tunnel_ip!r}"
 
 
 def _check_mac(value: str) -> str:

@@ -670,3 +670,30 @@ def run_ofctl(view: HostView, args: list[str]) -> Result:
     if command == "show":
         return 0, ofctl_show(view, bridge), ""
     return 0, dump_flows(view, bridge), ""
+
+
+# -- Open vSwitch installed but not running -------------------------------------------------------
+# A host with the OVS packages and neither ovsdb-server nor ovs-vswitchd (a Linux-bridge host, or OVS
+# restarting). The answers are Debian's openvswitch-switch 3.1 tools', run as root with no daemon.
+
+OVS_RUN_DIR = "/var/run/openvswitch"
+OVS_DB_SOCKET = f"unix:{OVS_RUN_DIR}/db.sock"
+_LOG_TIME = "2026-01-01T00:00:00Z"  # the tools' log prefix; a fixed instant keeps the answers stable
+
+
+def run_stopped(tool: str, args: list[str]) -> Result:
+    """(exit status, stdout, stderr) of an OVS tool when the daemons are stopped."""
+    if "--version" in args or "-V" in args:
+        return 0, f"{tool} (Open vSwitch) {OVS_VERSION}\n", ""
+    if tool == "ovs-vsctl":
+        return 1, "", f"ovs-vsctl: {OVS_DB_SOCKET}: database connection failed (No such file or directory)\n"
+    if tool == "ovs-appctl":
+        pidfile = f"{OVS_RUN_DIR}/ovs-vswitchd.pid"
+        return 1, "", (f"{_LOG_TIME}|00001|daemon_unix|WARN|{pidfile}: open: No such file or directory\n"
+                       f'ovs-appctl: cannot read pidfile "{pidfile}" (No such file or directory)\n')
+    if tool == "ovs-dpctl":
+        return 1, "", (f"{_LOG_TIME}|00001|dpif_netlink|INFO|Generic Netlink family 'ovs_datapath' does not exist. "
+                       "The Open vSwitch kernel module is probably not loaded.\n"
+                       f"{_LOG_TIME}|00002|dpif|WARN|failed to enumerate system datapaths: No such file or directory\n")
+    bridge = next((a for a in args[1:] if not a.startswith("-")), "br-int")
+    return 1, "", f"ovs-ofctl: {bridge} is not a bridge or a socket\n"

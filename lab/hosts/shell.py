@@ -161,11 +161,20 @@ class SimulatedHost:
                 "ovs-ofctl": lambda args, ns: ovs.run_ofctl(view, args),
                 "ovs-appctl": lambda args, ns: ovs.run_appctl(view, args),
             })
+        elif self.view.host.ovs_installed_stopped:
+            tools.update(self._stopped_ovs_tools())
         if self.state.mechanism == "vpp":
             tools["vppctl"] = lambda args, ns: vpp.run_vppctl(view, args)
         if "compute" in self.view.host.roles:
             tools["virsh"] = lambda args, ns: libvirt.run_virsh(view, args)
         return tools
+
+
+    @staticmethod
+    def _stopped_ovs_tools() -> dict[str, Callable[[list[str], str | None], Result]]:
+        """OVS installed, its daemons stopped: the tools exist and fail (world spec ovs_installed_stopped)."""
+        return {tool: (lambda args, ns, tool=tool: ovs.run_stopped(tool, args))  # type: ignore[misc]
+                for tool in ("ovs-vsctl", "ovs-dpctl", "ovs-ofctl", "ovs-appctl")}
 
 
 def _is_netns_exec(args: list[str]) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import shlex
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -178,11 +179,22 @@ def _ovs_ports(transport: Transport, host: str) -> list[OvsPortFact] | None:
         result = transport.run(host, command)
         if result.exit_status == COMMAND_NOT_FOUND:
             return None
+        if result.exit_status != 0 and ovs_not_running(result.stderr):
+            # Installed, not running (a Linux-bridge host with the packages, ovsdb-server restarting): no
+            # OVS facts, one failure naming the command; `ovs-vsctl show` would only say it again.
+            raise CommandFailed(host, command, "Open vSwitch is installed but not running: "
+                                f"{result.stderr.strip()[:200]}")
         if result.exit_status != 0:
             show = _run(transport, host, "ovs-vsctl show")
             return parsers.ovs_ports_from_show(parsers.parse_ovs_vsctl_show(show))
         tables[table] = parsers.parse_ovsdb_table(result.stdout, table, command=command)
     return parsers.ovs_ports(tables["Bridge"], tables["Port"], tables["Interface"])
+
+
+def ovs_not_running(stderr: str) -> bool:
+    """Whether ovs-vsctl's error says its database cannot be reached: ovsdb-server is not running (no socket:
+    "No such file or directory"; a stale one: "Connection refused")."""
+    return re.search(r"^ovs-vsctl: \S+: database connection failed \(", stderr, re.MULTILINE) is not None
 
 
 def _datapath_ports(transport: Transport, host: str) -> list[DatapathPortFact] | None:

@@ -7,7 +7,7 @@ state, a tap's carrier, a VF's link state. Every link names its provenance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,10 +167,20 @@ class HostBuilder:
         self.otep_pnic(otep, tunneling_ip)
 
     def otep_pnic(self, otep: str, tunneling_ip: str) -> None:
+        """otep-host_pnic to each NIC (or bond) the tunnel leaves by: the holder of the tunneling IP, or
+        what is under it when the holder is a Linux bridge or a VLAN sub-interface (e.g. br-mesh on
+        bond0.50), with the devices passed (`via`) and the VLAN tag the path adds."""
         holder = self._address_holder(tunneling_ip)
-        if holder is not None:
-            self.link("otep-host_pnic", otep, f"{self.host}/{holder}", self.pnic_link[holder],
-                      f"{holder} holds the tunneling IP {tunneling_ip}")
+        if holder is None:
+            return
+        for path in underlay_paths(self.facts, holder, self.pnic_link):
+            nic, via = path[-1], path[:-1]
+            vlans = [i.vlan_id for i in (self.facts.interface(d) for d in via) if i is not None and i.kind == "vlan"]
+            evidence = f"{holder} holds the tunneling IP {tunneling_ip}"
+            if via:
+                evidence += " and sends through " + " -> ".join([*via[1:], nic])
+            self.link("otep-host_pnic", otep, f"{self.host}/{nic}", self.pnic_link[nic], evidence,
+                      via=via, vlan_tag=vlans[-1] if vlans else None)
 
     def _overlay(self) -> str | None:
         types = self.config.get("tunnel_types") or []
@@ -200,7 +210,7 @@ class HostBuilder:
     def _address_holder(self, ip: str) -> str | None:
         for iface in self.facts.interfaces:
             if iface.namespace is None and any(a.split("/")[0] == ip for a in iface.addresses):
-                return iface.name if iface.name in self.pnic_link else None
+                return iface.name
         if self.facts.vpp_interfaces is not None:
             # VPP holds the address on an interface of its own, and `show int` does not print
             # addresses: the tunnel leaves through VPP's first hardware uplink.
@@ -388,23 +398,23 @@ class HostBuilder:
             for physnet, nic in sorted(physnet_nic.items()):
                 self.link("vedge-host_pnic", self.vedge_id, f"{self.host}/{nic}", self.pnic_link[nic],  # type: ignore[arg-type]
                           f"physical network {physnet} maps to {nic}", physical_network=physnet)
-        tunnel_nic = None
-        if self.otep_id:
-            tunnel_nic = next((l["target_id"].split("/", 1)[1] for l in self.result.links
-                               if l["link_type"] == "otep-host_pnic"), None)
+        tunnel_nics: list[str] = []
+        if self.otep_id:  # every NIC under the tunnel endpoint (several when a bridge has several ports)
+            tunnel_nics = [l["target_id"].split("/", 1)[1] for l in self.result.links
+                           if l["link_type"] == "otep-host_pnic"]
         for network in self.index.networks_on_host(self.host):
             if network.get("network_type") in ("vxlan", "gre"):
-                nic = tunnel_nic
+                nics = tunnel_nics
             else:
                 nic = physnet_nic.get(network.get("physical_network") or "")
-            if not nic:
-                continue
+                nics = [nic] if nic else []
             segmentation = network.get("segmentation_id")
-            self.link("host_pnic-network", f"{self.host}/{nic}", network["id"], self.pnic_link[nic],
-                      f"ports of {network['name']} are bound here and {nic} carries its "
-                      f"{network.get('network_type')} traffic", segmentation_id=segmentation,
-                      network_type=network.get("network_type"),
-                      link_name=f"Segment-{segmentation}" if segmentation else "Segment-flat")
+            for nic in nics:
+                self.link("host_pnic-network", f"{self.host}/{nic}", network["id"], self.pnic_link[nic],
+                          f"ports of {network['name']} are bound here and {nic} carries its "
+                          f"{network.get('network_type')} traffic", segmentation_id=segmentation,
+                          network_type=network.get("network_type"),
+                          link_name=f"Segment-{segmentation}" if segmentation else "Segment-flat")
 
     def _physnet_nics(self) -> dict[str, str]:
         """Physical network -> the pNIC carrying it, from the agent's mappings and the switch's ports."""
@@ -428,6 +438,29 @@ class HostBuilder:
                     if device in self.pnic_link:
                         result[physnet] = device
         return result
+
+
+def underlay_paths(facts: HostFacts, device: str, pnics: Collection[str]) -> list[list[str]]:
+    """The ways down from a root-namespace device to the pNICs (`pnics`: physical NICs and bonds) under it,
+    each as the device names from `device` to the pNIC: a pNIC is its own way; a Linux bridge leads to its
+    ports, a VLAN sub-interface to its parent. Anything else (a veth, a VXLAN device, an OVS internal port)
+    leads nowhere a scan can see. Pure; cycles in odd facts are cut."""
+    def down(name: str, seen: tuple[str, ...]) -> list[list[str]]:
+        if name in seen:
+            return []
+        path = [*seen, name]
+        if name in pnics:
+            return [path]
+        iface = facts.interface(name)
+        if iface is None:
+            return []
+        if iface.kind == "bridge":
+            ports = sorted(i.name for i in facts.interfaces if i.master == name and i.namespace is None)
+            return [found for port in ports for found in down(port, tuple(path))]
+        if iface.kind == "vlan" and iface.parent:
+            return down(iface.parent, tuple(path))
+        return []
+    return down(device, ())
 
 
 def default_vnic_path(mechanism: str | None) -> VnicPath | None:

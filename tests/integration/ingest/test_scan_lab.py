@@ -209,3 +209,40 @@ def test_a_hostile_host_name_from_the_cloud_is_refused_and_the_others_are_scanne
     truth = compute_truth(world)
     objects, _ = stored(mongo_db, "lab")
     assert {i for i, o in truth.objects.items() if o.host not in (None, HOSTILE)} <= objects
+
+
+# Installer layouts (issue 12), scanned over SSH like the variants above: the tunnel IP on br-mesh over the
+# bond's VLAN sub-interface bond0.50, and Open vSwitch installed but stopped on Linux-bridge hosts (their
+# ovs-vsctl exits 1: "database connection failed"). Each host is complete; a stopped OVS costs one message
+# per host, naming the host and the ovs-vsctl command.
+@pytest.mark.parametrize("options", [
+    {"tunnel_bridge": "br-mesh", "tunnel_vlan": 50, "ovs_installed_stopped": True},
+    {"tunnel_bridge": "br-mesh", "tunnel_vlan": 50},
+], ids=["lxb-br-mesh-vlan-ovs-stopped", "lxb-br-mesh-vlan"])
+def test_scan_of_installer_layouts_equals_the_truth(options: dict, lab: LabService, mongo_db,  # type: ignore[no-untyped-def, type-arg]
+                                                    tmp_path: Path) -> None:
+    world = generate_world(3, 2, 2, "lxb", "vxlan", seed=31, **options)
+    save_world(world, tmp_path / "world.yaml")
+    endpoints = lab.up(tmp_path / "world.yaml")
+    cli = endpoints["cli"]
+    with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
+                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
+                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
+        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
+                         concurrency=4).scan()
+    truth = compute_truth(world)
+    objects, links = stored(mongo_db, "lab")
+    assert objects == set(truth.objects)
+    assert links == {key: link.state for key, link in truth.links.items()}
+    assert {("otep-host_pnic", f"{h}/otep-vxlan", f"{h}/bond0") for h in host_names(world)} <= set(links)
+    messages = list(mongo_db[MESSAGES].find({"environment": "lab", "scan_id": result.scan_id}))
+    if options.get("ovs_installed_stopped"):
+        assert result.status == "completed_with_errors"
+        assert sorted(m["related_object"] for m in messages) == sorted(host_names(world))  # one each
+        for message in messages:
+            assert message["details"]["command"].startswith("ovs-vsctl ")
+            assert "Open vSwitch is installed but not running" in message["message"]
+            assert message["message"].startswith(f"{message['related_object']}: ")
+    else:
+        assert result.status == "completed", result.errors
+        assert messages == []

@@ -76,3 +76,30 @@ def test_faulted_worlds_equal_the_truth(mechanism: str, type_driver: str, kind: 
               "dhcp_namespace_gone": world.networks[0].id}.get(kind, vm.port_ids[0])
     inject_fault(world, kind, target)
     assert_equals_truth(world)
+
+
+# Installer layouts (issue 12): the tunnel IP on a Linux bridge (over the bond's VLAN sub-interface or the
+# bond itself), and OVS installed but stopped on the hosts whose L2 agent is not Open vSwitch's.
+@pytest.mark.parametrize(("mechanism", "type_driver", "options"), [
+    ("lxb", "vxlan", {"tunnel_bridge": "br-mesh", "tunnel_vlan": 50, "ovs_installed_stopped": True}),
+    ("ovs", "vxlan", {"tunnel_bridge": "br-mesh", "tunnel_vlan": 50}),
+    ("ovs", "gre", {"tunnel_bridge": "br-mesh"}),
+    ("sriov", "vlan", {"ovs_installed_stopped": True}),
+])
+def test_installer_layouts_equal_the_truth(mechanism: str, type_driver: str, options: dict) -> None:  # type: ignore[type-arg]
+    world = generate_world(3, 2, 2, mechanism, type_driver, seed=4, **options)
+    assert_equals_truth(world)
+    if "tunnel_bridge" in options:
+        truth = compute_truth(world)
+        underlay = {k: l for k, l in truth.links.items() if k[0] == "otep-host_pnic"}
+        assert len(underlay) == len(world.hosts)
+
+
+def test_the_bridged_tunnel_ip_with_its_nic_down_equals_the_truth() -> None:
+    world = generate_world(3, 2, 2, "lxb", "vxlan", seed=4, tunnel_bridge="br-mesh", tunnel_vlan=50)
+    for nic in world.host("compute-1").nics:
+        if nic.bond:
+            nic.carrier = False
+    assert_equals_truth(world)
+    truth = compute_truth(world)
+    assert truth.links[("otep-host_pnic", "compute-1/otep-vxlan", "compute-1/bond0")].state == "down"
