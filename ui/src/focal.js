@@ -123,26 +123,34 @@ export async function focalView(main, env, focal, params) {
   });
 }
 
+/** A <details> whose body is loaded the first time it is opened (the reads behind it scan large
+ * collections in MongoDB: nobody should wait for them before they ask). */
+function lazyDetails(title, load) {
+  const body = h("div", {}, h("p", {}, "Loading…"));
+  const details = h("details", {}, h("summary", {}, title), body);
+  let loaded = false;
+  details.addEventListener("toggle", async () => {
+    if (!details.open || loaded) return;
+    loaded = true;
+    try { fill(body, await load()); } catch (error) { fill(body, errorBox(error)); }
+  });
+  return details;
+}
+
 /** The side panel: attributes, links, history (as of a time) and messages of one object. */
 export async function sidePanel(side, env, id, panel) {
   fill(side, h("p", {}, "Loading…"));
   const base = `${api.env(env)}`;
+  const linkTable = (items) => table(items, [["link_type", "Type"],
+    ["source_id", "From", (v) => h("a", { href: link("env", env, "focal", v) }, v)],
+    ["target_id", "To", (v) => h("a", { href: link("env", env, "focal", v) }, v)], ["state", "State"]]);
   try {
-    const [object, links, history, messages] = await Promise.all([
-      api.get(`${base}/inventory/${api.id(id)}`),
-      api.get(`${base}/links`, { object_id: id, page_size: 50 }),
-      api.get(`${base}/inventory/${api.id(id)}/history`, { page_size: 20 }).catch(() => ({ items: [], total: 0 })),
-      api.get(`${base}/messages`, { related_object: id, page_size: 20 }),
-    ]);
+    const object = await api.get(`${base}/inventory/${api.id(id)}`);
     const health = panel ? panel.model.healthOf(id) : null;
     const attributes = Object.entries(object).filter(([k]) => !["id_path", "name_path", "environment"].includes(k));
-    const asOf = h("input", { type: "datetime-local", id: "as-of", step: 1 });
-    const version = h("div", { class: "version" });
-    asOf.addEventListener("change", () => {
-      const t = new Date(asOf.value + "Z").toISOString();
-      const v = history.items.find((x) => x.valid_from <= t && (!x.valid_to || x.valid_to > t));
-      fill(version, v ? h("pre", {}, JSON.stringify(v.doc, null, 1)) : h("p", {}, "The object did not exist then."));
-    });
+    const drawn = panel ? [...panel.model.links.values()].filter((l) => l.source === id || l.target === id)
+      .map((l) => ({ link_type: l.link_type, source_id: l.source, target_id: l.target, state: l.state })) : [];
+    const hidden = panel ? panel.model.nodes.get(id)?.hidden || 0 : 0;
     const actions = [
       h("a", { class: "button", href: link("env", env, "focal", id) }, "Focus here"),
       panel ? h("button", { type: "button", onclick: () => panel.expand(id) }, "Expand neighbours") : null,
@@ -157,15 +165,29 @@ export async function sidePanel(side, env, id, panel) {
       h("div", { class: "actions" }, actions),
       h("details", { open: true }, h("summary", {}, "Attributes"),
         h("dl", { class: "attrs" }, attributes.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]))),
-      h("details", { open: true }, h("summary", {}, `Links (${links.total})`),
-        links.items.length ? table(links.items, [["link_type", "Type"],
-          ["source_id", "From", (v) => h("a", { href: link("env", env, "focal", v) }, v)],
-          ["target_id", "To", (v) => h("a", { href: link("env", env, "focal", v) }, v)], ["state", "State"]]) : h("p", {}, "No link.")),
-      h("details", {}, h("summary", {}, `History (${history.total} versions)`),
-        h("label", { for: "as-of" }, "As of (UTC): "), asOf, version,
-        history.items.length ? table(history.items, [["valid_from", "From", when], ["valid_to", "Until", (v) => (v ? when(v) : "now")]]) : null),
-      h("details", { open: messages.total > 0 }, h("summary", {}, `Messages (${messages.total})`),
-        messages.items.length ? table(messages.items, [["timestamp", "When", when], ["level", "Level"], ["message", "Message"]]) : h("p", {}, "No message.")));
+      panel ? h("details", { open: true }, h("summary", {}, `Links in the picture (${drawn.length}; ${hidden} not shown)`),
+        drawn.length ? linkTable(drawn) : h("p", {}, "None.")) : null,
+      lazyDetails("All links", async () => {
+        const links = await api.get(`${base}/links`, { object_id: id, page_size: 50 });
+        return [h("p", {}, `${links.total} links`), links.items.length ? linkTable(links.items) : null];
+      }),
+      lazyDetails("History", async () => {
+        const history = await api.get(`${base}/inventory/${api.id(id)}/history`, { page_size: 20 });
+        const asOf = h("input", { type: "datetime-local", id: "as-of", step: 1 });
+        const version = h("div", { class: "version" });
+        asOf.addEventListener("change", () => {
+          const t = new Date(asOf.value + "Z").toISOString();
+          const v = history.items.find((x) => x.valid_from <= t && (!x.valid_to || x.valid_to > t));
+          fill(version, v ? h("pre", {}, JSON.stringify(v.doc, null, 1)) : h("p", {}, "The object did not exist then."));
+        });
+        return [h("p", {}, `${history.total} versions`), h("label", { for: "as-of" }, "As of (UTC): "), asOf, version,
+          history.items.length ? table(history.items, [["valid_from", "From", when], ["valid_to", "Until", (v) => (v ? when(v) : "now")]]) : null];
+      }),
+      lazyDetails("Messages", async () => {
+        const messages = await api.get(`${base}/messages`, { related_object: id, page_size: 20 });
+        return messages.items.length ? table(messages.items, [["timestamp", "When", when], ["level", "Level"], ["message", "Message"]],
+          { caption: `${messages.total} messages` }) : h("p", {}, "No message.");
+      }));
   } catch (error) {
     fill(side, errorBox(error));
   }

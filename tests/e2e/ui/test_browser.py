@@ -254,6 +254,11 @@ def test_search_a_vm_by_mac_and_its_focal_graph_holds_its_clique(page: Any, ui_w
     assert set(drawn) == {n["id"] for n in clique["nodes"]}
     assert set(drawn.values()) == {"ok"}
     assert page.locator("aside.side h2").inner_text() == target.name
+    page.click("aside.side summary:text('History')")  # loaded when opened
+    page.wait_for_selector("aside.side details[open] >> text=/\\d+ versions/")
+    page.click("aside.side summary:text('All links')")
+    links = ui_world.api("/links", object_id=target.id)["total"]
+    page.wait_for_selector(f"aside.side details[open] >> text='{links} links'")
     metrics = page.evaluate("window.calipsoMetrics")
     assert metrics["nodes"] == len(clique["nodes"])
 
