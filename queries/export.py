@@ -278,13 +278,11 @@ class _Spool:
     def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
         self.handles: dict[str, Any] = {}
-        self.counts: dict[str, int] = {}
 
     def add(self, section: str, record: Mapping[str, Any]) -> None:
         if section not in self.handles:
             self.handles[section] = tempfile.TemporaryFile("w+", encoding="utf-8", dir=self.directory)
         self.handles[section].write(_json({k: v for k, v in record.items() if v is not None and v != ""}) + "\n")
-        self.counts[section] = self.counts.get(section, 0) + 1
 
     def lines(self, section: str) -> Iterator[str]:
         handle = self.handles.get(section)
