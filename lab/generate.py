@@ -20,8 +20,21 @@ import uuid
 
 from graphmodel.conventions import libvirt_name
 from lab.world import (
-    Agent, Aggregate, Bond, FixedIp, Host, Instance, Network, Nic, Port, Project, Region, Router, Subnet,
-    TunnelBridge, World,
+    Agent,
+    Aggregate,
+    Bond,
+    FixedIp,
+    Host,
+    Instance,
+    Network,
+    Nic,
+    Port,
+    Project,
+    Region,
+    Router,
+    Subnet,
+    TunnelBridge,
+    World,
 )
 
 PROVIDER_PHYSNET = "physnet1"

@@ -69,7 +69,7 @@ class Truth:
 
     def to_json(self) -> dict[str, Any]:
         return {"objects": [asdict(o) for o in sorted(self.objects.values(), key=lambda o: o.id)],
-                "links": [asdict(l) for l in sorted(self.links.values(), key=lambda l: l.key)]}
+                "links": [asdict(link) for link in sorted(self.links.values(), key=lambda link: link.key)]}
 
 
 def vnic_id(host: str, mac: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from core.errors import CalipsoError
 
@@ -318,7 +318,7 @@ def _reference_problems(world: World):  # type: ignore[no-untyped-def]
                         ("agent", world.agents), ("aggregate", world.aggregates or [])):
         seen: set[str] = set()
         for item in items:
-            key = getattr(item, "id", None) or getattr(item, "name")
+            key = getattr(item, "id", None) or item.name
             if key in seen:
                 yield f"duplicate {kind} {key!r}"
             seen.add(key)

@@ -29,7 +29,12 @@ from typing import Any
 
 from ingest.sources.host import parsers
 from ingest.sources.host.facts import (
-    CommandFailure, DatapathPortFact, HostFacts, InterfaceFact, OvsPortFact, VppInterfaceFact,
+    CommandFailure,
+    DatapathPortFact,
+    HostFacts,
+    InterfaceFact,
+    OvsPortFact,
+    VppInterfaceFact,
 )
 from ingest.sources.host.parsers.errors import ParseError
 from ingest.transport import CommandResult, Transport, TransportError

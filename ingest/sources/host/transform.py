@@ -400,8 +400,8 @@ class HostBuilder:
                           f"physical network {physnet} maps to {nic}", physical_network=physnet)
         tunnel_nics: list[str] = []
         if self.otep_id:  # every NIC under the tunnel endpoint (several when a bridge has several ports)
-            tunnel_nics = [l["target_id"].split("/", 1)[1] for l in self.result.links
-                           if l["link_type"] == "otep-host_pnic"]
+            tunnel_nics = [link["target_id"].split("/", 1)[1] for link in self.result.links
+                           if link["link_type"] == "otep-host_pnic"]
         for network in self.index.networks_on_host(self.host):
             if network.get("network_type") in ("vxlan", "gre"):
                 nics = tunnel_nics

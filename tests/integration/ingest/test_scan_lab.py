@@ -31,7 +31,6 @@ from lab.ssh_server import LabSSHServer, generate_host_key
 from lab.truth import compute_truth
 from lab.world import VARIANTS, World, save_world
 
-
 #: Object types only a host's own commands can tell: absent, not invented, when the host fails.
 HOST_DERIVED_TYPES = {"host_pnic", "vnic", "vconnector", "vedge", "otep"}
 

@@ -8,8 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from conftest import connect_to_lab
 import pytest
+from conftest import connect_to_lab
 
 from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
 from ingest.sources.openstack.fetch import fetch_openstack
