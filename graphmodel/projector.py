@@ -156,6 +156,10 @@ def _aware(value: Any) -> Any:
 
 
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
+    # Whether a new node or link may be one that comes back (its RecentChange logged it going away):
+    # never on a first load, where asking for each of them would cost an index seek per row.
+    recall = tx.run(f"RETURN EXISTS {{ MATCH (c:{RECENT_CHANGE_LABEL} {{env: $env}}) }} AS recall",
+                    env=environment).single()["recall"]
     for object_type, rows in batch.object_upserts.items():
         # One statement per type, one index seek per object and one per parent:
         # - a node that was there (it has `env`: a parent MERGEd ahead of its own row has not) with
@@ -171,7 +175,8 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             WITH n, row, existed, before
             CALL {{
               WITH n, row, existed, before
-              WITH row, existed, before WHERE row.change.at IS NOT NULL AND (NOT existed OR before <> row.props)
+              WITH row, existed, before WHERE row.change.at IS NOT NULL
+                AND (existed AND before <> row.props OR NOT existed AND $recall)
               OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH row, existed, before, known WHERE existed OR known IS NOT NULL
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
@@ -193,7 +198,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
               MERGE (p:Object {{uid: row.parent_uid}})
               MERGE (p)-[:CONTAINS]->(n)
             }}
-            """, rows=rows).consume()
+            """, rows=rows, recall=recall).consume()
     if batch.object_deletes:
         tx.run(f"""
             UNWIND $rows AS row
@@ -222,7 +227,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             MERGE (a)-[r:{relationship}]->(b)
             WITH a, r, row, properties(r) AS before
             SET r = row.props
-            WITH a, row, before WHERE row.at IS NOT NULL AND before <> row.props
+            WITH a, row, before WHERE row.at IS NOT NULL AND before <> row.props AND (size(keys(before)) > 0 OR $recall)
             CALL {{
               WITH a, row, before
               OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
@@ -235,7 +240,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
                                    f"CASE WHEN size(keys(before)) > 0 THEN apoc.hashing.fingerprint(before) ELSE '{ABSENT}' END",
                                    "apoc.hashing.fingerprint(row.props)", "row.at")}
             }}
-            """, rows=rows).consume()
+            """, rows=rows, recall=recall).consume()
     for link_type, rows in batch.link_deletes.items():
         relationship = relationship_of(link_type)
         tx.run(f"""
