@@ -28,17 +28,26 @@ def lab() -> None:
               help="OVS only: qbr/qvb/qvo hybrid plug, or taps straight on br-int.")
 @click.option("--seed", default=1, show_default=True, type=int, help="Same seed, same world.")
 @click.option("--name", default=None, help="World name (default lab-<mechanism>-<type driver>).")
+@click.option("--tunnel-bridge", default=None, metavar="NAME",
+              help="Put each host's tunnel IP on a Linux bridge of this name (e.g. br-mesh) over its bond.")
+@click.option("--tunnel-vlan", default=None, type=click.IntRange(1, 4094),
+              help="With --tunnel-bridge: the bridge is over the bond's VLAN sub-interface bond0.<VLAN>.")
+@click.option("--ovs-installed-stopped", is_flag=True,
+              help="Hosts whose L2 agent is not OVS have OVS installed but stopped (ovs-vsctl fails).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
               help="Where to write the YAML spec.")
 def lab_generate(hosts: int, vms_per_host: int, networks: int, mechanism: str, type_driver: str, firewall: str,
-                 seed: int, name: str | None, output: str) -> None:
+                 seed: int, name: str | None, tunnel_bridge: str | None, tunnel_vlan: int | None,
+                 ovs_installed_stopped: bool, output: str) -> None:
     """Generate a world spec (YAML), deterministic for a seed."""
     from lab.generate import generate_world
     from lab.world import save_world
 
     started = time.monotonic()
     try:
-        world = generate_world(hosts, vms_per_host, networks, mechanism, type_driver, seed, name, firewall)
+        world = generate_world(hosts, vms_per_host, networks, mechanism, type_driver, seed, name, firewall,
+                               tunnel_bridge=tunnel_bridge, tunnel_vlan=tunnel_vlan,
+                               ovs_installed_stopped=ovs_installed_stopped)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     save_world(world, output)
