@@ -225,8 +225,8 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
         if host.tunnel_ip_configured:  # otherwise no NIC holds the tunneling IP
             bridge = host.tunnel_bridge
             via = [] if bridge is None else [bridge.name] + ([f"{bridge.lower}.{bridge.vlan}"] if bridge.vlan else [])
-            truth.link("otep-host_pnic", otep, pnic_id(name, tunnel_pnic), carrier[tunnel_pnic], host=name,
-                       via=via, vlan_tag=bridge.vlan if bridge is not None else None)
+            path = {"via": via, "vlan_tag": bridge.vlan} if bridge is not None else {}
+            truth.link("otep-host_pnic", otep, pnic_id(name, tunnel_pnic), carrier[tunnel_pnic], host=name, **path)
 
     # Provider (VLAN, flat) uplinks of the vedge.
     provider_networks = {n.physical_network for n in networks.values() if n.network_type in ("vlan", "flat")}

@@ -177,10 +177,12 @@ class HostBuilder:
             nic, via = path[-1], path[:-1]
             vlans = [i.vlan_id for i in (self.facts.interface(d) for d in via) if i is not None and i.kind == "vlan"]
             evidence = f"{holder} holds the tunneling IP {tunneling_ip}"
+            # a NIC holding the address itself: no attributes, so links scanned before this stay unchanged
+            path_attributes = {"via": via, "vlan_tag": vlans[-1] if vlans else None} if via else {}
             if via:
                 evidence += " and sends through " + " -> ".join([*via[1:], nic])
             self.link("otep-host_pnic", otep, f"{self.host}/{nic}", self.pnic_link[nic], evidence,
-                      via=via, vlan_tag=vlans[-1] if vlans else None)
+                      **path_attributes)
 
     def _overlay(self) -> str | None:
         types = self.config.get("tunnel_types") or []
