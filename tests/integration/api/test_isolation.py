@@ -1,6 +1,6 @@
 """Environment isolation: a user who may see environment A never sees anything of environment B,
 whatever a request names. Every operation of the live OpenAPI document is called as a view user of
-A (and again as an edit user of A) with its path and query parameters and body fields naming B in
+A (changes as an edit user of A) with its path and query parameters and body fields naming B in
 each way a client could: B's name, an object id, a scan id, a message id, a schedule id, a link key,
 an attribute filter. No answer may hold a value that only B's documents hold (other than the
 request's own words echoed back), none may be a 5xx, and B's documents are unchanged afterwards."""
@@ -129,32 +129,35 @@ def test_a_user_of_one_environment_sees_nothing_of_another(api_app, api_world, a
                 continue  # revoking a token: the walk's own tokens must survive it
             operations += 1
             parameters = shared + operation.get("parameters", [])
-            for user in ("alice", "carol"):  # view and edit role in A, nothing in B
-                for kind, reference in references.items():
-                    url, query, body = path, {}, None
-                    for parameter in parameters:
-                        name, where = parameter["name"], parameter["in"]
-                        if where == "path":
-                            value = a if name == "env" else reference
-                            url = url.replace("{" + name + "}", quote(str(value), safe=""))
-                        elif where == "query":
-                            query[name] = _fill(parameter, reference)
-                        elif where == "body":
-                            body = _body(parameter.get("schema", {}), document.get("definitions", {}), reference)
-                    if path == "/auth/tokens":
-                        body = {"username": user, "password": f"{user}-pw"}
-                    answer = client.open(API + url, method=method.upper(), query_string=query, json=body,
-                                         headers={"Authorization": f"Bearer {api_tokens[user]}"})
-                    calls += 1
-                    label = f"{user} {method.upper()} {url} ({kind})"
-                    if answer.status_code >= 500:
-                        errors.append(f"{label}: {answer.status_code} {answer.get_data(as_text=True)[:200]}")
-                    text = answer.get_data(as_text=True)
-                    sent = json.dumps([url, query, body])
-                    shown = [s for s in secrets if s in text and s not in sent]
-                    if shown:
-                        leaks.append(f"{label} -> {answer.status_code} shows {sorted(shown)[:5]}")
-    assert operations >= 35 and calls >= operations * 2 * len(references) - 40
+            # A reads as the view user of A, a change as its edit user; neither holds anything in B.
+            user = "alice" if method == "get" else "carol"
+            names_something = any(p["name"] != "env" and (p["in"] == "body" or p.get("type") in ("string", "array"))
+                                  for p in parameters)
+            for kind, reference in list(references.items())[:None if names_something else 1]:
+                url, query, body = path, {}, None
+                for parameter in parameters:
+                    name, where = parameter["name"], parameter["in"]
+                    if where == "path":
+                        value = a if name == "env" else reference
+                        url = url.replace("{" + name + "}", quote(str(value), safe=""))
+                    elif where == "query":
+                        query[name] = _fill(parameter, reference)
+                    elif where == "body":
+                        body = _body(parameter.get("schema", {}), document.get("definitions", {}), reference)
+                if path == "/auth/tokens":
+                    body = {"username": user, "password": f"{user}-pw"}
+                answer = client.open(API + url, method=method.upper(), query_string=query, json=body,
+                                     headers={"Authorization": f"Bearer {api_tokens[user]}"})
+                calls += 1
+                label = f"{user} {method.upper()} {url} ({kind})"
+                if answer.status_code >= 500:
+                    errors.append(f"{label}: {answer.status_code} {answer.get_data(as_text=True)[:200]}")
+                text = answer.get_data(as_text=True)
+                sent = json.dumps([url, query, body])
+                shown = [s for s in secrets if s in text and s not in sent]
+                if shown:
+                    leaks.append(f"{label} -> {answer.status_code} shows {sorted(shown)[:5]}")
+    assert operations >= 35 and calls >= operations
     assert not leaks, "\n".join(leaks[:30])
     assert not errors, "\n".join(errors[:30])
     assert _snapshot(database, b) == before
