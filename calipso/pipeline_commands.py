@@ -225,7 +225,7 @@ def status(alive_kind: str | None, output_format: str) -> None:
                     "environment": name, "last_scan": last["_id"] if last else None,
                     "scan_status": last.get("status") if last else None,
                     "scanned_at": (last.get("finished_at") or last.get("created_at")) if last else None,
-                    "feed_seq": lag.last_seq if lag else None, "checkpoint": lag.checkpoint if lag else None,
+                    "checkpoint": lag.checkpoint if lag else None,
                     "projection_lag": lag.changes if lag else None})
     if output_format == "json":
         click.echo(json.dumps({"stores": checks, "processes": processes, "environments": environments},
@@ -233,8 +233,8 @@ def status(alive_kind: str | None, output_format: str) -> None:
     else:
         emit(checks, ["name", "ok", "detail"], "table", title="stores")
         emit(processes, ["kind", "id", "alive", "beat_at"], "table", title="processes")
-        emit(environments, ["environment", "last_scan", "scan_status", "scanned_at", "feed_seq", "checkpoint",
-                            "projection_lag"], "table", title="environments")
+        emit(environments, ["environment", "last_scan", "scan_status", "scanned_at", "checkpoint", "projection_lag"],
+             "table", title="environments")
     if not all(check["ok"] for check in checks):
         sys.exit(1)
 
