@@ -29,6 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from projection import drop_graph  # noqa: E402
+from rca_accuracy import percentile  # noqa: E402
+
 from calipso.lab_scan import LAB_ADMIN, scan_world_in_process  # noqa: E402
 from core.environments import Environment  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -46,8 +49,6 @@ from lab.generate import generate_world  # noqa: E402
 from lab.hosts import LabResponder  # noqa: E402
 from lab.notify import publish_events  # noqa: E402
 from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
-from projection import drop_graph  # noqa: E402
-from rca_accuracy import percentile  # noqa: E402
 
 DATABASE = "calipso_bench_events"
 ENV = "bench-events"

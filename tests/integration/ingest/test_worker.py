@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ServedLab
 
 from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from conftest import ServedLab
 from core.environments import EnvironmentStore
 from core.settings import Settings, load_settings
 from core.stores import Stores
