@@ -16,7 +16,6 @@ from calipso.output import emit, format_option
 from core.errors import CalipsoError
 from core.stores import Stores
 
-
 SCAN_COLUMNS = ["scan_id", "environment", "scope", "status", "requested_by", "created_at", "duration_s", "errors"]
 
 
