@@ -318,7 +318,7 @@ def _reference_problems(world: World):  # type: ignore[no-untyped-def]
                         ("agent", world.agents), ("aggregate", world.aggregates or [])):
         seen: set[str] = set()
         for item in items:
-            key = getattr(item, "id", None) or item.name
+            key = getattr(item, "id", None) or getattr(item, "name")  # noqa: B009 - Agent has no name
             if key in seen:
                 yield f"duplicate {kind} {key!r}"
             seen.add(key)

@@ -111,7 +111,7 @@ class HostBuilder:
             folder = folder or self.folder(self.host, "host", "pnics", "host_pnic")
             detected = iface.link_detected if iface.link_detected is not None else iface.carrier
             self.pnic_link[iface.name] = detected
-            doc = {"id": f"{self.host}/{iface.name}", "type": "host_pnic", "name": iface.name, "parent_id": folder,
+            doc: Document = {"id": f"{self.host}/{iface.name}", "type": "host_pnic", "name": iface.name, "parent_id": folder,
                    "parent_type": "folder", "host": self.host, "mac_address": iface.mac, "link_detected": detected,
                    "mtu": iface.mtu, "speed": iface.speed_mbps}
             if iface.kind == "bond":
@@ -408,8 +408,8 @@ class HostBuilder:
             if network.get("network_type") in ("vxlan", "gre"):
                 nics = tunnel_nics
             else:
-                nic = physnet_nic.get(network.get("physical_network") or "")
-                nics = [nic] if nic else []
+                provider_nic = physnet_nic.get(network.get("physical_network") or "")
+                nics = [provider_nic] if provider_nic else []
             segmentation = network.get("segmentation_id")
             for nic in nics:
                 self.link("host_pnic-network", f"{self.host}/{nic}", network["id"], self.pnic_link[nic],
