@@ -51,7 +51,9 @@ projection_model = ns.model("ProjectionLag", {
     "lag": fields.Integer(required=True, description="changes of the environment not yet in Neo4j")})
 health_model = ns.model("ObjectHealth", {
     "id": fields.String(required=True), "health": fields.String(required=True, enum=HEALTH),
-    "reason": fields.String(required=True)})
+    "reason": fields.String(required=True),
+    "degree": fields.Integer(required=True, description="its links (the tree left out): a picture showing fewer "
+                                                         "has left some out")})
 health_answer = ns.model("HealthAnswer", {"environment": fields.String(required=True),
                                           "items": fields.List(fields.Nested(health_model), required=True)})
 bucket_model = ns.model("MessageBucket", {"start": fields.DateTime(required=True),
@@ -135,7 +137,7 @@ class Health(Resource):
         items = []
         for row in rows:
             health, reason = health_of({k: v for k, v in row.items() if v is not None}, int(row["down_links"]))
-            items.append({"id": row["id"], "health": health, "reason": reason})
+            items.append({"id": row["id"], "health": health, "reason": reason, "degree": int(row["degree"])})
         return {"environment": env, "items": items}
 
 

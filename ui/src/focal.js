@@ -74,9 +74,7 @@ export async function loadAround(panel, env, focal, type, hops) {
   const started = performance.now();
   if (CLIQUE_TYPES.has(type) && hops === undefined) {
     const clique = await api.get(`${api.env(env)}/cliques/${api.id(focal)}`);
-    // The clique's nodes again through /graph (hops 0): each with how many links the picture leaves out.
-    const around = await api.get(`${api.env(env)}/graph`, { focal: clique.nodes.map((n) => n.id), hops: 0, max_nodes: 500 });
-    panel.model.merge({ ...around, nodes: around.nodes.map((n) => ({ ...n, focal: n.id === focal })) });
+    // What the picture leaves out of each node ("+N more") comes with the nodes' health (their degree).
     panel.model.merge({ nodes: clique.nodes.map((n) => ({ ...n, focal: n.id === focal })), links: clique.links });
     panel.cliqueType = clique.clique_type;
   } else {

@@ -70,8 +70,14 @@ export class GraphModel {
     const ids = [...this.nodes.keys()].filter((id) => !this.health.has(id));
     for (let i = 0; i < ids.length; i += 400) {
       const answer = await api.get(`${api.env(this.environment)}/overview/health`, { id: ids.slice(i, i + 400) });
-      for (const item of answer.items) this.health.set(item.id, item);
+      for (const item of answer.items) {
+        this.health.set(item.id, item);
+        const node = this.nodes.get(item.id);
+        // Its degree from the graph itself: what "+N more" says is left out of the picture.
+        if (node && item.degree !== undefined) node.degree = Math.max(node.degree || 0, item.degree);
+      }
     }
+    this.recount();
   }
 
   healthOf(id) {
