@@ -10,7 +10,8 @@ Layout on this machine, for a lab tagged T:
   `ip netns list` shows the host's namespaces only and `ip netns exec qdhcp-... CMD` works;
 - hosts of the Open vSwitch mechanism run a private ovsdb-server and ovs-vswitchd with the
   userspace datapath (lab/real/ovs.py); on the others the OVS tools are absent (exit 127), as on
-  a Linux bridge host without Open vSwitch.
+  a Linux bridge host without Open vSwitch, or, for a host with `ovs_installed_stopped`, the real
+  tools run against a run directory no daemon listens in (they fail as a stopped OVS does).
 
 Every device comes from the host model (lab/hostmodel.py) with its name, MAC, MTU, master,
 addresses, VLAN tag and external_ids; what the kernel or the daemons decide (ifindexes, OVS row
@@ -92,6 +93,9 @@ class RealLab:
     def _has_ovs(self, host: str) -> bool:
         return bool(self.model.get(host).ovs_bridges)
 
+    def _ovs_stopped(self, host: str) -> bool:
+        return any(h.name == host and h.ovs_installed_stopped for h in self.world.hosts)
+
     # -- commands -------------------------------------------------------------------------------
 
     def execute(self, host: str, command: str, timeout: float = COMMAND_TIMEOUT) -> tuple[int, str, str]:
@@ -99,7 +103,9 @@ class RealLab:
         if host not in self.model:
             return 255, "", f"ssh: Could not resolve hostname {host}: Name or service not known\n"
         environment = {**os.environ, "LC_ALL": "C"}
-        if self._has_ovs(host):
+        if self._has_ovs(host) or self._ovs_stopped(host):
+            # stopped (world spec ovs_installed_stopped): the real tools, aimed at a run directory with no
+            # daemon, fail as an installed OVS without its daemons does
             environment.update(self._ovs(host).environment())
         else:
             command = _NO_OVS + command

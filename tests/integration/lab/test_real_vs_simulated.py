@@ -13,6 +13,7 @@ What this machine cannot build, and so is not compared here (its formats are cov
 real samples in tests/fixtures/real/ and the simulator's unit tests):
 - bonds (no bonding module): the world's data bond is replaced by its first NIC (lab.real.real_lab_world);
 - VLAN sub-interfaces (no 8021q module): no vlan world is built; VPP and SR-IOV need hardware;
+- so neither is the tunnel IP on a bridge over a bond's VLAN sub-interface (world spec tunnel_bridge);
 - the kernel datapath (no openvswitch module): `ovs-dpctl show` fails here, so the simulator's
   kernel-datapath listing is compared with `ovs-appctl dpctl/show` of the userspace datapath;
 - libvirt (not installed): `virsh` is not compared.
@@ -495,3 +496,34 @@ def test_the_scanner_fetches_the_same_facts(pair: Pair, host: str) -> None:
                                   for p in simulated.ovs_ports), key=str)
         assert real_ports == simulated_ports
         assert sorted(map(key, real.ovs_ports)) == sorted(map(key, simulated.ovs_ports))
+
+
+_OVS_LOG_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|", re.MULTILINE)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_open_vswitch_installed_but_stopped_fails_alike_in_both(lxb_pair: Pair, host: str) -> None:
+    """World spec ovs_installed_stopped: Debian's real OVS tools with no daemon behind them (a run directory
+    nothing listens in) and the simulated host exit and complain alike, and the fetch records the same
+    single failure. Normalised: the real lab's private run directory, and the tools' log timestamps."""
+    spec = lxb_pair.world.host(host)
+    spec.ovs_installed_stopped = True  # read live by both hosts' tool tables
+    run_dir = str(lxb_pair.real.base / host / "ovs")
+
+    def normalised(text: str) -> str:
+        return _OVS_LOG_TIME.sub("T|", text.replace(run_dir, "/var/run/openvswitch"))
+    try:
+        for command in ("ovs-vsctl show", "ovs-vsctl --format=json --columns=_uuid,name,ports list Bridge",
+                        "ovs-appctl dpif/show", "ovs-dpctl show"):
+            real_status, real_out, real_err = lxb_pair.real.execute(host, command)
+            simulated_status, simulated_out, simulated_err = lxb_pair.simulated(host, command)
+            assert (real_status, real_out) == (simulated_status, simulated_out) == (1, ""), command
+            assert normalised(real_err) == normalised(simulated_err), command
+        real = fetch_host_facts(CallableTransport(lxb_pair.real.execute), host)
+        simulated = fetch_host_facts(CallableTransport(lxb_pair.simulated), host)
+        assert real.ovs_ports is None and simulated.ovs_ports is None
+        assert [(f.command, normalised(f.reason)) for f in real.failures] == \
+            [(f.command, normalised(f.reason)) for f in simulated.failures]
+        assert len(real.failures) == 1 and "installed but not running" in real.failures[0].reason
+    finally:
+        spec.ovs_installed_stopped = False
