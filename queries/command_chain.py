@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import neo4j
@@ -42,7 +42,7 @@ class ReportInputError(CalipsoError):
 # -- the maintenance window -----------------------------------------------------------------------------------
 
 def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def parse_window(text: str) -> tuple[datetime, datetime]:
@@ -73,7 +73,7 @@ def parse_window(text: str) -> tuple[datetime, datetime]:
             raise ReportInputError(f"--window {text!r}: {end_text!r} is neither a time, a time of day nor a "
                                    "duration such as PT2H") from None
         # The parts an abbreviated end leaves out (date, zone) are START's, as ISO 8601 has it.
-        end = _utc(datetime.combine(given.date(), clock.replace(tzinfo=None), clock.tzinfo or given.tzinfo or timezone.utc))
+        end = _utc(datetime.combine(given.date(), clock.replace(tzinfo=None), clock.tzinfo or given.tzinfo or UTC))
         if end <= start:
             end += timedelta(days=1)  # 23:00/01:00 runs past midnight
     if end <= start:
@@ -239,7 +239,7 @@ def way_out_rows(driver: neo4j.Driver, environment: str, focal: Sequence[dict[st
 def incident_report(driver: neo4j.Driver, database: Database, environment: str, vms: Sequence[str],
                     since: datetime | None = None) -> Document:
     """Why `vms` (names or ids of VMs or network services) are broken, in one document."""
-    since = since or datetime.now(timezone.utc) - DEFAULT_WINDOW
+    since = since or datetime.now(UTC) - DEFAULT_WINDOW
     focal = resolve_objects(driver, environment, list(vms), types=("instance", "vservice"))
     hosts = sorted({f["host"] for f in focal if f.get("host")})
     cause = rca(driver, environment, [f["id"] for f in focal], since)
@@ -268,7 +268,8 @@ def incident_report(driver: neo4j.Driver, database: Database, environment: str, 
     summary = list(cause.summary)
     if cause.suspects and cause.suspects[0].score > 0:
         best = cause.suspects[0]
-        summary[0] = f"Most likely cause: {best.type} {best.name or best.id} on {best.host or '?'} ({'; '.join(best.evidence)})"
+        summary[0] = (f"Most likely cause: {best.type} {best.name or best.id} on {best.host or '?'} "
+                      f"({'; '.join(best.evidence)})")
     summary.append("Ways out: " + ("every hop healthy" if not unhealthy else
                                    "unhealthy at " + ", ".join(f"{o} ({vm})" for vm, o in unhealthy)))
     summary.append(f"Changes near these VMs since {since:%Y-%m-%d %H:%M} UTC: {len(changes)}")

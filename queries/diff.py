@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.database import Database
@@ -82,7 +82,7 @@ def _short(value: Any, limit: int = 60) -> str:
 
 def as_utc(value: datetime) -> datetime:
     """A datetime in UTC; a naive one is taken to be UTC already (as MongoDB stores them)."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def version_at(versions: Iterable[Mapping[str, Any]], at: datetime) -> Mapping[str, Any] | None:
@@ -140,7 +140,7 @@ def restrict(changes: Sequence[Change], objects: set[str]) -> list[Change]:
 def parse_time(value: str, now: datetime | None = None) -> datetime | None:
     """An ISO 8601 time (naive means UTC), "now", or a duration ago ("90s", "15m", "2h", "7d", "1w");
     None when `value` is none of these (it may be a scan id)."""
-    now = as_utc(now or datetime.now(timezone.utc))
+    now = as_utc(now or datetime.now(UTC))
     text = value.strip()
     if text.lower() == "now":
         return now

@@ -18,8 +18,17 @@ from typing import Any
 import neo4j
 
 from graphmodel.schema import uid
-from queries.datapath import (AnalysisError, Datapath, Removal, VnicOutcome, load_datapath, names_of,
-                              removal_outcomes, resolve_objects, routes_out)
+from queries.datapath import (
+    AnalysisError,
+    Datapath,
+    Removal,
+    VnicOutcome,
+    load_datapath,
+    names_of,
+    removal_outcomes,
+    resolve_objects,
+    routes_out,
+)
 from queries.loader import run_query
 from queries.results import Tabular
 
@@ -259,7 +268,8 @@ def whatif(driver: neo4j.Driver, environment: str, remove: Sequence[str]) -> Wha
             continue
         owner = datapath.nodes.get(outcome.owner or "", {})
         before = routes_out(datapath, outcome.vnic)
-        paths.append(BrokenPath(str(outcome.owner), owner.get("type", "instance"), owner.get("name"), owner.get("host"), outcome.vnic,
+        paths.append(BrokenPath(str(outcome.owner), owner.get("type", "instance"), owner.get("name"), owner.get("host"),
+                                outcome.vnic,
                                 outcome.network, outcome.state, outcome.cause,
                                 [str(outcome.owner), *before[0].hops] if before else [],
                                 outcome.routes_before, outcome.routes_after))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
@@ -110,4 +110,4 @@ def invariants(driver: neo4j.Driver, environment: str, kinds: Sequence[str] = ()
                             list(row.get("blamed") or []))
                   for check, rows in zip(chosen, answers) for row in rows]
     violations.sort(key=lambda v: (SEVERITY_ORDER.get(v.severity, 9), v.kind, v.host or "", v.objects))
-    return InvariantsResult(environment, datetime.now(timezone.utc), [c.kind for c in chosen], violations)
+    return InvariantsResult(environment, datetime.now(UTC), [c.kind for c in chosen], violations)

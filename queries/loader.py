@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ class UnknownQuery(CalipsoError):
     """No `.cypher` file of that name."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def cypher(name: str) -> str:
     """The text of the query `name` (the file `queries/cypher/<name>.cypher`)."""
     path = CYPHER_DIR / f"{name}.cypher"

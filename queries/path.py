@@ -13,8 +13,17 @@ from typing import Any
 
 import neo4j
 
-from queries.datapath import (AnalysisError, Datapath, Edge, Route, load_datapath, names_of, node_failing,
-                              resolve_objects, routes_out)
+from queries.datapath import (
+    AnalysisError,
+    Datapath,
+    Edge,
+    Route,
+    load_datapath,
+    names_of,
+    node_failing,
+    resolve_objects,
+    routes_out,
+)
 from queries.results import Tabular
 
 

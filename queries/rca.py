@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import neo4j
@@ -203,7 +203,7 @@ def net_changes(log: dict[str, list[list[Any]]], since: datetime) -> list[NetCha
             continue
         then = [state for at, state in entries if at is None or at < since_ms] or [entries[0][1]]
         if then[-1] != entries[-1][1]:
-            found.append(NetChange(facet, datetime.fromtimestamp(entries[-1][0] / 1000, timezone.utc),
+            found.append(NetChange(facet, datetime.fromtimestamp(entries[-1][0] / 1000, UTC),
                                    entries[-1][1] == ABSENT))
     return found
 
@@ -220,14 +220,14 @@ def _net_changes_of(change: dict[str, Any], since: datetime) -> list[NetChange]:
     as one change of the object at its time."""
     if change.get("log"):
         return net_changes(json.loads(change["log"]), since)
-    at = datetime.fromtimestamp(change["at_ms"] / 1000, timezone.utc)
+    at = datetime.fromtimestamp(change["at_ms"] / 1000, UTC)
     return [NetChange("object", at, change["op"] == "removed")] if at >= since else []
 
 
 def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
         since: datetime | None = None) -> RcaResult:
     """Ranked suspects for the trouble of some VMs (ids or unique names), with their evidence."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     since = since or now - DEFAULT_WINDOW
     focal = resolve_objects(driver, environment, vms, types=("instance", "vservice"))
     focal_ids = [f["id"] for f in focal]

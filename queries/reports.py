@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from html import escape
 from pathlib import Path
@@ -161,7 +161,7 @@ def _facts(result: Any, generated_at: datetime | None) -> list[tuple[str, Any]]:
     environment = getattr(result, "environment", None)
     if environment:
         facts.append(("Environment", environment))
-    facts.append(("Generated", (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")))
+    facts.append(("Generated", (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")))
     return facts
 
 
@@ -364,7 +364,7 @@ def render_document(document: Document, output_format: str, generated_at: dateti
 
 
 def _generated(generated_at: datetime | None) -> str:
-    return (generated_at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    return (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
 def document_markdown(document: Document, generated_at: datetime | None = None) -> str:

@@ -19,7 +19,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -119,7 +119,7 @@ class WatchStore:
 
     def add(self, environment: str, focal: list[str], webhook: str | None, created_by: str) -> dict[str, Any]:
         doc = {"_id": uuid.uuid4().hex, "environment": environment, "focal": focal, "webhook": check_webhook(webhook),
-               "created_by": created_by, "created_at": datetime.now(timezone.utc), "state": "unknown",
+               "created_by": created_by, "created_at": datetime.now(UTC), "state": "unknown",
                "since": None, "hops": {}}
         self.db[WATCHES].insert_one(doc)
         return doc
@@ -173,7 +173,7 @@ def deliver(url: str, payload: dict[str, Any], retries: int = 3, backoff_s: floa
     for attempt in range(retries + 1):
         if attempt:
             sleep(backoff_s * 2 ** (attempt - 1))
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         request = urllib.request.Request(url, data=data, method="POST",
                                          headers={"Content-Type": "application/json", "User-Agent": "calipso-watch"})
         try:
@@ -202,7 +202,7 @@ class WatchEvent:
 
 def evaluate_watches(database: Database, driver: neo4j.Driver, environment: str,
                      deliver_fn: Callable[[str, dict[str, Any]], Delivery] = deliver,
-                     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> list[WatchEvent]:
+                     now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[WatchEvent]:
     """Compare each watch's paths with its last evaluation; alert on degradation and on recovery."""
     events = []
     store = WatchStore(database)
@@ -243,7 +243,7 @@ def evaluate_watches(database: Database, driver: neo4j.Driver, environment: str,
             payload["suspects"] = [{"rank": s.rank, "id": s.id, "type": s.type, "name": s.name, "host": s.host,
                                     "score": round(s.score, 2), "evidence": s.evidence} for s in ranked.suspects[:3]]
         elif watch.get("since"):
-            since = watch["since"] if watch["since"].tzinfo else watch["since"].replace(tzinfo=timezone.utc)
+            since = watch["since"] if watch["since"].tzinfo else watch["since"].replace(tzinfo=UTC)
             payload["time_to_recovery_s"] = round((at - since).total_seconds(), 3)
         delivery = None
         if watch.get("webhook"):

@@ -45,7 +45,8 @@ def test_report_commands(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) 
 def test_report_errors_are_one_line(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     scan_and_project(generate_world(2, 1, 1, "ovs", "vxlan", seed=9), mongo_db, neo4j_driver, env_name)
     for args, says in [
-        (("maintenance", env_name, "--hosts", "compute-1", "--window", "2026-12-10T04:00/2026-12-10T02:00"), "before it starts"),
+        (("maintenance", env_name, "--hosts", "compute-1", "--window", "2026-12-10T04:00/2026-12-10T02:00"),
+         "before it starts"),
         (("maintenance", env_name, "--hosts", "no-such-host"), "no object 'no-such-host'"),
         (("maintenance", env_name, "--hosts", "compute-1", "--format", "pdf"), "a PDF report needs a file"),
         (("maintenance", env_name, "--hosts", "compute-1", "-o", str(tmp_path / "r.docx")), "cannot tell the format"),

@@ -4,7 +4,7 @@ and the world, and the PDF Chromium prints, read back with pdftotext."""
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -55,13 +55,14 @@ def test_maintenance_report(mongo_db, neo4j_driver, env_name: str, tmp_path: Pat
         assert expected_text in text, expected_text
     names = {i.name for i in world.instances if i.id in on_hosts}
     assert all(name in text for name in names)
-    assert text.index("Summary") < text.index("Project ") < text.index("Impact per host") < text.index("Duration: 2 h 00 min")
+    assert (text.index("Summary") < text.index("Project ") < text.index("Impact per host")
+            < text.index("Duration: 2 h 00 min"))
 
 
 def test_incident_report_names_the_fault(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     world = generate_world(3, 2, 1, "ovs", "vxlan", seed=23)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
-    between_scans = datetime.now(timezone.utc)
+    between_scans = datetime.now(UTC)
     compute = next(h for h in world.hosts if h.name == "compute-1")
     nic = next(n for n in compute.nics if n.role in ("tunnel", "provider"))
     fault = inject_fault(world, "nic_down", f"{compute.name}/{nic.name}")

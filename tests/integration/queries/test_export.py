@@ -47,7 +47,8 @@ def exported(settings: Settings, stores: Stores) -> Iterator[Stores]:
     opened = Stores(load_settings(mongo_uri=settings.mongo_uri, mongo_database=f"test_export_{uuid.uuid4().hex[:10]}"))
     runner.apply_mongo(opened.mongo)
     try:
-        assert scan_world_in_process(generate_world(3, 2, 2, "ovs", "vxlan", seed=7), opened.mongo, ENV).status == "completed"
+        world = generate_world(3, 2, 2, "ovs", "vxlan", seed=7)
+        assert scan_world_in_process(world, opened.mongo, ENV).status == "completed"
         writer = InventoryWriter(opened.mongo, ENV)
         writer.write_objects([SWITCH, _port("Ethernet1"), _port("Ethernet2")])
         writer.write_links([

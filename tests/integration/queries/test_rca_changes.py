@@ -4,7 +4,7 @@ after it went away) is no evidence; a link's change (a port's VLAN tag) counts f
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import scan_and_project
@@ -40,7 +40,7 @@ def test_a_newer_change_outranks_an_older_one(mongo_db, neo4j_driver, env_name: 
     world = generate_world(3, 2, 1, "ovs", "vxlan", seed=61)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     vm, vnic, bond = _vm_vnic_and_bond(world)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     _rewrite(mongo_db, env_name, vnic, now - timedelta(hours=20), addresses=["10.9.9.9"])
     _rewrite(mongo_db, env_name, bond, now - timedelta(hours=1), speed=40000)
     Projector(mongo_db, neo4j_driver, env_name).sync()
@@ -58,7 +58,7 @@ def test_a_change_undone_is_no_evidence(mongo_db, neo4j_driver, env_name: str) -
     world = generate_world(3, 2, 1, "ovs", "vxlan", seed=61)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     vm, vnic, bond = _vm_vnic_and_bond(world)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     before = {k: v for k, v in mongo_db[OBJECTS].find_one({"environment": env_name, "id": vnic}).items()
               if k not in BOOKKEEPING}
     _rewrite(mongo_db, env_name, bond, now - timedelta(hours=5), speed=40000)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from queries.command_chain import ReportInputError, parse_window, window_label
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(("text", "start", "end"), [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -34,7 +34,7 @@ LINK_COMMON = frozenset({"link_type", "link_name", "state", "host", "provenance"
 PROJECTOR_NODE = frozenset(node_properties("e", {"id": "x"})) - {"id"}
 PROJECTOR_LINK = frozenset(link_properties("e", {"source_id": "a", "target_id": "b"}))
 #: The projector's own nodes: what it keeps of a change, and its checkpoint.
-RECENT_CHANGE = frozenset(recent_change("e", {"id": "x"}, datetime.now(timezone.utc))) | {"op", "log"}
+RECENT_CHANGE = frozenset(recent_change("e", {"id": "x"}, datetime.now(UTC))) | {"op", "log"}
 CHECKPOINT = frozenset({"env", "seq"})
 
 #: Properties the scanner writes that the schema does not declare, each with why it may be read.

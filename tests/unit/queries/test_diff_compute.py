@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from queries.diff import Change, DiffResult, changed_fields, compute_diff, parse_time, restrict
 
-T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def at(minutes: int) -> datetime:
@@ -74,7 +74,7 @@ def test_restrict_keeps_objects_and_links_touching_them() -> None:
 
 
 def test_parse_time_accepts_iso_now_and_durations() -> None:
-    now = datetime(2024, 5, 2, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 2, 0, 0, tzinfo=UTC)
     assert parse_time("2024-05-01T12:00:00", now) == T0
     assert parse_time("2024-05-01T14:00:00+02:00", now) == T0
     assert parse_time("2024-05-01T12:00:00Z", now) == T0

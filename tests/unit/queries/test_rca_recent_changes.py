@@ -3,11 +3,11 @@ the window, and how much a change weighs by its age (pure functions of queries/r
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from queries.rca import OLDEST_SHARE, NetChange, net_changes, recency
 
-NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def ms(hours_ago: float) -> int:
@@ -15,7 +15,7 @@ def ms(hours_ago: float) -> int:
 
 
 def at(hours_ago: float) -> datetime:
-    return datetime.fromtimestamp(ms(hours_ago) / 1000, timezone.utc)
+    return datetime.fromtimestamp(ms(hours_ago) / 1000, UTC)
 
 
 SINCE = NOW - timedelta(hours=24)

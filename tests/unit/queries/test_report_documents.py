@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from queries.reports import Document, ReportError, Section, render_document
 
-AT = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
 def sample() -> Document:

@@ -7,7 +7,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from queries.reports import ReportError, colour_of, render, to_svg
 from queries.results import Tabular
 
 EVIL = '<script>alert("x")</script> & | pipe\nnewline'
-WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+WHEN = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass
