@@ -131,7 +131,7 @@ def measure(page: Any, url: str, world: Any, samples: int) -> None:
         nodes.append(metrics["nodes"])
         page.evaluate("() => { const s = document.querySelector('#main'); s.replaceChildren(); }")
     print(f"\nfocal view of a VM (its clique; {min(nodes)}-{max(nodes)} objects drawn):")
-    for name, values in (("page load (navigation -> drawn)", load), ("API: clique + /graph of its nodes", api),
+    for name, values in (("page load (navigation -> drawn)", load), ("API: the clique (cliques/{id})", api),
                          ("API: health of the drawn objects", health), ("draw (model -> first frame)", draw)):
         print(figures(name, values))
 
