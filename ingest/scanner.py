@@ -25,7 +25,8 @@ from graphmodel.tree import assign_paths
 from ingest.hierarchy import host_documents
 from ingest.records import Message, ScanRecords, excerpt, record_message
 from ingest.sources.host.facts import CommandFailure, HostFacts
-from ingest.sources.host.transform import OpenStackIndex
+from ingest.sources.host.fetch import OVS_SERVICE
+from ingest.sources.host.transform import L2_AGENTS, OpenStackIndex
 from ingest.transport import Transport, TransportError
 
 Document = dict[str, Any]
@@ -45,6 +46,18 @@ class ScanResult:
     errors: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     written: WriteStats = field(default_factory=WriteStats)
+
+
+#: The host service each mechanism's L2 agent needs running.
+SERVICES_OF_MECHANISM = {"ovs": {OVS_SERVICE}}
+
+
+def _unused_service(failure: CommandFailure, index: OpenStackIndex, host: str) -> bool:
+    """Whether the failure is only a service being down that none of the host's network agents uses."""
+    if failure.service_down is None:
+        return False
+    mechanisms = {L2_AGENTS.get(str(agent.get("binary"))) for agent in index.agents.get(host, [])}
+    return not any(failure.service_down in SERVICES_OF_MECHANISM.get(str(m), set()) for m in mechanisms)
 
 
 def _quiet(phase: str, done: int, total: int) -> None:
@@ -147,10 +160,16 @@ class Scanner:
                         host_facts = future.result()
                         add_host_documents(host_facts)
                         # a host with failed commands is written with its other facts, but it was not
-                        # seen whole: like a failed host, it keeps the scan from closing what was unseen
+                        # seen whole: like a failed host, it keeps the scan from closing what was unseen.
+                        # A service the host does not use being down (OVS installed on a Linux-bridge
+                        # host) hides nothing: a warning, and the host counts as seen whole.
+                        missing = [f for f in host_facts.failures if not _unused_service(f, index, host)]
                         for failure in host_facts.failures:
-                            self._host_error(scan_id, result, host, failure)
-                        if host_facts.failures:
+                            if failure in missing:
+                                self._host_error(scan_id, result, host, failure)
+                            else:
+                                self._host_warning(scan_id, host, failure)
+                        if missing:
                             failed_hosts.append(host)
                     except (TransportError, CalipsoError) as exc:
                         failed_hosts.append(host)
@@ -203,6 +222,12 @@ class Scanner:
         assign_paths(objects.values(), known)
         path = objects[object_id]["id_path"] if object_id in objects else known[object_id].get("id_path") or []
         return [h for h in hosts if h in path or object_id in objects[h]["id_path"]]
+
+    def _host_warning(self, scan_id: str, host: str, failure: CommandFailure) -> None:
+        record_message(self.db, Message(
+            self.environment, "Calipso", "warning", f"{host}: {failure} (the host's network agent does not use it)",
+            related_object=host, related_object_type="host", scan_id=scan_id,
+            details={"host": host, "command": failure.command}))
 
     def _host_error(self, scan_id: str, result: ScanResult, host: str, exc: Exception | CommandFailure) -> None:
         command = getattr(exc, "command", None)

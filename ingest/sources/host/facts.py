@@ -101,6 +101,9 @@ class CommandFailure:
     command: str
     reason: str
     excerpt: str = ""  # the start of the refused output, when there was output
+    #: The tool is installed but this service of it is not running (e.g. "openvswitch"): on a host that
+    #: does not use the service that is its normal state, not a missing fact.
+    service_down: str | None = None
 
     def __str__(self) -> str:
         return f"`{self.command}` failed: {self.reason}"

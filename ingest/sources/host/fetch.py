@@ -56,8 +56,22 @@ OVS_TABLES = {"Bridge": "_uuid,name,ports", "Port": "_uuid,name,interfaces,tag",
               "Interface": "_uuid,name,type,options,external_ids,link_state"}
 
 
+#: The service name a host's OVS agent implies (see `ServiceNotRunning`).
+OVS_SERVICE = "openvswitch"
+
+
 class CommandFailed(TransportError):
     """A command ran on the host but failed (a non-zero exit where the tool is expected to answer)."""
+
+    service_down: str | None = None
+
+
+class ServiceNotRunning(CommandFailed):
+    """The tool is installed, but the service it talks to is not running (ovs-vsctl without ovsdb-server)."""
+
+    def __init__(self, host: str, command: str, cause: str, service: str) -> None:
+        super().__init__(host, command, cause)
+        self.service_down = service
 
 
 def _failure(host: str, command: str, result: CommandResult) -> CommandFailed:
@@ -74,7 +88,7 @@ def _recorded(facts: HostFacts, step: str) -> Iterator[None]:
     try:
         yield
     except CommandFailed as error:
-        _record(facts, CommandFailure(error.command, error.cause))
+        _record(facts, CommandFailure(error.command, error.cause, service_down=error.service_down))
     except ParseError as error:
         _record(facts, CommandFailure(error.command, f"unexpected output: {error.reason}", error.excerpt))
     except TransportError:
@@ -187,8 +201,8 @@ def _ovs_ports(transport: Transport, host: str) -> list[OvsPortFact] | None:
         if result.exit_status != 0 and ovs_not_running(result.stderr):
             # Installed, not running (a Linux-bridge host with the packages, ovsdb-server restarting): no
             # OVS facts, one failure naming the command; `ovs-vsctl show` would only say it again.
-            raise CommandFailed(host, command, "Open vSwitch is installed but not running: "
-                                f"{result.stderr.strip()[:200]}")
+            raise ServiceNotRunning(host, command, "Open vSwitch is installed but not running: "
+                                    f"{result.stderr.strip()[:200]}", OVS_SERVICE)
         if result.exit_status != 0:
             show = _run(transport, host, "ovs-vsctl show")
             return parsers.ovs_ports_from_show(parsers.parse_ovs_vsctl_show(show))

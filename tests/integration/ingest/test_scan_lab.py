@@ -236,12 +236,15 @@ def test_scan_of_installer_layouts_equals_the_truth(options: dict, lab: LabServi
     assert {("otep-host_pnic", f"{h}/otep-vxlan", f"{h}/bond0") for h in host_names(world)} <= set(links)
     messages = list(mongo_db[MESSAGES].find({"environment": "lab", "scan_id": result.scan_id}))
     if options.get("ovs_installed_stopped"):
-        assert result.status == "completed_with_errors"
+        # Linux-bridge hosts do not use OVS: its being stopped is a warning each, and the scan is whole
+        # (a full scan then closes what it did not see, as on any healthy host).
+        assert result.status == "completed", result.errors
         assert sorted(m["related_object"] for m in messages) == sorted(host_names(world))  # one each
         for message in messages:
-            assert message["details"]["command"].startswith("ovs-vsctl ")
+            assert message["level"] == "warning" and message["details"]["command"].startswith("ovs-vsctl ")
             assert "Open vSwitch is installed but not running" in message["message"]
             assert message["message"].startswith(f"{message['related_object']}: ")
     else:
         assert result.status == "completed", result.errors
         assert messages == []
+
