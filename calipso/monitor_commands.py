@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -82,10 +82,11 @@ def monitor(environment: str, once: bool, interval_s: float, output_format: str)
             if output_format == "json":
                 click.echo(json.dumps(summary, default=str))
                 return
-            stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
+            stamp = datetime.now(UTC).strftime("%H:%M:%S")
             err.print(f"{stamp} round: {summary['hosts']} hosts, {summary['results']} results, "
                       f"{summary['changes']} changes in {summary['seconds']} s"
-                      + (f"; unreachable: {', '.join(summary['unreachable_hosts'])}" if summary["unreachable_hosts"] else ""),
+                      + (f"; unreachable: {', '.join(summary['unreachable_hosts'])}"
+                         if summary["unreachable_hosts"] else ""),
                       highlight=False)
             for change in result.changes:
                 if change.previous is None and change.status == "ok":
@@ -147,7 +148,7 @@ def watch(environment: str, vms: tuple[str, ...], until_healthy: bool, webhook: 
                 monitor_.round(hosts)
                 Projector(database, driver, environment).sync()
             paths = path_health(driver, environment, list(vms))
-            stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
+            stamp = datetime.now(UTC).strftime("%H:%M:%S")
             for path in paths:
                 for hop in path.hops:
                     before = seen.get(hop.id)

@@ -13,8 +13,17 @@ from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
 from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import jsonable, with_id
 from queries.datapath import AnalysisError
-from queries.watches import (DELIVERIES, MAX_FOCAL, WATCHES, WEBHOOK_PATTERN, WatchError, WatchStore, make_watch,
-                             path_health, unknown_focal)
+from queries.watches import (
+    DELIVERIES,
+    MAX_FOCAL,
+    WATCHES,
+    WEBHOOK_PATTERN,
+    WatchError,
+    WatchStore,
+    make_watch,
+    path_health,
+    unknown_focal,
+)
 
 ns = Namespace("watches", description="Watches on VMs' paths, with webhooks on degradation and recovery")
 PATH = ENV_PATH + "/watches"

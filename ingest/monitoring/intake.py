@@ -222,13 +222,17 @@ def _collect(found: dict[str, Verdict], mapped: Mapped, target: Document | None,
 # -- configurations for the tools ------------------------------------------------------------------
 
 #: Per object type: a shell check for Sensu (exit 0 ok, 2 critical, as Sensu reads exit statuses).
+_LINK_UP = "ip -j link show {name} | grep -q LOWER_UP"
 _SENSU_COMMANDS = {
-    "host_pnic": "ip -j link show {name} | grep -q LOWER_UP && echo '{name} is up' || {{ echo '{name} has no carrier'; exit 2; }}",
-    "vnic": "ip -j link show {name} | grep -q LOWER_UP && echo '{name} is up' || {{ echo '{name} is down or gone'; exit 2; }}",
-    "vconnector": "ip -j link show {name} | grep -q '\"UP\"' && echo '{name} is up' || {{ echo '{name} is down or gone'; exit 2; }}",
+    "host_pnic": _LINK_UP + " && echo '{name} is up' || {{ echo '{name} has no carrier'; exit 2; }}",
+    "vnic": _LINK_UP + " && echo '{name} is up' || {{ echo '{name} is down or gone'; exit 2; }}",
+    "vconnector": "ip -j link show {name} | grep -q '\"UP\"' && echo '{name} is up' "
+                  "|| {{ echo '{name} is down or gone'; exit 2; }}",
     "vservice": "ip netns list | grep -q '^{name}\\b' && echo '{name} exists' || {{ echo '{name} is gone'; exit 2; }}",
-    "network_agent": "systemctl is-active --quiet {binary} && echo '{binary} is active' || {{ echo '{binary} is not active'; exit 2; }}",
-    "otep": "for peer in {remote_ips}; do ping -c 2 -W 1 -i 0.2 -I {ip_address} $peer >/dev/null || {{ echo \"peer $peer unreachable\"; exit 2; }}; done; echo 'all peers answer'",
+    "network_agent": "systemctl is-active --quiet {binary} && echo '{binary} is active' "
+                     "|| {{ echo '{binary} is not active'; exit 2; }}",
+    "otep": "for peer in {remote_ips}; do ping -c 2 -W 1 -i 0.2 -I {ip_address} $peer >/dev/null "
+            "|| {{ echo \"peer $peer unreachable\"; exit 2; }}; done; echo 'all peers answer'",
 }
 _SAFE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-@")
 

@@ -6,7 +6,7 @@ watch's recovery call."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from conftest import scan_and_project
@@ -105,7 +105,7 @@ def worlds(stores):  # type: ignore[no-untyped-def]
         Projector(opened.mongo, stores.neo4j, environment).sync()
         made[mechanism] = (world, opened, environment, monitor)
     yield made
-    for world, opened, environment, _ in made.values():
+    for _, opened, environment, _ in made.values():
         stores.neo4j.execute_query("MATCH (n {env: $env}) DETACH DELETE n", env=environment)
         opened.mongo.client.drop_database(opened.mongo.name)
         opened.close()
@@ -132,7 +132,7 @@ def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mech
     world, opened, environment, monitor = worlds[mechanism]
     database = opened.mongo
     target, focal = fault_target(world, kind)
-    injected = datetime.now(timezone.utc)
+    injected = datetime.now(UTC)
     fault = inject_fault(world, kind, target)
     affected = fault.down + fault.degraded or focal
     watch = WatchStore(database).add(environment, affected, receiver.url, "test")

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.monitoring.checks import (MARK, PEERS_PER_ROUND, evaluate, parse_ping, peers_this_round, plan_host,
-                                      split_sections, verdicts)
+from ingest.monitoring.checks import (
+    MARK,
+    PEERS_PER_ROUND,
+    evaluate,
+    parse_ping,
+    peers_this_round,
+    plan_host,
+    split_sections,
+    verdicts,
+)
 
 REAL = Path(__file__).parents[3] / "fixtures" / "real"
 
