@@ -14,8 +14,14 @@ from flask_restx import Api
 
 from api.auth import Authenticator
 from api.context import ApiContext
-from api.errors import (ERROR_SCHEMA, ERROR_STATUSES, PayloadTooLarge, Unauthorized, register_flask_handlers,
-                        restx_handler)
+from api.errors import (
+    ERROR_SCHEMA,
+    ERROR_STATUSES,
+    PayloadTooLarge,
+    Unauthorized,
+    register_flask_handlers,
+    restx_handler,
+)
 from api.metrics import ApiMetrics
 from api.ui import PUBLIC as UI_PUBLIC
 from api.ui import ui

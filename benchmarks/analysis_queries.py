@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from core.settings import get_settings
@@ -54,7 +54,8 @@ def timed(label: str, runs: int, call: Callable[[int], Any]) -> None:
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
-    print(f"{label:36s} {runs:4d} runs  p50 {statistics.median(samples):7.1f} ms   p95 {p95:7.1f} ms   max {samples[-1]:7.1f} ms", flush=True)
+    print(f"{label:36s} {runs:4d} runs  p50 {statistics.median(samples):7.1f} ms   p95 {p95:7.1f} ms   "
+          f"max {samples[-1]:7.1f} ms", flush=True)
 
 
 def main() -> None:
@@ -80,7 +81,7 @@ def main() -> None:
             writer = InventoryWriter(stores.mongo, ENV)
             writer.write_objects(objects, "bench-1")
             writer.write_links(links, "bench-1")
-            first = datetime.now(timezone.utc)
+            first = datetime.now(UTC)
             time.sleep(0.01)
             compute = next(h.name for h in world.hosts if "compute" in h.roles)
             inject_fault(world, "bond_member_down", f"{compute}/eth1")
@@ -89,7 +90,7 @@ def main() -> None:
             objects, links = documents(world)
             writer.write_objects(objects, "bench-2")
             writer.write_links(links, "bench-2")
-            second = datetime.now(timezone.utc)
+            second = datetime.now(UTC)
             started = time.perf_counter()
             Projector(stores.mongo, stores.neo4j, ENV).sync()
             print(f"projected in {time.perf_counter() - started:.1f}s", flush=True)

@@ -25,12 +25,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from calipso.lab_scan import scan_world_in_process  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from graphmodel.projector import Projector  # noqa: E402
 from lab.faults import clear_fault, inject_fault  # noqa: E402
 from lab.generate import generate_world  # noqa: E402
-from calipso.lab_scan import scan_world_in_process  # noqa: E402
 from lab.world import World  # noqa: E402
 from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
 from queries.impact import impact  # noqa: E402
@@ -88,7 +88,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--faults", type=int, default=56, help="faults to inject in all (at least 50 for the target; 0: latency only)")
+    parser.add_argument("--faults", type=int, default=56,
+                        help="faults to inject in all (at least 50 for the target; 0: latency only)")
     parser.add_argument("--per-world", type=int, default=8, help="faults per generated world")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--latency-hosts", type=int, default=20, help="hosts of the latency world (0: skip)")

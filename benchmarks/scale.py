@@ -30,6 +30,10 @@ from pymongo import monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from projection import drop_graph, raw_merge  # noqa: E402
+from rca_accuracy import print_latency  # noqa: E402
+from scan import CommandTimes  # noqa: E402
+
 from calipso.lab_scan import connect_to_lab  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
@@ -45,9 +49,6 @@ from lab.cloud.source import StaticWorldSource  # noqa: E402
 from lab.generate import generate_world  # noqa: E402
 from lab.hosts import LabResponder  # noqa: E402
 from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
-from projection import drop_graph, raw_merge  # noqa: E402
-from rca_accuracy import print_latency  # noqa: E402
-from scan import CommandTimes  # noqa: E402
 
 DATABASE = "calipso_bench_scale"
 ENV, RAW_ENV = "bench-scale", "bench-scale-raw"

@@ -62,8 +62,8 @@ def main() -> None:
     args = parser.parse_args()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" lines say nothing here
 
-    from playwright.sync_api import sync_playwright
     import waitress.server
+    from playwright.sync_api import sync_playwright
 
     from api import create_app
 

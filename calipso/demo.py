@@ -7,9 +7,9 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import kombu
 import ldap3

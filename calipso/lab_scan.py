@@ -10,7 +10,7 @@ import openstack
 import openstack.connection
 from pymongo.database import Database
 
-from ingest.scanner import ScanResult, Scanner
+from ingest.scanner import Scanner, ScanResult
 from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.openstack.fetch import fetch_openstack
 from ingest.sources.openstack.transform import openstack_objects

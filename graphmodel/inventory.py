@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import bson
@@ -54,7 +54,7 @@ def link_key(doc: Document) -> str:
 
 
 #: How a feed entry's document is encoded and decoded: as `core.stores` reads MongoDB (UTC datetimes).
-FEED_CODEC = CodecOptions(tz_aware=True, tzinfo=timezone.utc, uuid_representation=UuidRepresentation.STANDARD)
+FEED_CODEC = CodecOptions(tz_aware=True, tzinfo=UTC, uuid_representation=UuidRepresentation.STANDARD)
 
 
 def change_document(change: Document) -> Document:
@@ -125,7 +125,7 @@ class WriteStats:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class InventoryWriter:

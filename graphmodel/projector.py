@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
@@ -151,7 +151,7 @@ def _aware(value: Any) -> Any:
     """A feed time as an aware UTC datetime (a naive one would become a Neo4j LocalDateTime, which
     never compares with a zoned time)."""
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -237,7 +237,8 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
               SET c += {source_change}, c.op = 'changed',
                   c.log = {_logged("log", "facet",
-                                   f"CASE WHEN size(keys(before)) > 0 THEN apoc.hashing.fingerprint(before) ELSE '{ABSENT}' END",
+                                   "CASE WHEN size(keys(before)) > 0 THEN apoc.hashing.fingerprint(before) "
+                                   f"ELSE '{ABSENT}' END",
                                    "apoc.hashing.fingerprint(row.props)", "row.at")}
             }}
             """, rows=rows, recall=recall).consume()

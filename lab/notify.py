@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import kombu
@@ -26,7 +26,7 @@ BASE = "http://controller:9696/"  # links inside payloads name the cloud's publi
 
 def envelope(event: Event, payload: dict[str, Any], when: datetime | None = None) -> dict[str, str]:
     """The oslo.messaging v2 envelope of one notification."""
-    moment = (when or datetime.now(timezone.utc)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    moment = (when or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M:%S.%f")
     message = {"message_id": str(uuid.uuid4()), "publisher_id": event.publisher, "event_type": event.event_type,
                "priority": "INFO", "payload": payload, "timestamp": moment,
                "_context_request_id": f"req-{uuid.uuid4()}", "_context_is_admin": True}

@@ -206,8 +206,8 @@ def scan_and_project(world, database, driver, environment: str):  # type: ignore
     responder) into `environment`, then project it into Neo4j. Call it again after changing the world
     (a fault, a change) for a rescan. Returns the scan result. Import it with
     `from conftest import scan_and_project`."""
-    from graphmodel.projector import Projector
     from calipso.lab_scan import scan_world_in_process
+    from graphmodel.projector import Projector
     from migrations.runner import apply_neo4j
 
     apply_neo4j(driver)

@@ -6,8 +6,21 @@ from flask_restx import Api
 
 
 def register_all(api: Api) -> None:
-    from api.namespaces import (analysis, auth, cliques, environments, graph, health, inventory, links, messages,
-                                scans, schedules, statistics, types)
+    from api.namespaces import (
+        analysis,
+        auth,
+        cliques,
+        environments,
+        graph,
+        health,
+        inventory,
+        links,
+        messages,
+        scans,
+        schedules,
+        statistics,
+        types,
+    )
 
     for module in (health, auth, environments, types, inventory, links, cliques, scans, schedules, messages,
                    statistics, graph, analysis):

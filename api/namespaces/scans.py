@@ -10,15 +10,15 @@ from flask import current_app
 from flask_restx import Namespace, Resource, fields
 
 from api.context import context, mongo, require
-from api.namespaces.environments import configured
 from api.errors import Conflict, NotFound, ServiceUnavailable
 from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.namespaces.environments import configured
 from api.params import PAGINATION, Args, Param, body, query
-from queries.explore import count
 from api.serialize import with_id
 from ingest.records import FINISHED, SCANS, ScanRecords
 from ingest.run import scan_environment
 from ingest.tasks import BrokerUnavailable, enqueue_scan
+from queries.explore import count
 
 log = logging.getLogger(__name__)
 

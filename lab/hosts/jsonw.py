@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 
-
 _RAW_MARK = "\x01raw\x01"
 _RAW = re.compile(r'"\\u0001raw\\u0001([^"]*)"')
 

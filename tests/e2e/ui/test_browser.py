@@ -241,7 +241,7 @@ def test_search_a_vm_by_mac_and_its_focal_graph_holds_its_clique(page: Any, ui_w
     options = page.locator("#search-results [role=option]").all_inner_texts()
     assert any(o.startswith(target.name) for o in options), options
     search.fill(mac)  # a MAC finds the vNIC (its id holds it)
-    page.wait_for_selector(f"#search-results [role=option]:has-text('vnic')")
+    page.wait_for_selector("#search-results [role=option]:has-text('vnic')")
     search.fill(target.name)
     page.wait_for_function("n => document.querySelector('#search-results [role=option]')?.textContent.startsWith(n)",
                            arg=target.name)

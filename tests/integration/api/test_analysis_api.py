@@ -4,7 +4,7 @@ error shape, required parameters, and auth."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conftest import error_of, ok
 
@@ -12,7 +12,6 @@ from lab.truth import otep_id
 from queries.impact import impact, whatif
 from queries.path import path
 from queries.rca import rca
-
 
 
 def analysis(api_world, name: str) -> str:  # type: ignore[no-untyped-def]
@@ -79,7 +78,7 @@ def test_rca_equals_the_function(get, api_world) -> None:  # type: ignore[no-unt
     vms = sorted(i.id for i in api_world.world.instances if i.host == host.name)
     since = "2024-01-01T00:00:00Z"
     direct = rca(api_world.stores.neo4j, api_world.environment, vms,
-                 datetime(2024, 1, 1, tzinfo=timezone.utc))
+                 datetime(2024, 1, 1, tzinfo=UTC))
     answer = ok(get(analysis(api_world, "rca"), focal=vms, since=since))
     assert answer["rows"] == direct.rows() and answer["focal"] == vms == direct.focal
     assert answer["since"].startswith("2024-01-01T00:00:00") and answer["summary"] == direct.summary

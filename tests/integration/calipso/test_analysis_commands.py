@@ -15,6 +15,7 @@ from lab.faults import inject_fault
 from lab.generate import generate_world
 from lab.truth import otep_id
 
+
 def test_impact_and_whatif_commands(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     world = generate_world(3, 2, 1, "ovs", "vxlan", seed=61)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)

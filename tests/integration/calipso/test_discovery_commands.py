@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +251,7 @@ def test_scheduler_takes_over_a_dead_schedulers_run_stops_on_sigterm_and_resumes
     schedules = ScheduleStore(mongo_db)
     hourly = schedules.add("lab", parse_recurrence("hourly", "0"))
     # A scheduler died while running this hour's scan: its lease stopped beating an hour ago.
-    due = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    due = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     mongo_db[SCHEDULES].update_one({"_id": hourly["_id"]}, {"$set": {"next_run": due}})
     dead = schedules.claim(schedules.get(hourly["_id"]), "dead-scheduler", timedelta(minutes=10),
                            due - timedelta(hours=1))
@@ -275,7 +275,7 @@ def test_scheduler_takes_over_a_dead_schedulers_run_stops_on_sigterm_and_resumes
     assert "scheduler stopped" in stderr
     after = schedules.get(hourly["_id"])
     assert after["runs"] == 1 and after["last_status"] == "completed", stderr
-    assert after["next_run"] > datetime.now(timezone.utc) and after["next_run"].minute == 0
+    assert after["next_run"] > datetime.now(UTC) and after["next_run"].minute == 0
     leases = list(mongo_db[LEASES].find({"schedule_id": hourly["_id"]}).sort("attempt", 1))
     assert [(lease["owner"], lease["attempt"]) for lease in leases][0] == ("dead-scheduler", 0)
     assert leases[-1]["attempt"] == 1 and leases[-1]["owner"] != "dead-scheduler"

@@ -13,6 +13,7 @@ from conftest import calipso, scan_and_project
 from lab.faults import inject_fault
 from lab.generate import generate_world
 
+
 def test_clique_diff_and_invariants_commands(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     world = generate_world(3, 2, 1, "ovs", "vxlan", seed=31)
     first = scan_and_project(world, mongo_db, neo4j_driver, env_name)

@@ -1,17 +1,26 @@
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from graphmodel.inventory import (CHANGES, HISTORY, LINKS, OBJECTS, WRITE_LOCKS, InventoryWriter, WriteLockTimeout,
-                                  change_document, environment_write_lock)
+from graphmodel.inventory import (
+    CHANGES,
+    HISTORY,
+    LINKS,
+    OBJECTS,
+    WRITE_LOCKS,
+    InventoryWriter,
+    WriteLockTimeout,
+    change_document,
+    environment_write_lock,
+)
 from migrations.runner import apply_mongo
 
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        self.now = datetime(2026, 1, 1, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -124,8 +133,8 @@ def test_write_lock_serialises_writers_of_one_environment_and_expires_with_its_h
         pass  # another environment is never blocked
 
     # A holder that died: its lease runs out and the next writer takes over.
-    mongo_db[WRITE_LOCKS].insert_one({"_id": "env-lock", "owner": "dead", "since": datetime.now(timezone.utc),
-                                      "expires_at": datetime.now(timezone.utc) + timedelta(seconds=1)})
+    mongo_db[WRITE_LOCKS].insert_one({"_id": "env-lock", "owner": "dead", "since": datetime.now(UTC),
+                                      "expires_at": datetime.now(UTC) + timedelta(seconds=1)})
     with pytest.raises(WriteLockTimeout, match="locked by dead"):
         with environment_write_lock(mongo_db, "env-lock", owner="impatient", wait=timedelta(0)):
             pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import neo4j
 import pytest
 
+from core.errors import StoreUnavailable
 from core.settings import load_settings
 from core.stores import Stores
 from graphmodel.inventory import InventoryWriter
@@ -66,7 +67,7 @@ def test_neo4j_down_loses_nothing(mongo_db, stores: Stores, env_name: str, neo4j
     writer = InventoryWriter(mongo_db, env_name)
     seed(writer)
     down = Stores(load_settings(neo4j_uri="bolt://127.0.0.1:1"))
-    with pytest.raises(Exception):
+    with pytest.raises(StoreUnavailable):
         Projector(mongo_db, down.neo4j, env_name).sync()
     assert Projector(mongo_db, stores.neo4j, env_name).checkpoint() == 0
     stats = Projector(mongo_db, stores.neo4j, env_name).sync()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -16,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import kombu
-import pytest
+from conftest import ServedLab
 
 from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from conftest import ServedLab
 from core.environments import Environment, EnvironmentStore
 from core.settings import Settings
 from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, content

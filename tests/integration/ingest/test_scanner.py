@@ -8,8 +8,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from conftest import connect_to_lab
 import pytest
+from conftest import connect_to_lab
 
 from graphmodel.inventory import LINKS, OBJECTS
 from ingest.records import MESSAGES
@@ -48,7 +48,8 @@ def scanner_for(world, mongo_db, cloud, broken: set[str] = frozenset()):  # type
 
 def stored(mongo_db) -> tuple[set[str], dict]:  # type: ignore[no-untyped-def, type-arg]
     objects = {d["id"] for d in mongo_db[OBJECTS].find({"environment": "lab"})}
-    links = {(d["link_type"], d["source_id"], d["target_id"]): d["state"] for d in mongo_db[LINKS].find({"environment": "lab"})}
+    links = {(d["link_type"], d["source_id"], d["target_id"]): d["state"]
+             for d in mongo_db[LINKS].find({"environment": "lab"})}
     return objects, links
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,9 +11,9 @@ from api.params import NO_NUL, Page, Param, parse_datetime
 
 
 def test_datetimes_are_utc() -> None:
-    assert parse_datetime("2024-05-01T12:00:00Z") == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
-    assert parse_datetime("2024-05-01t14:00:00+02:00") == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
-    assert parse_datetime("2024-05-01 12:00") == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+    assert parse_datetime("2024-05-01T12:00:00Z") == datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert parse_datetime("2024-05-01t14:00:00+02:00") == datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert parse_datetime("2024-05-01 12:00") == datetime(2024, 5, 1, 12, tzinfo=UTC)
     assert parse_datetime("0001-01-01T00:00:00+05:00").year == 1  # no overflow at the edge
     with pytest.raises(ValueError):
         parse_datetime("yesterday")

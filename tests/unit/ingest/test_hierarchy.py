@@ -20,8 +20,17 @@ from core.environments import Environment
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME
 from ingest import hierarchy
 from ingest.hierarchy import (
-    HOST_COLLECTORS, HOST_COLLECTORS_BY_NAME, LINK_FINDERS, NOT_SCANNED, OBJECTS, OBJECTS_BY_TYPE, VNIC_PATHS,
-    HostSource, OpenStackSource, Variant, When,
+    HOST_COLLECTORS,
+    HOST_COLLECTORS_BY_NAME,
+    LINK_FINDERS,
+    NOT_SCANNED,
+    OBJECTS,
+    OBJECTS_BY_TYPE,
+    VNIC_PATHS,
+    HostSource,
+    OpenStackSource,
+    Variant,
+    When,
 )
 from ingest.sources.host.transform import HostBuilder, OpenStackIndex
 from ingest.sources.openstack.fetch import API_RESOURCES_BY_NAME, RawOpenStack

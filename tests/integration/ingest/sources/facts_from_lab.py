@@ -5,7 +5,13 @@ without going through commands and parsers (those are checked by the scan tests)
 from __future__ import annotations
 
 from ingest.sources.host.facts import (
-    DomainFact, DomainInterfaceFact, HostFacts, InterfaceFact, OvsPortFact, VirtualFunctionFact, VppInterfaceFact,
+    DomainFact,
+    DomainInterfaceFact,
+    HostFacts,
+    InterfaceFact,
+    OvsPortFact,
+    VirtualFunctionFact,
+    VppInterfaceFact,
 )
 from lab.hostmodel import HostState
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import warnings
 
-from conftest import connect_to_lab
 import pytest
+from conftest import connect_to_lab
 
 from graphmodel.tree import assign_paths
 from ingest.sources.openstack.fetch import fetch_openstack

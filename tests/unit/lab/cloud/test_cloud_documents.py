@@ -7,8 +7,15 @@ import pytest
 from lab.cloud.compute import ComputeDocs, MicroversionError, requested_microversion
 from lab.cloud.identity import AuthError, IdentityDocs, authenticate
 from lab.cloud.network import (
-    AGENT_FIELDS, NETWORK_FIELDS, PORT_FIELDS, ROUTER_FIELDS, SUBNET_FIELDS, NetworkDocs, allocation_pools,
-    list_filters, pagination_links,
+    AGENT_FIELDS,
+    NETWORK_FIELDS,
+    PORT_FIELDS,
+    ROUTER_FIELDS,
+    SUBNET_FIELDS,
+    NetworkDocs,
+    allocation_pools,
+    list_filters,
+    pagination_links,
 )
 from lab.cloud.tokens import TokenStore
 from lab.generate import generate_world

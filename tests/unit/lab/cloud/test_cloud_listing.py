@@ -3,7 +3,14 @@ import json
 import pytest
 
 from lab.cloud.listing import (
-    Collection, filter_key, paginate, parse_limit, project, query_key, render_list, select,
+    Collection,
+    filter_key,
+    paginate,
+    parse_limit,
+    project,
+    query_key,
+    render_list,
+    select,
 )
 
 

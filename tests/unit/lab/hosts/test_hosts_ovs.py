@@ -220,7 +220,7 @@ def test_dpif_show_numbers_ports_like_the_datapath() -> None:
     dp = ok(answer, "compute-1", "ovs-dpctl show")
     dp_numbers = dict((name, int(n)) for n, name in re.findall(r"port (\d+): (\S+)", dp))
     assert dpif.splitlines()[0].startswith("system@ovs-system: hit:")
-    for name, ofport, odp in re.findall(r"^    (\S+) (\d+)/(\w+): ", dpif, re.M):
+    for name, _ofport, odp in re.findall(r"^    (\S+) (\d+)/(\w+): ", dpif, re.M):
         if name.startswith("patch"):
             assert odp == "none"
         elif name.startswith("vxlan-"):

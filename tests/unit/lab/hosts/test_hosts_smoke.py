@@ -13,9 +13,10 @@ import pytest
 
 from lab.generate import generate_world
 from lab.hostmodel import LabHosts
-from lab.hosts.catalog import commands
 from lab.hosts import LabResponder
+from lab.hosts.catalog import commands
 from lab.world import VARIANTS
+
 
 @pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS)
 def test_every_reference_command_answers_on_every_host(mechanism: str, type_driver: str) -> None:

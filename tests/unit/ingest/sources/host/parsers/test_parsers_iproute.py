@@ -8,7 +8,14 @@ import pytest
 
 from ingest.sources.host.parsers.errors import ParseError
 from ingest.sources.host.parsers.iproute import (
-    Link, global_addresses, interface_fact, parse_ip_addr_json, parse_ip_addr_text, parse_ip_link_json, parse_ip_link_text, parse_netns_list,
+    Link,
+    global_addresses,
+    interface_fact,
+    parse_ip_addr_json,
+    parse_ip_addr_text,
+    parse_ip_link_json,
+    parse_ip_link_text,
+    parse_netns_list,
 )
 
 FIXTURES = Path(__file__).resolve().parents[5] / "fixtures" / "real" / "iproute2"

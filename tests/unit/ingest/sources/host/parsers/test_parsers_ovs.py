@@ -8,7 +8,14 @@ import pytest
 
 from ingest.sources.host.parsers.errors import ParseError
 from ingest.sources.host.parsers.ovs import (
-    decode_atom, dpctl_ports, dpif_ports, ovs_ports, ovs_ports_from_show, parse_ovs_dpctl_show, parse_ovs_dpif_show, parse_ovs_vsctl_show,
+    decode_atom,
+    dpctl_ports,
+    dpif_ports,
+    ovs_ports,
+    ovs_ports_from_show,
+    parse_ovs_dpctl_show,
+    parse_ovs_dpif_show,
+    parse_ovs_vsctl_show,
     parse_ovsdb_table,
 )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.sources.host.parsers.errors import ParseError
-from ingest.sources.host.parsers.sysfs import parse_ethtool_link, parse_bonding, parse_sys_class_net
+from ingest.sources.host.parsers.sysfs import parse_bonding, parse_ethtool_link, parse_sys_class_net
 
 FIXTURES = Path(__file__).resolve().parents[5] / "fixtures" / "real"
 
