@@ -63,8 +63,11 @@ class Watches(Resource):
     @query(ns)
     @body(ns, "NewWatch", *NEW)
     def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Watch VMs' paths (view role): the webhook is called when a hop degrades and when all recover."""
-        principal = require(env)
+        """Watch VMs' paths (view role; with a webhook, edit role): the webhook is called when a hop degrades
+        and when all recover."""
+        # A webhook makes the server send requests to a URL of the caller's choosing: only for those
+        # trusted to change the environment, not for every reader.
+        principal = require(env, "edit" if data["webhook"] else "view")
         try:
             doc = make_watch(mongo(), context().stores.neo4j, env, data["focal"], data["webhook"], principal.user)
         except WatchError as exc:

@@ -18,10 +18,14 @@ def test_watch_lifecycle_and_refusals(api_app, api_tokens, api_world) -> None:  
         return {"Authorization": f"Bearer {api_tokens[user]}"}
 
     vm = api_world.world.instances[0]
-    made = client.post(path, json={"focal": [vm.name], "webhook": "http://127.0.0.1:9/hook"}, headers=auth("alice"))
+    # A webhook makes the server call a URL: the edit role; a view user may watch without one.
+    error_of(client.post(path, json={"focal": [vm.name], "webhook": "http://127.0.0.1:9/hook"}, headers=auth("alice")),
+             403)
+    made = client.post(path, json={"focal": [vm.name], "webhook": "http://127.0.0.1:9/hook"}, headers=auth("carol"))
     assert made.status_code == 201, made.get_json()
     watch = made.get_json()
-    assert watch["focal"] == [vm.id] and watch["state"] == "unknown" and watch["created_by"] == "alice"
+    assert watch["focal"] == [vm.id] and watch["state"] == "unknown" and watch["created_by"] == "carol"
+    assert client.post(path, json={"focal": [vm.name]}, headers=auth("alice")).status_code == 201
 
     listed = ok(client.get(path, headers=auth("alice")))
     assert watch["id"] in [w["id"] for w in listed["items"]] and listed["total"] >= 1
@@ -32,9 +36,9 @@ def test_watch_lifecycle_and_refusals(api_app, api_tokens, api_world) -> None:  
 
     assert "no object" in error_of(client.post(path, json={"focal": ["no-such-vm"]}, headers=auth("alice")), 404)["message"]
     assert "webhook" in error_of(client.post(path, json={"focal": [vm.id], "webhook": "ftp://x.invalid/"},
-                                             headers=auth("alice")), 400)["message"]
+                                             headers=auth("carol")), 400)["message"]
     assert "webhook" in error_of(client.post(path, json={"focal": [vm.id], "webhook": "http://u:p@127.0.0.1/"},
-                                             headers=auth("alice")), 400)["message"]
+                                             headers=auth("carol")), 400)["message"]
     assert "unknown field" in error_of(client.post(path, json={"focal": [vm.id], "extra": 1},
                                                    headers=auth("alice")), 400)["message"]
     error_of(client.post(path, json={"focal": [vm.id]}, headers=auth("bob")), 403)
@@ -43,5 +47,5 @@ def test_watch_lifecycle_and_refusals(api_app, api_tokens, api_world) -> None:  
     others = client.post(path, json={"focal": [vm.id]}, headers=auth("carol")).get_json()
     error_of(client.delete(f"{path}/{others['id']}", headers=auth("alice")), 403)  # carol's, alice only views
     assert client.delete(f"{path}/{others['id']}", headers=auth("carol")).status_code == 204
-    assert client.delete(f"{path}/{watch['id']}", headers=auth("alice")).status_code == 204
+    assert client.delete(f"{path}/{watch['id']}", headers=auth("carol")).status_code == 204
     error_of(client.get(f"{path}/{watch['id']}", headers=auth("alice")), 404)
