@@ -21,9 +21,20 @@ import pytest
 import requests
 from conftest import scan_and_project
 
+# Imported at collection: a test folder put on sys.path later (tests/unit holds api/ and lab/ folders
+# without __init__.py) must not shadow the packages when a fixture imports them.
+from api import create_app
+from api.auth import UserStore
 from core.environments import EnvironmentStore
 from core.settings import Settings, load_settings
 from core.stores import Stores
+from ingest.transport import CallableTransport
+from lab.cloud.server import serve
+from lab.cloud.source import StaticWorldSource
+from lab.faults import clear_fault, inject_fault
+from lab.generate import generate_world
+from lab.hosts import LabResponder
+from migrations import runner
 
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -81,14 +92,6 @@ def ui_world(settings: Settings, stores: Stores) -> Iterator[UiWorld]:
     hosts answer through the lab's in-process responder)."""
     import waitress.server
 
-    from api import create_app
-    from api.auth import UserStore
-    from ingest.transport import CallableTransport
-    from lab.cloud.server import serve
-    from lab.cloud.source import StaticWorldSource
-    from lab.generate import generate_world
-    from lab.hosts import LabResponder
-    from migrations import runner
 
     isolated = load_settings(mongo_uri=settings.mongo_uri, mongo_database=f"test_ui_{uuid.uuid4().hex[:10]}")
     environment = f"test-ui-{uuid.uuid4().hex[:8]}"
@@ -315,8 +318,6 @@ def test_impact_on_a_host_shows_the_vms_the_cli_names(page: Any, ui_world: UiWor
 
 def test_fault_rescan_then_the_faulty_hop_is_critical_and_rca_names_the_root_cause_first(
         page: Any, ui_world: UiWorld) -> None:
-    from lab.faults import clear_fault, inject_fault
-
     target = vm(ui_world, 1)
     fault = inject_fault(ui_world.world, "ovs_port_down", target.port_ids[0])
     try:
@@ -350,8 +351,6 @@ def test_fault_rescan_then_the_faulty_hop_is_critical_and_rca_names_the_root_cau
 
 
 def test_a_nic_without_carrier_is_a_critical_object_of_the_overview(page: Any, ui_world: UiWorld) -> None:
-    from lab.faults import clear_fault, inject_fault
-
     host = next(h for h in ui_world.world.hosts if any(n.bond for n in h.nics))
     member = next(n for n in host.nics if n.bond)
     fault = inject_fault(ui_world.world, "bond_member_down", f"{host.name}/{member.name}")
