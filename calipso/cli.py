@@ -5,16 +5,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-import time
-from typing import Any
 
 import click
 
+from calipso.common import CalipsoGroup, cli_settings, err
+from calipso.output import emit, format_option
 from core.settings import Settings, redact_url
 from core.stores import Stores
 from migrations import runner as migration_runner
-from calipso.common import CalipsoGroup, cli_settings, err
-from calipso.output import emit, format_option
+
 
 @click.group(cls=CalipsoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calipso")
@@ -241,24 +240,20 @@ if DEVELOPMENT:
     from calipso.stack_commands import stack  # noqa: E402
     for _command in (stack, lab, demo): main.add_command(_command)  # noqa: E701
 
-from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the REST API's commands
-for _command in API_COMMANDS: main.add_command(_command)  # noqa: E701
-from calipso.discovery import DISCOVERY_COMMANDS  # noqa: E402 - env, scan, scans, schedule, scheduler
-for _command in DISCOVERY_COMMANDS: main.add_command(_command)  # noqa: E701
-from calipso.inspection import INSPECTION_COMMANDS  # noqa: E402 - clique, clique-types, diff, invariants
-for _command in INSPECTION_COMMANDS: main.add_command(_command)  # noqa: E701
+# The other command groups, each in its own module (imported once `main` exists).
 from calipso.analysis_commands import ANALYSIS_COMMANDS  # noqa: E402 - impact, whatif, rca, path
-for _command in ANALYSIS_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.discovery import DISCOVERY_COMMANDS  # noqa: E402 - env, scan, scans, schedule, scheduler
 from calipso.export_commands import EXPORT_COMMANDS  # noqa: E402 - export
-for _command in EXPORT_COMMANDS: main.add_command(_command)  # noqa: E701
-from calipso.report_commands import REPORT_COMMANDS  # noqa: E402 - report maintenance|incident
-for _command in REPORT_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.inspection import INSPECTION_COMMANDS  # noqa: E402 - clique, clique-types, diff, invariants
 from calipso.listen_commands import listen  # noqa: E402 - the bus listener
-main.add_command(listen)
-from calipso.pipeline_commands import PIPELINE_COMMANDS  # noqa: E402 - projector, worker, run, status
-for _command in PIPELINE_COMMANDS: main.add_command(_command)  # noqa: E701
 from calipso.monitor_commands import MONITOR_COMMANDS  # noqa: E402 - monitor, watch, monitoring
-for _command in MONITOR_COMMANDS: main.add_command(_command)  # noqa: E701
+from calipso.pipeline_commands import PIPELINE_COMMANDS  # noqa: E402 - projector, worker, run, status
+from calipso.report_commands import REPORT_COMMANDS  # noqa: E402 - report maintenance|incident
+from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the REST API's commands
+
+for _command in (*API_COMMANDS, *DISCOVERY_COMMANDS, *INSPECTION_COMMANDS, *ANALYSIS_COMMANDS, *EXPORT_COMMANDS,
+                 *REPORT_COMMANDS, listen, *PIPELINE_COMMANDS, *MONITOR_COMMANDS):
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ and scans are fast where FerretDB scans and decodes whole collections)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_restx import Namespace, Resource, fields
@@ -151,9 +151,9 @@ class Timeline(Resource):
         """Messages by level over time, for a dashboard."""
         require(env)
         hourly = args.bucket == "hour"
-        since = args.since or datetime.now(timezone.utc) - (timedelta(hours=48) if hourly else timedelta(days=14))
+        since = args.since or datetime.now(UTC) - (timedelta(hours=48) if hourly else timedelta(days=14))
         if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+            since = since.replace(tzinfo=UTC)
         counts: dict[tuple[datetime, str], int] = {}
         # Counted here, not by $dateTrunc: FerretDB does not implement the date operators.
         for doc in mongo()[MESSAGES].find({"environment": env, "timestamp": {"$gte": since}},
