@@ -10,6 +10,14 @@ ENV_PATH = "/environments/<string:env>"
 ENV_DOC = {"env": "Environment name"}
 
 
+class NullableString(fields.String):
+    """A string that may be null (Swagger 2.0 says so with `x-nullable`): an object without a status,
+    the tree's CONTAINS relationships without a link type."""
+
+    def schema(self) -> dict[str, Any]:
+        return {**super().schema(), "x-nullable": True}
+
+
 def page_model(ns: Namespace, name: str, item: Any) -> Any:
     """The envelope of every list: items, total (matching the filters), page and page_size."""
     return ns.model(name, {

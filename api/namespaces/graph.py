@@ -8,7 +8,7 @@ from flask_restx import Namespace, Resource, fields
 
 from api.context import context, mongo, require
 from api.errors import BadRequest, NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, NullableString, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.inventory import OBJECTS
@@ -19,13 +19,13 @@ ns = Namespace("graph", description="The subgraph around a focal point or a sear
 PATH = ENV_PATH
 
 node_model = ns.model("GraphNode", {
-    "id": fields.String(required=True), "type": fields.String(required=True), "name": fields.String,
-    "host": fields.String, "status": fields.String, "focal": fields.Boolean(required=True),
+    "id": fields.String(required=True), "type": fields.String(required=True), "name": NullableString,
+    "host": NullableString, "status": NullableString, "focal": fields.Boolean(required=True),
     "hidden_links": fields.Integer(required=True, description="links of this node not in the picture")})
 link_model = ns.model("GraphLink", {
     "source": fields.String(required=True), "target": fields.String(required=True),
-    "relationship": fields.String(required=True), "link_type": fields.String, "state": fields.String,
-    "status": fields.String})
+    "relationship": fields.String(required=True), "link_type": NullableString, "state": NullableString,
+    "status": NullableString})
 graph_model = ns.model("Subgraph", {
     "environment": fields.String(required=True), "focal": fields.List(fields.String, required=True),
     "hops": fields.Integer(required=True), "max_nodes": fields.Integer(required=True),
