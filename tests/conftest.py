@@ -14,9 +14,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,6 +201,18 @@ def calipso(mongo_db, *args: str, check: bool = True) -> subprocess.CompletedPro
     if check:
         assert done.returncode == 0, f"calipso {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done
+
+
+def wait_for(what: str, condition: Callable[[], Any], deadline_s: float = 120.0,
+             log: Callable[[], str] = str, interval_s: float = 0.1) -> Any:
+    """Poll until condition() is truthy and return its value; past the deadline, fail naming `what`
+    with `log()` (e.g. a process's output). `from conftest import wait_for`."""
+    deadline = time.monotonic() + deadline_s
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {deadline_s:g}s: {what}\n{log()}")
+        time.sleep(interval_s)
+    return value
 
 
 def scan_and_project(world, database, driver, environment: str):  # type: ignore[no-untyped-def]

@@ -11,11 +11,10 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from conftest import wait_for
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
 STARTED = re.compile(r"run: (\w+) started \(pid (\d+)")
@@ -25,16 +24,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def wait_for(what: str, condition: Callable[[], Any], deadline_s: float = 120.0,
-             log: Callable[[], str] = str) -> Any:
-    deadline = time.monotonic() + deadline_s
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {deadline_s:g}s: {what}\n{log()}")
-        time.sleep(0.2)
-    return value
 
 
 def processes_with(marker: str) -> list[int]:

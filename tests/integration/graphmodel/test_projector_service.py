@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+
+from conftest import wait_for
 
 from calipso.lab_scan import scan_world_in_process
 from core.services import INTERVAL_S, STALE_AFTER
@@ -21,16 +22,6 @@ from lab.generate import generate_world
 from migrations.runner import apply_mongo, apply_neo4j
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
-
-
-def wait_for(what: str, condition: Callable[[], bool], deadline_s: float = 60.0, log: Callable[[], str] = str) -> float:
-    """Poll until condition() holds; returns the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > deadline_s:
-            raise AssertionError(f"not within {deadline_s:g}s: {what}\n{log()}")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 class ProjectorProcess:

@@ -9,13 +9,11 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import kombu
-from conftest import ServedLab
+from conftest import ServedLab, wait_for
 
 from calipso.env_commands import enrol_lab_host_keys, lab_environment
 from core.environments import Environment, EnvironmentStore
@@ -29,7 +27,6 @@ from lab.truth import compute_truth
 from lab.world import World, load_world
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
-DEADLINE_S = 90.0
 
 Key = tuple[str, str, str]
 
@@ -46,15 +43,6 @@ def stored(db, environment: str) -> tuple[set[str], dict[Key, str]]:  # type: ig
 def truth_of(world: World) -> tuple[set[str], dict[Key, str]]:
     truth = compute_truth(world)
     return set(truth.objects), {key: link.state for key, link in truth.links.items()}
-
-
-def wait_for(what: str, condition: Callable[[], bool], deadline_s: float = DEADLINE_S,
-             log: Callable[[], str] = lambda: "") -> None:
-    deadline = time.monotonic() + deadline_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {deadline_s:g}s: {what}\n{log()}")
-        time.sleep(0.2)
 
 
 def add_environment(db, lab: ServedLab, name: str) -> Environment:  # type: ignore[no-untyped-def]

@@ -53,6 +53,18 @@ def stored(mongo_db, environment: str) -> tuple[set[str], dict]:  # type: ignore
     return objects, links
 
 
+def scan_served_lab(lab: LabService, world: World, tmp_path: Path, database):  # type: ignore[no-untyped-def]
+    """Serve `world` as the lab (APIs on loopback, hosts over its SSH server) and scan it as environment
+    "lab" through the jump host, with the lab's host keys known; returns the scan result."""
+    save_world(world, tmp_path / "world.yaml")
+    endpoints = lab.up(tmp_path / "world.yaml")
+    cli = endpoints["cli"]
+    with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
+                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
+                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
+        return Scanner(database, "lab", openstack_docs(endpoints), transport, fetch_host_facts, concurrency=4).scan()
+
+
 def openstack_docs(endpoints: dict):  # type: ignore[no-untyped-def, type-arg]
     import openstack
 
@@ -69,14 +81,7 @@ def test_scan_over_ssh_equals_the_truth(mechanism: str, type_driver: str, lab: L
                                         tmp_path: Path) -> None:
     world = generate_world(3, 2, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=31,
                            aggregates=True)
-    save_world(world, tmp_path / "world.yaml")
-    endpoints = lab.up(tmp_path / "world.yaml")
-    cli = endpoints["cli"]
-    with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
-                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
-                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
-        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
-                         concurrency=4).scan()
+    result = scan_served_lab(lab, world, tmp_path, mongo_db)
     assert result.status == "completed", result.errors
     truth = compute_truth(world)
     objects, links = stored(mongo_db, "lab")
@@ -193,14 +198,7 @@ def test_a_hostile_host_name_from_the_cloud_is_refused_and_the_others_are_scanne
     victim = [h.name for h in generated.hosts if "compute" in h.roles][-1]
     world = World.model_validate_json(generated.model_dump_json().replace(json.dumps(victim), json.dumps(HOSTILE)))
     assert HOSTILE in host_names(world)
-    save_world(world, tmp_path / "world.yaml")
-    endpoints = lab.up(tmp_path / "world.yaml")
-    cli = endpoints["cli"]
-    with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
-                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
-                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
-        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
-                         concurrency=4).scan()
+    result = scan_served_lab(lab, world, tmp_path, mongo_db)
     assert result.status == "completed_with_errors"
     assert len(result.errors) == 1 and result.errors[0].startswith(HOSTILE)
     message = mongo_db[MESSAGES].find_one({"environment": "lab", "related_object": HOSTILE})
@@ -221,14 +219,7 @@ def test_a_hostile_host_name_from_the_cloud_is_refused_and_the_others_are_scanne
 def test_scan_of_installer_layouts_equals_the_truth(options: dict, lab: LabService, mongo_db,  # type: ignore[no-untyped-def, type-arg]
                                                     tmp_path: Path) -> None:
     world = generate_world(3, 2, 2, "lxb", "vxlan", seed=31, **options)
-    save_world(world, tmp_path / "world.yaml")
-    endpoints = lab.up(tmp_path / "world.yaml")
-    cli = endpoints["cli"]
-    with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
-                                jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
-                                known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
-        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
-                         concurrency=4).scan()
+    result = scan_served_lab(lab, world, tmp_path, mongo_db)
     truth = compute_truth(world)
     objects, links = stored(mongo_db, "lab")
     assert objects == set(truth.objects)

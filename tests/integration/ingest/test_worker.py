@@ -9,13 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import ServedLab
+from conftest import ServedLab, wait_for
 
 from calipso.env_commands import enrol_lab_host_keys, lab_environment
 from core.environments import EnvironmentStore
@@ -26,16 +23,6 @@ from ingest.records import FINISHED, ScanRecords
 from migrations.runner import apply_mongo
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
-
-
-def wait_for(what: str, condition: Callable[[], Any], deadline_s: float = 120.0,
-             log: Callable[[], str] = str) -> Any:
-    deadline = time.monotonic() + deadline_s
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {deadline_s:g}s: {what}\n{log()}")
-        time.sleep(0.1)
-    return value
 
 
 class WorkerProcess:
