@@ -111,6 +111,7 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
     from core.environments import EnvironmentStore
     from graphmodel.inventory import LINKS, OBJECTS
     from graphmodel.projector import Projector
+    from ingest.listener.consumer import bind_notification_queue
     from ingest.run import scan_environment
     from lab.faults import inject_fault
     from lab.generate import generate_world
@@ -135,8 +136,13 @@ def run_lab_demo(settings: Settings, stores: Stores, say: Callable[[str], None])
 
     store = EnvironmentStore.from_settings(stores.mongo, settings)
     save_lab_environment(stores, DEMO_ENVIRONMENT, settings, str(world_file))
+    environment = store.decrypt(DEMO_ENVIRONMENT)
+    if environment.amqp is not None:
+        # Bound before the scan, not when the listener child starts: a `lab change` made as soon as the
+        # demo is up waits in the queue instead of being lost. What an older demo left there is dropped.
+        bind_notification_queue(environment, purge=True)
     say("scanning the lab (OpenStack APIs, every host over SSH)")
-    result = scan_environment(stores.mongo, store.decrypt(DEMO_ENVIRONMENT))
+    result = scan_environment(stores.mongo, environment)
     say(f"scan {result.scan_id}: {result.status}; projecting into Neo4j")
     # A rebuild, not a sync: the graph then equals this scan even if Neo4j kept an older demo's graph.
     projected = Projector(stores.mongo, stores.neo4j, DEMO_ENVIRONMENT).rebuild()

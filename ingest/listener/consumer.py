@@ -58,6 +58,43 @@ def queue_name(environment: str) -> str:
     return f"calipso.{environment}.notifications"
 
 
+def notification_queue(environment: Environment) -> kombu.Queue:
+    """The environment's durable queue, bound to each of its AMQP section's exchanges."""
+    assert environment.amqp is not None
+    return kombu.Queue(
+        queue_name(environment.name), durable=True, auto_delete=False,
+        bindings=[kombu.binding(kombu.Exchange(name, type="topic", passive=True), routing_key=ROUTING_KEY)
+                  for name in environment.amqp.exchanges])
+
+
+def declare_exchanges(connection: kombu.Connection, exchanges: list[str]) -> None:
+    """Declare each exchange the way its publisher does if it does not exist yet; an existing one
+    is kept as it is (redeclaring it with other flags would close the channel)."""
+    for name in exchanges:
+        with connection.channel() as channel:
+            try:
+                kombu.Exchange(name, type="topic", passive=True)(channel).declare()
+                continue
+            except NotFound:
+                pass
+        with connection.channel() as channel:  # oslo.messaging's default: a transient topic exchange
+            kombu.Exchange(name, type="topic", durable=False)(channel).declare()
+
+
+def bind_notification_queue(environment: Environment, purge: bool = False) -> None:
+    """Declare and bind the environment's queue now, before any listener runs: events published from
+    here on wait in it. With `purge`, events already waiting are dropped (a fresh scan supersedes them)."""
+    if environment.amqp is None:
+        raise CalipsoError(f"environment {environment.name!r} has no amqp section: no queue to bind")
+    with kombu.Connection(environment.amqp.connection_url(), connect_timeout=5) as connection:
+        connection.ensure_connection(max_retries=1, timeout=10)
+        declare_exchanges(connection, environment.amqp.exchanges)
+        queue = notification_queue(environment)(connection.default_channel)
+        queue.declare()
+        if purge:
+            queue.purge()
+
+
 @dataclass
 class ListenerStats:
     received: int = 0
@@ -112,10 +149,7 @@ class Listener:
         self.debouncer = Debouncer(window_s)
         self.waiting: AckQueue[kombu.Message] = AckQueue()
         self.stats = ListenerStats()
-        self.queue = kombu.Queue(
-            queue_name(environment.name), durable=True, auto_delete=False,
-            bindings=[kombu.binding(kombu.Exchange(name, type="topic", passive=True), routing_key=ROUTING_KEY)
-                      for name in self.amqp.exchanges])
+        self.queue = notification_queue(environment)
         self._last_message = time.monotonic()
 
     # -- the loop ------------------------------------------------------------------------------------
@@ -133,7 +167,7 @@ class Listener:
             try:
                 with kombu.Connection(self.amqp.connection_url(), connect_timeout=5, heartbeat=60) as connection:
                     connection.ensure_connection(max_retries=1, timeout=10)
-                    self._declare_exchanges(connection)
+                    declare_exchanges(connection, self.amqp.exchanges)
                     connected = True
                     self.stats.connections += 1
                     self.backoff.reset()
@@ -167,19 +201,6 @@ class Listener:
                 self.say(redact(f"{what} ({type(exc).__name__}: {exc}); reconnecting to {where} in {delay:g}s"))
                 stop.wait(delay if deadline is None else max(0.0, min(delay, deadline - time.monotonic())))
         return self.stats
-
-    def _declare_exchanges(self, connection: kombu.Connection) -> None:
-        """Declare each exchange the way its publisher does if it does not exist yet; an existing one
-        is kept as it is (redeclaring it with other flags would close the channel)."""
-        for name in self.amqp.exchanges:
-            with connection.channel() as channel:
-                try:
-                    kombu.Exchange(name, type="topic", passive=True)(channel).declare()
-                    continue
-                except NotFound:
-                    pass
-            with connection.channel() as channel:  # oslo.messaging's default: a transient topic exchange
-                kombu.Exchange(name, type="topic", durable=False)(channel).declare()
 
     # -- one message ------------------------------------------------------------------------------------
 

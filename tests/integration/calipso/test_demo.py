@@ -33,6 +33,13 @@ def test_a_server_that_is_down_is_reported_not_raised(settings: Settings, stores
     assert checks["mongodb"].ok and checks["slapd"].ok
 
 
+def children_logs() -> str:
+    """The last lines of each back-end child's log, for a failure's message."""
+    logs = CHECKOUT / "var" / "test" / "logs" / "run"
+    return "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                     for log in sorted(logs.glob("*.log")))
+
+
 def test_the_demo_scans_a_lab_answers_impact_and_rca_and_serves_the_same_impact_over_the_api(  # type: ignore[no-untyped-def]
         mongo_db) -> None:
     """The README's main command, end to end: stack up (already up here: left alone), lab served and
@@ -77,7 +84,7 @@ def test_the_demo_scans_a_lab_answers_impact_and_rca_and_serves_the_same_impact_
             return [n for n in answer.json()["nodes"] if n.get("name") == "bus-demo-vm"]
         deadline = time.monotonic() + 120
         while not in_graph():
-            assert time.monotonic() < deadline, "the booted VM never reached the graph"
+            assert time.monotonic() < deadline, "the booted VM never reached the graph\n" + children_logs()
             time.sleep(0.5)
     finally:
         process.terminate()

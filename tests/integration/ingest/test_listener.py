@@ -19,7 +19,7 @@ from calipso.env_commands import enrol_lab_host_keys, lab_environment
 from core.environments import Environment, EnvironmentStore
 from core.settings import Settings
 from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, content
-from ingest.listener.consumer import Backoff, queue_name
+from ingest.listener.consumer import Backoff, bind_notification_queue, queue_name
 from ingest.listener.run import build_listener
 from ingest.records import MESSAGES
 from ingest.run import scan_environment
@@ -320,6 +320,25 @@ class TcpProxy:
                     pass
                 end.close()
             self.sockets = []
+
+
+def test_a_queue_bound_before_any_listener_keeps_events_and_a_purge_drops_them(  # type: ignore[no-untyped-def]
+        mongo_db, served_lab: ServedLab, settings: Settings, env_name: str) -> None:
+    """What `calipso demo` does before it prints its address: a change made before the listener child
+    is up waits in the queue; the purge of a new demo run drops what an older run left there."""
+    environment = add_environment(mongo_db, served_lab, env_name)
+    delete_queue(settings, env_name)
+    bind_notification_queue(environment)
+    try:
+        lab_change(served_lab, mongo_db, "rename-vm", "vm-2", "renamed-early")
+        assert queued(settings, env_name) == 1
+        bind_notification_queue(environment)  # declaring again keeps what waits
+        assert queued(settings, env_name) == 1
+        bind_notification_queue(environment, purge=True)
+        assert queued(settings, env_name) == 0
+    finally:
+        lab_change(served_lab, mongo_db, "rename-vm", "renamed-early", "vm-2")
+        delete_queue(settings, env_name)
 
 
 def test_listener_reconnects_when_rabbitmq_goes_away_and_gets_what_was_sent_meanwhile(  # type: ignore[no-untyped-def]
