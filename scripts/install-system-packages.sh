@@ -11,6 +11,7 @@ packages=(
   # (its own ovsdb-server and ovs-vswitchd per lab host; the system service is never started)
   iproute2 bridge-utils ethtool util-linux mount procps bash iputils-ping
   openvswitch-common openvswitch-switch
+  collectd-core     # real collectd in a real lab host (interface, connectivity, ovs_events, write_http to the intake)
   chromium          # headless Chromium prints the HTML reports to PDF (calipso report ... -o x.pdf)
   poppler-utils     # pdftotext/pdftoppm: the report tests read the PDFs back
 )
