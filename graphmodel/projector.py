@@ -26,7 +26,7 @@ from typing import Any
 import neo4j
 from pymongo.database import Database
 
-from graphmodel.inventory import CHANGES, LINKS, OBJECTS, change_document, content
+from graphmodel.inventory import CHANGES, LINKS, MONITORING_FIELDS, OBJECTS, change_document, content
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME, uid
 
 Document = dict[str, Any]
@@ -44,6 +44,18 @@ RECENT_CHANGE_LABEL = "RecentChange"
 #: Changes kept per facet after its first state (older ones are dropped; the first state stays).
 LOG_ENTRIES = 7
 ABSENT = "absent"
+
+
+def _configuration(props: str) -> str:
+    """Cypher: the properties `props` (an expression) without what monitoring writes, when monitoring
+    wrote them (`status_since` marks it; a Neutron port's own `status` stays): a status change is live
+    health, not a change of the cloud, and must not count as recent-change evidence."""
+    fields = ", ".join(f"'{name}'" for name in MONITORING_FIELDS)
+    return f"CASE WHEN {props}.status_since IS NULL THEN {props} ELSE apoc.map.removeKeys({props}, [{fields}]) END"
+
+
+#: Cypher: the configuration before and after a row's write (see _configuration).
+_BEFORE, _NOW = _configuration("before"), _configuration("row.props")
 
 
 def _logged(log: str, facet: str, was: str, now: str, at: str) -> str:
@@ -176,14 +188,14 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             CALL {{
               WITH n, row, existed, before
               WITH row, existed, before WHERE row.change.at IS NOT NULL
-                AND (existed AND before <> row.props OR NOT existed AND $recall)
+                AND (existed AND {_BEFORE} <> {_NOW} OR NOT existed AND $recall)
               OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH row, existed, before, known WHERE existed OR known IS NOT NULL
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
-                   CASE WHEN existed THEN apoc.hashing.fingerprint(before) ELSE '{ABSENT}' END AS was
+                   CASE WHEN existed THEN apoc.hashing.fingerprint({_BEFORE}) ELSE '{ABSENT}' END AS was
               SET c += row.change, c.op = 'changed',
-                  c.log = {_logged("log", "'object'", "was", "apoc.hashing.fingerprint(row.props)", "row.change.at")}
+                  c.log = {_logged("log", "'object'", "was", f"apoc.hashing.fingerprint({_NOW})", "row.change.at")}
             }}
             CALL {{
               WITH n, row, existed
@@ -208,7 +220,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
               WITH n, row WHERE row.change.at IS NOT NULL
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
-                   apoc.hashing.fingerprint(properties(n)) AS was
+                   apoc.hashing.fingerprint({_configuration('properties(n)')}) AS was
               SET c += row.change, c.op = 'removed',
                   c.log = {_logged("log", "'object'", "was", f"'{ABSENT}'", "row.change.at")}
             }}
@@ -227,7 +239,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             MERGE (a)-[r:{relationship}]->(b)
             WITH a, r, row, properties(r) AS before
             SET r = row.props
-            WITH a, row, before WHERE row.at IS NOT NULL AND before <> row.props AND (size(keys(before)) > 0 OR $recall)
+            WITH a, row, before WHERE row.at IS NOT NULL AND {_BEFORE} <> {_NOW} AND (size(keys(before)) > 0 OR $recall)
             CALL {{
               WITH a, row, before
               OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
@@ -237,9 +249,9 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})
               SET c += {source_change}, c.op = 'changed',
                   c.log = {_logged("log", "facet",
-                                   "CASE WHEN size(keys(before)) > 0 THEN apoc.hashing.fingerprint(before) "
+                                   f"CASE WHEN size(keys(before)) > 0 THEN apoc.hashing.fingerprint({_BEFORE}) "
                                    f"ELSE '{ABSENT}' END",
-                                   "apoc.hashing.fingerprint(row.props)", "row.at")}
+                                   f"apoc.hashing.fingerprint({_NOW})", "row.at")}
             }}
             """, rows=rows, recall=recall).consume()
     for link_type, rows in batch.link_deletes.items():
@@ -247,7 +259,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
         tx.run(f"""
             UNWIND $rows AS row
             MATCH (a:Object {{uid: row.source_uid}})-[r:{relationship}]->(:Object {{uid: row.target_uid}})
-            WITH a, r, row, apoc.hashing.fingerprint(properties(r)) AS was
+            WITH a, r, row, apoc.hashing.fingerprint({_configuration('properties(r)')}) AS was
             DELETE r
             WITH a, row, was WHERE row.at IS NOT NULL
             MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.source_uid}})

@@ -5,4 +5,4 @@ WITH collect(focal) AS starts
 CALL apoc.path.subgraphNodes(starts, {maxLevel: $hops, relationshipFilter: $relationships, limit: $limit, bfs: true})
 YIELD node
 RETURN node.uid AS uid, node.id AS id, node.type AS type, node.name AS name, node.host AS host,
-       node.status AS status, node.state AS state
+       node.status AS status

@@ -111,3 +111,34 @@ def test_recent_changes_keep_what_changed_and_what_went_away_not_what_was_create
     projector.rebuild()  # a rebuild keeps them (they are facts about the past)
     assert recent() == {"h1/fa:16:3e:00:00:01": "changed", "vm1": "removed"}
     assert verify(mongo_db, stores.neo4j, env_name).ok
+
+
+def test_a_status_written_by_monitoring_is_no_recent_change(  # type: ignore[no-untyped-def]
+        mongo_db, stores: Stores, env_name: str) -> None:
+    """Live health is not a change of the cloud: RCA's recent-change evidence must not fire on it."""
+    from datetime import UTC, datetime
+    apply_neo4j(stores.neo4j)
+    writer = InventoryWriter(mongo_db, env_name)
+    seed(writer)
+    projector = Projector(mongo_db, stores.neo4j, env_name)
+    projector.sync()
+    health = {"status": "critical", "status_text": "link down", "status_since": datetime.now(UTC)}
+    vnic = {"id": "h1/fa:16:3e:00:00:01", "type": "vnic", "name": "tap1", "parent_id": "vm1", "mtu": 1450}
+    link = {"link_type": "instance-vnic", "source_id": "vm1", "target_id": "h1/fa:16:3e:00:00:01", "state": "up",
+            "provenance": "libvirt"}
+    writer.write_objects([{**vnic, **health}], "monitor")
+    writer.write_links([{**link, **health}], "monitor")
+    projector.sync()
+
+    def changed() -> list[str]:
+        records, _, _ = stores.neo4j.execute_query(
+            "MATCH (c:RecentChange {env: $env}) WHERE c.at IS NOT NULL RETURN c.id AS id", env=env_name)
+        return sorted(r["id"] for r in records)
+
+    status, = stores.neo4j.execute_query("MATCH (n:Object {env: $env, id: $id}) RETURN n.status AS status",
+                                         env=env_name, id=vnic["id"]).records
+    assert status["status"] == "critical"  # projected: the graph shows it...
+    assert changed() == []  # ...but it is no change
+    writer.write_links([{**link, **health, "state": "down"}], "s2")  # the link's own state is one
+    projector.sync()
+    assert changed() == ["vm1"]

@@ -48,10 +48,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
                                             "otep-vconnector; the link declaration lacks it",
 }
 #: Reads in one query that nothing writes, left as they are: query stem -> {"var.prop": reason}.
-QUERY_EXCEPTIONS: dict[str, dict[str, str]] = {
-    "explore_subgraph_nodes": {"node.state": "no object has a `state` (links do): it reads null. Left to the "
-                                             "owner of queries/explore.py, which returns it to the UI"},
-}
+QUERY_EXCEPTIONS: dict[str, dict[str, str]] = {}
 
 OBJECT_ATTRIBUTES = {t.name: OBJECT_COMMON | PROJECTOR_NODE | set(t.attributes) for t in OBJECT_TYPES}
 LINK_ATTRIBUTES = {t.relationship: LINK_COMMON | PROJECTOR_LINK | set(t.attributes) for t in LINK_TYPES}
