@@ -47,6 +47,11 @@ class Settings(BaseSettings):
 
     mongo_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias=_env("MONGO_URI"))
     mongo_database: str = Field("calipso", validation_alias=_env("MONGO_DATABASE"))
+    ferretdb_backend: Literal["sqlite", "postgresql"] = Field(
+        "sqlite", validation_alias=_env("CALIPSO_FERRETDB_BACKEND"),
+        description="The local stack's FerretDB storage: SQLite files, or a PostgreSQL cluster the stack runs.")
+    postgres_port: int = Field(5432, ge=1, le=65535, validation_alias=_env("CALIPSO_POSTGRES_PORT"),
+                               description="Loopback port of the stack's PostgreSQL (postgresql backend only).")
 
     neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias=_env("NEO4J_URI"))
     neo4j_user: str = Field("neo4j", validation_alias=_env("NEO4J_USER"))
