@@ -83,15 +83,19 @@ world_argument = click.argument("world_file", type=click.Path(exists=True, dir_o
               help="Port of the OpenStack APIs (0: any free port).")
 @click.option("--ssh-port", default=0, show_default=True, type=click.IntRange(0, 65535),
               help="Port of the hosts' SSH server (0: any free port).")
+@click.option("--real", is_flag=True,
+              help="Build the hosts from kernel objects (network namespaces, bridges, VXLAN, Open vSwitch; root) "
+                   "and run the commands the SSH server receives on them.")
 @format_option
-def lab_up(world_file: str, api_port: int, ssh_port: int, output_format: str) -> None:
+def lab_up(world_file: str, api_port: int, ssh_port: int, real: bool, output_format: str) -> None:
     """Serve a world on loopback: OpenStack APIs and every host over SSH. Prints the endpoints and
-    credentials an environment config needs. Changes to WORLD_FILE show at once."""
+    credentials an environment config needs. Changes to WORLD_FILE show at once (not with --real,
+    whose hosts are built once: `calipso lab fault --real` changes them)."""
     import json
 
     from lab.service import LabService
 
-    endpoints = LabService(cli_settings()).up(world_file, api_port, ssh_port)
+    endpoints = LabService(cli_settings()).up(world_file, api_port, ssh_port, real=real)
     if output_format == "json":
         click.echo(json.dumps(endpoints, indent=2))
         return
@@ -101,12 +105,14 @@ def lab_up(world_file: str, api_port: int, ssh_port: int, output_format: str) ->
                                                       f"{openstack['project_name']}"},
           {"what": "SSH (jump host)", "value": f"{cli['user']}@{cli['host']}:{cli['port']}"},
           {"what": "SSH key", "value": cli["key_file"]},
-          {"what": "world", "value": endpoints["world_file"]}], ["what", "value"], "table", title="Lab cloud")
+          {"what": "world", "value": endpoints["world_file"]},
+          *([{"what": "real lab", "value": endpoints["real"]["tag"]}] if "real" in endpoints else [])],
+         ["what", "value"], "table", title="Lab cloud")
 
 
 @lab.command("down")
 def lab_down() -> None:
-    """Stop the running lab."""
+    """Stop the running lab (a real lab's namespaces and daemons are removed too)."""
     from lab.service import LabService
 
     err.print("lab stopped" if LabService(cli_settings()).down() else "no lab was running")

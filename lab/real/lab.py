@@ -33,6 +33,7 @@ from lab.hostmodel import HostState, Interface, LabHosts, OvsPort
 from lab.real.ovs import PrivateOvs
 from lab.real.prerequisites import missing_prerequisites
 from lab.real.taps import create_tap
+from lab.real.virsh import install_virsh, virsh_bin
 from lab.real.world import unbuildable
 from lab.world import Host, World
 from stack.process import StackError, process_alive
@@ -109,6 +110,9 @@ class RealLab:
             environment.update(self._ovs(host).environment())
         else:
             command = _NO_OVS + command
+        bin_dir = virsh_bin(self.base / host)  # a compute host's virsh (lab/real/virsh.py)
+        if bin_dir is not None:
+            environment["PATH"] = f"{bin_dir}:{environment.get('PATH', os.defpath)}"
         argv = ["ip", "netns", "exec", self.namespace(host), "bash", "-c", _IN_HOST, "bash",
                 str(self._netns_dir(host)), command]
         try:
@@ -198,6 +202,7 @@ class RealLab:
             self._build_ovs(host.name, state)
         self._script(host.name, [line for device in devices for line in _finish_device(device, state)])
         self._script(host.name, _l2population(self.world, host, state))
+        install_virsh(self.base / host.name, self.world, host.name)
 
     def _cable(self, number: int, host: Host, nic: Interface) -> None:
         """A host NIC: a veth whose other end is plugged into the fabric bridge of the NIC's role."""
