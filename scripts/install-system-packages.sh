@@ -12,7 +12,7 @@ packages=(
   iproute2 bridge-utils ethtool util-linux mount procps bash iputils-ping
   openvswitch-common openvswitch-switch
   collectd-core     # real collectd in a real lab host (interface, connectivity, ovs_events, write_http to the intake)
-  libyajl2 libmnl0 libcurl3-gnutls  # the libraries of those collectd plugins (collectd-core only suggests them)
+  libyajl2 libmnl0 libcurl3-gnutls liboping0  # the libraries of those plugins and ping (collectd-core only suggests them)
   chromium          # headless Chromium prints the HTML reports to PDF (calipso report ... -o x.pdf)
   poppler-utils     # pdftotext/pdftoppm: the report tests read the PDFs back
 )
