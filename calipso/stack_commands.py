@@ -17,7 +17,7 @@ only_option = click.option(
 
 @click.group(cls=CalipsoGroup)
 def stack() -> None:
-    """The local servers: Neo4j, FerretDB (MongoDB protocol), RabbitMQ and slapd, on loopback."""
+    """The local servers: Neo4j, FerretDB (MongoDB protocol; on SQLite or PostgreSQL), RabbitMQ and slapd, on loopback."""
 
 
 @stack.command("up")

@@ -10,11 +10,13 @@ from stack.process import StackError, check_alive
 from stack.server import LocalServer, ServerStatus
 from stack.servers.ferretdb import FerretDBServer
 from stack.servers.neo4j import Neo4jServer
+from stack.servers.postgresql import PostgreSQLServer
 from stack.servers.rabbitmq import RabbitMQServer
 from stack.servers.slapd import SlapdServer
 
 SERVERS: dict[str, type[LocalServer]] = {
     "neo4j": Neo4jServer,
+    "postgresql": PostgreSQLServer,  # before FerretDB, which stores in it (postgresql backend only)
     "ferretdb": FerretDBServer,
     "rabbitmq": RabbitMQServer,
     "slapd": SlapdServer,
@@ -28,14 +30,25 @@ def _quiet(server: str, message: str) -> None:
 
 
 class Stack:
-    """The local servers named by `only` (all of them by default), under settings.home."""
+    """The local servers named by `only` (all those the settings use, by default) and the servers
+    they need, under settings.home. A server the settings do not use is still included while it runs,
+    so that `down` stops it after a change of settings."""
 
     def __init__(self, settings: Settings, only: Sequence[str] | None = None) -> None:
         unknown = sorted(set(only or ()) - set(SERVERS))
         if unknown:
             raise StackError(f"unknown server(s) {', '.join(unknown)}; choose from {', '.join(SERVERS)}")
-        names = [name for name in SERVERS if not only or name in only]
-        self.servers = [SERVERS[name](settings) for name in names]
+        candidates = {name: cls(settings) for name, cls in SERVERS.items()}
+        usable = {name for name, server in candidates.items()
+                  if SERVERS[name].wanted(settings) or server.process.pid() is not None}
+        unused = sorted(set(only or ()) - usable)
+        if unused:
+            raise StackError(f"{', '.join(unused)}: not used with these settings and not running "
+                             f"(postgresql runs only with CALIPSO_FERRETDB_BACKEND=postgresql)")
+        chosen = set(only or usable)
+        for name in list(chosen):
+            chosen.update(need for need in candidates[name].needs() if need in usable)
+        self.servers = [candidates[name] for name in SERVERS if name in chosen]
 
     def check_tools(self) -> None:
         """Fail with one message listing every missing program and how to install it."""
@@ -85,7 +98,7 @@ class Stack:
         """Stop every server (and its helper processes); returns the names that were running."""
         stopped = []
         for server in reversed(self.servers):
-            if server.process.stop():
+            if server.stop():
                 stopped.append(server.name)
                 report(server.name, "stopped")
             server.after_stop()

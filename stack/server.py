@@ -51,6 +51,15 @@ class LocalServer(ABC):
 
     # -- what subclasses provide --------------------------------------------------------------
 
+    @classmethod
+    def wanted(cls, settings: Settings) -> bool:
+        """Whether these settings use this server at all (e.g. PostgreSQL only as FerretDB's backend)."""
+        return True
+
+    def needs(self) -> tuple[str, ...]:
+        """Other servers this one needs running, by name; `--only` this server brings them along."""
+        return ()
+
     @abstractmethod
     def ports(self) -> dict[str, int]:
         """The TCP ports this server listens on, by role (e.g. {'bolt': 7687, 'http': 7474})."""
@@ -88,6 +97,10 @@ class LocalServer(ABC):
             if port_open(self.host(), port):
                 raise StackError(f"{self.name}: port {port} ({role}) is already in use by another "
                                  "process; stop it or choose another port in the settings")
+
+    def stop(self) -> bool:
+        """Stop the main process; True if it was running."""
+        return self.process.stop()
 
     def start(self) -> int:
         self.data_dir.mkdir(parents=True, exist_ok=True)

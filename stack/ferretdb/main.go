@@ -1,7 +1,8 @@
 // Command calipso-ferretdb runs FerretDB 1.24 (MongoDB wire protocol)
-// with its embedded SQLite backend.
+// with its embedded SQLite backend, or with its PostgreSQL backend.
 //
 //	calipso-ferretdb --listen 127.0.0.1:27017 --sqlite-dir DIR [--log-level info]
+//	calipso-ferretdb --listen 127.0.0.1:27017 --handler postgresql --postgresql-url postgres://USER@HOST:PORT/DB
 //
 // Once the listener accepts connections it prints exactly one line
 // "CALIPSO-FERRETDB READY listen=<addr>" to stdout. FerretDB's logs go to stderr.
@@ -27,25 +28,43 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to serve the MongoDB wire protocol on")
-	sqliteDir := flag.String("sqlite-dir", "", "directory for the SQLite database files (created if missing)")
+	handler := flag.String("handler", "sqlite", "FerretDB backend: sqlite or postgresql")
+	sqliteDir := flag.String("sqlite-dir", "", "directory for the SQLite database files (created if missing); sqlite only")
+	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL connection URL; postgresql only")
 	logLevel := flag.String("log-level", "info", "FerretDB log level: debug, info, warn or error")
 	flag.Parse()
 
-	if err := run(*listen, *sqliteDir, *logLevel); err != nil {
+	if err := run(*listen, *handler, *sqliteDir, *postgresqlURL, *logLevel); err != nil {
 		fmt.Fprintf(os.Stderr, "calipso-ferretdb: %s\n", oneLine(err.Error()))
 		os.Exit(1)
 	}
 }
 
-func run(listen, sqliteDir, logLevel string) error {
+func run(listen, handler, sqliteDir, postgresqlURL, logLevel string) error {
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", flag.Args())
 	}
 	if listen == "" {
 		return errors.New("--listen must not be empty")
 	}
-	if sqliteDir == "" {
-		return errors.New("--sqlite-dir is required")
+	config := ferretdb.Config{Listener: ferretdb.ListenerConfig{TCP: listen}, Handler: handler}
+	switch handler {
+	case "sqlite":
+		if sqliteDir == "" {
+			return errors.New("--sqlite-dir is required with --handler sqlite")
+		}
+		sqliteURL, err := prepareDir(sqliteDir)
+		if err != nil {
+			return err
+		}
+		config.SQLiteURL = sqliteURL
+	case "postgresql":
+		if postgresqlURL == "" {
+			return errors.New("--postgresql-url is required with --handler postgresql")
+		}
+		config.PostgreSQLURL = postgresqlURL
+	default:
+		return fmt.Errorf("invalid --handler %q (want sqlite or postgresql)", handler)
 	}
 
 	var level slog.Level
@@ -53,21 +72,12 @@ func run(listen, sqliteDir, logLevel string) error {
 		return fmt.Errorf("invalid --log-level %q (want debug, info, warn or error)", logLevel)
 	}
 
-	sqliteURL, err := prepareDir(sqliteDir)
-	if err != nil {
-		return err
-	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
 	// New binds the TCP listener, so "address already in use" is reported here.
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: listen},
-		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-		Handler:   "sqlite",
-		SQLiteURL: sqliteURL,
-	})
+	config.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	f, err := ferretdb.New(&config)
 	if err != nil {
 		return err
 	}

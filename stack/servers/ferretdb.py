@@ -1,4 +1,5 @@
-"""FerretDB 1.24 with its SQLite backend (MongoDB wire protocol), built by our Go main (stack/ferretdb/)."""
+"""FerretDB 1.24 (MongoDB wire protocol) on SQLite or on the stack's PostgreSQL (CALIPSO_FERRETDB_BACKEND),
+built by our Go main (stack/ferretdb/)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from stack.process import run_checked
 from stack.server import LocalServer, Tool
+from stack.servers.postgresql import postgresql_url
 
 SOURCE_DIR = Path(__file__).resolve().parents[1] / "ferretdb"
 READY_LINE = "CALIPSO-FERRETDB READY"
@@ -25,6 +27,9 @@ class FerretDBServer(LocalServer):
     def ports(self) -> dict[str, int]:
         return {"mongodb": self.settings.mongo_address[1]}
 
+    def needs(self) -> tuple[str, ...]:
+        return ("postgresql",) if self.settings.ferretdb_backend == "postgresql" else ()
+
     def build(self) -> None:
         sources = [SOURCE_DIR / "go.mod", SOURCE_DIR / "go.sum", *SOURCE_DIR.glob("*.go")]
         if self.binary.exists() and all(s.stat().st_mtime <= self.binary.stat().st_mtime for s in sources):
@@ -35,8 +40,12 @@ class FerretDBServer(LocalServer):
 
     def command(self) -> tuple[list[str], dict[str, str]]:
         host, port = self.settings.mongo_address
-        return [str(self.binary), "--listen", f"{host}:{port}",
-                "--sqlite-dir", str(self.data_dir / "sqlite")], {}
+        argv = [str(self.binary), "--listen", f"{host}:{port}"]
+        if self.settings.ferretdb_backend == "postgresql":
+            # FerretDB connects lazily and reconnects, so it may start before PostgreSQL is ready;
+            # `stack up` returns once both are.
+            return [*argv, "--handler", "postgresql", "--postgresql-url", postgresql_url(self.settings)], {}
+        return [*argv, "--handler", "sqlite", "--sqlite-dir", str(self.data_dir / "sqlite")], {}
 
     def is_ready(self) -> bool:
         return READY_LINE in self.log_since_start()
