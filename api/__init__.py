@@ -38,7 +38,7 @@ class CalipsoApi(Api):
     """flask-restx's Api, with every operation's error answers and security declared in the document."""
 
     @property
-    def __schema__(self) -> dict[str, Any]:  # type: ignore[override]
+    def __schema__(self) -> dict[str, Any]:
         schema = copy.deepcopy(super().__schema__)
         schema.setdefault("definitions", {})["Error"] = ERROR_SCHEMA
         for path, operations in schema.get("paths", {}).items():

@@ -187,7 +187,7 @@ class UserStore:
     def list(self) -> list[dict[str, Any]]:
         users = [{"user": d["_id"], "source": "local", "admin": bool(d.get("admin")), "created_at": d.get("created_at")}
                  for d in self.users.find({}, {"password_hash": 0}).sort("_id", 1)]
-        granted = {}
+        granted: dict[str, dict[str, str]] = {}
         for grant in self.grants.find():
             granted.setdefault(grant["user"], {})[grant["environment"]] = grant["role"]
         for user in users:

@@ -32,7 +32,7 @@ class ApiContext:
 
 
 def context() -> ApiContext:
-    return current_app.extensions["calipso"]  # type: ignore[no-any-return]
+    return current_app.extensions["calipso"]
 
 
 def mongo() -> Any:
@@ -44,7 +44,7 @@ def caller() -> Principal:
     principal = g.get("principal")
     if principal is None:
         raise Unauthorized("this operation needs `Authorization: Bearer <token>` (POST /api/v1/auth/tokens)")
-    return principal  # type: ignore[no-any-return]
+    return principal
 
 
 def client_address() -> str:

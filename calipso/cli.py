@@ -202,7 +202,7 @@ def config_show(output_format: str) -> None:
     values = cli_settings()
     rows = []
     for field_name, field in Settings.model_fields.items():
-        alias = field.validation_alias.choices[0]  # type: ignore[union-attr]
+        alias = str(field.validation_alias.choices[0])  # type: ignore[union-attr]
         value = getattr(values, field_name)
         if field_name.endswith(("password", "secret_key")) or alias.endswith("PASSWORD"):
             shown = None if value is None else "***"

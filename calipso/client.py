@@ -124,7 +124,7 @@ class Client:
 
     def page(self, path: str, **params: Any) -> dict[str, Any]:
         """One page of a list: items, total, page, page_size."""
-        return self.request("GET", path, params)  # type: ignore[no-any-return]
+        return self.request("GET", path, params)
 
     def all_items(self, path: str, **params: Any) -> list[dict[str, Any]]:
         """Every item of a list, page by page."""
@@ -149,17 +149,17 @@ class Client:
 
     def health(self) -> dict[str, Any]:
         """Each store's state (no token needed). A degraded service raises CalipsoAPIError(503)."""
-        return self.get("/health")  # type: ignore[no-any-return]
+        return self.get("/health")
 
     def metrics(self) -> str:
-        return self.get("/metrics")  # type: ignore[no-any-return]
+        return self.get("/metrics")
 
     def whoami(self) -> dict[str, Any]:
-        return self.get("/auth/whoami")  # type: ignore[no-any-return]
+        return self.get("/auth/whoami")
 
     def types(self) -> dict[str, Any]:
         """Object, link and clique types of the model."""
-        return self.get("/types")  # type: ignore[no-any-return]
+        return self.get("/types")
 
     def clique_types(self, focal_point_type: str | None = None, as_frame: bool = False) -> Any:
         rows = self.get("/clique-types", focal_point_type=focal_point_type)
@@ -171,10 +171,10 @@ class Client:
         return self._list("/environments", as_frame)
 
     def environment(self, name: str) -> dict[str, Any]:
-        return self.get(self._env(name))  # type: ignore[no-any-return]
+        return self.get(self._env(name))
 
     def add_environment(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", "/environments", json=dict(config))  # type: ignore[no-any-return]
+        return self.request("POST", "/environments", json=dict(config))
 
     def delete_environment(self, name: str) -> None:
         self.request("DELETE", self._env(name))
@@ -191,7 +191,7 @@ class Client:
                           seen_before=seen_before, as_of=as_of)
 
     def object(self, environment: str, object_id: str) -> dict[str, Any]:
-        return self.get(f"{self._env(environment)}/inventory/{_path_id(object_id)}")  # type: ignore[no-any-return]
+        return self.get(f"{self._env(environment)}/inventory/{_path_id(object_id)}")
 
     def object_history(self, environment: str, object_id: str, as_frame: bool = False) -> Any:
         return self._list(f"{self._env(environment)}/inventory/{_path_id(object_id)}/history", as_frame)
@@ -208,7 +208,7 @@ class Client:
                           attribute=attribute, as_of=as_of)
 
     def link(self, environment: str, key: str) -> dict[str, Any]:
-        return self.get(f"{self._env(environment)}/links/{_path_id(key)}")  # type: ignore[no-any-return]
+        return self.get(f"{self._env(environment)}/links/{_path_id(key)}")
 
     def messages(self, environment: str, *, level: str | Iterable[str] | None = None,
                  source_system: str | None = None, related_object: str | None = None,
@@ -219,7 +219,7 @@ class Client:
                           related_object_type=related_object_type, scan_id=scan_id, since=since, until=until)
 
     def statistics(self, environment: str) -> dict[str, Any]:
-        return self.get(f"{self._env(environment)}/statistics")  # type: ignore[no-any-return]
+        return self.get(f"{self._env(environment)}/statistics")
 
     # -- exploring ---------------------------------------------------------------------------------
 
@@ -251,19 +251,19 @@ class Client:
         return self._list(f"{self._env(environment)}/scans", as_frame, status=_listify(status))
 
     def scan(self, environment: str, scan_id: str) -> dict[str, Any]:
-        return self.get(f"{self._env(environment)}/scans/{_segment(scan_id)}")  # type: ignore[no-any-return]
+        return self.get(f"{self._env(environment)}/scans/{_segment(scan_id)}")
 
     def start_scan(self, environment: str, **options: Any) -> dict[str, Any]:
-        return self.request("POST", f"{self._env(environment)}/scans", json=options)  # type: ignore[no-any-return]
+        return self.request("POST", f"{self._env(environment)}/scans", json=options)
 
     def abort_scan(self, environment: str, scan_id: str) -> dict[str, Any]:
-        return self.request("DELETE", f"{self._env(environment)}/scans/{_segment(scan_id)}")  # type: ignore[no-any-return]
+        return self.request("DELETE", f"{self._env(environment)}/scans/{_segment(scan_id)}")
 
     def schedules(self, environment: str, as_frame: bool = False) -> Any:
         return self._list(f"{self._env(environment)}/schedules", as_frame)
 
     def add_schedule(self, environment: str, **schedule: Any) -> dict[str, Any]:
-        return self.request("POST", f"{self._env(environment)}/schedules", json=schedule)  # type: ignore[no-any-return]
+        return self.request("POST", f"{self._env(environment)}/schedules", json=schedule)
 
     def delete_schedule(self, environment: str, schedule_id: str) -> None:
         self.request("DELETE", f"{self._env(environment)}/schedules/{_segment(schedule_id)}")

@@ -21,7 +21,7 @@ from lab.hosts import LabResponder
 from lab.world import World
 
 #: The lab cloud's fixed admin credentials (lab/cloud): test data, not a secret.
-LAB_ADMIN = {"username": "admin", "password": "lab-admin-pw", "project_name": "admin",
+LAB_ADMIN: dict[str, Any] = {"username": "admin", "password": "lab-admin-pw", "project_name": "admin",
              "user_domain_name": "Default", "project_domain_name": "Default"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
@@ -47,7 +48,7 @@ def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, win
         migration_runner.apply_mongo(stores.mongo)
         failures: list[str] = []
 
-        def run(environment_name: str, listener) -> None:  # type: ignore[no-untyped-def]
+        def run(environment_name: str, listener) -> None:
             try:
                 stats = listener.run(stop, timeout_s=timeout_s, once=just_once)
                 say(environment_name, f"stopped: {stats.summary()}")
@@ -66,7 +67,7 @@ def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, win
         threads = []
         for environment in environments:
             listener = build_listener(stores.mongo, environment, window_s=window_s,
-                                      say=lambda line, n=environment.name: say(n, line))
+                                      say=functools.partial(say, environment.name))
             threads.append(threading.Thread(target=run, args=(environment.name, listener),
                                             name=f"listen-{environment.name}", daemon=True))
         for thread in threads:

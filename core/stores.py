@@ -140,11 +140,12 @@ class Stores:
 
     def health(self) -> list[StoreHealth]:
         """Each store's state; never raises."""
+        checks: tuple[tuple[str, Callable[[], StoreHealth]], ...] = (
+            ("mongodb", lambda: mongo_health(self.mongo)), ("neo4j", lambda: neo4j_health(self.neo4j)))
         result = []
-        for name, connect, check in (("mongodb", lambda: self.mongo, mongo_health),
-                                     ("neo4j", lambda: self.neo4j, neo4j_health)):
+        for name, check in checks:
             try:
-                result.append(check(connect()))
+                result.append(check())
             except StoreUnavailable as exc:
                 result.append(StoreHealth(name, False, str(exc)))
         return result

@@ -60,7 +60,8 @@ def check_openstack(environment: Environment) -> Check:
         connection = openstack_connection(environment)
         try:
             connection.authorize()  # issues the token
-            catalog = connection.session.auth.get_access(connection.session).service_catalog
+            auth: Any = connection.session.auth  # an identity plugin once authorized
+            catalog = auth.get_access(connection.session).service_catalog
             types = sorted({entry.get("type", "?") for entry in catalog.catalog})
         finally:
             connection.close()

@@ -15,6 +15,7 @@ the lease time is taken to be a dead scheduler's, and the next attempt number ca
 
 from __future__ import annotations
 
+import builtins
 import calendar
 import logging
 import os
@@ -90,10 +91,10 @@ def parse_recurrence(every: str, at: str | None = None) -> Recurrence:
         except ValueError:
             raise ScheduleError(f"--at for once: expected {AT_FORMATS['once']}, got {text!r}") from None
     if every == "hourly":
-        minute = text.lstrip(":") or "0"
-        if not minute.isdigit() or int(minute) > 59:
+        minute_text = text.lstrip(":") or "0"
+        if not minute_text.isdigit() or int(minute_text) > 59:
             raise ScheduleError(f"--at for hourly: expected {AT_FORMATS['hourly']} (0-59), got {text!r}")
-        return Recurrence("hourly", minute=int(minute))
+        return Recurrence("hourly", minute=int(minute_text))
     if every == "daily":
         hour, minute = _hour_minute(text or "00:00", every)
         return Recurrence("daily", minute=minute, hour=hour)
@@ -211,7 +212,7 @@ class ScheduleStore:
             raise ScheduleError(f"no schedule {schedule_id!r} (`calipso schedule list` shows them)")
         self.leases.delete_many({"schedule_id": schedule_id})
 
-    def due(self, now: datetime) -> list[dict[str, Any]]:
+    def due(self, now: datetime) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         return list(self.collection.find({"enabled": True, "next_run": {"$ne": None, "$lte": now}})
                     .sort("next_run", ASCENDING))
 

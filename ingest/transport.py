@@ -51,6 +51,7 @@ from typing import Protocol
 import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from core.errors import CalipsoError, ConfigError
 from core.logging import redact
@@ -282,6 +283,7 @@ def load_private_key(text: str, password: str | None = None) -> paramiko.PKey:
     data = text.encode()
     secret = password.encode() if password else None
     # Same detection as paramiko's PKey.from_path, for text instead of a file.
+    loaded: PrivateKeyTypes
     try:
         loaded = serialization.load_ssh_private_key(data, password=secret)
     except ValueError:

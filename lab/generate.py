@@ -163,8 +163,8 @@ def generate_world(hosts: int = 3, vms_per_host: int = 2, networks: int = 2, mec
                                       created=f"2026-01-01T00:{sequence // 60 % 60:02d}:{sequence % 60:02d}Z"))
 
     return World(
-        name=name or f"lab-{mechanism}-{type_driver}", seed=seed, mechanism_driver=mechanism,  # type: ignore[arg-type]
-        firewall=firewall, type_driver=type_driver, regions=[region], projects=projects,  # type: ignore[arg-type]
+        name=name or f"lab-{mechanism}-{type_driver}", seed=seed, mechanism_driver=mechanism,
+        firewall=firewall, type_driver=type_driver, regions=[region], projects=projects,
         hosts=host_list, agents=_agents(host_list, mechanism, overlay, type_driver, ids), networks=network_list,
         ports=ports, routers=routers, instances=instances,
         aggregates=_aggregates(region, host_list) if aggregates else None)
@@ -209,7 +209,7 @@ def _host(name: str, roles: list[str], number: int, ids: _Ids, type_driver: str,
                           ip=f"{tunnel_ip}/{TUNNEL_NET.prefixlen}" if tunnel_ip else None))
     if network_node:
         nics.append(Nic(name="eth3", mac=ids.mac("52:54:00"), role="external", physical_network=EXTERNAL_PHYSNET))
-    return Host(name=name, roles=roles, region="RegionOne", availability_zone="nova",  # type: ignore[arg-type]
+    return Host(name=name, roles=roles, region="RegionOne", availability_zone="nova",
                 ip_address=str(management_ip), tunnel_ip=str(tunnel_ip) if tunnel_ip else None, nics=nics, bonds=bonds)
 
 
@@ -227,7 +227,7 @@ def _tenant_network(index: int, project_id: str, ids: _Ids, type_driver: str, pr
     subnet_net = ipaddress.ip_network((int(TENANT_SUPERNET.network_address) + index * 2 ** (32 - prefix), prefix))
     segmentation = {"vlan": FIRST_VLAN + index, "vxlan": FIRST_VNI + index, "gre": FIRST_VNI + index}.get(type_driver)
     return Network(
-        id=ids.uuid(), name=f"net-{index + 1}", project_id=project_id, network_type=type_driver,  # type: ignore[arg-type]
+        id=ids.uuid(), name=f"net-{index + 1}", project_id=project_id, network_type=type_driver,
         segmentation_id=segmentation, physical_network=PROVIDER_PHYSNET if type_driver in ("vlan", "flat") else None,
         mtu=1450 if type_driver == "vxlan" else 1458 if type_driver == "gre" else 1500,
         subnets=[Subnet(id=ids.uuid(), name=f"net-{index + 1}-subnet", cidr=str(subnet_net),

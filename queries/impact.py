@@ -177,8 +177,8 @@ def impact(driver: neo4j.Driver, environment: str, targets: Sequence[str]) -> Im
     per_owner: dict[str, list[VnicOutcome]] = defaultdict(list)
     for outcome in outcomes:
         per_owner[str(outcome.owner)].append(outcome)
-    labels = names_of(driver, environment, {n.get("project_id") for n in datapath.nodes.values()}
-                      | {o.network for o in outcomes})
+    labels = names_of(driver, environment, {str(n["project_id"]) for n in datapath.nodes.values() if n.get("project_id")}
+                      | {o.network for o in outcomes if o.network})
     affected, already_down = [], []
     for owner, vnic_outcomes in sorted(per_owner.items()):
         states = {o.state for o in vnic_outcomes}

@@ -101,7 +101,7 @@ class RcaResult(Tabular):
         return "Root cause for " + ", ".join(self.focal)
 
     def graph(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        nodes = [{"id": f, "type": "instance", "status": "focal"} for f in self.focal]
+        nodes: list[dict[str, Any]] = [{"id": f, "type": "instance", "status": "focal"} for f in self.focal]
         nodes += [{"id": s.id, "type": s.type, "name": s.name,
                    "status": "error" if s.rank == 1 else "warning"} for s in self.suspects[:10]]
         return nodes, []
@@ -138,8 +138,8 @@ def focal_paths(datapath: Datapath, focal: str) -> _Path:
                         if datapath.nodes.get(n, {}).get("type") != "host_pnic"
                         and not any(not e.network or e.network == network for e in datapath.out.get(n, [])))
     host = datapath.nodes.get(focal, {}).get("host")
-    for node_id, node in datapath.nodes.items():
-        if node.get("type") == "network_agent" and node.get("host") == host:
+    for node_id, attributes in datapath.nodes.items():
+        if attributes.get("type") == "network_agent" and attributes.get("host") == host:
             depth.setdefault(node_id, AGENT_DEPTH)
     return _Path(focal, depth, networks, ends)
 
@@ -303,8 +303,8 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
         suspects.append(Suspect(object_id, node.get("type"), node.get("name"), node.get("host"), score, shared,
                                 [f"{kind}: {item}" for kind, items in kinds.items() for item in dict.fromkeys(items)]))
     suspects.sort(key=lambda s: (-s.score, -s.shared_by, nearest.get(s.id, 10**6), s.id))
-    for rank, suspect in enumerate(suspects, 1):
-        suspect.rank = rank
+    for rank, ranked in enumerate(suspects, 1):
+        ranked.rank = rank
     return RcaResult(environment, focal_ids, since, suspects)
 
 

@@ -11,6 +11,7 @@ is a JSON POST, retried with exponential backoff, and recorded (`watch_deliverie
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import time
@@ -133,7 +134,7 @@ class WatchStore:
     def delete(self, environment: str, watch_id: str) -> bool:
         return self.db[WATCHES].delete_one({"_id": watch_id, "environment": environment}).deleted_count == 1
 
-    def deliveries(self, watch_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    def deliveries(self, watch_id: str, limit: int = 50) -> builtins.list[dict[str, Any]]:  # `list`: the method above
         return list(self.db[DELIVERIES].find({"watch_id": watch_id}).sort("at", -1).limit(limit))
 
 

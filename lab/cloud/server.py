@@ -56,5 +56,5 @@ def serve(world_source: WorldSource, host: str = "127.0.0.1", port: int = 0,
     server = make_server(host, port, create_app(world_source, password), threaded=True,
                          request_handler=_QuietHandler)
     # Many clients keep connections open; let the process exit even while they do.
-    server.daemon_threads = True
+    server.daemon_threads = True  # type: ignore[attr-defined]  # threaded=True: a ThreadingMixIn server
     return CloudServer(server).start()

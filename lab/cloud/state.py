@@ -63,7 +63,7 @@ class CloudState:
 
 def state() -> CloudState:
     """The CloudState of the app handling this request."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return current_app.extensions[EXTENSION]
 
 
 def docs(kind: type[Docs]) -> Docs:

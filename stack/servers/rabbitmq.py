@@ -20,7 +20,7 @@ class RabbitMQServer(LocalServer):
     tools = (Tool(RABBITMQ_SERVER, "apt-get install rabbitmq-server (run `make bootstrap`)"),
              Tool("epmd", "apt-get install erlang-base (comes with rabbitmq-server)"))
 
-    def __init__(self, settings) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, settings) -> None:
         super().__init__(settings)
         # Erlang's port mapper is a separate daemon; we run our own in the foreground so that
         # `stack down` leaves nothing behind.

@@ -69,7 +69,7 @@ class SlapdServer(LocalServer):
         return {"ldap": self.settings.ldap_address[1]}
 
     @property
-    def config_file(self):  # type: ignore[no-untyped-def]
+    def config_file(self):
         return self.data_dir / "slapd.conf"
 
     def prepare(self) -> None:

@@ -195,7 +195,7 @@ def _vf_from_json(entry: dict[str, Any], position: int, command: str) -> Virtual
     vlans = [v for v in _list(entry, "vlan_list", command) if isinstance(v, dict) and v.get("vlan")]
     first = vlans[0] if vlans else entry
     return VirtualFunction(
-        number=_int(entry.get("vf")) if _int(entry.get("vf")) is not None else position,
+        number=vf if (vf := _int(entry.get("vf"))) is not None else position,
         mac=_str(entry.get("address")) or _str(entry.get("mac")),
         vlan=_int(first.get("vlan")) or None, qos=_int(first.get("qos")) or None,
         vlan_protocol=_str(first.get("protocol")),

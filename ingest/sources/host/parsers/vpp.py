@@ -139,9 +139,9 @@ def _apply_hw_detail(interface: VppHardwareInterface, content: str, command: str
         interface.speed = speed if speed is not None else interface.speed
         interface.mtu = _number_after(words, "mtu", command, content)
     elif content.startswith("Link speed:"):
-        speed = re.match(r"Link speed:\s*([\d.]+)\s*([KMG]bps)", content, re.IGNORECASE)
-        if speed:
-            interface.speed = _link_speed(speed.group(1), speed.group(2), command, content)
+        link_speed = re.match(r"Link speed:\s*([\d.]+)\s*([KMG]bps)", content, re.IGNORECASE)
+        if link_speed:
+            interface.speed = _link_speed(link_speed.group(1), link_speed.group(2), command, content)
 
 
 @guarded("vppctl show hardware-interfaces")
