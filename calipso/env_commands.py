@@ -58,6 +58,8 @@ def lab_environment(name: str, settings: Settings, world_file: str | None = None
         "cli": {"user": cli["user"], "private_key": Path(cli["key_file"]).read_text(),
                 "jump_host": f"{cli['user']}@{cli['host']}:{cli['port']}"},
         "amqp": {"url": settings.amqp_url, "exchanges": ["nova", "neutron"]},
+        # a real lab's NICs are veth cables (no PCI device): declared, as a cloud with unusual NICs would
+        "uplinks": {h.name: [n.name for n in h.nics] for h in world.hosts} if "real" in endpoints else {},
     })
 
 

@@ -209,6 +209,9 @@ class Environment(_Section):
     cli: CLISection
     amqp: AMQPSection | None = None
     monitoring: MonitoringSection = MonitoringSection()
+    #: Host name (or glob pattern) -> device names (or patterns) that are the host's uplinks (physical NICs),
+    #: for NICs sysfs shows no PCI device for (ingest/sources/host/uplinks.py).
+    uplinks: dict[str, list[str]] = {}
 
     @field_validator("name")
     @classmethod

@@ -151,7 +151,7 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
 
     try:
         scanner = Scanner(database, environment.name, openstack_reader(environment, learn_roles), hosts,
-                          fetch_host, environment.cli.concurrency)
+                          fetch_host, environment.cli.concurrency, uplinks=environment.uplinks)
         return scanner.scan(progress, scan_id=scan_id, object_id=object_id)
     finally:
         if transport is None:

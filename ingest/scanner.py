@@ -12,7 +12,7 @@ command: the host's other facts are written, and the scan is completed_with_erro
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,8 +77,10 @@ class Scanner:
     """Scans one environment into MongoDB: all of it, or the subtree of one object."""
 
     def __init__(self, database: Database, environment: str, openstack_docs: Callable[[], list[Document]],
-                 transport: Transport, fetch_host: HostFetcher, concurrency: int = 8) -> None:
+                 transport: Transport, fetch_host: HostFetcher, concurrency: int = 8,
+                 uplinks: Mapping[str, Sequence[str]] | None = None) -> None:
         self.db = database
+        self.uplinks = uplinks  # the environment's declared uplinks (ingest/sources/host/uplinks.py)
         self.environment = environment
         self.openstack_docs = openstack_docs
         self.transport = transport
@@ -124,7 +126,7 @@ class Scanner:
         result.timings["openstack_s"] = time.perf_counter() - started
         progress("OpenStack APIs", 1, 1)
         self._check_abort(scan_id, force=True)
-        index = OpenStackIndex(docs)
+        index = OpenStackIndex(docs, self.uplinks)
         objects = {d["id"]: d for d in docs}
         known = {d["id"]: d for d in self.db[OBJECTS].find({"environment": self.environment},
                                                           {"_id": 0, "id": 1, "name": 1, "parent_id": 1,

@@ -37,6 +37,7 @@ SECTIONS = (
           "connect_timeout, concurrency", required=True),
     Param("amqp", "object", "url, password, exchanges"),
     Param("monitoring", "object", "enabled, provider, api_url, username, password, check_interval_s"),
+    Param("uplinks", "object", "host (or glob) -> its uplink NICs (names or globs), for NICs without a PCI device"),
 )
 NEW = (Param("name", "str", "Letters, digits, '.', '_' or '-'", required=True, max_length=63), *SECTIONS)
 

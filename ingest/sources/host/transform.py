@@ -13,6 +13,7 @@ from typing import Any
 
 from graphmodel.tree import folder_document
 from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact
+from ingest.sources.host.uplinks import UplinkSetting, declared_uplinks
 
 Document = dict[str, Any]
 
@@ -26,8 +27,9 @@ SHORT_ID = 11  # Neutron's device names carry the first 11 characters of an id
 class OpenStackIndex:
     """Lookups over the OpenStack documents of one scan that every host's transform needs."""
 
-    def __init__(self, docs: Iterable[Document]) -> None:
+    def __init__(self, docs: Iterable[Document], uplinks: UplinkSetting | None = None) -> None:
         docs = list(docs)
+        self.uplinks: UplinkSetting = uplinks or {}  # the environment's declared uplinks (host/uplinks.py)
         self.ports = [d for d in docs if d["type"] == "port"]
         self.port_by_mac = {p["mac_address"]: p for p in self.ports if p.get("mac_address")}
         self.networks = {d["id"]: d for d in docs if d["type"] == "network"}
@@ -105,8 +107,9 @@ class HostBuilder:
 
     def pnics(self) -> None:
         folder = None
+        declared = declared_uplinks(self.facts, self.config, self.index.uplinks)  # NICs sysfs cannot tell
         for iface in self.facts.interfaces:
-            if iface.namespace is not None or not (iface.physical or iface.kind == "bond"):
+            if iface.namespace is not None or not (iface.physical or iface.kind == "bond" or iface.name in declared):
                 continue
             folder = folder or self.folder(self.host, "host", "pnics", "host_pnic")
             detected = iface.link_detected if iface.link_detected is not None else iface.carrier
