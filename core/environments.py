@@ -19,11 +19,11 @@ from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core.errors import CalipsoError, ConfigError
 from core.settings import Settings, redact_url
+from core.stores import MongoDatabase
 
 ENVIRONMENTS = "environments"
 MASK = "***"
@@ -364,7 +364,7 @@ class EnvironmentStore:
     """The `environments` collection. Credentials are stored as one Fernet token per environment;
     the readable part of the document holds none of them."""
 
-    def __init__(self, database: Database, key: bytes | str) -> None:
+    def __init__(self, database: MongoDatabase, key: bytes | str) -> None:
         self.collection = database[ENVIRONMENTS]
         try:
             self._fernet = Fernet(key)
@@ -372,7 +372,7 @@ class EnvironmentStore:
             raise ConfigError("CALIPSO_SECRET_KEY: expected a Fernet key (32 bytes, url-safe base64)") from exc
 
     @classmethod
-    def from_settings(cls, database: Database, settings: Settings) -> EnvironmentStore:
+    def from_settings(cls, database: MongoDatabase, settings: Settings) -> EnvironmentStore:
         return cls(database, secret_key(settings))
 
     # -- writing ---------------------------------------------------------------------------------
@@ -462,7 +462,8 @@ class EnvironmentStore:
 
     def _decrypt(self, document: dict[str, Any]) -> dict[str, str]:
         try:
-            return json.loads(self._fernet.decrypt(document["credentials"].encode()))
+            revealed: dict[str, str] = json.loads(self._fernet.decrypt(document["credentials"].encode()))
+            return revealed
         except InvalidToken:
             raise ConfigError(f"the credentials of environment {document['name']!r} cannot be decrypted with "
                               "this secret key (was CALIPSO_SECRET_KEY changed?)") from None

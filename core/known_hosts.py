@@ -15,8 +15,9 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
+
+from core.stores import MongoDatabase
 
 KNOWN_HOSTS = "known_hosts"
 
@@ -46,7 +47,7 @@ def check_key(key_type: str, key: str) -> None:
 class KnownHosts:
     """The known host keys of every environment."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: MongoDatabase) -> None:
         self.collection = database[KNOWN_HOSTS]
 
     def keys(self, environment: str) -> dict[str, dict[str, str]]:

@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo.database import Database
+from core.stores import MongoDatabase
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def _now() -> datetime:
 class Heartbeat:
     """Keeps `services/<kind>:<host>:<pid>` fresh until stopped; `details` is merged into it on each beat."""
 
-    def __init__(self, database: Database, kind: str, interval_s: float = INTERVAL_S) -> None:
+    def __init__(self, database: MongoDatabase, kind: str, interval_s: float = INTERVAL_S) -> None:
         self.db, self.kind, self.interval_s = database, kind, interval_s
         self.host, self.pid = socket.gethostname(), os.getpid()
         self.id = f"{kind}:{self.host}:{self.pid}"
@@ -86,16 +86,16 @@ def is_alive(doc: dict[str, Any], now: datetime | None = None) -> bool:
     if beat.tzinfo is None:
         beat = beat.replace(tzinfo=UTC)
     interval = float(doc.get("interval_s") or INTERVAL_S)
-    return (now or _now()) - beat <= timedelta(seconds=interval * STALE_AFTER)
+    return bool((now or _now()) - beat <= timedelta(seconds=interval * STALE_AFTER))
 
 
-def services(database: Database, kind: str | None = None) -> list[dict[str, Any]]:
+def services(database: MongoDatabase, kind: str | None = None) -> list[dict[str, Any]]:
     """Every known process (optionally of one kind), each with `alive`."""
     query = {"kind": kind} if kind else {}
     now = _now()
     return [{**doc, "alive": is_alive(doc, now)} for doc in database[SERVICES].find(query)]
 
 
-def alive(database: Database, kind: str) -> list[dict[str, Any]]:
+def alive(database: MongoDatabase, kind: str) -> list[dict[str, Any]]:
     """The live processes of one kind."""
     return [doc for doc in services(database, kind) if doc["alive"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import neo4j
 import neo4j.exceptions
@@ -20,6 +20,9 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from core.errors import StoreUnavailable
 from core.settings import Settings, redact_url
+
+#: The MongoDB database Calipso works in (documents as dicts: the client's document_class).
+MongoDatabase: TypeAlias = Database[dict[str, Any]]
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ def retry_transient(func: Callable[..., T]) -> Callable[..., T]:
     )(func)
 
 
-def connect_mongo(settings: Settings) -> Database:
+def connect_mongo(settings: Settings) -> MongoDatabase:
     """The Calipso database on the configured MongoDB server (checked with a ping)."""
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         settings.mongo_uri,
@@ -102,7 +105,7 @@ class StoreHealth:
     detail: str
 
 
-def mongo_health(database: Database) -> StoreHealth:
+def mongo_health(database: MongoDatabase) -> StoreHealth:
     try:
         info = database.client.server_info()
     except pymongo.errors.PyMongoError as exc:
@@ -123,11 +126,11 @@ class Stores:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._mongo: Database | None = None
+        self._mongo: MongoDatabase | None = None
         self._neo4j: neo4j.Driver | None = None
 
     @property
-    def mongo(self) -> Database:
+    def mongo(self) -> MongoDatabase:
         if self._mongo is None:
             self._mongo = connect_mongo(self.settings)
         return self._mongo

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import neo4j
-from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 from core.errors import CalipsoError
+from core.stores import MongoDatabase
 from graphmodel.inventory import OBJECTS
 from graphmodel.schema import CLIQUE_TYPES, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME, CliqueType, uid
 from queries.loader import run_query
@@ -148,7 +148,7 @@ def reachable_types(focal_type: str, link_types: Sequence[str]) -> list[str]:
 
 # -- clique types in MongoDB --------------------------------------------------------------------------
 
-def seed_clique_types(database: Database) -> int:
+def seed_clique_types(database: MongoDatabase) -> int:
     """Insert the declared clique types that are missing (idempotent; a user's edits are kept).
     Returns how many were inserted."""
     collection = database[CLIQUE_TYPES_COLLECTION]
@@ -163,13 +163,13 @@ def seed_clique_types(database: Database) -> int:
     return len(missing)
 
 
-def clique_types(database: Database) -> list[CliqueType]:
+def clique_types(database: MongoDatabase) -> list[CliqueType]:
     """Every clique type (seeding the declared ones on first use)."""
     seed_clique_types(database)
     return [validate_clique_type(d) for d in database[CLIQUE_TYPES_COLLECTION].find({}, {"_id": 0})]
 
 
-def add_clique_type(database: Database, doc: Mapping[str, Any]) -> CliqueType:
+def add_clique_type(database: MongoDatabase, doc: Mapping[str, Any]) -> CliqueType:
     """Validate and store a user's clique type; a type of the same name is replaced, unless built in."""
     clique_type = validate_clique_type({k: v for k, v in doc.items() if k != "builtin"})
     seed_clique_types(database)
@@ -229,7 +229,7 @@ class CliqueResult(Tabular):
         return f"Clique of {self.focal_type} {self.focal_id} ({self.clique_type})"
 
 
-def clique(driver: neo4j.Driver, database: Database, environment: str, focal_id: str,
+def clique(driver: neo4j.Driver, database: MongoDatabase, environment: str, focal_id: str,
            distribution: str | None = None, mechanism: str | None = None, type_driver: str | None = None,
            clique_type_name: str | None = None) -> CliqueResult:
     """The clique of one object. The variant is inferred (see choose_variant) where not given; a named

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import neo4j
-from pymongo.database import Database
 
 from core.errors import CalipsoError
+from core.stores import MongoDatabase
 from queries.datapath import AnalysisError, Datapath, load_datapath, names_of, node_failing, resolve_objects, routes_out
 from queries.diff import MAX_HOPS, diff, link_ends, neighbourhood, restrict
 from queries.impact import ImpactResult, impact, whatif
@@ -236,7 +236,7 @@ def way_out_rows(driver: neo4j.Driver, environment: str, focal: Sequence[dict[st
     return rows
 
 
-def incident_report(driver: neo4j.Driver, database: Database, environment: str, vms: Sequence[str],
+def incident_report(driver: neo4j.Driver, database: MongoDatabase, environment: str, vms: Sequence[str],
                     since: datetime | None = None) -> Document:
     """Why `vms` (names or ids of VMs or network services) are broken, in one document."""
     since = since or datetime.now(UTC) - DEFAULT_WINDOW

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo.database import Database
-
 from core.errors import CalipsoError
+from core.stores import MongoDatabase
 from graphmodel.inventory import HISTORY, LINKS, OBJECTS, SLICE
 from queries.results import Tabular
 
@@ -158,7 +157,7 @@ def parse_time(value: str, now: datetime | None = None) -> datetime | None:
 
 # -- I/O --------------------------------------------------------------------------------------------------
 
-def resolve_time(database: Database, environment: str, value: str | datetime) -> datetime:
+def resolve_time(database: MongoDatabase, environment: str, value: str | datetime) -> datetime:
     """A time given as a datetime, an ISO time, "now", a duration ago, or a scan id (the time that scan
     finished: the environment as that scan left it)."""
     if isinstance(value, datetime):
@@ -177,7 +176,7 @@ def resolve_time(database: Database, environment: str, value: str | datetime) ->
     return as_utc(finished)
 
 
-def neighbourhood(database: Database, environment: str, start: str, hops: int,
+def neighbourhood(database: MongoDatabase, environment: str, start: str, hops: int,
                   extra_links: Iterable[tuple[str, str]] = ()) -> set[str]:
     """The objects within `hops` links of `start`, over the current links and `extra_links` (the
     links the diff saw removed, so what was cut off still counts as near)."""
@@ -202,7 +201,7 @@ def neighbourhood(database: Database, environment: str, start: str, hops: int,
     return seen
 
 
-def diff(database: Database, environment: str, t_from: str | datetime, t_to: str | datetime = "now",
+def diff(database: MongoDatabase, environment: str, t_from: str | datetime, t_to: str | datetime = "now",
          around: str | None = None, hops: int = 1) -> DiffResult:
     """Objects and links added, removed and changed between two times (ISO times, durations ago, "now"
     or scan ids); with `around`, only those within `hops` links of that object."""

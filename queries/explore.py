@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import neo4j
-from pymongo.database import Database
 
+from core.stores import MongoDatabase
 from graphmodel.inventory import LINKS, OBJECTS
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES, LINK_TYPES_BY_NAME, uid
 from queries.loader import run_query
@@ -29,7 +29,7 @@ SEARCH_FIELDS = ("name", "id", "mac_address", "ip_address", "fixed_ips", "networ
 _SUMMARY_FIELDS = {"_id": 0, "id": 1, "type": 1, "name": 1, "host": 1, "name_path": 1, "status": 1}
 
 
-def count(database: Database, collection: str, query: dict[str, Any]) -> int:
+def count(database: MongoDatabase, collection: str, query: dict[str, Any]) -> int:
     """How many documents match. The `count` command, not count_documents' $group pipeline:
     FerretDB answers it about twice as fast, and MongoDB answers both exactly (no transactions here)."""
     return int(database.command("count", collection, query=query)["n"])
@@ -85,7 +85,7 @@ def subgraph(driver: neo4j.Driver, environment: str, focal_ids: Sequence[str], h
     return Subgraph(environment, list(focal_ids), hops, max_nodes, truncated, nodes, links)
 
 
-def search_objects(database: Database, environment: str, text: str, types: Sequence[str] = (),
+def search_objects(database: MongoDatabase, environment: str, text: str, types: Sequence[str] = (),
                    limit: int = 20, skip: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Objects whose name, id, MAC or IP address contains `text` (case-insensitive; `text` is literal,
     not a pattern), exact matches first. Returns (one page, total)."""
@@ -101,7 +101,7 @@ def search_objects(database: Database, environment: str, text: str, types: Seque
     return found, total
 
 
-def statistics(database: Database, environment: str) -> dict[str, Any]:
+def statistics(database: MongoDatabase, environment: str) -> dict[str, Any]:
     """Counts per object type, object status, link type, link state and message level."""
 
     def count_by(collection: str, key: str) -> dict[str, int]:
@@ -124,7 +124,7 @@ def statistics(database: Database, environment: str) -> dict[str, Any]:
     }
 
 
-def tree_children(database: Database, environment: str, parent: str | None = None, limit: int = 50,
+def tree_children(database: MongoDatabase, environment: str, parent: str | None = None, limit: int = 50,
                   skip: int = 0) -> tuple[list[dict[str, Any]], int]:
     """One level of the inventory tree under `parent` (the environment's root when None), each
     child with how many children it has in turn. Returns (one page, total)."""

@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from pymongo.database import Database
-
 from core.errors import CalipsoError
+from core.stores import MongoDatabase
 from graphmodel.inventory import LINKS, OBJECTS
 from graphmodel.schema import LINK_TYPES, OBJECT_TYPES
 
@@ -68,19 +67,19 @@ def check_format(output_format: str) -> str:
     return output_format
 
 
-def check_environment(database: Database, environment: str) -> None:
+def check_environment(database: MongoDatabase, environment: str) -> None:
     """Refuse an environment without objects (a typo, or never scanned) before anything is written."""
     if database[OBJECTS].find_one({"environment": environment}, {"_id": 1}) is None:
         raise ExportError(f"environment {environment!r} has no objects: is the name right, and was it scanned?")
 
 
-def check_export(database: Database, environment: str, output_format: str) -> None:
+def check_export(database: MongoDatabase, environment: str, output_format: str) -> None:
     """Raise ExportError for an unknown format or an environment without objects."""
     check_format(output_format)
     check_environment(database, environment)
 
 
-def export(database: Database, environment: str, output_format: str) -> Chunks:
+def export(database: MongoDatabase, environment: str, output_format: str) -> Chunks:
     """The environment in `output_format`, as text chunks; checks the format and the environment
     before the first chunk, so a caller can still answer with an error."""
     writer = WRITERS[check_format(output_format)]
@@ -88,7 +87,7 @@ def export(database: Database, environment: str, output_format: str) -> Chunks:
     return writer(database, environment)
 
 
-def write_export(database: Database, environment: str, output_format: str, handle: Any) -> int:
+def write_export(database: MongoDatabase, environment: str, output_format: str, handle: Any) -> int:
     """Write the export to an open text file; the number of characters written."""
     written = 0
     for chunk in export(database, environment, output_format):
@@ -99,13 +98,13 @@ def write_export(database: Database, environment: str, output_format: str, handl
 
 # -- reading -------------------------------------------------------------------------------------------
 
-def objects(database: Database, environment: str, query: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+def objects(database: MongoDatabase, environment: str, query: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """The environment's objects (not folders unless asked for), one at a time."""
     selector = {"environment": environment, "type": {"$nin": list(NOT_NODES)}, **(query or {})}
     return database[OBJECTS].find(selector, {"_id": 0}).batch_size(BATCH)
 
 
-def links(database: Database, environment: str, query: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+def links(database: MongoDatabase, environment: str, query: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     return database[LINKS].find({"environment": environment, **(query or {})}, {"_id": 0}).batch_size(BATCH)
 
 
@@ -133,7 +132,7 @@ def _present(doc: Mapping[str, Any], keys: Iterable[str]) -> Iterator[tuple[str,
 
 # -- GraphML ---------------------------------------------------------------------------------------------
 
-def graphml(database: Database, environment: str) -> Chunks:
+def graphml(database: MongoDatabase, environment: str) -> Chunks:
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
            '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
@@ -156,7 +155,7 @@ def graphml(database: Database, environment: str) -> Chunks:
 
 # -- GEXF ------------------------------------------------------------------------------------------------
 
-def gexf(database: Database, environment: str) -> Chunks:
+def gexf(database: MongoDatabase, environment: str) -> Chunks:
     yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
            '<gexf xmlns="http://www.gexf.net/1.2draft" version="1.2">\n'
            f'  <meta><creator>Calipso</creator><description>{escape(environment)}</description></meta>\n'
@@ -196,7 +195,7 @@ def _plain(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("environment", "_id")}
 
 
-def node_link(database: Database, environment: str) -> Chunks:
+def node_link(database: MongoDatabase, environment: str) -> Chunks:
     """networkx's node-link form (`networkx.node_link_graph(data, edges="links")` reads it back)."""
     yield ('{"directed": true, "multigraph": false, "graph": ' + _json({"environment": environment})
            + ', "nodes": [\n')
@@ -221,7 +220,7 @@ def dot_quote(value: Any) -> str:
     return '"' + text(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def dot(database: Database, environment: str) -> Chunks:
+def dot(database: MongoDatabase, environment: str) -> Chunks:
     yield f"digraph {dot_quote(environment)} {{\n  rankdir=LR;\n  node [shape=box];\n"
     for doc in objects(database, environment):
         # The name goes in as the label: `name` is a reserved word for DOT readers such as pydot.
@@ -327,7 +326,7 @@ def _vlan_of(network: Mapping[str, Any] | None) -> int | None:
     return None
 
 
-def _netbox_records(database: Database, environment: str, spool: _Spool) -> None:
+def _netbox_records(database: MongoDatabase, environment: str, spool: _Spool) -> None:
     """Every record of every section, spooled: one pass over the links, one over the objects, then one
     over the spooled vNICs (which need their VM, port and network, wherever those came in the pass).
     What is kept in memory is small and per object: names of VMs and switches, ports' addresses,
@@ -446,7 +445,7 @@ def _netbox_records(database: Database, environment: str, spool: _Spool) -> None
                                      "description": f"calipso {link.get('provenance') or link['link_type']}"})
 
 
-def netbox(database: Database, environment: str) -> Chunks:
+def netbox(database: MongoDatabase, environment: str) -> Chunks:
     """One JSON document: `meta`, then a list of import records per NetBox model, in import order.
     VLANs are VLAN ids (`tagged_vlans`, `untagged_vlan`): NetBox's CSV import does not assign VLANs;
     pynetbox can, once the VLANs exist. Two queries in all (links, then objects): each record is
@@ -475,7 +474,7 @@ def netbox(database: Database, environment: str) -> Chunks:
 
 # -- Batfish ---------------------------------------------------------------------------------------------
 
-def batfish(database: Database, environment: str) -> Chunks:
+def batfish(database: MongoDatabase, environment: str) -> Chunks:
     """layer1_topology.json: one edge per physical link Calipso knows (host NIC to switch port, switch
     port to switch port). Empty when no switch source was scanned: Calipso then knows no cables."""
     physical = [{k: l[k] for k in ("source_id", "target_id")}
@@ -509,5 +508,5 @@ def batfish(database: Database, environment: str) -> Chunks:
     yield "\n]}\n"
 
 
-WRITERS: dict[str, Callable[[Database, str], Chunks]] = {
+WRITERS: dict[str, Callable[[MongoDatabase, str], Chunks]] = {
     "graphml": graphml, "gexf": gexf, "json": node_link, "dot": dot, "netbox": netbox, "batfish": batfish}

@@ -15,7 +15,8 @@ class Tabular:
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        fields: dict[str, Any] = dataclasses.asdict(self)  # type: ignore[call-overload]
+        return fields
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows())
