@@ -215,16 +215,21 @@ def sensu_checks_command(environment: str, url: str, interval_s: int) -> None:
 @click.argument("host")
 @click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="Where the Calipso API listens.")
 @click.option("--interval", "interval_s", default=10, show_default=True, type=click.IntRange(1, 3600))
-def collectd_config_command(environment: str, host: str, url: str, interval_s: int) -> None:
-    """Print a collectd.conf fragment for HOST: interface, ovs_events (OVS hosts), ping (tunnel peers) and
-    write_http posting JSON to this environment's intake (replace CALIPSO_TOKEN with an edit token)."""
+@click.option("--ovs-socket", default=None, metavar="PATH",
+              help="ovsdb-server's socket for ovs_events (default: the plugin's, /var/run/openvswitch/db.sock).")
+def collectd_config_command(environment: str, host: str, url: str, interval_s: int, ovs_socket: str | None) -> None:
+    """Print a collectd.conf fragment for HOST: interface (counters), connectivity (link state of NICs and
+    VMs' taps), ovs_events (OVS hosts), ping (tunnel peers) and write_http posting JSON to this
+    environment's intake (replace CALIPSO_TOKEN with an edit token)."""
     from ingest.monitoring.intake import collectd_config
 
     stores, docs = _inventory(environment)
     stores.close()
     if not any(d.get("type") == "host" and d["id"] == host for d in docs):
         raise CalipsoError(f"environment {environment!r} has no host {host!r}")
-    click.echo(collectd_config(host, docs, url, environment, interval_s), nl=False)
+    if ovs_socket is not None and not all(c.isalnum() or c in "/._-" for c in ovs_socket):
+        raise CalipsoError(f"--ovs-socket {ovs_socket!r}: a path of letters, digits and / . _ - only")
+    click.echo(collectd_config(host, docs, url, environment, interval_s, ovs_socket), nl=False)
 
 
 MONITOR_COMMANDS = [monitor, watch, monitoring]

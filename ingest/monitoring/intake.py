@@ -9,11 +9,17 @@ device name on the entity's host (the entity name is the host); else the host it
 
 collectd `write_http` with `Format "JSON"`: a list of value lists (`values`, `dstypes`, `dsnames`,
 `host`, `plugin`, `plugin_instance`, `type`, `type_instance`, `time`, `interval`, optional `meta`)
-or notifications (`severity` FAILURE|WARNING|OKAY, `message`, the same identifiers). Barometer's
-plugins map as: `ovs_events` gauge `link_status` (1 up, 0 down) of interface `plugin_instance`;
-`ping` `ping_droprate` (0..1) towards `type_instance` on the host's tunnel endpoint; a notification
-of any plugin about a device (`plugin_instance`) by its severity. `interface` and `ovs_stats`
-counters carry no state: they are accepted and counted, not mapped to a status.
+or notifications. collectd 5.12 posts a notification as an Alertmanager v1 alert (src/utils/format_json:
+`labels` with `alertname` collectd_<plugin>_<type>, `instance` the host, `<plugin>` the plugin instance,
+`type` the type instance, `severity` FAILURE|WARNING|OKAY; `annotations` with `summary` the message and
+the notification's meta); the flat form (`severity`, `message` next to the identifiers) is accepted too.
+Barometer's plugins map as: `ovs_events` gauge `link_status` (1 up, 0 down) of interface
+`plugin_instance`, and `connectivity` gauge `interface_status` (the kernel's link state of a device,
+over netlink) the same way; their notifications (ovs_events says WARNING when a link goes down) are
+link state too: critical unless OKAY. `ping` `ping_droprate` (0..1) towards `type_instance` on the
+host's tunnel endpoint; a notification of any other plugin about a device (`plugin_instance`) by its
+severity. `interface` and `ovs_stats` counters carry no state: they are accepted and counted, not
+mapped to a status (a rate of zero must not clear a link that is down).
 
 Devices are found by name among the host's objects (NICs, bonds, vNICs' taps, bridges); OVS's
 hybrid-plug names (qvo/qvb/qbr + port prefix) and the `iface-id` meta (a Neutron port) find the vNIC.
@@ -30,7 +36,11 @@ from ingest.monitoring.checks import Verdict
 
 Document = dict[str, Any]
 SENSU_STATUS = {0: "ok", 1: "warning", 2: "critical"}
-COLLECTD_SEVERITY = {"OKAY": "ok", "WARNING": "warning", "FAILURE": "critical"}
+COLLECTD_SEVERITY = {"OKAY": "ok", "WARNING": "warning", "FAILURE": "critical", "UNKNOWN": "unknown"}
+#: (plugin, type instance) of the value lists and notifications that carry a device's link state
+LINK_STATE = {("ovs_events", "link_status"), ("connectivity", "interface_status")}
+#: the labels of collectd's Alertmanager-shaped notification that are not the plugin's own
+_ALERT_LABELS = {"alertname", "instance", "type", "severity", "service"}
 MAX_ITEMS = 5000
 _HYBRID = ("qvo", "qvb", "qbr", "tap")
 
@@ -162,8 +172,8 @@ def map_collectd(body: Any, index: HostIndex) -> Mapped:
     for number, item in enumerate(_items(body, "value list"), 1):
         where = f"item {number}"
         _require(isinstance(item, dict), f"{where}: a value list or notification is a JSON object")
-        if "labels" in item and isinstance(item["labels"], dict):  # Alertmanager-shaped notification
-            item = {**item["labels"], "message": (item.get("annotations") or {}).get("summary", "")}
+        if "labels" in item:  # a notification as collectd's write_http sends it (Alertmanager v1 alert)
+            item = _from_alert(item, where)
         for key in ("host", "plugin"):
             _require(isinstance(item.get(key), str) and item[key] != "", f"{where}: {key} is missing or not a string")
         for key in ("plugin_instance", "type", "type_instance"):
@@ -174,10 +184,14 @@ def map_collectd(body: Any, index: HostIndex) -> Mapped:
         host = index.host(item["host"])
         if "severity" in item:
             severity = item["severity"]
-            _require(severity in COLLECTD_SEVERITY, f"{where}: severity must be FAILURE, WARNING or OKAY, "
-                                                    f"not {severity!r}")
+            _require(severity in COLLECTD_SEVERITY, f"{where}: severity must be FAILURE, WARNING, OKAY or "
+                                                    f"UNKNOWN, not {severity!r}")
             _require(isinstance(item.get("message", ""), str), f"{where}: message must be a string")
             state, text = COLLECTD_SEVERITY[severity], f"collectd {plugin}: {str(item.get('message') or severity)[:300]}"
+            if (plugin, kind_instance) in LINK_STATE:  # a link's change of state: down unless OKAY
+                state = "ok" if severity == "OKAY" else "critical"
+                text = f"collectd {plugin}: link of {instance} is {'up' if state == 'ok' else 'down'}" + (
+                    f" ({item['message'][:200]})" if item.get("message") else "")
             device = index.device(host, instance, meta.get("iface-id")) if host else None
             _collect(found, mapped, device, state, text, plugin, item["host"], instance)
             continue
@@ -187,11 +201,11 @@ def map_collectd(body: Any, index: HostIndex) -> Mapped:
             _require(isinstance(item.get(key), list) and len(item[key]) == len(values),
                      f"{where}: {key} must list one entry per value")
         numbers = [_number(v, where) for v in values]
-        if plugin == "ovs_events" and kind_instance == "link_status":
+        if (plugin, kind_instance) in LINK_STATE:
             device = index.device(host, instance, meta.get("iface-id")) if host else None
             up = numbers[0]
             state = "unknown" if up is None else "ok" if up >= 1 else "critical"
-            _collect(found, mapped, device, state, f"collectd ovs_events: link of {instance} is "
+            _collect(found, mapped, device, state, f"collectd {plugin}: link of {instance} is "
                      + ("unknown" if up is None else "up" if up >= 1 else "down"), plugin, item["host"], instance)
         elif plugin == "ping" and kind == "ping_droprate":
             otep = next((d for d in index.ids.values() if d.get("type") == "otep" and d.get("host") == host
@@ -206,6 +220,28 @@ def map_collectd(body: Any, index: HostIndex) -> Mapped:
             mapped.stateless += 1
     mapped.verdicts = list(found.values())
     return mapped
+
+
+def _from_alert(item: Document, where: str) -> Document:
+    """collectd's Alertmanager-shaped notification as the flat identifiers (src/utils/format_json:
+    the plugin instance is the label named after the plugin, the type instance the label `type`)."""
+    labels, annotations = item["labels"], item.get("annotations", {})
+    _require(isinstance(labels, dict), f"{where}: labels must be an object")
+    _require(isinstance(annotations, dict), f"{where}: annotations must be an object")
+    _require(isinstance(labels.get("instance"), str) and labels["instance"] != "",
+             f"{where}: labels.instance (the host) is missing or not a string")
+    alertname = labels.get("alertname")
+    _require(isinstance(alertname, str) and alertname.startswith("collectd_"),
+             f"{where}: labels.alertname must be collectd_<plugin>_<type>, not {alertname!r}")
+    own = [key for key in labels if key not in _ALERT_LABELS]
+    _require(len(own) <= 1, f"{where}: labels name more than one plugin: {', '.join(sorted(own))}")
+    plugin = own[0] if own else alertname[len("collectd_"):]
+    kind = alertname[len(f"collectd_{plugin}_"):] if alertname.startswith(f"collectd_{plugin}_") \
+        else alertname[len("collectd_"):]
+    meta = {key: value for key, value in annotations.items() if key != "summary"}
+    return {"host": labels["instance"], "plugin": plugin, "plugin_instance": labels.get(plugin, ""),
+            "type": kind, "type_instance": labels.get("type", ""), "severity": labels.get("severity"),
+            "message": annotations.get("summary", ""), "meta": meta}
 
 
 def _collect(found: dict[str, Verdict], mapped: Mapped, target: Document | None, state: str, text: str,
@@ -271,20 +307,33 @@ def sensu_handler(url: str, environment: str, handler: str = "calipso") -> Docum
                                 f"-H \"Authorization: Bearer $CALIPSO_TOKEN\" --data-binary @- '{target}'"}}
 
 
-def collectd_config(host: str, objects: list[Document], url: str, environment: str, interval_s: int = 10) -> str:
-    """A collectd.conf fragment for one host: interface (its NICs), ovs_events (on an OVS host), ping (its
-    tunnel peers), and write_http posting JSON values and notifications to the intake."""
+def collectd_config(host: str, objects: list[Document], url: str, environment: str, interval_s: int = 10,
+                    ovs_socket: str | None = None) -> str:
+    """A collectd.conf fragment for one host (checked by Debian's collectd 5.12 in the real lab): the host
+    named as the inventory names it; interface (its NICs' counters), connectivity (the link state of its
+    NICs and VMs' taps, from netlink), ovs_events on an OVS host (the link state of the VMs' ports, from
+    ovsdb at `ovs_socket`, else the plugin's default), ping (its tunnel peers), and write_http posting JSON
+    values and notifications to the intake."""
     mine = [d for d in objects if d.get("host") == host]
     nics = sorted({str(d["name"]) for d in mine if d.get("type") == "host_pnic" and d.get("name")})
+    taps = sorted({str(d["name"]) for d in mine if d.get("type") == "vnic" and str(d.get("name", "")).startswith("tap")})
     peers = sorted({ip for d in mine if d.get("type") == "otep" for ip in d.get("remote_ips") or []})
     ovs = any(d.get("type") == "vedge" and str(d.get("id", "")).endswith("/vedge-ovs") for d in mine)
     target = f"{url.rstrip('/')}/api/v1/environments/{environment}/monitoring/collectd"
     lines = [f"# collectd for {host}: posts to Calipso environment {environment} (generated by calipso)",
-             f"Interval {interval_s}", "", "LoadPlugin interface", "<Plugin interface>"]
+             f'Hostname "{host}"', "FQDNLookup false", f"Interval {interval_s}", "",
+             "LoadPlugin interface", "<Plugin interface>"]
     lines += [f'  Interface "{nic}"' for nic in nics] + ["  IgnoreSelected false", "</Plugin>", ""]
+    # link state as the kernel reports it (up/down, carrier), sent as a notification on each change
+    lines += ["LoadPlugin connectivity", "<Plugin connectivity>"]
+    lines += [f'  Interface "{name}"' for name in nics + taps] + ["</Plugin>", ""]
     if ovs:
-        lines += ["LoadPlugin ovs_events", "<Plugin ovs_events>", "  SendNotification true", "  DispatchValues true",
-                  "</Plugin>", ""]
+        # a VM's port on the switch: its tap (native) or the hybrid plug's qvo; the iface-id meta names the port
+        ports = sorted({prefix + name[3:] for name in taps for prefix in ("tap", "qvo")})
+        lines += ["LoadPlugin ovs_events", "<Plugin ovs_events>"]
+        lines += [f'  Socket "{ovs_socket}"'] if ovs_socket else []
+        lines += ["  Interfaces " + " ".join(f'"{port}"' for port in ports)] if ports else []
+        lines += ["  SendNotification true", "  DispatchValues true", "</Plugin>", ""]
     source = next((d.get("ip_address") for d in mine if d.get("type") == "otep" and d.get("ip_address")), None)
     if peers:
         lines += ["LoadPlugin ping", "<Plugin ping>"] + [f'  Host "{ip}"' for ip in peers]
@@ -292,6 +341,7 @@ def collectd_config(host: str, objects: list[Document], url: str, environment: s
         lines += ["</Plugin>", ""]
     lines += ["LoadPlugin write_http", "<Plugin write_http>", '  <Node "calipso">', f'    URL "{target}"',
               '    Format "JSON"', "    StoreRates true", "    Notifications true",
+              "    LogHttpError true",  # a refusal (401, 403, 400 with the reason) shows in collectd's log
               '    # a token of a user granted `edit` on the environment: calipso token issue USER',
               '    Header "Authorization: Bearer CALIPSO_TOKEN"', "  </Node>", "</Plugin>", ""]
     return "\n".join(lines)

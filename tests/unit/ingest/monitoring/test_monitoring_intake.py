@@ -77,9 +77,13 @@ def test_collectd_values_map_by_host_device_and_port(index: HostIndex) -> None:
 
 
 def test_collectd_notifications_map_by_severity(index: HostIndex) -> None:
-    [verdict] = map_collectd(_load("collectd-notification.json"), index).verdicts
-    assert (verdict.key, verdict.status) == ("compute-1/eth1", "warning")
+    notification = _load("collectd-notification.json")
+    [verdict] = map_collectd(notification, index).verdicts  # a link going down: critical, though WARNING
+    assert (verdict.key, verdict.status) == ("compute-1/eth1", "critical")
     assert "changed to \"DOWN\"" in verdict.text
+    notification[0].update(plugin="pcie_errors", type_instance="correctable")  # any other: by severity
+    [other] = map_collectd(notification, index).verdicts
+    assert (other.key, other.status) == ("compute-1/eth1", "warning")
 
 
 @pytest.mark.parametrize(("body", "message"), [
@@ -95,3 +99,52 @@ def test_collectd_notifications_map_by_severity(index: HostIndex) -> None:
 def test_malformed_collectd_bodies_are_refused_naming_the_part(index: HostIndex, body, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IntakeError, match=message):
         map_collectd(body, index)
+
+
+@pytest.fixture
+def lab_index() -> HostIndex:
+    """compute-1 of the real lab the collectd-real-* fixtures were recorded on (names from its world)."""
+    return HostIndex([
+        {"id": "compute-1", "type": "host", "host": "compute-1", "name": "compute-1"},
+        {"id": "compute-1/eth1", "type": "host_pnic", "host": "compute-1", "name": "eth1"},
+        {"id": "compute-1/fa:16:3e:53:a7:35", "type": "vnic", "host": "compute-1", "name": "tap9b16f809-fd",
+         "port_id": "9b16f809-fdb1-4f54-8799-7b6bdb3d1150"},
+    ])
+
+
+def test_real_collectd_notifications_are_link_state(lab_index: HostIndex) -> None:
+    """collectd 5.12's write_http notifications (Alertmanager-shaped) of connectivity and ovs_events: down
+    is critical whatever the severity (ovs_events says WARNING), OKAY is ok; the vNIC by its iface-id."""
+    down, ovs_down, up, ovs_up = _load("collectd-real-notifications.json")
+    [nic] = map_collectd([down], lab_index).verdicts
+    assert (nic.key, nic.status) == ("compute-1/eth1", "critical") and "link of eth1 is down" in nic.text
+    [vnic] = map_collectd([ovs_down], lab_index).verdicts
+    assert (vnic.key, vnic.status) == ("compute-1/fa:16:3e:53:a7:35", "critical")
+    assert "changed to \"DOWN\"" in vnic.text
+    assert [v.status for v in map_collectd([up, ovs_up], lab_index).verdicts] == ["ok", "ok"]
+    ovs_down["annotations"].pop("iface-id")  # without the meta, qvo... still names the VM's tap
+    assert map_collectd([ovs_down], lab_index).verdicts[0].key == "compute-1/fa:16:3e:53:a7:35"
+
+
+def test_real_collectd_values(lab_index: HostIndex) -> None:
+    """Value lists as real collectd posts them: ovs_events link_status 0 of the VM's qvo is critical, its
+    counters (interface) carry no state, the switch's own ports name no object."""
+    mapped = map_collectd(_load("collectd-real-values.json"), lab_index)
+    assert [(v.key, v.status) for v in mapped.verdicts] == [("compute-1/fa:16:3e:53:a7:35", "critical")]
+    assert mapped.stateless == 4
+    assert sorted(u.device for u in mapped.unmapped) == ["br-int", "br-tun", "patch-int", "patch-tun",
+                                                         "vxlan-c0a8000b"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda a: a["labels"].pop("instance"), "labels.instance"),
+    (lambda a: a["labels"].update(alertname="cpu"), "labels.alertname must be collectd_"),
+    (lambda a: a["labels"].update(severity="BAD"), "severity must be"),
+    (lambda a: a.update(annotations=[]), "annotations must be an object"),
+    (lambda a: a["labels"].update(other="x"), "more than one plugin"),
+])
+def test_malformed_collectd_alerts_are_refused(lab_index: HostIndex, change, message: str) -> None:  # type: ignore[no-untyped-def]
+    alert = _load("collectd-real-notifications.json")[0]
+    change(alert)
+    with pytest.raises(IntakeError, match=message):
+        map_collectd([alert], lab_index)
