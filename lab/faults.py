@@ -34,6 +34,9 @@ FAULT_KINDS = (
     FaultKind("dhcp_namespace_gone", "NETWORK_ID", "the network's qdhcp namespace is gone"),
     FaultKind("vlan_tag_mismatch", "PORT_ID", "the port's local VLAN tag differs from its network's"),
     FaultKind("mtu_mismatch", "PORT_ID", "the VM's device MTU is larger than its network's"),
+    FaultKind("flood_flow_missing", "HOST/NETWORK_ID",
+              "the host's br-tun has no flood flow for the network: its broadcasts reach no peer"),
+    FaultKind("tunnel_port_missing", "HOST/PEER_HOST", "the host has no tunnel port to the peer (the peer has one back)"),
 )
 FAULT_KINDS_BY_NAME = {kind.name: kind for kind in FAULT_KINDS}
 
@@ -178,6 +181,45 @@ def _mtu_mismatch(world: World, target: str) -> Fault:
                  undo=undo)
 
 
+def _overlay_host(world: World, name: str) -> Host:
+    host = _host(world, name)
+    if world.mechanism_driver != "ovs" or world.type_driver not in ("vxlan", "gre") or not host.tunnel_ip:
+        raise WorldError(f"host {name} has no OVS tunnel bridge in this {world.mechanism_driver}/{world.type_driver} "
+                         "world")
+    return host
+
+
+def _vms_on(world: World, hosts: set[str], networks: set[str]) -> list[str]:
+    """The VMs on `hosts` with a port on one of `networks`."""
+    return sorted({p.device_id for p in world.ports if p.binding_host in hosts and p.network_id in networks
+                   and p.device_owner.startswith("compute:")})
+
+
+def _flood_flow_missing(world: World, target: str) -> Fault:
+    host_name, _, network_id = target.partition("/")
+    host = _overlay_host(world, host_name)
+    if not any(p.network_id == network_id and p.binding_host == host_name for p in world.ports):
+        raise WorldError(f"host {host_name} has no port on network {network_id!r}: it floods nothing for it")
+    undo = {f"host|{host_name}|flood_flows_missing": list(host.flood_flows_missing)}
+    host.flood_flows_missing = [*host.flood_flows_missing, network_id]
+    # broadcasts (ARP) of the network's VMs on the host reach no peer: they cannot resolve anyone remote
+    return Fault(kind="flood_flow_missing", target=target, root_cause=otep_id(host_name, world.type_driver),
+                 down=_vms_on(world, {host_name}, {network_id}), undo=undo)
+
+
+def _tunnel_port_missing(world: World, target: str) -> Fault:
+    host_name, _, peer_name = target.partition("/")
+    host, peer = _overlay_host(world, host_name), _overlay_host(world, peer_name)
+    if peer is host or peer.tunnel_ip in host.tunnel_ports_missing:
+        raise WorldError(f"host {host_name} has no tunnel port to {peer_name} to remove")
+    undo = {f"host|{host_name}|tunnel_ports_missing": list(host.tunnel_ports_missing)}
+    host.tunnel_ports_missing = [*host.tunnel_ports_missing, peer.tunnel_ip]  # type: ignore[list-item]
+    shared = {p.network_id for p in world.ports if p.binding_host == host_name} & \
+        {p.network_id for p in world.ports if p.binding_host == peer_name}
+    return Fault(kind="tunnel_port_missing", target=target, root_cause=otep_id(host_name, world.type_driver),
+                 down=_vms_on(world, {host_name, peer_name}, shared), undo=undo)
+
+
 _INJECTORS: dict[str, Callable[[World, str], Fault]] = {
     "nic_down": _nic_down,
     "bond_member_down": lambda world, target: _nic_down(world, target, "bond_member_down"),
@@ -189,4 +231,6 @@ _INJECTORS: dict[str, Callable[[World, str], Fault]] = {
     "dhcp_namespace_gone": _dhcp_namespace_gone,
     "vlan_tag_mismatch": _vlan_tag_mismatch,
     "mtu_mismatch": _mtu_mismatch,
+    "flood_flow_missing": _flood_flow_missing,
+    "tunnel_port_missing": _tunnel_port_missing,
 }

@@ -338,7 +338,7 @@ def _build_ovs(builder: _Builder, world: World, host: Host, ports: list[Port], i
         plug(br_int, OvsPort("patch-tun", "br-int", "patch", options={"peer": "patch-int"}))
         plug(br_tun, OvsPort("patch-int", "br-tun", "patch", options={"peer": "patch-tun"}))
         for remote in index.tunnel_ips:
-            if remote == host.tunnel_ip:
+            if remote == host.tunnel_ip or remote in host.tunnel_ports_missing:
                 continue
             plug(br_tun, OvsPort(names.ovs_tunnel_port_name(world.type_driver, remote), "br-tun", world.type_driver,
                                  options={"df_default": "true", "egress_pkt_mark": "0", "in_key": "flow",

@@ -14,6 +14,7 @@ from typing import Any
 
 from graphmodel import conventions as names
 from graphmodel.schema import ENVIRONMENT, folder_id
+from lab.agentflows import agent_flow_attributes
 from lab.world import Aggregate, Host, Network, Port, World
 
 L2_AGENT_BINARIES = {"ovs": "neutron-openvswitch-agent", "lxb": "neutron-linuxbridge-agent",
@@ -213,7 +214,9 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
         folder = truth.folder(name, "host", "vedges", "vedge", name)
         truth.add(TruthObject(vedge, "vedge", {"ovs": "Open vSwitch", "lxb": "Linux bridge", "vpp": "VPP",
                                                "sriov": "SR-IOV NIC switch"}[mechanism], folder, "folder", name,
-                              {"agent_type": agent.agent_type, "mechanism": mechanism}))
+                              {"agent_type": agent.agent_type, "mechanism": mechanism,
+                               **(agent_flow_attributes(world, host, agent.configurations) if mechanism == "ovs"
+                                  else {})}))
     otep = None
     if overlay:
         otep = otep_id(name, overlay)

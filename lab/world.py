@@ -119,6 +119,10 @@ class Host(Spec):
     # Open vSwitch's packages installed but its daemons stopped (a Linux-bridge host): ovs-vsctl exists
     # and fails, unable to reach its database.
     ovs_installed_stopped: bool = False
+    # OpenFlow faults (OVS agent hosts): networks whose br-tun flood flow (table 22) is gone (fault
+    # flood_flow_missing), and peers' tunneling IPs this host has no tunnel port to (fault tunnel_port_missing).
+    flood_flows_missing: list[str] = []
+    tunnel_ports_missing: list[str] = []
     os: str = "Ubuntu 22.04.4 LTS"
     kernel: str = "5.15.0-105-generic"
 

@@ -12,6 +12,7 @@ mac_in_use, link and admin state, statistics and driver status.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -546,12 +547,29 @@ class Flow:
     actions: str
 
 
-def _cookie(view: HostView, bridge: str) -> str:
+def flow_cookie(view: HostView, bridge: str) -> str:
     return f"0x{stable_number(f'{view.state.name}/{bridge}/cookie', 2 ** 63):x}"
 
 
+def _peer_hosts(view: HostView) -> dict[str, list[str]]:
+    """network id -> the other hosts with a port bound on it (the l2population driver tells the agent)."""
+    found: dict[str, list[str]] = {}
+    for network_id, ports in view.world_index.ports_by_network.items():
+        for port in ports:
+            if port.binding_host != view.state.name and port.binding_host not in found.setdefault(network_id, []):
+                found[network_id].append(port.binding_host)
+    return found
+
+
+def _name(port: str) -> str:
+    """A port name as ovs-ofctl --names prints it: quoted unless it is letters, digits and underscores."""
+    return port if port.replace("_", "").isalnum() and not port.isdigit() else f'"{port}"'
+
+
 def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
-    """A modest version of the flow tables the Neutron OVS agent programs (iptables hybrid firewall)."""
+    """The flow tables the Neutron OVS agent programs (iptables hybrid firewall; l2population: each
+    network floods only to the tunnels of the peers that host it, and each remote port has a unicast flow).
+    Ports are named (quoted as `--names` prints them); dump_flows numbers them for the plain form."""
     vlans = view.local_vlans()
     networks = view.networks
     result: list[Flow] = []
@@ -564,9 +582,9 @@ def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
                     if _provider_bridge_of(network) == "br-" + port.name.removeprefix("int-br-"):
                         match = (f"dl_vlan={network.segmentation_id}" if network.network_type == "vlan"
                                  else "vlan_tci=0x0000/0x1fff")
-                        result.append(Flow(0, 3, f'in_port="{port.name}",{match}',
+                        result.append(Flow(0, 3, f"in_port={_name(port.name)},{match}",
                                            f"mod_vlan_vid:{vlan},resubmit(,58)"))
-                result.append(Flow(0, 2, f'in_port="{port.name}"', "drop"))
+                result.append(Flow(0, 2, f"in_port={_name(port.name)}", "drop"))
         result += [Flow(0, 0, "", "resubmit(,58)"), Flow(23, 0, "", "drop"), Flow(24, 0, "", "drop"),
                    Flow(30, 0, "", "resubmit(,58)"), Flow(31, 0, "", "resubmit(,58)"),
                    Flow(58, 0, "", "resubmit(,60)"), Flow(60, 3, "", "NORMAL")]
@@ -574,7 +592,7 @@ def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
         tunnels = [p for p in bridge.ports if p.type in _TUN_TO_LV]
         result.append(Flow(0, 1, 'in_port="patch-int"', "resubmit(,2)"))
         for port in tunnels:
-            result.append(Flow(0, 1, f'in_port="{port.name}"', f"resubmit(,{_TUN_TO_LV[port.type]})"))
+            result.append(Flow(0, 1, f"in_port={_name(port.name)}", f"resubmit(,{_TUN_TO_LV[port.type]})"))
         result += [Flow(0, 0, "", "drop"),
                    Flow(2, 0, "dl_dst=00:00:00:00:00:00/01:00:00:00:00:00", "resubmit(,20)"),
                    Flow(2, 0, "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00", "resubmit(,22)"),
@@ -586,16 +604,26 @@ def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
             result.append(Flow(table, 1, f"tun_id=0x{network.segmentation_id:x}",
                                f"mod_vlan_vid:{vlan},resubmit(,10)"))
         result += [Flow(4, 0, "", "drop"), Flow(6, 0, "", "drop"),
-                   Flow(10, 1, "", "learn(table=20,hard_timeout=300,priority=1,cookie=" + _cookie(view, bridge.name)
+                   Flow(10, 1, "", "learn(table=20,hard_timeout=300,priority=1,cookie=" + flow_cookie(view, bridge.name)
                         + ",NXM_OF_VLAN_TCI[0..11],NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:0->NXM_OF_VLAN_TCI[],"
-                        "load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]),output:\"patch-int\""),
-                   Flow(20, 0, "", "resubmit(,22)")]
-        outputs = ",".join(f'output:"{p.name}"' for p in tunnels)
+                        "load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]),output:\"patch-int\"")]
+        tunnel_of = {p.options.get("remote_ip"): p for p in tunnels}  # remote tunneling IP -> port
+        ips = view.world_index.tunnel_ips
+        peers = _peer_hosts(view)
+        unicast, flood = [], []
         for network, vlan in overlay:
-            if outputs:
-                result.append(Flow(22, 1, f"dl_vlan={vlan}",
-                                   f"strip_vlan,load:0x{network.segmentation_id:x}->NXM_NX_TUN_ID[],{outputs}"))
-        result.append(Flow(22, 0, "", "drop"))
+            carry = f"strip_vlan,load:0x{network.segmentation_id:x}->NXM_NX_TUN_ID[]"
+            reached = sorted({tunnel_of[ips[h]].name: tunnel_of[ips[h]] for h in peers.get(network.id, [])
+                              if ips.get(h) in tunnel_of}.values(), key=lambda p: p.ofport)
+            for port in view.world_index.ports_by_network.get(network.id, []):
+                tunnel = tunnel_of.get(ips.get(port.binding_host))
+                if tunnel is not None and port.binding_host != view.state.name:
+                    unicast.append(Flow(20, 2, f"dl_vlan={vlan},dl_dst={port.mac_address}",
+                                        f"{carry},output:{_name(tunnel.name)}"))
+            if reached and network.id not in view.host.flood_flows_missing:
+                flood.append(Flow(22, 1, f"dl_vlan={vlan}",
+                                  carry + "".join(f",output:{_name(p.name)}" for p in reached)))
+        result += unicast + [Flow(20, 0, "", "resubmit(,22)")] + flood + [Flow(22, 0, "", "drop")]
     else:
         phy = next((p.name for p in bridge.ports if p.type == "patch"), None)
         if phy:
@@ -605,8 +633,8 @@ def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
                     continue
                 action = (f"mod_vlan_vid:{network.segmentation_id},NORMAL" if network.network_type == "vlan"
                           else "strip_vlan,NORMAL")
-                result.append(Flow(0, 4, f'in_port="{phy}",dl_vlan={vlan}', action))
-            result.append(Flow(0, 2, f'in_port="{phy}"', "drop"))
+                result.append(Flow(0, 4, f"in_port={_name(phy)},dl_vlan={vlan}", action))
+            result.append(Flow(0, 2, f"in_port={_name(phy)}", "drop"))
         result.append(Flow(0, 0, "", "NORMAL"))
     return result
 
@@ -617,16 +645,36 @@ def _provider_bridge_of(network) -> str:  # type: ignore[no-untyped-def]
     return "br-ex" if network.physical_network == "external" else f"br-{network.physical_network}"
 
 
-def dump_flows(view: HostView, bridge: OvsBridge) -> str:
-    cookie = _cookie(view, bridge.name)
-    lines = []
-    for number, flow in enumerate(flows(view, bridge)):
-        seed = f"{view.state.name}/{bridge.name}/{number}"
+_PORT_REFERENCE = re.compile(r'(in_port=|output:)"([^"]+)"')
+_BARE_PORT = re.compile(r"(in_port=|output:)([A-Za-z_][A-Za-z0-9_]*)\b(?!\[)")
+
+
+def dump_flows(view: HostView, bridge: OvsBridge, names: bool = False, stats: bool = True) -> str:
+    """`ovs-ofctl dump-flows BRIDGE` as OVS 3.1 prints it to a pipe (header, idle_age, port numbers), or with
+    `--names` (quoted names, no header, no idle_age) or `--no-stats` (no counters, table 0 left out)."""
+    cookie = flow_cookie(view, bridge.name)
+    numbers = {port.name: "LOCAL" if port.ofport == 65534 else str(port.ofport) for port in bridge.ports}
+
+    def number(found: re.Match[str]) -> str:
+        return found.group(1) + numbers.get(found.group(2), found.group(2))
+
+    lines = [] if names or not stats else ["NXST_FLOW reply (xid=0x4):"]
+    for position, flow in enumerate(flows(view, bridge)):
+        match = f"priority={flow.priority}" + (f",{flow.match}" if flow.match else "")
+        actions = flow.actions
+        if not names:
+            match, actions = _PORT_REFERENCE.sub(number, match), _PORT_REFERENCE.sub(number, actions)
+            match, actions = _BARE_PORT.sub(number, match), _BARE_PORT.sub(number, actions)
+        if not stats:
+            table = f"table={flow.table}, " if flow.table else ""
+            lines.append(f" cookie={cookie}, {table}{match} actions={actions}")
+            continue
+        seed = f"{view.state.name}/{bridge.name}/{position}"
         packets = stable_number(seed, 500) if flow.priority < 65535 else 0
         duration = 5000 + stable_number(seed + "/d", 900000) / 1000
-        match = f"priority={flow.priority}" + (f",{flow.match}" if flow.match else "")
+        idle = "" if names else f"idle_age={stable_number(seed + '/i', 5000)}, "
         lines.append(f" cookie={cookie}, duration={duration:.3f}s, table={flow.table}, n_packets={packets}, "
-                     f"n_bytes={packets * 70}, {match} actions={flow.actions}")
+                     f"n_bytes={packets * 70}, {idle}{match} actions={actions}")
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -656,6 +704,7 @@ def ofctl_show(view: HostView, bridge: OvsBridge) -> str:
 
 
 def run_ofctl(view: HostView, args: list[str]) -> Result:
+    options = [a for a in args if a.startswith("-")]
     args = [a for a in args if not a.startswith("-")]
     if not args:
         return 1, "", "ovs-ofctl: missing command name; use --help for help\n"
@@ -669,7 +718,7 @@ def run_ofctl(view: HostView, args: list[str]) -> Result:
         return 1, "", (f"ovs-ofctl: {params[0]} is not a bridge or a socket\n")
     if command == "show":
         return 0, ofctl_show(view, bridge), ""
-    return 0, dump_flows(view, bridge), ""
+    return 0, dump_flows(view, bridge, names="--names" in options, stats="--no-stats" not in options), ""
 
 
 # -- Open vSwitch installed but not running -------------------------------------------------------

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from core.errors import CalipsoError
 from lab.hostmodel import HostState, Interface, LabHosts, OvsPort
+from lab.real.flows import program_flows
 from lab.real.ovs import PrivateOvs
 from lab.real.prerequisites import missing_prerequisites
 from lab.real.taps import create_tap
@@ -235,6 +236,7 @@ class RealLab:
                     args += ["--", "set", "Interface", port.name, *settings]
                 args += _agent_port_config(self.world, port)
                 ovs.vsctl(*args)
+        program_flows(ovs, self.world, state)  # what the OVS agent would program (lab/real/flows.py)
 
 
 def sweep_abandoned(base: Path = DEFAULT_BASE) -> list[str]:

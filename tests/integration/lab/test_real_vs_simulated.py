@@ -51,6 +51,7 @@ import pytest
 
 from ingest.sources.host import parsers
 from ingest.sources.host.fetch import fetch_host_facts
+from ingest.sources.host.parsers import openflow
 from ingest.sources.host.parsers.iproute import Link
 from ingest.transport import CallableTransport
 from lab.generate import generate_world
@@ -435,6 +436,39 @@ def test_dpif_show_parses_the_same(ovs_pair: Pair, host: str) -> None:
     are not), types and tunnel options; datapath port numbers belong to the datapath."""
     real, simulated = ovs_pair.outputs(host, "ovs-appctl dpif/show")
     assert _dpif_view(real) == _dpif_view(simulated)
+
+
+# Flow statistics: how long a flow has been there and the traffic it saw (`hard_age` once a flow is changed).
+FLOW_VOLATILE = re.compile(r" (duration=[0-9.]+s|n_packets=\d+|n_bytes=\d+|idle_age=\d+|hard_age=\d+),")
+
+
+def _flow_lines(text: str) -> list[str]:
+    """A dump's lines with the statistics out, sorted: ovs-ofctl prints a table's flows in classifier order."""
+    return sorted(FLOW_VOLATILE.sub("", line) for line in text.splitlines())
+
+
+@pytest.mark.parametrize("host", HOSTS)
+@pytest.mark.parametrize("form", ["", "--names ", "--no-stats "])
+def test_dump_flows_print_the_same(ovs_pair: Pair, host: str, form: str) -> None:
+    """`ovs-ofctl dump-flows` of every bridge, as a pipe gets it (header, idle_age, port numbers), with
+    --names and with --no-stats: the same lines but for the statistics (cookies are the lab's, the same in
+    both), the same flows parsed, and the same local VLANs, segments and flood ports derived."""
+    bridges = [b.name for b in ovs_pair.state(host).ovs_bridges]
+    parsed = {}
+    for bridge in bridges:
+        real, simulated = ovs_pair.outputs(host, f"ovs-ofctl {form}dump-flows {bridge}")
+        assert _flow_lines(real) == _flow_lines(simulated), bridge
+        flows = [openflow.parse_dump_flows(text) for text in (real, simulated)]
+        for one in flows:
+            for flow in one:
+                flow.n_packets = None
+        assert sorted(flows[0], key=repr) == sorted(flows[1], key=repr), bridge
+        parsed[bridge] = flows
+    names = {b.name: {p.ofport: p.name for p in b.ports} for b in ovs_pair.state(host).ovs_bridges}
+    derived = [openflow.derive_openflow({b: parsed[b][n] for b in bridges}, names) for n in (0, 1)]
+    assert derived[0] == derived[1]
+    if ovs_pair.world.type_driver in ("vxlan", "gre") and ovs_pair.state(host).domains:
+        assert derived[0].tunnel_vlans and derived[0].floods  # the agent's tables are there to compare
 
 
 @pytest.mark.parametrize("host", HOSTS)

@@ -19,6 +19,8 @@ def targets(world) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "tunnel_unreachable": compute, "agent_dead": world.agents[0].id,
         "dhcp_namespace_gone": world.networks[0].id, "vlan_tag_mismatch": vm_port(world).id,
         "mtu_mismatch": vm_port(world).id,
+        "flood_flow_missing": f"{compute}/{vm_port(world).network_id}",
+        "tunnel_port_missing": f"{compute}/{next(h.name for h in world.hosts if h.tunnel_ip and h.name != compute)}",
     }
 
 

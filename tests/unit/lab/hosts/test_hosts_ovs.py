@@ -209,7 +209,7 @@ def test_dpctl_show_is_the_kernel_datapath_format() -> None:
 def test_gre_world_datapath_and_tunnel_tables() -> None:
     _, answer = responder("ovs", "gre", hosts=3)
     assert "  port 3: gre_sys (gre: packet_type=ptap)\n" in ok(answer, "compute-1", "ovs-dpctl show")
-    flows = ok(answer, "compute-1", "ovs-ofctl dump-flows br-tun")
+    flows = ok(answer, "compute-1", "ovs-ofctl --names dump-flows br-tun")
     assert re.search(r'in_port="gre-[0-9a-f]{8}" actions=resubmit\(,3\)', flows)
     assert re.search(r"table=3, .*priority=1,tun_id=0x3e8 actions=mod_vlan_vid:\d+,resubmit\(,10\)", flows)
 
@@ -233,7 +233,7 @@ def test_dpif_show_numbers_ports_like_the_datapath() -> None:
 def test_dump_flows_use_the_agents_local_vlans() -> None:
     world, answer = responder("ovs", "vlan", hosts=3)
     network = next(n for n in world.networks if n.network_type == "vlan")
-    br_int = ok(answer, "compute-1", "ovs-ofctl dump-flows br-int")
+    br_int = ok(answer, "compute-1", "ovs-ofctl --names dump-flows br-int")
     line = re.compile(r" cookie=0x[0-9a-f]+, duration=\d+\.\d{3}s, table=\d+, n_packets=\d+, n_bytes=\d+, "
                       r"priority=\d+(,\S+)? actions=\S+")
     assert all(line.fullmatch(x) for x in br_int.splitlines()), br_int
@@ -241,7 +241,7 @@ def test_dump_flows_use_the_agents_local_vlans() -> None:
                       r"actions=mod_vlan_vid:(\d+),resubmit\(,58\)", br_int)
     assert match
     local = int(match.group(1))
-    provider = ok(answer, "compute-1", "ovs-ofctl dump-flows br-physnet1")
+    provider = ok(answer, "compute-1", "ovs-ofctl --names dump-flows br-physnet1")
     assert f'in_port="phy-br-physnet1",dl_vlan={local} actions=mod_vlan_vid:{network.segmentation_id},NORMAL' \
         in provider
     assert provider.splitlines()[-1].endswith("priority=0 actions=NORMAL")
