@@ -119,21 +119,35 @@ def lab_down() -> None:
 
 
 @lab.command("fault")
-@world_argument
-@click.argument("kind")
-@click.argument("target")
+@click.argument("arguments", nargs=-1, required=True, metavar="[WORLD_FILE] KIND TARGET")
+@click.option("--real", is_flag=True,
+              help="Make the fault with real commands on the running real lab (`lab up --real`): KIND HOST/DEVICE.")
 @click.option("--clear", is_flag=True, help="Undo the fault instead of injecting it.")
 @format_option
-def lab_fault(world_file: str, kind: str, target: str, clear: bool, output_format: str) -> None:
+def lab_fault(arguments: tuple[str, ...], real: bool, clear: bool, output_format: str) -> None:
     """Inject (or --clear) a fault: KIND on TARGET. Records the expected root cause and impact in the world.
 
     TARGET is HOST/NIC for nic_down and bond_member_down, a Neutron port id for port faults, a
     host for tunnel_unreachable, an agent id for agent_dead, a network id for dhcp_namespace_gone
     (`calipso lab fault-kinds` lists them).
+
+    With --real, no WORLD_FILE: KIND is made with real commands (ip, ovs-vsctl) on device HOST/DEVICE
+    of the running real lab and recorded, with its expected root cause, in the lab's state directory
+    (`calipso lab fault-kinds --real` lists the kinds).
     """
+    if real:
+        _real_fault(arguments, clear, output_format)
+        return
+    from pathlib import Path
+
     from lab.faults import clear_fault, inject_fault
     from lab.world import load_world, save_world
 
+    if len(arguments) != 3:
+        raise click.UsageError("give WORLD_FILE KIND TARGET (or --real KIND HOST/DEVICE)")
+    world_file, kind, target = arguments
+    if not Path(world_file).is_file():
+        raise click.BadParameter(f"file {world_file!r} does not exist", param_hint="WORLD_FILE")
     world = load_world(world_file)
     fault = clear_fault(world, kind, target) if clear else inject_fault(world, kind, target)
     save_world(world, world_file)
@@ -141,10 +155,36 @@ def lab_fault(world_file: str, kind: str, target: str, clear: bool, output_forma
     emit([row], ["action", "kind", "target", "root_cause", "down", "degraded"], output_format)
 
 
+def _real_fault(arguments: tuple[str, ...], clear: bool, output_format: str) -> None:
+    from lab.real.faults import attach, clear_real_fault, inject_real_fault
+    from lab.service import LabService
+
+    if len(arguments) != 2:
+        raise click.UsageError("with --real give KIND HOST/DEVICE (the fault is made on the running real lab)")
+    kind, target = arguments
+    service = LabService(cli_settings())
+    record = service.real_lab() if service.running() else None
+    if record is None:
+        raise click.UsageError("no real lab is running: start one with `calipso lab up --real WORLD_FILE`")
+    lab = attach(record)
+    fault = (clear_real_fault(lab, service.state_dir, kind, target) if clear
+             else inject_real_fault(lab, service.state_dir, kind, target))
+    row = {"action": "cleared" if clear else "injected", "kind": fault.kind, "target": fault.target,
+           "root_cause": fault.root_cause, "commands": "; ".join(fault.undo if clear else fault.commands)}
+    emit([row], ["action", "kind", "target", "root_cause", "commands"], output_format)
+
+
 @lab.command("fault-kinds")
+@click.option("--real", is_flag=True, help="The kinds `calipso lab fault --real` makes on the real lab.")
 @format_option
-def lab_fault_kinds(output_format: str) -> None:
+def lab_fault_kinds(real: bool, output_format: str) -> None:
     """The fault kinds `calipso lab fault` injects, and what TARGET names for each."""
+    if real:
+        from lab.real.faults import REAL_FAULT_KINDS
+
+        emit([{"name": k.name, "target": f"HOST/DEVICE: {k.devices}", "description": k.description}
+              for k in REAL_FAULT_KINDS], ["name", "target", "description"], output_format)
+        return
     from lab.faults import FAULT_KINDS
 
     emit([vars(k) for k in FAULT_KINDS], ["name", "target", "description"], output_format)
