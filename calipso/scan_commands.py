@@ -1,5 +1,5 @@
-"""`calipso scan NAME [--object ID]`, `calipso scan abort SCAN_ID`, `calipso scan hierarchy`,
-`calipso scans list|show`."""
+"""`calipso scan NAME [--object ID]`, `calipso scan abort SCAN_ID`, `calipso scan replay SCAN_ID`,
+`calipso scan hierarchy`, `calipso scans list|show`."""
 
 from __future__ import annotations
 
@@ -174,6 +174,46 @@ def scan_abort(scan_id: str) -> None:
         if not records.request_abort(scan_id):
             raise CalipsoError(f"scan {scan_id} is {doc['status']}: nothing to abort")
     err.print(f"abort requested for scan {scan_id}")
+
+
+@scan.command("replay")
+@click.argument("scan_id")
+@format_option
+def scan_replay(scan_id: str, output_format: str) -> None:
+    """Re-parse what scan SCAN_ID read (the API resources and host outputs it kept: the environment's
+    `scan_outputs` section) with today's parsers, in memory, and show how the documents differ from what
+    that scan stored. Exits 0 when they are the same, 1 when they differ. Touches neither the cloud
+    nor the stored inventory."""
+    from ingest.recording import SCAN_OUTPUTS
+    from ingest.replay import replay_scan
+
+    with Stores(cli_settings()) as stores:
+        meta = stores.mongo[SCAN_OUTPUTS].find_one({"scan_id": scan_id, "part": "_meta"}, {"environment": 1})
+        if meta is None:
+            raise CalipsoError(f"scan {scan_id!r} kept no outputs (`calipso scans list` shows the scans; each "
+                               "environment keeps the outputs of its last `scan_outputs.keep` scans)")
+        environment = environment_store(stores).get(str(meta["environment"]))
+        with err.status(f"replaying scan {scan_id}"):
+            result = replay_scan(stores.mongo, environment, scan_id)
+    rows = [{"kind": d.kind, "key": d.key, "change": d.change,
+             "fields": d.fields if output_format == "json" else
+             "; ".join(f"{name}: {old!r} -> {new!r}"[:200] for name, (old, new) in d.fields.items())}
+            for d in result.differences]
+    if output_format == "json":
+        click.echo(json.dumps({"scan_id": scan_id, "environment": result.environment, "scope": result.scope,
+                               "objects": result.objects, "links": result.links, "identical": result.identical,
+                               "differences": rows, "messages": result.messages}, indent=2, default=str))
+    else:
+        for message in result.messages:
+            err.print(message, highlight=False)
+        if rows:
+            emit(rows, ["kind", "key", "change", "fields"], "table",
+                 title=f"scan {scan_id} replayed: {len(rows)} difference(s)")
+        err.print(f"replayed {result.objects} objects and {result.links} links of {result.environment}: "
+                  + ("identical to what the scan stored" if result.identical else
+                     f"{len(rows)} document(s) differ from what the scan stored"))
+    if not result.identical:
+        sys.exit(1)
 
 
 @click.group("scans", cls=CalipsoGroup)

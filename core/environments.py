@@ -197,6 +197,13 @@ class MonitoringSection(_Section):
         return self
 
 
+class ScanOutputsSection(_Section):
+    """What each scan read (API resources, host command outputs), kept for `calipso scan replay`."""
+
+    keep: int = Field(3, ge=0, le=1000)  # the last scans whose outputs are kept; 0: none
+    max_mb: int = Field(64, ge=1, le=4096)  # compressed, per scan; a scan reading more cannot be replayed
+
+
 class Environment(_Section):
     """One cloud to scan: its name, variant and sections."""
 
@@ -209,6 +216,7 @@ class Environment(_Section):
     cli: CLISection
     amqp: AMQPSection | None = None
     monitoring: MonitoringSection = MonitoringSection()
+    scan_outputs: ScanOutputsSection = ScanOutputsSection()
     #: Host name (or glob pattern) -> device names (or patterns) that are the host's uplinks (physical NICs),
     #: for NICs sysfs shows no PCI device for (ingest/sources/host/uplinks.py).
     uplinks: dict[str, list[str]] = {}

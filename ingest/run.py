@@ -8,6 +8,7 @@ subtree). Credentials go from the environment straight into the clients, never i
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ import keystoneauth1.exceptions
 import openstack
 import openstack.connection
 import openstack.exceptions
+import pymongo.errors
 from pymongo.database import Database
 
 from core.environments import CommandTranslation, Environment
@@ -23,10 +25,14 @@ from core.errors import CalipsoError
 from core.known_hosts import KnownHosts
 from core.logging import redact
 from ingest.hierarchy import fetch_host, openstack_documents, read_openstack
+from ingest.recording import RecordingTransport, ScanRecorder
+from ingest.records import Message, ScanRecords, record_message
 from ingest.scanner import Progress, Scanner, ScanResult
+from ingest.sources.openstack.fetch import RawOpenStack
 from ingest.transport import CommandResult, SSHConfig, SSHTransport, Transport
 
 Document = dict[str, Any]
+log = logging.getLogger(__name__)
 
 #: The role whose container applies when none of a host's roles is listed.
 DEFAULT_ROLE = "default"
@@ -115,14 +121,18 @@ class TranslatingTransport:
         self.inner.close()
 
 
-def openstack_reader(environment: Environment,
-                     on_docs: Callable[[list[Document]], None] | None = None) -> Callable[[], list[Document]]:
-    """A function that reads every OpenStack object of the environment as inventory documents."""
+def openstack_reader(environment: Environment, on_docs: Callable[[list[Document]], None] | None = None,
+                     on_raw: Callable[[RawOpenStack], None] | None = None) -> Callable[[], list[Document]]:
+    """A function that reads every OpenStack object of the environment as inventory documents
+    (`on_raw` is shown what the APIs returned, `on_docs` the documents made of it)."""
     def read() -> list[Document]:
         try:
             connection = openstack_connection(environment)
             try:
-                docs = openstack_documents(read_openstack(connection, environment.openstack.region))
+                raw = read_openstack(connection, environment.openstack.region)
+                if on_raw is not None:
+                    on_raw(raw)
+                docs = openstack_documents(raw)
             finally:
                 connection.close()
         except CLOUD_ERRORS as exc:
@@ -141,18 +151,40 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
     """Scan `environment` (whose credentials must be revealed: `EnvironmentStore.decrypt`) into
     MongoDB: all of it, or the subtree of `object_id`. `scan_id` continues a scan record created
     beforehand (`ScanRecords.create`), so a caller can report or abort it while it runs.
-    `transport` replaces SSH (e.g. the lab's in-process hosts)."""
+    `transport` replaces SSH (e.g. the lab's in-process hosts). What the scan reads is kept for
+    `calipso scan replay` (ingest/recording.py), as the environment's `scan_outputs` section says."""
     environment.require_credentials()
     inner = transport if transport is not None else SSHTransport(ssh_config(environment, database))
     hosts = TranslatingTransport(inner, environment.cli.translation)
+    recorder = ScanRecorder()
+    scan_id = scan_id or ScanRecords(database).create(environment.name, scope=object_id)
 
     def learn_roles(docs: list[Document]) -> None:
         hosts.roles = {d["id"]: list(d.get("host_type") or []) for d in docs if d["type"] == "host"}
 
     try:
-        scanner = Scanner(database, environment.name, openstack_reader(environment, learn_roles), hosts,
-                          fetch_host, environment.cli.concurrency, uplinks=environment.uplinks)
+        # Commands are recorded as the fetchers ask them (before translation): a replay answers those.
+        scanner = Scanner(database, environment.name,
+                          openstack_reader(environment, learn_roles, recorder.record_openstack),
+                          RecordingTransport(hosts, recorder), fetch_host, environment.cli.concurrency,
+                          uplinks=environment.uplinks)
         return scanner.scan(progress, scan_id=scan_id, object_id=object_id)
     finally:
         if transport is None:
             inner.close()
+        if recorder.openstack is not None:
+            _keep_outputs(database, environment, recorder, scan_id, object_id)
+
+
+def _keep_outputs(database: Database, environment: Environment, recorder: ScanRecorder, scan_id: str,
+                  object_id: str | None) -> None:
+    """Store what the scan read; a failure to keep it is a message, never a failed scan."""
+    kept = environment.scan_outputs
+    try:
+        if not recorder.save(database, environment.name, scan_id, object_id, kept.keep, kept.max_mb * 1024 * 1024):
+            record_message(database, Message(
+                environment.name, "Calipso", "warning", f"scan {scan_id} read more than scan_outputs.max_mb "
+                f"({kept.max_mb} MB compressed): its outputs were cut short and it cannot be replayed",
+                scan_id=scan_id))
+    except pymongo.errors.PyMongoError as exc:
+        log.warning("scan %s: its outputs were not kept: %s", scan_id, exc)

@@ -119,6 +119,28 @@ class Scanner:
             raise ScanAborted(scan_id)
 
     def _scan(self, scan_id: str, result: ScanResult, progress: Progress, object_id: str | None) -> None:
+        objects, links, failed_hosts = self.documents(scan_id, result, progress, object_id)
+        write_started = time.perf_counter()
+        writer = InventoryWriter(self.db, self.environment)
+        progress("writing", 0, 2)
+        with environment_write_lock(self.db, self.environment, owner=f"scan:{scan_id}"):
+            result.written += writer.write_objects(list(objects.values()), scan_id)
+            progress("writing", 1, 2)
+            result.written += writer.write_links(list(links.values()), scan_id)
+            progress("writing", 2, 2)
+            if not failed_hosts:
+                result.written += writer.close_unseen(scan_id, subtree=object_id)
+        result.timings["write_s"] = time.perf_counter() - write_started
+
+        for doc in objects.values():
+            result.counts[doc["type"]] = result.counts.get(doc["type"], 0) + 1
+        result.counts["links"] = len(links)
+        result.status = "completed_with_errors" if failed_hosts else "completed"
+
+    def documents(self, scan_id: str, result: ScanResult, progress: Progress, object_id: str | None
+                   ) -> tuple[dict[str, Document], dict[tuple[str, str, str], Document], list[str]]:
+        """Read the APIs and the hosts and make the documents: (objects by id, links by key, hosts
+        not seen whole). Nothing is written but messages."""
         started = time.perf_counter()
         self._check_abort(scan_id, force=True)
         progress("OpenStack APIs", 0, 1)
@@ -192,28 +214,11 @@ class Scanner:
                      if link["source_id"] in objects or link["target_id"] in objects}
             orphans = [o for o in orphans if o in objects]
         for orphan in orphans:
-            record_message(self.db, Message(self.environment, "Calipso", "warning",
-                                            f"object {orphan} has no known parent", related_object=orphan,
-                                            scan_id=scan_id))
+            self._message(Message(self.environment, "Calipso", "warning", f"object {orphan} has no known parent",
+                                  related_object=orphan, scan_id=scan_id))
         result.timings["transform_s"] = time.perf_counter() - transform_started
         self._check_abort(scan_id, force=True)
-
-        write_started = time.perf_counter()
-        writer = InventoryWriter(self.db, self.environment)
-        progress("writing", 0, 2)
-        with environment_write_lock(self.db, self.environment, owner=f"scan:{scan_id}"):
-            result.written += writer.write_objects(list(objects.values()), scan_id)
-            progress("writing", 1, 2)
-            result.written += writer.write_links(list(links.values()), scan_id)
-            progress("writing", 2, 2)
-            if not failed_hosts:
-                result.written += writer.close_unseen(scan_id, subtree=object_id)
-        result.timings["write_s"] = time.perf_counter() - write_started
-
-        for doc in objects.values():
-            result.counts[doc["type"]] = result.counts.get(doc["type"], 0) + 1
-        result.counts["links"] = len(links)
-        result.status = "completed_with_errors" if failed_hosts else "completed"
+        return objects, links, failed_hosts
 
     def _hosts_in_scope(self, object_id: str, objects: dict[str, Document], known: dict[str, Document],
                         hosts: list[str]) -> list[str]:
@@ -225,8 +230,11 @@ class Scanner:
         path = objects[object_id]["id_path"] if object_id in objects else known[object_id].get("id_path") or []
         return [h for h in hosts if h in path or object_id in objects[h]["id_path"]]
 
+    def _message(self, message: Message) -> None:
+        record_message(self.db, message)
+
     def _host_warning(self, scan_id: str, host: str, failure: CommandFailure) -> None:
-        record_message(self.db, Message(
+        self._message(Message(
             self.environment, "Calipso", "warning", f"{host}: {failure} (the host's network agent does not use it)",
             related_object=host, related_object_type="host", scan_id=scan_id,
             details={"host": host, "command": failure.command}))
@@ -236,7 +244,7 @@ class Scanner:
         text = f"{host}: {exc}"
         result.errors.append(text)
         self.records.add_error(scan_id, text)
-        record_message(self.db, Message(
+        self._message(Message(
             self.environment, "Calipso", "error", text, related_object=host, related_object_type="host",
             scan_id=scan_id, details={"host": host, "command": command,
                                       "excerpt": excerpt(getattr(exc, "excerpt", "") or "")}))
