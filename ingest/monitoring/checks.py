@@ -16,6 +16,7 @@ import ipaddress
 import re
 import shlex
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,7 +61,12 @@ class HostPlan:
     @property
     def command(self) -> str:
         """One shell line: each section's command after an `echo` of its marker; stderr kept in the section."""
-        parts = [f"echo {MARK} {key}; {command} 2>&1" for key, command in self.sections]
+        return self.batch()
+
+    def batch(self, wrap: Callable[[str], str] | None = None) -> str:
+        """The shell line, each section's command passed through `wrap` (sudo and a container prefix must
+        go before every section's command: before the line, they would cover its first command only)."""
+        parts = [f"echo {MARK} {key}; {wrap(command) if wrap else command} 2>&1" for key, command in self.sections]
         return "; ".join([*parts, f"echo {MARK} end"])
 
     def of_type(self, object_type: str) -> list[Document]:

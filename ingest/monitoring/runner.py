@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pymongo.database import Database
@@ -23,7 +24,7 @@ from pymongo.database import Database
 from graphmodel.inventory import LINKS, OBJECTS, InventoryWriter, environment_write_lock, utcnow
 from ingest.monitoring.checks import HostPlan, Result, Verdict, evaluate, plan_host, verdicts
 from ingest.records import Message, record_message
-from ingest.transport import Transport, TransportError
+from ingest.transport import Transport, TransportError, UnsafeHostName
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +129,13 @@ class Monitor:
 
     def _check_host(self, plan: HostPlan) -> tuple[HostCost, list[Result]]:
         started, cpu = time.monotonic(), time.thread_time()
+        prepare = getattr(self.transport, "prepare", None)  # BatchTransport: sudo and translation per section
         try:
-            answer = self.transport.run(plan.host, plan.command, timeout=30.0 + 3 * len(plan.sections))
+            command = plan.batch(partial(prepare, plan.host)) if prepare is not None else plan.command
+            answer = self.transport.run(plan.host, command, timeout=30.0 + 3 * len(plan.sections))
             results = evaluate(plan, answer.stdout)
             error = None
-        except TransportError as exc:
+        except (TransportError, UnsafeHostName) as exc:  # a name that cannot be an SSH target: no answer either
             error = str(exc)
             results = [Result("object", plan.host, "reachability", "critical", f"host {plan.host} does not answer")]
             results += [Result("object", oid, "reachability", "unknown", f"host {plan.host} does not answer")
@@ -205,17 +208,48 @@ def _updated(stored: dict[str, dict[str, Any]], found: dict[str, Verdict], now: 
     return docs
 
 
-def environment_transport(environment: Any, database: Database) -> Transport:
+class BatchTransport:
+    """The environment's SSH transport for monitoring rounds. A round sends one shell line per host; a
+    scan's transport would put sudo and the container prefix before the whole line, where they cover
+    its first command only. Here the line goes as it is, and `prepare` makes each section's command
+    as the scan would send it alone: translated for the host's role, then under `sudo -n` (unless the
+    host's login user is root)."""
+
+    def __init__(self, ssh: Any, sudo: bool, translation: Any, roles: dict[str, list[str]]) -> None:
+        self.ssh = ssh  # an SSHTransport configured without sudo and prefix
+        self.sudo = sudo
+        self.translation = translation
+        self.roles = roles
+
+    def prepare(self, host: str, command: str) -> str:
+        from ingest.run import translate
+        from ingest.transport import build_command
+
+        translated = translate(command, self.roles.get(host, []), self.translation)
+        return build_command(translated, user=self.ssh.target(host).user, sudo=self.sudo)
+
+    def run(self, host: str, command: str, timeout: float = 30.0) -> Any:
+        return self.ssh.run(host, command, timeout)
+
+    def close(self) -> None:
+        self.ssh.close()
+
+
+def environment_transport(environment: Any, database: Database) -> BatchTransport:
     """The environment's SSH transport as a scan builds it (ingest/run.py: its CLI section, known host
-    keys, command translation by the hosts' roles from the inventory). Needs revealed credentials."""
-    from ingest.run import TranslatingTransport, ssh_config
+    keys, command translation by the hosts' roles from the inventory), with sudo and translation per
+    section of a round's line (BatchTransport). Needs revealed credentials."""
+    from dataclasses import replace
+
+    from ingest.run import ssh_config
     from ingest.transport import SSHTransport
 
     environment.require_credentials()
-    hosts = TranslatingTransport(SSHTransport(ssh_config(environment, database)), environment.cli.translation)
-    hosts.roles = {d["id"]: list(d.get("host_type") or []) for d in
-                   database[OBJECTS].find({"environment": environment.name, "type": "host"}, {"id": 1, "host_type": 1})}
-    return hosts
+    config = ssh_config(environment, database)
+    roles = {d["id"]: list(d.get("host_type") or []) for d in
+             database[OBJECTS].find({"environment": environment.name, "type": "host"}, {"id": 1, "host_type": 1})}
+    return BatchTransport(SSHTransport(replace(config, sudo=False, command_prefix=None, prefixed_tools=None)),
+                          config.sudo, environment.cli.translation, roles)
 
 
 def intake(database: Database, environment: str, tool: str, body: Any,
