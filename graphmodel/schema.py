@@ -94,7 +94,9 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
                "<host>/<bridge name> (OVS hybrid qbr<port>, LXB brq<network>; VPP: <host>/bd-<bridge domain id>)",
                ("interfaces", "network_id")),
     ObjectType("vedge", ("host",), "vedges", "<host>/vedge-<mechanism: ovs, lxb, vpp, sriov>",
-               ("agent_type", "configurations", "ports", "tunnel_ports")),
+               ("agent_type", "configurations", "ports", "tunnel_ports",
+                # OVS agent flows: {network id: local VLAN}, {network id: [remote tunnel IPs it floods to]}
+                "local_vlans", "flood_tunnels")),
     ObjectType("otep", ("vedge",), "oteps", "<host>/otep-<overlay type>",
                ("overlay_type", "ip_address", "udp_port", "remote_ips")),
     ObjectType("network", ("project",), "networks", "<neutron network uuid>",

@@ -197,6 +197,8 @@ HOST_COLLECTORS: tuple[HostCollector, ...] = (
                   host_fetch.collect_ovs, "where ovs-vsctl answers", When(mechanisms=("ovs",))),
     HostCollector("datapath", ("ovs-dpctl show (else: ovs-appctl dpif/show)",), host_fetch.collect_datapath,
                   "where ovs-vsctl answered", When(mechanisms=("ovs",))),
+    HostCollector("openflow", ("ovs-ofctl dump-flows <bridge>",), host_fetch.collect_openflow,
+                  "where ovs-vsctl answered", When(mechanisms=("ovs",))),
     HostCollector("libvirt", ("virsh list --all", "virsh dumpxml <domain>"), host_fetch.collect_domains,
                   "where virsh answers"),
     HostCollector("vpp", ("vppctl show int", "vppctl show mode", "vppctl show hardware-interfaces"),
@@ -225,7 +227,7 @@ OBJECTS: tuple[ObjectDeclaration, ...] = (
         Kind("PCI NIC", ANY, "ls -l /sys/class/net (a PCI device), ethtool Link detected"),
         Kind("bond", ANY, "kind bond, /proc/net/bonding members"),
         Kind("VPP hardware interface", When(mechanisms=("vpp",)), "vppctl show hardware-interfaces"))),
-    ObjectDeclaration("vedge", ("host",), HostSource(("ovs", "datapath")), (B.vedge,), L2_AGENT, kinds=(
+    ObjectDeclaration("vedge", ("host",), HostSource(("ovs", "datapath", "openflow")), (B.vedge,), L2_AGENT, kinds=(
         Kind("Open vSwitch", When(mechanisms=("ovs",)), "Open vSwitch agent; OVSDB tunnel ports; datapath ports"),
         Kind("Linux bridge", When(mechanisms=("lxb",)), "Linux bridge agent"),
         Kind("VPP", When(mechanisms=("vpp",)), "VPP agent"),

@@ -8,6 +8,10 @@ plain is what lets the transform be pure and unit-tested.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the parsers import these facts
+    from ingest.sources.host.parsers.openflow import Flow
 
 
 @dataclass
@@ -53,6 +57,7 @@ class OvsPortFact:
     options: dict[str, str] = field(default_factory=dict)
     external_ids: dict[str, str] = field(default_factory=dict)
     link_state: str | None = None  # up, down, or None when OVSDB does not say
+    ofport: int | None = None  # the OpenFlow port number (-1: the interface could not be created)
 
 
 @dataclass
@@ -118,6 +123,9 @@ class HostFacts:
     domains: list[DomainFact] = field(default_factory=list)
     vpp_interfaces: list[VppInterfaceFact] | None = None  # None: no VPP on the host
     datapath_ports: list[DatapathPortFact] | None = None  # None: no OVS, or neither datapath listing answered
+    #: bridge -> its OpenFlow rules (parsers/openflow.py); None: not read (no OVS); a bridge whose dump
+    #: failed is missing (its failure is in `failures`)
+    openflow: dict[str, list[Flow]] | None = None
     failures: list[CommandFailure] = field(default_factory=list)  # commands whose facts are missing
 
     def interface(self, name: str, namespace: str | None = None) -> InterfaceFact | None:

@@ -37,6 +37,7 @@ from ingest.sources.host.facts import (
     VppInterfaceFact,
 )
 from ingest.sources.host.parsers.errors import ParseError
+from ingest.sources.host.parsers.openflow import parse_dump_flows
 from ingest.transport import CommandResult, Transport, TransportError
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ FDB_FORMS: Forms = (("bridge -j fdb show", parsers.parse_bridge_fdb_json),
 #: columns only keeps the answer small: a host in a full VXLAN mesh has a tunnel interface per peer,
 #: and a whole Interface row (statistics, status, CFM, LACP...) is ten times the size of these.
 OVS_TABLES = {"Bridge": "_uuid,name,ports", "Port": "_uuid,name,interfaces,tag",
-              "Interface": "_uuid,name,type,options,external_ids,link_state"}
+              "Interface": "_uuid,name,type,options,external_ids,link_state,ofport"}
 
 
 #: The service name a host's OVS agent implies (see `ServiceNotRunning`).
@@ -278,6 +279,19 @@ def collect_ovs(transport: Transport, host: str, facts: HostFacts) -> None:
 def collect_datapath(transport: Transport, host: str, facts: HostFacts) -> None:
     if facts.ovs_ports is not None:  # only where Open vSwitch answered
         facts.datapath_ports = _datapath_ports(transport, host)
+
+
+@_step("ovs-ofctl dump-flows")
+def collect_openflow(transport: Transport, host: str, facts: HostFacts) -> None:
+    """Each OVS bridge's flows, where Open vSwitch answered (a bridge whose dump fails or does not parse is
+    left out, recorded with the line; its mapping is then unknown, never guessed)."""
+    if facts.ovs_ports is None:
+        return
+    facts.openflow = {}
+    for bridge in sorted({p.bridge for p in facts.ovs_ports}):
+        command = f"ovs-ofctl dump-flows {shlex.quote(bridge)}"
+        with _recorded(facts, command):
+            facts.openflow[bridge] = parse_dump_flows(_run(transport, host, command), command=command)
 
 
 @_step("virsh list --all")

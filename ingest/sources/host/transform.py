@@ -13,6 +13,7 @@ from typing import Any
 
 from graphmodel.tree import folder_document
 from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact
+from ingest.sources.host.openflow import openflow_attributes
 from ingest.sources.host.uplinks import UplinkSetting, declared_uplinks
 
 Document = dict[str, Any]
@@ -148,6 +149,8 @@ class HostBuilder:
             vedge["tunnel_ports"] = [{"name": p.name, "bridge": p.bridge, "type": p.type,
                                       "local_ip": p.options.get("local_ip"), "remote_ip": p.options.get("remote_ip")}
                                      for p in self.facts.ovs_ports if p.type in TUNNEL_TYPES]
+        if self.mechanism == "ovs":
+            vedge.update(openflow_attributes(self.facts, self.index.networks, self.config))
         self.add(vedge)
 
     def otep(self) -> None:

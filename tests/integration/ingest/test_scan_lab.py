@@ -88,6 +88,11 @@ def test_scan_over_ssh_equals_the_truth(mechanism: str, type_driver: str, lab: L
     assert any(o.type == "aggregate" for o in truth.objects.values())
     assert objects == set(truth.objects)
     assert links == {key: link.state for key, link in truth.links.items()}
+    # what the OVS agent's flows say (ovs-ofctl dump-flows): each network's local VLAN and where it floods
+    for vedge in mongo_db[OBJECTS].find({"environment": "lab", "type": "vedge", "mechanism": "ovs"}):
+        expected = truth.objects[vedge["id"]].attributes
+        assert vedge.get("local_vlans") == expected["local_vlans"], vedge["id"]
+        assert vedge.get("flood_tunnels") == expected.get("flood_tunnels"), vedge["id"]
 
 
 def test_a_host_printing_garbage_is_reported_and_the_rest_is_complete(mongo_db) -> None:  # type: ignore[no-untyped-def]

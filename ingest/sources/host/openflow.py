@@ -1,0 +1,87 @@
+"""OpenFlow on an OVS host: fetch each bridge's flows, and read them as the vedge's local VLANs and flooding.
+
+Fetch (I/O): `ovs-ofctl dump-flows BRIDGE` for every bridge OVSDB listed (the plain form: it works on
+every OVS version, and ports come as numbers that OVSDB's Interface `ofport` names). A bridge whose
+dump fails or does not parse costs only its own flows (recorded as a failure, so the scan writes a
+message naming the command and the line); the mapping is then left unknown, never guessed.
+
+Transform (pure): the vedge gets
+- `local_vlans` {network id: local VLAN}: the agent's local VLAN of each network, as its flows say
+  (br-tun's tunnel -> local VLAN tables for overlay networks, br-int's translation of a provider
+  bridge's VLAN or untagged traffic for VLAN and flat networks);
+- `flood_tunnels` {network id: [remote tunnel IPs]}: where br-tun's table 22 floods the network's
+  broadcasts (tunnel ports -> their `remote_ip`).
+Networks are found by their segment in the OpenStack view (type and segmentation id; physical network
+and bridge_mappings for provider networks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ingest.sources.host.facts import HostFacts, OvsPortFact
+from ingest.sources.host.parsers.openflow import derive_openflow
+
+Document = dict[str, Any]
+TUNNEL_BRIDGE, INTEGRATION_BRIDGE = "br-tun", "br-int"
+
+
+def _network_ids(networks: dict[str, Document], config: dict[str, Any]) -> tuple[dict[tuple[str, int], str],
+                                                                                   dict[tuple[str, int | None], str]]:
+    """(overlay type, segment) -> network id; (provider bridge, VLAN or None for flat) -> network id."""
+    overlay: dict[tuple[str, int], str] = {}
+    provider: dict[tuple[str, int | None], str] = {}
+    bridge_of = {physnet: bridge for physnet, bridge in (config.get("bridge_mappings") or {}).items()}
+    for network in networks.values():
+        kind, segment = network.get("network_type"), network.get("segmentation_id")
+        if kind in ("vxlan", "gre", "geneve") and isinstance(segment, int):
+            overlay[(kind, segment)] = network["id"]
+        bridge = bridge_of.get(network.get("physical_network"))
+        if bridge and kind == "vlan" and isinstance(segment, int):
+            provider[(bridge, segment)] = network["id"]
+        elif bridge and kind == "flat":
+            provider[(bridge, None)] = network["id"]
+    return overlay, provider
+
+
+def openflow_attributes(facts: HostFacts, networks: dict[str, Document], config: dict[str, Any]) -> Document:
+    """The vedge's `local_vlans` and `flood_tunnels` from the host's flows (pure); empty when the flows
+    were not read. `flood_tunnels` is left out when a flood port cannot be named (no ofport in OVSDB)."""
+    flows = getattr(facts, "openflow", None)
+    if not flows or facts.ovs_ports is None:
+        return {}
+    ports: list[OvsPortFact] = facts.ovs_ports
+    names: dict[str, dict[int, str]] = {}
+    for port in ports:
+        ofport = getattr(port, "ofport", None)
+        if isinstance(ofport, int) and ofport > 0:
+            names.setdefault(port.bridge, {})[ofport] = port.name
+    derived = derive_openflow(flows, names, TUNNEL_BRIDGE, INTEGRATION_BRIDGE)
+    overlay, provider = _network_ids(networks, config)
+    result: Document = {}
+    local: dict[str, int] = {}
+    segment_network: dict[int, str] = {}
+    for (kind, segment), vlan in derived.tunnel_vlans.items():
+        network = overlay.get((kind, segment))
+        if network is not None:
+            local[network] = vlan
+            segment_network[segment] = network
+    for (patch, vlan_id), vlan in derived.provider_vlans.items():
+        network = provider.get((patch.removeprefix("int-"), vlan_id))
+        if network is not None:
+            local[network] = vlan
+    if INTEGRATION_BRIDGE in flows or TUNNEL_BRIDGE in flows:
+        result["local_vlans"] = dict(sorted(local.items()))
+    if TUNNEL_BRIDGE in flows:
+        remote = {p.name: p.options.get("remote_ip") for p in ports if p.bridge == TUNNEL_BRIDGE}
+        floods: dict[str, list[str]] = {}
+        for flooded, outputs in derived.floods.values():
+            network = segment_network.get(flooded)
+            if network is None:
+                continue
+            ips = [remote.get(name) for name in outputs]
+            if any(ip is None for ip in ips):
+                return result  # a port we cannot name: where it floods is unknown, not "nowhere"
+            floods[network] = sorted({ip for ip in ips if ip})
+        result["flood_tunnels"] = dict(sorted(floods.items()))
+    return result
