@@ -368,7 +368,10 @@ def _candidates(spec: _Target, kind: str) -> list[str]:
         qbr = [f"{host}/{names.qbr_name(port.id)}"] if port is not None else []
         return [*ovs, *qbr, *vnic, vedge]
     if interface.kind == "veth" and interface.master:
-        return [f"{host}/{interface.master}/{device}", f"{host}/{interface.master}", *vnic, vedge]
+        # a qvb is one end of the qvb-qvo cable: its OVS end is its nearest object, then its bridge
+        peer = [f"{host}/{b.name}/{interface.peer}" for b in spec.state.ovs_bridges
+                if any(p.name == interface.peer for p in b.ports)]
+        return [f"{host}/{interface.master}/{device}", *peer, f"{host}/{interface.master}", *vnic, vedge]
     if spec.ovs_port is not None:  # a tap or internal port that is an OVS port (native firewall, services)
         return [*vnic, f"{host}/{spec.ovs_port.bridge}/{device}", vedge]
     return [*vnic, *([f"{host}/{interface.master}"] if interface.master else []), vedge]
@@ -388,3 +391,28 @@ def fault_targets(lab: RealLab, kind: str) -> list[str]:
                 continue
             targets.append(f"{host.name}/{device}")
     return targets
+
+
+def broken_vms(lab: RealLab, target: str) -> list[str]:
+    """The VMs (instance ids) a fault on HOST/DEVICE breaks, where a user would start RCA from: the VM whose
+    port the device is; the VMs on the network of a DHCP/router port or of a Linux bridge agent's bridge or
+    VXLAN device on the host; else every VM on the host, and for a host without VMs (the network node)
+    every VM."""
+    host, _, device = target.partition("/")
+    world = lab.world
+    state = lab.model.get(host)
+    spec = _Target(lab, host, state, device, next((i for i in state.interfaces if i.name == device), None), None)
+    port = _port_of_device(spec)
+    instances = world.instances
+    if port is not None and port.device_owner.startswith("compute:"):
+        return sorted(i.id for i in instances if port.id in i.port_ids)
+    network = port.network_id if port is not None else None
+    if network is None:
+        network = next((n.id for n in world.networks if device in (names.brq_name(n.id),)
+                        or (n.network_type == "vxlan" and n.segmentation_id is not None
+                            and device == names.lxb_vxlan_name(n.segmentation_id))), None)
+    if network is not None:
+        on_network = {p.id for p in world.ports if p.network_id == network}
+        local = [i.id for i in instances if i.host == host and on_network & set(i.port_ids)]
+        return sorted(local or [i.id for i in instances if on_network & set(i.port_ids)])
+    return sorted([i.id for i in instances if i.host == host] or [i.id for i in instances])
