@@ -37,8 +37,9 @@ class LabService:
 
             missing = missing_prerequisites()
             if missing:
+                packages = any("Debian package" in m for m in missing)
                 raise StackError("the real lab needs: " + "; ".join(missing)
-                                 + " (scripts/install-system-packages.sh installs the packages)")
+                                 + (" (scripts/install-system-packages.sh installs the packages)" if packages else ""))
         self.down()
         self.endpoints_file.unlink(missing_ok=True)
         self.state_dir.mkdir(parents=True, exist_ok=True)
