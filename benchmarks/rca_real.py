@@ -5,12 +5,13 @@
 For each variant a small world (a controller and two computes) is built as a real lab in this process
 (lab/real, root). It is scanned as a cloud (its APIs on loopback for openstacksdk, its hosts' commands
 run in their namespaces, the veth NICs declared as uplinks) and projected into Neo4j. Then, for each
-real fault kind (lab/real/faults.py) and up to --per-kind of its targets: the fault is made with real
-commands, the lab rescanned and projected (timed), RCA asked from the VMs the fault breaks, and the
-rank of the expected root cause noted (the broken device's own object when the inventory has one,
-else its nearest object: resolved against the inventory as scanned); then the fault is undone and
-the lab rescanned and projected again. Prints a table per fault kind (top-1, top-3), the misses with
-the suspects' evidence, and the time per rescan + projection.
+real fault kind (lab/real/faults.py) and up to --per-kind of its targets (on hosts with VMs where the
+kind has any): the fault is made with real commands, the lab rescanned and projected (timed), RCA
+asked from the VMs the fault breaks, and the rank of the expected root cause noted (the broken
+device's own object when the inventory has one, else its nearest object: resolved against the
+inventory as scanned); then the fault is undone and the lab rescanned and projected again. Prints a
+table per fault kind (top-1, top-3), the misses with the suspects' evidence, and the time per
+rescan + projection.
 Needs the local stack (`calipso stack up`); uses a throw-away database and environment names.
 """
 
@@ -118,6 +119,9 @@ def run_variant(variant: str, args: argparse.Namespace, stores: Stores, database
             if args.kinds and kind.name not in args.kinds:
                 continue
             targets = fault_targets(lab, kind.name)
+            # on a VM's own host where the kind allows: RCA walks the datapath of the VMs asked about
+            on_vm_hosts = [t for t in targets if any(i.host == t.split("/", 1)[0] for i in world.instances)]
+            targets = on_vm_hosts or targets
             for target in chooser.sample(targets, min(args.per_kind, len(targets))):
                 try:
                     fault = inject_real_fault(lab, Path(state_dir), kind.name, target, scan.known())

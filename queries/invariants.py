@@ -40,6 +40,11 @@ CHECKS: tuple[Check, ...] = (
     Check("tunnel_without_peer", "a tunnel endpoint no NIC carries, that tunnels to unknown addresses, or "
                                  "that no other endpoint tunnels to"),
     Check("bond_one_live_member", "a bond with at most one live member"),
+    Check("tag_mismatch", "a port's local VLAN tag is not the one the OVS agent's flows map its network to on "
+                          "that host"),
+    Check("no_flood_tunnel", "a network's broadcasts on a host reach no tunnel to a peer that hosts the same "
+                             "network (OVS flood flows)"),
+    Check("asymmetric_mesh", "a tunnel endpoint has no tunnel back to an endpoint that tunnels to it"),
 )
 CHECKS_BY_KIND = {check.kind: check for check in CHECKS}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}

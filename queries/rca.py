@@ -49,7 +49,7 @@ WEIGHTS = {"failing": 5.0, "degraded": 3.0, "path ends here": 4.0, "down link": 
 DEFAULT_WINDOW = timedelta(hours=24)
 #: Invariant checks that speak about a path (orphan taps are about what no path uses).
 PATH_CHECKS = ("mtu_falling", "vlan_tag", "segmentation_id", "port_without_switch_port", "tunnel_without_peer",
-               "bond_one_live_member")
+               "bond_one_live_member", "tag_mismatch", "no_flood_tunnel", "asymmetric_mesh")
 #: Evidence whose weight decays over the window: full weight for a change just now, OLDEST_SHARE of it at `since`.
 RECENT_KINDS = ("removed recently", "changed recently")
 OLDEST_SHARE = 0.25
