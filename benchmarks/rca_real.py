@@ -55,6 +55,7 @@ from lab.real.faults import (  # noqa: E402
     inject_real_fault,
 )
 from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
+from queries.datapath import AnalysisError  # noqa: E402
 from queries.rca import rca  # noqa: E402
 
 # name -> (mechanism, type driver, firewall)
@@ -129,7 +130,13 @@ def run_variant(variant: str, args: argparse.Namespace, stores: Stores, database
                     print(f"  {kind.name} {target}: not made: {exc}", flush=True)
                     continue
                 scan()
-                answer = rca(stores.neo4j, environment, broken_vms(lab, target))
+                try:
+                    answer = rca(stores.neo4j, environment, broken_vms(lab, target))
+                except AnalysisError as exc:
+                    print(f"  {kind.name} {target}: RCA refused: {exc}", flush=True)
+                    clear_real_fault(lab, Path(state_dir), kind.name, target)
+                    scan()
+                    continue
                 top = answer.top(len(answer.suspects))
                 rank = top.index(fault.root_cause) + 1 if fault.root_cause in top else None
                 evidence = {s.id: s.evidence for s in answer.suspects[:3]}

@@ -396,8 +396,8 @@ def fault_targets(lab: RealLab, kind: str) -> list[str]:
 def broken_vms(lab: RealLab, target: str) -> list[str]:
     """The VMs (instance ids) a fault on HOST/DEVICE breaks, where a user would start RCA from: the VM whose
     port the device is; the VMs on the network of a DHCP/router port or of a Linux bridge agent's bridge or
-    VXLAN device on the host; else every VM on the host, and for a host without VMs (the network node)
-    every VM."""
+    VXLAN device on the host; else (or when that network has no VM) every VM on the host, and for a host
+    without VMs (the network node) every VM."""
     host, _, device = target.partition("/")
     world = lab.world
     state = lab.model.get(host)
@@ -414,5 +414,8 @@ def broken_vms(lab: RealLab, target: str) -> list[str]:
     if network is not None:
         on_network = {p.id for p in world.ports if p.network_id == network}
         local = [i.id for i in instances if i.host == host and on_network & set(i.port_ids)]
-        return sorted(local or [i.id for i in instances if on_network & set(i.port_ids)])
+        found = local or [i.id for i in instances if on_network & set(i.port_ids)]
+        if found:
+            return sorted(found)
+    # a network without VMs (the external one behind a router's gateway) breaks what it serves: the rest
     return sorted([i.id for i in instances if i.host == host] or [i.id for i in instances])
