@@ -71,7 +71,8 @@ class CliqueType:
 
 OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("region", (ENVIRONMENT,), "regions", "region:<keystone region id>", ("endpoints",)),
-    ObjectType("folder", (ENVIRONMENT, "region", "project", "host", "instance", "vservice", "network", "vedge"), None,
+    ObjectType("folder", (ENVIRONMENT, "region", "project", "host", "instance", "vservice", "network", "vedge",
+                          "vconnector"), None,
                "<parent id>/<folder name> (top-level folders: the folder name)", ("folder_of",),
                "groups a parent's children of one type, as in the tree a user browses"),
     ObjectType("project", (ENVIRONMENT,), "projects", "<keystone project id>", ("domain_id", "enabled")),
@@ -97,6 +98,17 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
                ("agent_type", "configurations", "ports", "tunnel_ports",
                 # OVS agent flows: {network id: local VLAN}, {network id: [remote tunnel IPs it floods to]}
                 "local_vlans", "flood_tunnels")),
+    ObjectType("vedge_port", ("vedge",), "ports",
+               "<host>/<OVS bridge>/<port name> (qvo<port>, tap<port>, patch-tun, vxlan-c0a86416, br-int, eth1...)",
+               ("bridge", "port_type", "ofport", "vlan_tag", "link_state", "admin_state", "error", "peer",
+                "remote_ip", "local_ip", "port_id", "network_id", "pnic"),
+               "an Open vSwitch port with its interface, as OVSDB describes it (port_type: system, internal, "
+               "patch, vxlan, gre, geneve); `pnic`: the host NIC a system port is"),
+    ObjectType("vconnector_member", ("vconnector",), "members",
+               "<host>/<bridge name>/<device name> (vxlan-<VNI>, <NIC>.<VLAN>)",
+               ("member_type", "link_state", "vni", "local_ip", "vlan_id", "lower", "network_id", "mtu"),
+               "a Linux bridge's member that is neither a VM's tap nor a NIC: a VXLAN device or a VLAN "
+               "sub-interface (link_state: up, down, or lowerlayerdown when the device under it is down)"),
     ObjectType("otep", ("vedge",), "oteps", "<host>/otep-<overlay type>",
                ("overlay_type", "ip_address", "udp_port", "remote_ips")),
     ObjectType("network", ("project",), "networks", "<neutron network uuid>",
@@ -124,6 +136,25 @@ LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("vedge", "host_pnic", "a switch port is the physical NIC (bridge mappings for VLAN/flat)",
              ("physical_network",)),
     LinkType("vedge", "otep", "the vedge's tunnel endpoint"),
+    # Every hop an object: the ports of Open vSwitch and the members of Linux bridges. The links above
+    # (vconnector-vedge, vnic-vedge, otep-vconnector, vconnector-host_pnic) stay as the summary monitoring,
+    # cliques and invariants read; the datapath walk goes through the port or member that details them.
+    LinkType("vconnector", "vedge_port", "hybrid plug: bridge member qvb is the veth peer of OVS port qvo",
+             ("network",)),
+    LinkType("vnic", "vedge_port", "the tap (OVS native) or the namespace's internal device is the OVS port",
+             ("network",)),
+    LinkType("vedge_port", "vedge", "a port towards the VMs (or a bridge's own port) on the switch, with the "
+             "port's local VLAN", ("network", "vlan_tag")),
+    LinkType("vedge", "vedge_port", "a port towards the outside: patch, tunnel, a provider bridge's NIC"),
+    LinkType("vedge_port", "vedge_port", "patch port and its peer"),
+    LinkType("vedge_port", "otep", "a tunnel port sends through the endpoint (`remote_ip`: its peer)",
+             ("remote_ip",)),
+    LinkType("vedge_port", "host_pnic", "a provider bridge's system port is the NIC"),
+    LinkType("vconnector", "vconnector_member", "the device is a member of the Linux bridge", ("network",)),
+    LinkType("vconnector_member", "otep", "LXB: the bridge's VXLAN device sends through the endpoint",
+             ("network", "segmentation_id")),
+    LinkType("vconnector_member", "host_pnic", "LXB: the bridge's VLAN sub-interface rides on the NIC",
+             ("network", "vlan_tag")),
     LinkType("otep", "vconnector", "LXB: a bridge whose VXLAN device sends through the endpoint"),
     LinkType("otep", "host_pnic", "the physical NIC (or bond) holding the tunneling IP, or under the Linux bridge "
              "or VLAN sub-interface holding it (`via`: the devices passed; `vlan_tag`: the VLAN they add)",
@@ -141,23 +172,29 @@ LINK_TYPES: tuple[LinkType, ...] = (
 #: Every attribute a link type declares (network, vlan_tag, ...): the only link fields a filter may name.
 LINK_ATTRIBUTES: tuple[str, ...] = tuple(sorted({name for link_type in LINK_TYPES for name in link_type.attributes}))
 
+#: The hops of a VM's own port on its switch or bridge (OVS port, Linux bridge member), walked before the
+#: summary links they detail so that a clique goes outwards from the VM and never back to other ports.
+_OVS_PORT = ("vconnector-vedge_port", "vnic-vedge_port", "vedge_port-vedge")
+_LXB_MEMBER = ("vconnector-vconnector_member", "vconnector_member-otep", "vconnector_member-host_pnic")
+
 CLIQUE_TYPES: tuple[CliqueType, ...] = (
-    CliqueType("instance", "instance", ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep",
-                                        "otep-vconnector", "vconnector-host_pnic", "host_pnic-network")),
+    CliqueType("instance", "instance", ("instance-vnic", "vnic-vconnector", *_OVS_PORT, "vconnector-vedge",
+                                        "vedge-otep", *_LXB_MEMBER, "otep-vconnector", "vconnector-host_pnic",
+                                        "host_pnic-network")),
     CliqueType("instance-ovs-tunnel", "instance",
-               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge", "vedge-otep",
+               ("instance-vnic", "vnic-vconnector", *_OVS_PORT, "vconnector-vedge", "vnic-vedge", "vedge-otep",
                 "otep-host_pnic", "host_pnic-network"), mechanism_driver="ovs"),
     CliqueType("instance-ovs-vlan", "instance",
-               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge", "vedge-host_pnic",
+               ("instance-vnic", "vnic-vconnector", *_OVS_PORT, "vconnector-vedge", "vnic-vedge", "vedge-host_pnic",
                 "host_pnic-network"), mechanism_driver="ovs", type_driver="vlan"),
     CliqueType("instance-ovs-flat", "instance",
-               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge", "vedge-host_pnic",
+               ("instance-vnic", "vnic-vconnector", *_OVS_PORT, "vconnector-vedge", "vnic-vedge", "vedge-host_pnic",
                 "host_pnic-network"), mechanism_driver="ovs", type_driver="flat"),
     CliqueType("instance-lxb-vxlan", "instance",
-               ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep", "otep-vconnector",
+               ("instance-vnic", "vnic-vconnector", *_LXB_MEMBER, "vconnector-vedge", "vedge-otep", "otep-vconnector",
                 "otep-host_pnic", "host_pnic-network"), mechanism_driver="lxb", type_driver="vxlan"),
     CliqueType("instance-lxb", "instance",
-               ("instance-vnic", "vnic-vconnector", "vconnector-host_pnic", "host_pnic-network"),
+               ("instance-vnic", "vnic-vconnector", *_LXB_MEMBER, "vconnector-host_pnic", "host_pnic-network"),
                mechanism_driver="lxb"),
     CliqueType("instance-vpp", "instance",
                ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep", "otep-host_pnic",
@@ -165,12 +202,16 @@ CLIQUE_TYPES: tuple[CliqueType, ...] = (
     CliqueType("instance-sriov", "instance",
                ("instance-vnic", "vnic-vedge", "vedge-host_pnic", "host_pnic-network"),
                mechanism_driver="sriov", type_driver="vlan"),
-    CliqueType("vservice", "vservice", ("vservice-vnic", "vnic-vconnector", "vconnector-vedge", "vnic-vedge",
-                                        "vedge-otep", "otep-vconnector", "otep-host_pnic",
-                                        "vconnector-host_pnic", "vedge-host_pnic", "host_pnic-network")),
+    CliqueType("vservice", "vservice", ("vservice-vnic", "vnic-vconnector", *_OVS_PORT, "vconnector-vedge",
+                                        "vnic-vedge", "vedge-otep", *_LXB_MEMBER, "otep-vconnector",
+                                        "otep-host_pnic", "vconnector-host_pnic", "vedge-host_pnic",
+                                        "host_pnic-network")),
     CliqueType("network", "network", ("host_pnic-network", "vedge-host_pnic", "vconnector-host_pnic",
-                                      "otep-host_pnic", "vedge-otep", "otep-vconnector", "vconnector-vedge",
-                                      "vnic-vedge", "vnic-vconnector", "instance-vnic", "vservice-vnic")),
+                                      "vconnector_member-host_pnic", "otep-host_pnic", "vedge-otep",
+                                      "otep-vconnector", "vconnector_member-otep", "vconnector-vconnector_member",
+                                      "vconnector-vedge", "vedge_port-vedge", "vconnector-vedge_port",
+                                      "vnic-vedge_port", "vnic-vedge", "vnic-vconnector", "instance-vnic",
+                                      "vservice-vnic")),
 )
 
 OBJECT_TYPES_BY_NAME = {t.name: t for t in OBJECT_TYPES}

@@ -237,17 +237,27 @@ OBJECTS: tuple[ObjectDeclaration, ...] = (
                                   "VXLAN devices; remotes from OVS tunnel ports or the FDB"),
                              Kind("gre", When(type_drivers=("gre",)), "agent tunneling_ip; OVS GRE ports"),
                              Kind("geneve", When(type_drivers=("geneve",)), "agent tunneling_ip"))),
+    ObjectDeclaration("vedge_port", ("vedge",), HostSource(("ovs",)), (B.vedge_ports,), When(mechanisms=("ovs",)),
+                      kinds=(Kind("VM port", ANY, "OVSDB Interface external_ids:iface-id (qvo, tap, internal)"),
+                             Kind("patch", ANY, "Interface type patch, options:peer"),
+                             Kind("tunnel", TUNNELS, "Interface type vxlan/gre/geneve, options:remote_ip"),
+                             Kind("bridge's own and NIC ports", ANY, "internal port named as its bridge; a "
+                                  "system port that is a host NIC"))),
+    ObjectDeclaration("vconnector", ("host",), HostSource(("interfaces", "vpp")), (B.linux_bridges,),
+                      made_by=(B.linux_bridge, B.bridge_domain), kinds=(
+                          Kind("OVS hybrid qbr<port>", When(mechanisms=("ovs",)), "ip link: a bridge named qbr*"),
+                          Kind("LXB brq<network>", When(mechanisms=("lxb",)), "ip link: a bridge named brq*"),
+                          Kind("VPP bd-<bridge domain>", When(mechanisms=("vpp",)), "vppctl show mode"))),
+    ObjectDeclaration("vconnector_member", ("vconnector",), HostSource(("interfaces",)), (),
+                      When(mechanisms=("lxb",)), made_by=(B.member,), kinds=(
+                          Kind("VXLAN device", When(type_drivers=("vxlan",)), "ip -d link: vxlan id, local; master"),
+                          Kind("VLAN sub-interface", ANY, "ip -d link: vlan id on its parent; master"))),
     ObjectDeclaration("vnic", ("instance", "vservice"), HostSource(("libvirt", "namespaces", "interfaces")),
                       (B.instance_vnics, B.vservices), kinds=(
                           Kind("instance", ANY, "virsh dumpxml interface MAC of a domain Nova knows"),
                           Kind("vservice", ANY, "a device with a MAC in a qdhcp/qrouter namespace"))),
     ObjectDeclaration("vservice", ("host",), HostSource(("namespaces",)), (B.vservices,), kinds=(
         Kind("dhcp", ANY, "namespace qdhcp-<network>"), Kind("router", ANY, "namespace qrouter-<router>"))),
-    ObjectDeclaration("vconnector", ("host",), HostSource(("interfaces", "vpp")),
-                      made_by=(B.linux_bridge, B.bridge_domain), kinds=(
-                          Kind("OVS hybrid qbr<port>", When(mechanisms=("ovs",)), "the tap's Linux bridge master"),
-                          Kind("LXB brq<network>", When(mechanisms=("lxb",)), "the tap's Linux bridge master"),
-                          Kind("VPP bd-<bridge domain>", When(mechanisms=("vpp",)), "vppctl show mode"))),
     ObjectDeclaration("folder", OBJECT_TYPES_BY_NAME["folder"].parents, WithChildren(),
                       made_by=(folder_document, HostBuilder.folder)),
 )
@@ -280,6 +290,26 @@ LINK_FINDERS: tuple[LinkFinder, ...] = (
     LinkFinder("vnic-vedge", B.vf_path, "VF <n> of <PF> has the vNIC's MAC; state: the VF's link state",
                When(mechanisms=("sriov",))),
     LinkFinder("vedge-otep", B.otep, "agent configuration tunneling_ip", TUNNELS),
+    LinkFinder("vconnector-vedge_port", B.linux_bridge, "<qvb> is the veth peer of OVS port <qvo>; state: OVSDB "
+               "link_state", When(mechanisms=("ovs",))),
+    LinkFinder("vnic-vedge_port", B.kernel_path, "<tap> (or the namespace's internal device) is the OVS port; "
+               "state: OVSDB link_state", When(mechanisms=("ovs",))),
+    LinkFinder("vedge_port-vedge", B.vedge_ports, "<port> is a port of <OVS bridge> (towards the VMs, or the "
+               "bridge's own)", When(mechanisms=("ovs",))),
+    LinkFinder("vedge-vedge_port", B.vedge_ports, "patch, tunnel or NIC port <port> of <OVS bridge>",
+               When(mechanisms=("ovs",))),
+    LinkFinder("vedge_port-vedge_port", B.vedge_ports, "<patch port> options:peer=<peer>; state: OVSDB link_state",
+               When(mechanisms=("ovs",))),
+    LinkFinder("vedge_port-otep", B.vedge_ports, "<tunnel port> options:local_ip/remote_ip; state: OVSDB "
+               "link_state", When(mechanisms=("ovs",), type_drivers=OVERLAYS)),
+    LinkFinder("vedge_port-host_pnic", B.vedge_ports, "OVS system port <NIC> is the host NIC; state: Link detected",
+               When(mechanisms=("ovs",))),
+    LinkFinder("vconnector-vconnector_member", B.member, "<device> is a member of <brq> (ip link master)",
+               When(mechanisms=("lxb",))),
+    LinkFinder("vconnector_member-otep", B.lxb_uplink, "<vxlan device> (VNI, local IP) is in <brq>",
+               When(mechanisms=("lxb",), type_drivers=("vxlan",))),
+    LinkFinder("vconnector_member-host_pnic", B.lxb_uplink, "<NIC.VLAN> rides on <NIC>; state: Link detected",
+               When(mechanisms=("lxb",))),
     LinkFinder("otep-host_pnic", B.otep_pnic, "<NIC> holds the tunneling IP (VPP: its first uplink); state: "
                "Link detected", TUNNELS),
     LinkFinder("otep-vconnector", B.lxb_uplink, "<vxlan device> (VNI, local IP) is in <brq>",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from graphmodel import conventions as names
-from lab.truth import host_mechanism, otep_id, pnic_id, vedge_id, vnic_id
+from lab.truth import host_mechanism, member_id, otep_id, ovs_port_id, pnic_id, vedge_id, vm_port_name, vnic_id
 from lab.world import Host, Instance, Port, World, WorldError
 
 TUNNEL_TYPES = ("vxlan", "gre")
@@ -91,11 +91,15 @@ def uplink_chain(world: World, host: Host, port: Port) -> list[str]:
     pnic = pnic_id(host.name, _data_uplink(host))
     tunnel = network.network_type in TUNNEL_TYPES
     otep = [otep_id(host.name, network.network_type)] if tunnel else []
-    if mechanism == "ovs":
+    if mechanism == "ovs":  # the VM's OVS port (qvo, or the tap itself) is a hop of its own
         bridge = [f"{host.name}/{names.qbr_name(port.id)}"] if world.firewall == "hybrid" else []
-        return [vnic, *bridge, vedge, *otep, pnic]
-    if mechanism == "lxb":
-        return [vnic, f"{host.name}/{names.brq_name(network.id)}", *otep, pnic]
+        return [vnic, *bridge, ovs_port_id(host.name, "br-int", vm_port_name(world, port)), vedge, *otep, pnic]
+    if mechanism == "lxb":  # the bridge's VXLAN device or VLAN sub-interface is a hop of its own
+        brq = names.brq_name(network.id)
+        nic = pnic.split("/", 1)[1]
+        member = [member_id(host.name, brq, names.lxb_vxlan_name(network.segmentation_id or 0))] if tunnel else \
+            [member_id(host.name, brq, f"{nic}.{network.segmentation_id}")] if network.network_type == "vlan" else []
+        return [vnic, f"{host.name}/{brq}", *member, *otep, pnic]
     if mechanism == "vpp":
         return [vnic, f"{host.name}/bd-{network.segmentation_id or 1}", vedge, *otep, pnic]
     return [vnic, vedge, pnic]  # SR-IOV: the VF is a port of the NIC's embedded switch

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lab.expected import nic_impact, vms_on_host
-from lab.truth import otep_id, pnic_id, vnic_id
+from lab.truth import host_mechanism, otep_id, ovs_port_id, pnic_id, service_device_name, vm_port_name, vnic_id
 from lab.world import Fault, Host, Port, World, WorldError
 
 
@@ -103,6 +103,18 @@ def _vnic(port: Port) -> str:
     return vnic_id(port.binding_host, port.mac_address)
 
 
+def _switch_port(world: World, port: Port) -> str:
+    """The object that holds a Neutron port's state and tag on its host's switch: the OVS port (qvo, the tap,
+    a namespace's internal port) on Open vSwitch; the vNIC elsewhere (its tap in a Linux bridge, its VPP
+    interface, its VF)."""
+    host = next((h for h in world.hosts if h.name == port.binding_host), None)
+    if host is None or host_mechanism(world, host) != "ovs":
+        return _vnic(port)
+    device = vm_port_name(world, port) if port.device_owner.startswith("compute:") \
+        else service_device_name("ovs", port)
+    return ovs_port_id(port.binding_host, "br-int", device)
+
+
 # -- injectors --------------------------------------------------------------------------------------
 
 def _nic_down(world: World, target: str, kind: str = "nic_down") -> Fault:
@@ -120,12 +132,14 @@ def _nic_down(world: World, target: str, kind: str = "nic_down") -> Fault:
                  degraded=impact.degraded, undo=undo)
 
 
-def _switch_port(state: str, kind: str) -> Callable[[World, str], Fault]:
+def _port_state(state: str, kind: str) -> Callable[[World, str], Fault]:
     def inject(world: World, target: str) -> Fault:
         port = _port(world, target)
         undo = {f"port|{port.id}|switch_port": port.switch_port}
         port.switch_port = state  # type: ignore[assignment]
-        return Fault(kind=kind, target=target, root_cause=_vnic(port), down=_vm_of_port(world, port), undo=undo)
+        # A port that is down is an object to blame; a missing one is not there: its vNIC is plugged into nothing.
+        root = _switch_port(world, port) if state == "down" else _vnic(port)
+        return Fault(kind=kind, target=target, root_cause=root, down=_vm_of_port(world, port), undo=undo)
     return inject
 
 
@@ -168,8 +182,8 @@ def _vlan_tag_mismatch(world: World, target: str) -> Fault:
     port = _port(world, target)
     undo = {f"port|{port.id}|vlan_tag_offset": port.vlan_tag_offset}
     port.vlan_tag_offset = port.vlan_tag_offset + 1
-    return Fault(kind="vlan_tag_mismatch", target=target, root_cause=_vnic(port), down=_vm_of_port(world, port),
-                 undo=undo)
+    return Fault(kind="vlan_tag_mismatch", target=target, root_cause=_switch_port(world, port),
+                 down=_vm_of_port(world, port), undo=undo)
 
 
 def _mtu_mismatch(world: World, target: str) -> Fault:
@@ -223,9 +237,9 @@ def _tunnel_port_missing(world: World, target: str) -> Fault:
 _INJECTORS: dict[str, Callable[[World, str], Fault]] = {
     "nic_down": _nic_down,
     "bond_member_down": lambda world, target: _nic_down(world, target, "bond_member_down"),
-    "ovs_port_down": _switch_port("down", "ovs_port_down"),
-    "ovs_port_missing": _switch_port("missing", "ovs_port_missing"),
-    "bridge_member_missing": _switch_port("missing", "bridge_member_missing"),
+    "ovs_port_down": _port_state("down", "ovs_port_down"),
+    "ovs_port_missing": _port_state("missing", "ovs_port_missing"),
+    "bridge_member_missing": _port_state("missing", "bridge_member_missing"),
     "tunnel_unreachable": _tunnel_unreachable,
     "agent_dead": _agent_dead,
     "dhcp_namespace_gone": _dhcp_namespace_gone,

@@ -89,6 +89,21 @@ def otep_id(host: str, overlay: str) -> str:
     return f"{host}/otep-{overlay}"
 
 
+def ovs_port_id(host: str, bridge: str, port: str) -> str:
+    """An Open vSwitch port: <host>/<bridge>/<port name>."""
+    return f"{host}/{bridge}/{port}"
+
+
+def member_id(host: str, bridge: str, device: str) -> str:
+    """A Linux bridge's member that is not a tap (VXLAN device, VLAN sub-interface): <host>/<bridge>/<device>."""
+    return f"{host}/{bridge}/{device}"
+
+
+def vm_port_name(world: World, port: Port) -> str:
+    """The OVS port on br-int of a VM's Neutron port: qvo (hybrid plug) or the tap itself (native)."""
+    return names.qvo_name(port.id) if world.firewall == "hybrid" else names.tap_name(port.id)
+
+
 def host_zone(host: Host) -> str:
     """The availability zone Nova reports a host in: its own zone where it runs nova-compute,
     Nova's "internal" zone where it runs only control services."""
@@ -240,6 +255,9 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
         truth.link("vedge-host_pnic", vedge, pnic_id(name, external_pnic), carrier[external_pnic], host=name,
                    physical_network="external")
 
+    if mechanism == "ovs" and agent is not None:
+        _ovs_ports(truth, world, host, vedge, otep, ports, networks, carrier)
+
     # Which pNIC carries each network on this host; host_pnic-network for networks with ports here.
     def carrier_pnic(network: Network) -> str | None:
         if network.network_type in ("vxlan", "gre"):  # through the NIC that holds the tunneling IP
@@ -255,6 +273,12 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
             truth.link("host_pnic-network", pnic_id(name, pnic), network.id, carrier[pnic], host=name,
                        segmentation_id=network.segmentation_id, network_type=network.network_type,
                        link_name=f"Segment-{network.segmentation_id}" if network.segmentation_id else "Segment-flat")
+
+    # Linux bridge agent: a bridge per network with a port bound here (with or without a tap left in it),
+    # and its way out: a VXLAN device to the endpoint, a VLAN sub-interface or the flat NIC itself.
+    if mechanism == "lxb":
+        for network_id in sorted({p.network_id for p in ports}):
+            _lxb_bridge(truth, host, networks[network_id], otep, carrier_pnic(networks[network_id]), carrier)
 
     # VMs, their vNICs, and the path from each vNIC to the vedge.
     instances = [i for i in world.instances if i.host == name]
@@ -296,7 +320,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
                     "network_id": port.network_id if dhcp else None, "router_id": None if dhcp else port.device_id}))
             vnics = truth.folder(service_id, "vservice", "vnics", "vnic", name)
             vid = vnic_id(name, port.mac_address)
-            truth.add(TruthObject(vid, "vnic", _service_device_name(mechanism, port), vnics, "folder", name, {
+            truth.add(TruthObject(vid, "vnic", service_device_name(mechanism, port), vnics, "folder", name, {
                 "mac_address": port.mac_address, "port_id": port.id, "network_id": port.network_id}))
             truth.link("vservice-vnic", service_id, vid, host=name, network=port.network_id)
             _vnic_path(truth, world, mechanism, name, vedge, port, networks[port.network_id], local_tags, vid,
@@ -319,7 +343,7 @@ def _vnic_name(mechanism: str, port: Port) -> str:
     return names.tap_name(port.id) if mechanism in ("ovs", "lxb") else port.mac_address
 
 
-def _service_device_name(mechanism: str, port: Port) -> str:
+def service_device_name(mechanism: str, port: Port) -> str:
     if port.device_owner == "network:dhcp":
         return names.ns_port_name(port.id) if mechanism == "lxb" else names.tap_name(port.id)
     if port.device_owner == "network:router_gateway":
@@ -346,19 +370,15 @@ def _vnic_path(truth: Truth, world: World, mechanism: str, host: str, vedge: str
             connector(qbr, names.qbr_name(port.id))
             truth.link("vnic-vconnector", vid, qbr, host=host, network=network.id)
             truth.link("vconnector-vedge", qbr, vedge, up, host=host, network=network.id, vlan_tag=tag)
+            truth.link("vconnector-vedge_port", qbr, ovs_port_id(host, "br-int", names.qvo_name(port.id)), up,
+                       host=host, network=network.id)
         else:
             truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id, vlan_tag=tag)
+            device = vm_port_name(world, port) if instance_port else service_device_name("ovs", port)
+            truth.link("vnic-vedge_port", vid, ovs_port_id(host, "br-int", device), up, host=host,
+                       network=network.id)
     elif mechanism == "lxb":
         brq = f"{host}/{names.brq_name(network.id)}"
-        if brq not in truth.objects:
-            connector(brq, names.brq_name(network.id))
-            if network.network_type == "vxlan" and otep:
-                truth.link("otep-vconnector", otep, brq, host=host, network=network.id,
-                           segmentation_id=network.segmentation_id)
-            elif uplink:
-                truth.link("vconnector-host_pnic", brq, pnic_id(host, uplink), carrier[uplink], host=host,
-                           network=network.id, vlan_tag=network.segmentation_id
-                           if network.network_type == "vlan" else None)
         truth.link("vnic-vconnector", vid, brq, up, host=host, network=network.id)
     elif mechanism == "vpp":
         bd_id = network.segmentation_id or 1
@@ -370,3 +390,111 @@ def _vnic_path(truth: Truth, world: World, mechanism: str, host: str, vedge: str
     elif mechanism == "sriov":
         truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id,
                    vlan_tag=(network.segmentation_id or 0) + port.vlan_tag_offset)
+
+
+def _ovs_ports(truth: Truth, world: World, host: Host, vedge: str, otep: str | None, ports: list[Port],
+               networks: dict[str, Network], carrier: dict[str, bool]) -> None:
+    """Open vSwitch's ports on a host as the OVS agent and os-vif make them: br-int with the VMs' and
+    services' ports (and, with tunnels, br-tun with a tunnel port per peer, joined by patch ports), a
+    provider bridge per physical network with its NIC and the patch pair to br-int; each bridge's own
+    internal port (down: the agents never set it up)."""
+    name = host.name
+    folder = truth.folder(vedge, "vedge", "ports", "vedge_port", name)
+
+    def port(bridge: str, device: str, kind: str, link_state: str = "up", admin_state: str = "up",
+             **attributes: Any) -> str:
+        pid = ovs_port_id(name, bridge, device)
+        truth.add(TruthObject(pid, "vedge_port", device, folder, "folder", name, {
+            "bridge": bridge, "port_type": kind, "link_state": link_state, "admin_state": admin_state,
+            **attributes}))
+        return pid
+
+    def own(bridge: str) -> None:
+        truth.link("vedge_port-vedge", port(bridge, bridge, "internal", "down", "down"), vedge, host=name)
+
+    def patch(bridge: str, device: str, peer_bridge: str, peer: str) -> None:
+        one = port(bridge, device, "patch", peer=peer)
+        two = port(peer_bridge, peer, "patch", peer=device)
+        for a, b in ((one, two), (two, one)):
+            truth.link("vedge-vedge_port", vedge, a, host=name)
+            truth.link("vedge_port-vedge_port", a, b, host=name)
+
+    own("br-int")
+    overlay = world.type_driver in ("vxlan", "gre")
+    if overlay and host.tunnel_ip:
+        own("br-tun")
+        patch("br-int", "patch-tun", "br-tun", "patch-int")
+        # no tunnel port to a peer whose port was taken out (fault tunnel_port_missing)
+        skip = {host.tunnel_ip, *host.tunnel_ports_missing}
+        for remote in (h.tunnel_ip for h in world.hosts if h.tunnel_ip and h.tunnel_ip not in skip):
+            tunnel = port("br-tun", names.ovs_tunnel_port_name(world.type_driver, remote), world.type_driver,
+                          remote_ip=remote)
+            truth.link("vedge-vedge_port", vedge, tunnel, host=name)
+            if otep:
+                truth.link("vedge_port-otep", tunnel, otep, host=name, remote_ip=remote)
+    physnets = [] if overlay else ["physnet1"]
+    if any(networks[p.network_id].external for p in ports) or "network" in host.roles:
+        physnets.append("external")
+    for physnet in physnets:
+        short = "ex" if physnet == "external" else physnet
+        bridge = f"br-{short}"
+        own(bridge)
+        patch("br-int", f"int-br-{short}", bridge, f"phy-br-{short}")
+        uplink = next((n.name for n in host.nics if n.physical_network == physnet and not n.bond), None)
+        uplink = uplink or next((b.name for b in host.bonds if b.physical_network == physnet), None)
+        if uplink:
+            nic = port(bridge, uplink, "system", "up" if carrier[uplink] else "down")
+            truth.link("vedge-vedge_port", vedge, nic, host=name)
+            truth.link("vedge_port-host_pnic", nic, pnic_id(name, uplink), carrier[uplink], host=name)
+
+    tags: dict[str, int] = {}
+    for neutron in ports:
+        tags.setdefault(neutron.network_id, len(tags) + 1)
+    for neutron in ports:
+        network = networks[neutron.network_id]
+        instance_port = neutron.device_owner.startswith("compute:")
+        if neutron.switch_port == "missing" or (neutron.device_owner == "network:dhcp"
+                                                 and not network.dhcp_namespace_present):
+            continue
+        device = vm_port_name(world, neutron) if instance_port else service_device_name("ovs", neutron)
+        tag = tags[network.id] + neutron.vlan_tag_offset
+        pid = port("br-int", device, "system" if instance_port else "internal",
+                   "up" if neutron.switch_port == "up" else "down", vlan_tag=tag, port_id=neutron.id,
+                   network_id=network.id)
+        truth.link("vedge_port-vedge", pid, vedge, host=name, network=network.id, vlan_tag=tag)
+
+
+def _lxb_bridge(truth: Truth, host: Host, network: Network, otep: str | None, uplink: str | None,
+                carrier: dict[str, bool]) -> None:
+    """A Linux bridge agent's bridge for a network, and its way out: the VXLAN device to the tunnel endpoint,
+    the VLAN sub-interface on the NIC, or the flat NIC itself."""
+    name = host.name
+    bridge = names.brq_name(network.id)
+    brq = f"{name}/{bridge}"
+    folder = truth.folder(name, "host", "vconnectors", "vconnector", name)
+    truth.add(TruthObject(brq, "vconnector", bridge, folder, "folder", name, {"network_id": network.id}))
+
+    def member(device: str, kind: str, link_state: str, **attributes: Any) -> str:
+        members = truth.folder(brq, "vconnector", "members", "vconnector_member", name)
+        mid = member_id(name, bridge, device)
+        truth.add(TruthObject(mid, "vconnector_member", device, members, "folder", name, {
+            "member_type": kind, "link_state": link_state, "network_id": network.id, **attributes}))
+        truth.link("vconnector-vconnector_member", brq, mid, host=name, network=network.id)
+        return mid
+
+    if network.network_type == "vxlan" and otep:
+        truth.link("otep-vconnector", otep, brq, host=name, network=network.id,
+                   segmentation_id=network.segmentation_id)
+        vxlan = member(names.lxb_vxlan_name(network.segmentation_id or 0), "vxlan", "up",
+                       vni=network.segmentation_id)
+        truth.link("vconnector_member-otep", vxlan, otep, host=name, network=network.id,
+                   segmentation_id=network.segmentation_id)
+    elif uplink:
+        vlan = network.segmentation_id if network.network_type == "vlan" else None
+        truth.link("vconnector-host_pnic", brq, pnic_id(name, uplink), carrier[uplink], host=name,
+                   network=network.id, vlan_tag=vlan)
+        if vlan is not None:
+            sub = member(f"{uplink}.{vlan}", "vlan", "up" if carrier[uplink] else "lowerlayerdown", vlan_id=vlan,
+                         lower=uplink)
+            truth.link("vconnector_member-host_pnic", sub, pnic_id(name, uplink), carrier[uplink], host=name,
+                       network=network.id, vlan_tag=vlan)

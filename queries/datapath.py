@@ -38,11 +38,29 @@ UPLINK_LINKS: dict[str, str] = {
     "vedge-otep": "forward",
     "otep-vconnector": "reverse",  # Linux bridge: the bridge's VXLAN device sends through the endpoint
     "otep-host_pnic": "forward",
+    # Every hop an object: a VM's port on Open vSwitch, and what the switch sends out through (patch and tunnel
+    # ports, a provider bridge's NIC); a Linux bridge's VXLAN device or VLAN sub-interface.
+    "vnic-vedge_port": "forward",
+    "vconnector-vedge_port": "forward",
+    "vedge_port-vedge": "forward",
+    "vedge-vedge_port": "forward",
+    "vedge_port-vedge_port": "forward",
+    "vedge_port-otep": "forward",
+    "vedge_port-host_pnic": "forward",
+    "vconnector-vconnector_member": "forward",
+    "vconnector_member-otep": "forward",
+    "vconnector_member-host_pnic": "forward",
 }
+#: Object types that detail a summary link (a vnic-vedge is a tap that is an OVS port; an otep-vconnector is a
+#: VXLAN device in the bridge): where one stands between the two ends of such a link, the walk goes through it.
+DETAIL_TYPES = ("vedge_port", "vconnector_member")
+SUMMARIES = {LINK_TYPES_BY_NAME[name].relationship
+             for name in ("vnic-vedge", "vconnector-vedge", "otep-vconnector", "vconnector-host_pnic")}
 CARRIES = LINK_TYPES_BY_NAME["host_pnic-network"].relationship
 RELATIONSHIPS = {LINK_TYPES_BY_NAME[name].relationship: direction for name, direction in UPLINK_LINKS.items()}
 OWNERSHIP = {LINK_TYPES_BY_NAME[name].relationship for name in ("instance-vnic", "vservice-vnic")}
-DATAPATH_TYPES = ("instance", "vservice", "vnic", "vconnector", "vedge", "otep", "host_pnic", "network_agent")
+DATAPATH_TYPES = ("instance", "vservice", "vnic", "vconnector", "vedge", "otep", "host_pnic", "network_agent",
+                  "vedge_port", "vconnector_member")
 #: Monitoring statuses that mean an object or link is failing.
 FAILING_STATUSES = {"error": 5, "critical": 5, "down": 5, "warning": 3}
 
@@ -116,7 +134,21 @@ def build_datapath(rows: Iterable[Mapping[str, Any]]) -> Datapath:
             datapath.out.setdefault(source, []).append(Edge(source, target, relationship, link.get("state"),
                                                             link.get("status"), link.get("network"),
                                                             link.get("vlan_tag")))
+    _walk_through_details(datapath)
     return datapath
+
+
+def _walk_through_details(datapath: Datapath) -> None:
+    """Drop a summary edge A -> B (SUMMARIES) where an OVS port or a bridge member stands between A and B
+    (A -> port -> B): the walk then passes the port, so that a path names it, removing it cuts the way, and
+    RCA can blame it. The switch's own edges out (to its tunnel endpoint, to a provider NIC) stay the way out:
+    a tunnel port or a provider bridge's port beside them is reached, not required."""
+    for source, edges in datapath.out.items():
+        via = {e.target for e in edges if datapath.nodes.get(e.target, {}).get("type") in DETAIL_TYPES}
+        if not via:
+            continue
+        detailed = {e.target for hop in via for e in datapath.out.get(hop, [])}
+        datapath.out[source] = [e for e in edges if e.relationship not in SUMMARIES or e.target not in detailed]
 
 
 def load_datapath(driver: neo4j.Driver, environment: str, hosts: Iterable[str]) -> Datapath:
@@ -154,6 +186,14 @@ def node_failing(node: Mapping[str, Any]) -> str | None:
         return "agent not alive"
     if node.get("type") == "instance" and node.get("vm_state") == "error":
         return "VM in error state"
+    if node.get("type") == "vedge_port":
+        if node.get("error"):
+            return f"OVS interface error: {node['error']}"
+        # A NIC's port follows the NIC's carrier: the NIC is what fails. A port set down on purpose is no fault.
+        if node.get("link_state") == "down" and node.get("admin_state") != "down" and not node.get("pnic"):
+            return "OVS port link down"
+    if node.get("type") == "vconnector_member" and node.get("link_state") == "down":
+        return "bridge member down"  # lowerlayerdown: the device under it is what fails
     status = (node.get("status") or "").lower()
     if status in FAILING_STATUSES:
         return f"status {status}" + (f": {node['status_text']}" if node.get("status_text") else "")

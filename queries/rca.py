@@ -322,7 +322,17 @@ def common_hops(datapath: Datapath, paths: Sequence[_Path]) -> list[str]:
 def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]],
                                weight: dict[str, float]) -> None:
     """A removed object whose parent was removed too is explained by its parent (a namespace took
-    its interfaces with it): its evidence (and its recency) moves to the parent."""
+    its interfaces with it): its evidence (and its recency) moves to the parent. An OVS port removed with
+    the namespace device it was (a qdhcp tap, a qr- port) goes with that device first."""
+    for key, doc in list(removed.items()):
+        if doc.get("type") != "vedge_port" or key not in evidence:
+            continue
+        device = next((k for k, d in removed.items() if d.get("type") == "vnic" and d.get("host") == doc.get("host")
+                       and d.get("name") == doc.get("name")), None)
+        if device is not None:
+            for kind, items in evidence.pop(key).items():
+                evidence[device][kind].extend(f"{item} (with {key})" for item in items)
+            weight[device] = max(weight.get(device, 0.0), weight.pop(key, 0.0))
     for key, doc in list(removed.items()):
         ancestors = [a for a in doc.get("id_path") or [] if a != key and a in removed]
         if ancestors and key in evidence:

@@ -16,5 +16,6 @@ WITH a, collect(CASE WHEN r IS NULL THEN NULL ELSE
 RETURN {id: a.id, type: a.type, name: a.name, host: a.host, status: a.status, status_text: a.status_text,
         link_detected: a.link_detected, master: a.master, bond_members: a.bond_members,
         network_id: a.network_id, project_id: a.project_id, alive: a.alive, mtu: a.mtu,
-        vm_state: a.vm_state, parent_id: a.parent_id, service_type: a.service_type} AS node,
+        vm_state: a.vm_state, parent_id: a.parent_id, service_type: a.service_type, port_type: a.port_type,
+        link_state: a.link_state, admin_state: a.admin_state, error: a.error, pnic: a.pnic} AS node,
        links

@@ -10,9 +10,12 @@ UNWIND $hosts AS host
 MATCH (e:Object {env: $env, host: host, type: 'vedge'})<-[r:VNIC_VEDGE|VCONNECTOR_VEDGE]-(x:Object)
 WHERE r.vlan_tag IS NOT NULL AND r.network IS NOT NULL
   AND coalesce(e.mechanism, '') <> 'sriov'  // a VF's VLAN is the segment itself: see invariant_segmentation_id
-// a hybrid plug's bridge stands for the vNIC behind it: name both
-WITH e, collect({ids: [x.id] + [(v:Vnic)-[:VNIC_VCONNECTOR]->(x) | v.id], name: x.name, tag: r.vlan_tag,
-                 network: r.network}) AS ports
+// the OVS port (qvo, tap, internal) carries the tag: it breaks the rule. Without a port object (a scan from
+// before ports were objects), a hybrid plug's bridge stands for the vNIC behind it: name both
+OPTIONAL MATCH (x)-[:VNIC_VEDGE_PORT|VCONNECTOR_VEDGE_PORT]->(port:VedgePort)-[:VEDGE_PORT_VEDGE]->(e)
+WITH e, collect({ids: CASE WHEN port IS NULL THEN [x.id] + [(v:Vnic)-[:VNIC_VCONNECTOR]->(x) | v.id]
+                           ELSE [port.id] END,
+                 name: coalesce(port.name, x.name), tag: r.vlan_tag, network: r.network}) AS ports
 WITH e, ports, reduce(ts = [], p IN ports | CASE WHEN p.tag IN ts THEN ts ELSE ts + p.tag END) AS tags,
      reduce(ns = [], p IN ports | CASE WHEN p.network IN ns THEN ns ELSE ns + p.network END) AS networks
 // each tag's owners: the network(s) with the most ports on it

@@ -58,6 +58,8 @@ class OvsPortFact:
     external_ids: dict[str, str] = field(default_factory=dict)
     link_state: str | None = None  # up, down, or None when OVSDB does not say
     ofport: int | None = None  # the OpenFlow port number (-1: the interface could not be created)
+    admin_state: str | None = None  # up, down, or None when OVSDB does not say
+    error: str | None = None  # why ovs-vswitchd could not create the interface (e.g. no such device)
 
 
 @dataclass

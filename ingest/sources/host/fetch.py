@@ -54,7 +54,7 @@ FDB_FORMS: Forms = (("bridge -j fdb show", parsers.parse_bridge_fdb_json),
 #: columns only keeps the answer small: a host in a full VXLAN mesh has a tunnel interface per peer,
 #: and a whole Interface row (statistics, status, CFM, LACP...) is ten times the size of these.
 OVS_TABLES = {"Bridge": "_uuid,name,ports", "Port": "_uuid,name,interfaces,tag",
-              "Interface": "_uuid,name,type,options,external_ids,link_state,ofport"}
+              "Interface": "_uuid,name,type,options,external_ids,link_state,admin_state,ofport,error"}
 
 
 #: The service name a host's OVS agent implies (see `ServiceNotRunning`).

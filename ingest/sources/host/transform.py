@@ -190,6 +190,73 @@ class HostBuilder:
             self.link("otep-host_pnic", otep, f"{self.host}/{nic}", self.pnic_link[nic], evidence,
                       **path_attributes)
 
+    def vedge_ports(self) -> None:
+        """Every port of Open vSwitch (with its interface) as an object under the vedge, linked where traffic
+        passes it: a port towards the VMs into the switch (vedge_port-vedge; the link into the port is made
+        by the vNIC's path), a port towards the outside out of it (vedge-vedge_port) to what it leads to:
+        its patch peer, the tunnel endpoint, the NIC it is."""
+        if self.mechanism != "ovs" or not self.vedge_id or self.facts.ovs_ports is None:
+            return
+        folder = self.folder(self.vedge_id, "vedge", "ports", "vedge_port")
+        names = {p.name: p for p in self.facts.ovs_ports}
+        neutron_ports = {p["id"]: p for p in self.index.ports}
+        for port in self.facts.ovs_ports:
+            pid = ovs_port_id(self.host, port)
+            port_type = port.type or "system"
+            neutron = neutron_ports.get(port.external_ids.get("iface-id", ""))
+            nic = port.name if port_type == "system" and port.name in self.pnic_link else None
+            self.add({"id": pid, "type": "vedge_port", "name": port.name, "parent_id": folder,
+                      "parent_type": "folder", "host": self.host, "bridge": port.bridge, "port_type": port_type,
+                      "ofport": port.ofport, "vlan_tag": port.tag, "link_state": port.link_state,
+                      "admin_state": port.admin_state, "error": port.error, "peer": port.options.get("peer"),
+                      "remote_ip": port.options.get("remote_ip"), "local_ip": port.options.get("local_ip"),
+                      "port_id": neutron["id"] if neutron else None,
+                      "network_id": neutron["network_id"] if neutron else None,
+                      "pnic": f"{self.host}/{nic}" if nic else None})
+            up = port.link_state != "down"
+            if port_type == "patch":
+                self.link("vedge-vedge_port", self.vedge_id, pid, True, f"patch port {port.name} on {port.bridge}")
+                peer = names.get(port.options.get("peer", ""))
+                if peer is not None:
+                    self.link("vedge_port-vedge_port", pid, ovs_port_id(self.host, peer), up,
+                              f"{port.name} options:peer={peer.name} ({peer.bridge})")
+            elif port_type in TUNNEL_TYPES:
+                self.link("vedge-vedge_port", self.vedge_id, pid, True, f"{port_type} tunnel port {port.name} on "
+                          f"{port.bridge}")
+                if self.otep_id:
+                    self.link("vedge_port-otep", pid, self.otep_id, up, f"{port.name} tunnels from "
+                              f"{port.options.get('local_ip', '?')} to {port.options.get('remote_ip', '?')}",
+                              remote_ip=port.options.get("remote_ip"))
+            elif nic is not None:
+                self.link("vedge-vedge_port", self.vedge_id, pid, True, f"NIC {nic} is a port of {port.bridge}")
+                self.link("vedge_port-host_pnic", pid, f"{self.host}/{nic}", self.pnic_link[nic],
+                          f"OVS port {port.name} is the NIC {nic}")
+            else:
+                self.link("vedge_port-vedge", pid, self.vedge_id, True, f"{port.name} is a port of {port.bridge}"
+                          + (f" with tag {port.tag}" if port.tag is not None else ""),
+                          network=neutron["network_id"] if neutron else None, vlan_tag=port.tag)
+
+    def linux_bridges(self) -> None:
+        """Neutron's Linux bridges (OVS hybrid qbr<port>, LXB brq<network>) from the host's bridge list, with
+        or without a tap in them, and (LXB) their way out."""
+        if self.mechanism not in ("ovs", "lxb"):
+            return
+        for bridge in self.facts.interfaces:
+            if bridge.kind == "bridge" and bridge.namespace is None and bridge.name.startswith(("qbr", "brq")):
+                connector = self.vconnector(bridge, self._network_of_bridge(bridge.name))
+                members = [i for i in self.facts.interfaces if i.master == bridge.name and i.namespace is None]
+                self.lxb_uplink(connector, bridge, members, self._network_of_bridge(bridge.name))
+
+    def vconnector(self, bridge: InterfaceFact, network: str | None) -> str:
+        """The vconnector object of a Linux bridge (made once); its id."""
+        connector = f"{self.host}/{bridge.name}"
+        if connector not in self.ids:
+            folder = self.folder(self.host, "host", "vconnectors", "vconnector")
+            self.add({"id": connector, "type": "vconnector", "name": bridge.name, "parent_id": folder,
+                      "parent_type": "folder", "host": self.host, "network_id": network,
+                      "interfaces": sorted(i.name for i in self.facts.interfaces if i.master == bridge.name)})
+        return connector
+
     def _overlay(self) -> str | None:
         types = self.config.get("tunnel_types") or []
         if types:
@@ -338,15 +405,13 @@ class HostBuilder:
     def _to_vedge(self, vid: str, port: OvsPortFact, network: str | None, evidence: str) -> None:
         up = port.link_state != "down"
         self.link("vnic-vedge", vid, self.vedge_id, up, evidence, network=network, vlan_tag=port.tag)  # type: ignore[arg-type]
+        self.link("vnic-vedge_port", vid, ovs_port_id(self.host, port), up,
+                  f"{evidence}; OVSDB link_state {port.link_state or 'unknown'}", network=network)
 
     def linux_bridge(self, vid: str, tap: InterfaceFact, bridge: InterfaceFact, network: str | None,
                       ovs_by_name: dict[str, OvsPortFact]) -> None:
-        connector = f"{self.host}/{bridge.name}"
-        folder = self.folder(self.host, "host", "vconnectors", "vconnector")
         bridge_network = network or self._network_of_bridge(bridge.name)
-        self.add({"id": connector, "type": "vconnector", "name": bridge.name, "parent_id": folder,
-                  "parent_type": "folder", "host": self.host, "network_id": bridge_network,
-                  "interfaces": sorted(i.name for i in self.facts.interfaces if i.master == bridge.name)})
+        connector = self.vconnector(bridge, bridge_network)
         self.link("vnic-vconnector", vid, connector, tap.carrier, f"{tap.name} is a member of {bridge.name}",
                   network=network)
         members = [i for i in self.facts.interfaces if i.master == bridge.name and i.namespace is None]
@@ -357,6 +422,9 @@ class HostBuilder:
                 port = ovs_by_name[peer]
                 self.link("vconnector-vedge", connector, self.vedge_id, port.link_state != "down",  # type: ignore[arg-type]
                           f"{member.name} is the veth peer of OVS port {peer}", network=network, vlan_tag=port.tag)
+                self.link("vconnector-vedge_port", connector, ovs_port_id(self.host, port), port.link_state != "down",
+                          f"{member.name} is the veth peer of OVS port {peer}; OVSDB link_state "
+                          f"{port.link_state or 'unknown'}", network=network)
         self.lxb_uplink(connector, bridge, members, bridge_network)
 
     def lxb_uplink(self, connector: str, bridge: InterfaceFact, members: list[InterfaceFact],
@@ -367,16 +435,38 @@ class HostBuilder:
         for member in members:
             if member.kind == "vxlan":
                 otep = f"{self.host}/otep-vxlan"
-                self.link("otep-vconnector", otep, connector, True,
-                          f"{member.name} (VNI {member.vxlan_id}, local {member.vxlan_local}) is in {bridge.name}",
-                          network=network, segmentation_id=member.vxlan_id)
+                evidence = f"{member.name} (VNI {member.vxlan_id}, local {member.vxlan_local}) is in {bridge.name}"
+                self.link("otep-vconnector", otep, connector, True, evidence, network=network,
+                          segmentation_id=member.vxlan_id)
+                device = self.member(connector, bridge, member, network)
+                self.link("vconnector_member-otep", device, otep, True, evidence, network=network,
+                          segmentation_id=member.vxlan_id)
             elif member.kind == "vlan" and member.parent in self.pnic_link:
+                evidence = f"{member.name} (VLAN {member.vlan_id} on {member.parent}) is in {bridge.name}"
                 self.link("vconnector-host_pnic", connector, f"{self.host}/{member.parent}",
-                          self.pnic_link[member.parent], f"{member.name} (VLAN {member.vlan_id} on {member.parent}) "
-                          f"is in {bridge.name}", network=network, vlan_tag=member.vlan_id)
+                          self.pnic_link[member.parent], evidence, network=network, vlan_tag=member.vlan_id)
+                device = self.member(connector, bridge, member, network)
+                self.link("vconnector_member-host_pnic", device, f"{self.host}/{member.parent}",
+                          self.pnic_link[member.parent], evidence, network=network, vlan_tag=member.vlan_id)
             elif member.name in self.pnic_link:
                 self.link("vconnector-host_pnic", connector, f"{self.host}/{member.name}", self.pnic_link[member.name],
                           f"{member.name} is in {bridge.name}", network=network, vlan_tag=None)
+
+    def member(self, connector: str, bridge: InterfaceFact, device: InterfaceFact, network: str | None) -> str:
+        """A Linux bridge's VXLAN device or VLAN sub-interface as an object, and its membership link; its id.
+        Its link state is the kernel's operstate: lowerlayerdown when the device under it has no carrier."""
+        lower = self.facts.interface(device.parent) if device.parent else None
+        lower_up = lower is None or self.pnic_link.get(lower.name, lower.carrier)
+        state = "up" if device.carrier else "down" if lower_up else "lowerlayerdown"
+        folder = self.folder(connector, "vconnector", "members", "vconnector_member")
+        member_id = f"{connector}/{device.name}"
+        self.add({"id": member_id, "type": "vconnector_member", "name": device.name, "parent_id": folder,
+                  "parent_type": "folder", "host": self.host, "member_type": device.kind, "link_state": state,
+                  "vni": device.vxlan_id, "local_ip": device.vxlan_local, "vlan_id": device.vlan_id,
+                  "lower": device.parent, "network_id": network, "mtu": device.mtu})
+        self.link("vconnector-vconnector_member", connector, member_id, True,
+                  f"{device.name} is a member of {bridge.name} (ip link: master {bridge.name})", network=network)
+        return member_id
 
     def _network_of_bridge(self, name: str) -> str | None:
         if name.startswith("brq"):
@@ -446,6 +536,11 @@ class HostBuilder:
                     if device in self.pnic_link:
                         result[physnet] = device
         return result
+
+
+def ovs_port_id(host: str, port: OvsPortFact) -> str:
+    """An OVS port's object id: <host>/<bridge>/<port name>."""
+    return f"{host}/{port.bridge}/{port.name}"
 
 
 def underlay_paths(facts: HostFacts, device: str, pnics: Collection[str]) -> list[list[str]]:

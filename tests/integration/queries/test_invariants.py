@@ -189,9 +189,8 @@ def test_vlan_tag_blames_the_port_with_the_wrong_tag_and_names_the_networks_tag(
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     found = invariants(neo4j_driver, env_name, ["vlan_tag"]).violations
     assert len(found) == 1, found
-    # the wrong port (its hybrid bridge and its vNIC), not the network's other ports
-    assert fault.root_cause in found[0].blamed and set(found[0].blamed) == {fault.root_cause,
-                                                                           f"{host}/qbr{ports[1].id[:11]}"}
+    # the wrong port (the OVS port qvo that carries the tag), not the network's other ports
+    assert found[0].blamed == [fault.root_cause] == [f"{host}/br-int/qvo{ports[1].id[:11]}"]
     assert f"is tag {tag.pop()} ({len(ports) - 1} of its {len(ports)} ports)" in found[0].evidence, found[0]
     # Root cause from a VM whose port is right: the wrong port is still named (it shares their switch).
     others = sorted({p.device_id for p in ports} - {ports[1].device_id})
@@ -205,5 +204,5 @@ def test_vlan_tag_blames_the_port_with_the_wrong_tag_and_names_the_networks_tag(
     inject_fault(world, "vlan_tag_mismatch", ports[1].id)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     found = invariants(neo4j_driver, env_name, ["vlan_tag"]).violations
-    assert len(found) == 1 and {vnic_id(host, p.mac_address) for p in ports[:2]} <= set(found[0].blamed), found
+    assert len(found) == 1 and {f"{host}/br-int/qvo{p.id[:11]}" for p in ports[:2]} == set(found[0].blamed), found
     assert "no local VLAN of its own" in found[0].evidence

@@ -123,8 +123,9 @@ def test_conditions_select_by_variant() -> None:
     assert hierarchy.vnic_path_finder("lxb") is hierarchy.vnic_path_finder("ovs") is HostBuilder.kernel_path
     assert hierarchy.vnic_path_finder(None) is None
     steps = [step for step, _ in hierarchy.host_steps()]
-    assert steps == [HostBuilder.pnics, HostBuilder.vedge, HostBuilder.otep, HostBuilder.instance_vnics,
-                     HostBuilder.vservices, HostBuilder.uplinks]
+    assert steps == [HostBuilder.pnics, HostBuilder.vedge, HostBuilder.otep, HostBuilder.vedge_ports,
+                     HostBuilder.linux_bridges, HostBuilder.instance_vnics, HostBuilder.vservices,
+                     HostBuilder.uplinks]
 
 
 def test_the_tree_prints_every_declared_type_and_finder() -> None:

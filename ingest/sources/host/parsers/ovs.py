@@ -429,14 +429,16 @@ def ovs_ports(bridges: list[dict[str, Any]], ports: list[dict[str, Any]],
             first = members[0] if members and isinstance(members[0], str) else None
             interface = interface_by_uuid.get(first, {}) if first else {}
             link_state, kind = interface.get("link_state"), interface.get("type")
-            ofport = interface.get("ofport")
+            admin_state, ofport, error = interface.get("admin_state"), interface.get("ofport"), interface.get("error")
             tag = _column(port, "Port", "tag", int, optional=True)
             result.append(OvsPortFact(
                 name=_column(port, "Port", "name", str), bridge=_column(bridge, "Bridge", "name", str),
                 type=kind if isinstance(kind, str) else "", tag=tag if not isinstance(tag, bool) else None,
                 options=_strings(interface.get("options")), external_ids=_strings(interface.get("external_ids")),
                 link_state=link_state if isinstance(link_state, str) else None,
-                ofport=ofport if isinstance(ofport, int) and not isinstance(ofport, bool) else None))
+                admin_state=admin_state if isinstance(admin_state, str) else None,
+                ofport=ofport if isinstance(ofport, int) and not isinstance(ofport, bool) else None,
+                error=error if isinstance(error, str) else None))
     return result
 
 

@@ -26,11 +26,25 @@ def facts_from_lab(state: HostState) -> HostFacts:
         vxlan_port=i.vxlan_port, link_detected=i.carrier if i.kind in ("physical", "bond") else None,
         speed_mbps=i.speed_mbps, bond_members=bonds.get(i.name, []),
         vfs=[VirtualFunctionFact(v.index, v.mac, v.vlan, v.link_state) for v in i.vfs]) for i in state.interfaces]
-    ovs = [OvsPortFact(p.name, b.name, p.type, p.tag, dict(p.options), dict(p.external_ids), p.link_state)
-           for b in state.ovs_bridges for p in b.ports] if state.mechanism == "ovs" else None
+    ovs = [OvsPortFact(p.name, b.name, p.type, p.tag, dict(p.options), dict(p.external_ids), link, ofport=p.ofport,
+                       admin_state=admin)
+           for b in state.ovs_bridges for p in b.ports
+           for link, admin in [_interface_state(state, p.name, p.type, p.link_state)]] if state.mechanism == "ovs" \
+        else None
     domains = [DomainFact(d.name, d.uuid, d.state, [DomainInterfaceFact(x.type, x.mac, x.target, x.source_bridge,
                                                                         x.interface_id, x.vlan, x.mtu)
                                                     for x in d.interfaces]) for d in state.domains]
     vpp = [VppInterfaceFact(v.name, v.index, v.up, v.mac, v.bridge_domain, v.up) for v in state.vpp_interfaces] \
         if state.mechanism == "vpp" else None
     return HostFacts(state.name, interfaces, list(state.namespaces), ovs, domains, vpp)
+
+
+def _interface_state(state: HostState, name: str, kind: str, link_state: str) -> tuple[str, str]:
+    """An OVS interface's link_state and admin_state as ovs-vswitchd reports them (lab/hosts/ovs.py): a
+    kernel device's (system, internal) follow the device in the root namespace."""
+    device = state.interface(name)
+    kernel = kind in ("", "internal")
+    if device is None or not kernel:
+        return link_state, "up"
+    up = link_state == "up" and (device.up if kind == "internal" else True) and device.carrier
+    return ("up" if up else "down"), ("up" if device.up else "down")

@@ -65,10 +65,10 @@ class SimulatedHosts:
 
 
 def without_ovsdb_only_facts(facts: HostFacts) -> HostFacts:
-    """`ovs-vsctl show` prints neither external_ids, link state nor OpenFlow port numbers: leave them out of
-    the comparison."""
+    """`ovs-vsctl show` prints neither external_ids, link and admin state, errors nor OpenFlow port numbers:
+    leave them out of the comparison."""
     for port in facts.ovs_ports or []:
-        port.external_ids, port.link_state, port.ofport = {}, None, None
+        port.external_ids, port.link_state, port.ofport, port.admin_state, port.error = {}, None, None, None, None
     return facts
 
 
