@@ -27,13 +27,14 @@ from core.stores import Stores
 
 def monitor_loop(database: Any, driver: Any, environment: str, transport: Any, interval_s: float, once: bool,
                  stop: threading.Event, on_round: Callable[[Any, list[Any]], None],
-                 hosts: list[str] | None = None) -> None:
-    """Rounds until `stop` (or one with `once`): check, project, evaluate the watches."""
+                 hosts: list[str] | None = None, check_intervals: dict[str, int] | None = None) -> None:
+    """Rounds until `stop` (or one with `once`): check (each check type when its interval has passed on a
+    host, with `check_intervals`; all of them every round without), project, evaluate the watches."""
     from graphmodel.projector import Projector
     from ingest.monitoring.runner import Monitor
     from queries.watches import evaluate_watches
 
-    monitor = Monitor(database, environment, transport)
+    monitor = Monitor(database, environment, transport, intervals=check_intervals)
     while not stop.is_set():
         started = time.monotonic()
         result = monitor.round(hosts)
@@ -55,20 +56,35 @@ def _stop_on_signals() -> threading.Event:
 @click.command("monitor")
 @click.argument("environment")
 @click.option("--once", is_flag=True, help="Run one round, print it, and exit.")
-@click.option("--interval", "interval_s", default=60.0, show_default=True, type=click.FloatRange(1, 86400),
-              metavar="S", help="Seconds between the starts of two rounds.")
+@click.option("--interval", "interval_s", default=None, type=click.FloatRange(1, 86400), metavar="S",
+              help="Seconds between the starts of two rounds [default: the greatest common divisor of the check "
+                   "intervals, 60 with the defaults].")
+@click.option("--check-interval", "check_interval", multiple=True, metavar="CHECK=S",
+              help="Seconds between two runs of a check type on a host (repeatable; also "
+                   "CALIPSO_MONITOR_CHECK_INTERVALS); e.g. link_state=30. Default 60 s each.")
 @format_option
-def monitor(environment: str, once: bool, interval_s: float, output_format: str) -> None:
-    """Monitor ENVIRONMENT: each round runs the checks of graphmodel/checks.py on every host (one SSH
-    session and one batched command line per host), sets status, status_text and status_since on
-    objects and links (with history and the changes feed; a message per change of state), projects
-    them into Neo4j and evaluates the environment's watches (webhooks on degradation and recovery).
-    SIGTERM or Ctrl-C stops after the round under way."""
+def monitor(environment: str, once: bool, interval_s: float | None, check_interval: tuple[str, ...],
+            output_format: str) -> None:
+    """Monitor ENVIRONMENT: each round runs the checks of graphmodel/checks.py that are due on every host
+    (one SSH session and one batched command line per host; a check runs when its interval has passed
+    there), sets status, status_text and status_since on objects and links (with history and the changes
+    feed; a message per change of state), projects them into Neo4j and evaluates the environment's
+    watches (webhooks on degradation and recovery). SIGTERM or Ctrl-C stops after the round under way."""
+    from math import gcd
+
+    from graphmodel.checks import check_intervals, parse_intervals
     from ingest.monitoring.runner import environment_transport
     from migrations import runner as migration_runner
 
+    settings = cli_settings()
+    try:
+        intervals = check_intervals({**parse_intervals(settings.monitor_check_intervals),
+                                     **parse_intervals(" ".join(check_interval))})
+    except ValueError as exc:
+        raise CalipsoError(f"check intervals: {exc}") from None
+    tick = interval_s if interval_s is not None else float(gcd(*intervals.values()))
     stop = _stop_on_signals()
-    with Stores(cli_settings()) as stores:
+    with Stores(settings) as stores:
         config = environment_store(stores).decrypt(environment)
         migration_runner.apply_mongo(stores.mongo)
         transport = environment_transport(config, stores.mongo)
@@ -99,7 +115,8 @@ def monitor(environment: str, once: bool, interval_s: float, output_format: str)
                               if event.delivery else ""))
 
         try:
-            monitor_loop(stores.mongo, stores.neo4j, environment, transport, interval_s, once, stop, report)
+            monitor_loop(stores.mongo, stores.neo4j, environment, transport, tick, once, stop, report,
+                         check_intervals=intervals)
         finally:
             transport.close()
 

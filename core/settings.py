@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, le=1_073_741_824, validation_alias=_env("CALIPSO_API_MAX_BODY_BYTES"),
         description="Largest request body the API reads; a larger one is refused with 413 before it is read.")
 
+    monitor_check_intervals: str = Field(
+        "", validation_alias=_env("CALIPSO_MONITOR_CHECK_INTERVALS"),
+        description="Seconds between two runs of a monitoring check type on a host, e.g. "
+                    "'link_state=30,tunnel_peers=120'; unnamed check types keep their default (60 s).")
+
     secret_key: SecretStr | None = Field(
         None, validation_alias=_env("CALIPSO_SECRET_KEY"),
         description="Fernet key (32 url-safe base64 bytes) that encrypts environment credentials at rest. "
@@ -127,6 +132,15 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"\d+[kmg]", value.lower()):
             raise ValueError(f"expected a memory size such as 512m or 2g, got {value!r}")
         return value.lower()
+
+    @field_validator("monitor_check_intervals")
+    @classmethod
+    def _check_intervals(cls, value: str) -> str:
+        # the format here; the check type names are the monitor's (graphmodel/checks.py), checked at its start
+        for part in value.replace(",", " ").split():
+            if not re.fullmatch(r"[a-z_]+=[1-9]\d{0,5}", part):
+                raise ValueError(f"{part!r}: expected CHECK=SECONDS (seconds 1-999999), e.g. link_state=30")
+        return value
 
     @field_validator("secret_key")
     @classmethod

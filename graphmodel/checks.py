@@ -1,9 +1,11 @@
 """Monitoring checks, declared per object type of the schema (graphmodel/schema.py).
 
 Each check names the object types it speaks about, the host command whose output it reads and
-its default interval. `ingest/monitoring` runs them: one batched shell invocation per host and
-round, every section parsed by a pure function into results per object; an object's status is
-the worst of its checks' results. Adding a check is one declaration here plus its parser there.
+its default interval (`calipso monitor` runs a check on a host when its interval has passed;
+CALIPSO_MONITOR_CHECK_INTERVALS or --check-interval override it). `ingest/monitoring` runs them:
+one batched shell invocation per host and round with the sections of the checks due, every
+section parsed by a pure function into results per object; an object's status is the worst of
+its checks' latest results. Adding a check is one declaration here plus its parser there.
 """
 
 from __future__ import annotations
@@ -50,6 +52,31 @@ CHECK_TYPES: tuple[CheckType, ...] = (
 )
 
 CHECK_TYPES_BY_NAME = {check.name: check for check in CHECK_TYPES}
+
+
+def check_intervals(overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """Each check type's interval in seconds: the declared one, or the override; ValueError naming an
+    unknown check type or an interval below 1 s."""
+    overrides = overrides or {}
+    unknown = sorted(set(overrides) - set(CHECK_TYPES_BY_NAME))
+    if unknown:
+        raise ValueError(f"no check type {', '.join(unknown)} (there are {', '.join(CHECK_TYPES_BY_NAME)})")
+    low = sorted(name for name, seconds in overrides.items() if seconds < 1)
+    if low:
+        raise ValueError(f"the interval of {', '.join(low)} must be at least 1 s")
+    return {check.name: overrides.get(check.name, check.interval_s) for check in CHECK_TYPES}
+
+
+def parse_intervals(text: str) -> dict[str, int]:
+    """`link_state=30,tunnel_peers=120` (commas or spaces between) as {check type: seconds}; ValueError
+    naming the part that is wrong (check names are checked by check_intervals)."""
+    found: dict[str, int] = {}
+    for part in text.replace(",", " ").split():
+        name, sep, seconds = part.partition("=")
+        if not sep or not name or not seconds.isdigit():
+            raise ValueError(f"{part!r}: expected CHECK=SECONDS, e.g. link_state=30")
+        found[name] = int(seconds)
+    return found
 
 
 def checks_for(object_type: str) -> list[CheckType]:

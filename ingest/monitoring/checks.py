@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphmodel.checks import worst
+from graphmodel.checks import CHECK_TYPES_BY_NAME, worst
 from ingest.sources.host.parsers.errors import ParseError
 from ingest.sources.host.parsers.iproute import Link, parse_ip_link_json, parse_netns_list
 from ingest.sources.host.parsers.ovs import parse_ovsdb_table
@@ -57,6 +57,7 @@ class HostPlan:
     objects: dict[str, Document]
     links: list[Document]
     networks: dict[str, Document]
+    checks: frozenset[str] = frozenset(CHECK_TYPES_BY_NAME)  # the check types run this round
 
     @property
     def command(self) -> str:
@@ -98,9 +99,18 @@ def peers_this_round(otep: Document, round_number: int, limit: int = PEERS_PER_R
     return sorted(set(window) | (sticky & set(remotes)) - {_ip(otep.get("ip_address"))})
 
 
+#: The sections each check type reads (the VLAN tag check finds a port's name in the Interface table).
+SECTIONS_OF = {"link_state": ("link",), "bridge_membership": ("link",), "ovs_interface": ("ovs_interface",),
+               "ovs_vlan_tag": ("ovs_interface", "ovs_port"), "namespace": ("netns",),
+               "tunnel_peers": ("ping:",), "agent_service": ("agent:",)}
+
+
 def plan_host(host: str, objects: list[Document], links: list[Document], networks: dict[str, Document],
-              round_number: int = 0) -> HostPlan:
-    """The sections to run on `host`, from its inventory documents (pure)."""
+              round_number: int = 0, checks: frozenset[str] | None = None) -> HostPlan:
+    """The sections to run on `host` for the check types `checks` (all when None), from its inventory
+    documents (pure)."""
+    checks = frozenset(CHECK_TYPES_BY_NAME) if checks is None else checks
+    wanted = {section for name in checks for section in SECTIONS_OF.get(name, ())}
     by_id = {d["id"]: d for d in objects if d.get("host") == host}
     vedge = next((d for d in by_id.values() if d.get("type") == "vedge"), None)
     mechanism = (vedge or {}).get("mechanism") or _mechanism_of(vedge)
@@ -126,7 +136,9 @@ def plan_host(host: str, objects: list[Document], links: list[Document], network
             sections.append((f"agent:{binary}", f"systemctl is-active {shlex.quote(binary)}"))
     ids = set(by_id)
     host_links = [link for link in links if link.get("source_id") in ids or link.get("target_id") in ids]
-    return HostPlan(host, mechanism, sections, by_id, host_links, networks)
+    sections = [(key, command) for key, command in sections
+                if key in wanted or key.split(":", 1)[0] + ":" in wanted]
+    return HostPlan(host, mechanism, sections, by_id, host_links, networks, checks)
 
 
 def _mechanism_of(vedge: Document | None) -> str | None:
@@ -167,7 +179,7 @@ def evaluate(plan: HostPlan, output: str) -> list[Result]:
     results += _namespace_results(plan, sections.get("netns"))
     results += _tunnel_results(plan, sections)
     results += _agent_results(plan, sections)
-    return results
+    return [r for r in results if r.check in plan.checks]  # a check not run this round says nothing
 
 
 # -- link state and bridge membership -------------------------------------------------------------

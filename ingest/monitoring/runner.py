@@ -21,6 +21,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from graphmodel.checks import CHECK_TYPES_BY_NAME
 from graphmodel.inventory import LINKS, OBJECTS, InventoryWriter, environment_write_lock, utcnow
 from ingest.monitoring.checks import HostPlan, Result, Verdict, evaluate, plan_host, verdicts
 from ingest.records import Message, record_message
@@ -77,8 +78,8 @@ class RoundResult:
 
 
 def load_plans(database: Database, environment: str, hosts: Iterable[str] | None = None,
-               round_number: int = 0) -> list[HostPlan]:
-    """A plan per host from the environment's inventory."""
+               round_number: int = 0, due: Callable[[str], frozenset[str]] | None = None) -> list[HostPlan]:
+    """A plan per host from the environment's inventory, for the check types `due(host)` (all without it)."""
     query: dict[str, Any] = {"environment": environment, "type": {"$in": [*MONITORED_TYPES, "network"]}}
     docs = list(database[OBJECTS].find(query, {"_id": 0}))
     networks = {d["id"]: d for d in docs if d["type"] == "network"}
@@ -90,35 +91,59 @@ def load_plans(database: Database, environment: str, hosts: Iterable[str] | None
     for doc in docs:
         if doc.get("host") and doc["type"] != "network":
             by_host.setdefault(doc["host"], []).append(doc)
-    return [plan_host(name, by_host.get(name, []), links, networks, round_number) for name in names
-            if wanted is None or name in wanted]
+    return [plan_host(name, by_host.get(name, []), links, networks, round_number, due(name) if due else None)
+            for name in names if wanted is None or name in wanted]
+
+
+#: A check is due when its interval has passed, less this (round starts are not to the millisecond).
+DUE_SLACK_S = 1.0
 
 
 class Monitor:
-    """Runs rounds of checks over one environment's hosts and writes what changed."""
+    """Runs rounds of checks over one environment's hosts and writes what changed.
+
+    Without `intervals` every round runs every check. With them (check type -> seconds,
+    graphmodel.checks.check_intervals), a round runs on each host only the checks whose interval has
+    passed since they last ran there (a host with none due is not contacted), and an object's status
+    is the worst of its checks' latest results, kept here between rounds."""
 
     def __init__(self, database: Database, environment: str, transport: Transport, concurrency: int = 8,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, intervals: dict[str, int] | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.db = database
         self.environment = environment
         self.transport = transport
         self.concurrency = max(1, concurrency)
         self.clock = clock
+        self.intervals = intervals
+        self.monotonic = monotonic
         self.rounds = 0  # rotates the tunnel peers pinged (checks.peers_this_round)
+        self._last_run: dict[tuple[str, str], float] = {}  # (host, check type) -> start of the round that ran it
+        self._latest: dict[str, dict[tuple[str, str, str], list[Result]]] = {}  # host -> (kind, key, check) -> results
+
+    def due(self, host: str, now: float) -> frozenset[str]:
+        """The check types to run on `host` in a round starting at `now` (monotonic seconds)."""
+        if self.intervals is None:
+            return frozenset(CHECK_TYPES_BY_NAME)
+        return frozenset(name for name, seconds in self.intervals.items()
+                         if (host, name) not in self._last_run
+                         or now - self._last_run[(host, name)] >= seconds - DUE_SLACK_S)
 
     def round(self, hosts: Iterable[str] | None = None) -> RoundResult:
-        """Check every host (or some), write the new states, and return the changes."""
+        """Check every host (or some) for the checks due, write the new states, and return the changes."""
         started = time.monotonic()
+        now = self.monotonic()
         result = RoundResult(self.environment, self.clock())
-        plans = load_plans(self.db, self.environment, hosts, self.rounds)
+        plans = [plan for plan in load_plans(self.db, self.environment, hosts, self.rounds,
+                                             lambda host: self.due(host, now)) if plan.checks]
         self.rounds += 1
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="monitor") as pool:
             outcomes = list(pool.map(self._check_host, plans))
         found: list[Result] = []
-        for cost, results in outcomes:
+        for plan, (cost, results) in zip(plans, outcomes, strict=True):
             result.hosts.append(cost)
-            found += results
-        result.results = len(found)
+            result.results += len(results)
+            found += self._remember(plan, cost, results, now)
         result.changes = apply_verdicts(self.db, self.environment, verdicts(found), self.clock, source="Calipso")
         result.seconds = time.monotonic() - started
         self.db[ROUNDS].insert_one({"environment": self.environment, "at": result.started,
@@ -126,6 +151,21 @@ class Monitor:
                                     "changes": len(result.changes),
                                     "hosts": [vars(h) for h in result.hosts]})
         return result
+
+    def _remember(self, plan: HostPlan, cost: HostCost, results: list[Result], now: float) -> list[Result]:
+        """The host's latest result of every check, this round's replacing the earlier ones of the checks
+        run (a host that did not answer: only its reachability results are replaced)."""
+        if self.intervals is None:
+            return results  # every check ran: this round's results are the latest
+        latest = self._latest.setdefault(plan.host, {})
+        replaced = {"reachability"} if cost.error else {*plan.checks, "reachability"}
+        for key in [k for k in latest if k[2] in replaced]:
+            del latest[key]
+        for found in results:
+            latest.setdefault((found.kind, found.key, found.check), []).append(found)
+        if cost.error is None:
+            self._last_run.update({(plan.host, name): now for name in plan.checks})
+        return [found for items in latest.values() for found in items]
 
     def _check_host(self, plan: HostPlan) -> tuple[HostCost, list[Result]]:
         started, cpu = time.monotonic(), time.thread_time()

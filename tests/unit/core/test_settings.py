@@ -45,6 +45,7 @@ def test_environment_variables_override_defaults(clean_environment: pytest.Monke
     ("NEO4J_HEAP", "lots", "NEO4J_HEAP: expected a memory size such as 512m"),
     ("CALIPSO_SECRET_KEY", "short", "CALIPSO_SECRET_KEY: expected a Fernet key"),
     ("CALIPSO_LOG_LEVEL", "LOUD", "CALIPSO_LOG_LEVEL: Input should be"),
+    ("CALIPSO_MONITOR_CHECK_INTERVALS", "link_state=0", "CALIPSO_MONITOR_CHECK_INTERVALS: 'link_state=0': expected"),
 ])
 def test_invalid_value_names_the_variable_and_what_is_expected(
         clean_environment: pytest.MonkeyPatch, variable: str, value: str, expected: str) -> None:

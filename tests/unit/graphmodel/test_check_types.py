@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graphmodel.checks import CHECK_TYPES, STATUSES, checks_for, worst
 from graphmodel.schema import OBJECT_TYPES_BY_NAME
 
@@ -24,3 +26,19 @@ def test_worst_orders_statuses() -> None:
     assert worst(["ok", "warning", "unknown"]) == "warning"
     assert worst(["critical", "ok"]) == "critical"
     assert STATUSES[0] == "ok" and STATUSES[-1] == "critical"
+
+
+def test_check_intervals_default_and_override() -> None:
+    from graphmodel.checks import CHECK_TYPES_BY_NAME, DEFAULT_INTERVAL_S, check_intervals, parse_intervals
+
+    assert check_intervals() == {name: DEFAULT_INTERVAL_S for name in CHECK_TYPES_BY_NAME}
+    overridden = check_intervals(parse_intervals("link_state=30, tunnel_peers=120"))
+    assert (overridden["link_state"], overridden["tunnel_peers"], overridden["namespace"]) == (30, 120, 60)
+    for text, message in (("link_state", "expected CHECK=SECONDS"), ("link_state=x", "expected CHECK=SECONDS"),
+                          ("=5", "expected CHECK=SECONDS")):
+        with pytest.raises(ValueError, match=message):
+            parse_intervals(text)
+    with pytest.raises(ValueError, match="no check type link_status"):
+        check_intervals({"link_status": 5})
+    with pytest.raises(ValueError, match="at least 1 s"):
+        check_intervals({"link_state": 0})

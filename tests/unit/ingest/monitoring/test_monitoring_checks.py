@@ -139,3 +139,19 @@ def test_a_full_mesh_pings_a_rotating_window_and_keeps_lost_peers() -> None:
     assert first[3] in peers_this_round(lost, 1) and len(peers_this_round(lost, 1)) == PEERS_PER_ROUND + 1
     plan = plan_host("h1", [otep], [], {}, round_number=1)
     assert sorted(k.split(":", 1)[1] for k, _ in plan.sections) == second
+
+
+def test_a_plan_runs_only_the_sections_of_the_checks_due() -> None:
+    docs = [_otep(["192.168.78.1"]), {"id": "a1", "type": "network_agent", "host": "h1", "binary": "neutron-l3-agent"},
+            {"id": "h1/eth0", "type": "host_pnic", "host": "h1", "name": "eth0"},
+            {"id": "h1/vedge-ovs", "type": "vedge", "host": "h1", "mechanism": "ovs"}]
+    everything = [key for key, _ in plan_host("h1", docs, [], {}).sections]
+    assert everything == ["link", "ovs_interface", "ovs_port", "ping:192.168.78.1", "agent:neutron-l3-agent"]
+    tunnels = plan_host("h1", docs, [], {}, checks=frozenset({"tunnel_peers"}))
+    assert [key for key, _ in tunnels.sections] == ["ping:192.168.78.1"]
+    vlan = plan_host("h1", docs, [], {}, checks=frozenset({"ovs_vlan_tag"}))  # needs the Interface table too
+    assert [key for key, _ in vlan.sections] == ["ovs_interface", "ovs_port"]
+    # a check not run says nothing: no "unknown" for the link state the round did not look at
+    links = plan_host("h1", docs, [], {}, checks=frozenset({"agent_service"}))
+    results = evaluate(links, _section("agent:neutron-l3-agent", "active\n"))
+    assert [(r.key, r.check, r.status) for r in results] == [("a1", "agent_service", "ok")]
