@@ -119,7 +119,7 @@ def run_variant(variant: str, args: argparse.Namespace, stores: Stores, database
         for kind in REAL_FAULT_KINDS:
             if args.kinds and kind.name not in args.kinds:
                 continue
-            targets = fault_targets(lab, kind.name)
+            targets = [t for t in fault_targets(lab, kind.name) if broken_vms(lab, t)]  # faults a VM feels
             # on a VM's own host where the kind allows: RCA walks the datapath of the VMs asked about
             on_vm_hosts = [t for t in targets if any(i.host == t.split("/", 1)[0] for i in world.instances)]
             targets = on_vm_hosts or targets

@@ -394,7 +394,8 @@ def fault_targets(lab: RealLab, kind: str) -> list[str]:
 
 
 def broken_vms(lab: RealLab, target: str) -> list[str]:
-    """The VMs (instance ids) a fault on HOST/DEVICE breaks, where a user would start RCA from: the VM whose
+    """The VMs (instance ids) a fault on HOST/DEVICE breaks, where a user would start RCA from (none for a
+    host NIC that carries no VM traffic): the VM whose
     port the device is; the VMs on the network of a DHCP/router port or of a Linux bridge agent's bridge or
     VXLAN device on the host; else (or when that network has no VM) every VM on the host, and for a host
     without VMs (the network node) every VM."""
@@ -404,6 +405,8 @@ def broken_vms(lab: RealLab, target: str) -> list[str]:
     spec = _Target(lab, host, state, device, next((i for i in state.interfaces if i.name == device), None), None)
     port = _port_of_device(spec)
     instances = world.instances
+    if spec.interface is not None and spec.interface.kind == "physical" and not _carries_vm_traffic(spec):
+        return []  # a management NIC, or a spare one: no VM's traffic crosses it
     if port is not None and port.device_owner.startswith("compute:"):
         return sorted(i.id for i in instances if port.id in i.port_ids)
     network = port.network_id if port is not None else None
@@ -419,3 +422,10 @@ def broken_vms(lab: RealLab, target: str) -> list[str]:
             return sorted(found)
     # a network without VMs (the external one behind a router's gateway) breaks what it serves: the rest
     return sorted([i.id for i in instances if i.host == host] or [i.id for i in instances])
+
+
+def _carries_vm_traffic(spec: _Target) -> bool:
+    """Whether a host NIC carries tenant traffic: it holds the tunneling IP or is a provider network's."""
+    host = _host(spec)
+    nic = next((n for n in host.nics if n.name == spec.device), None)
+    return _tunnel_ip_cidr(spec) is not None or (nic is not None and nic.physical_network is not None)

@@ -97,3 +97,9 @@ def test_bad_targets_are_refused_with_the_reason(ovs: RealLab) -> None:
         plan_fault(ovs, "nic_down", "compute-1/eth9")
     with pytest.raises(RealFaultError, match="is not a host NIC"):
         plan_fault(ovs, "nic_down", "compute-1/br-int")
+
+
+def test_a_nic_no_vm_traffic_crosses_breaks_no_vm(ovs: RealLab) -> None:
+    assert broken_vms(ovs, "compute-1/eth0") == []  # management
+    assert broken_vms(ovs, "compute-1/eth2") == []  # a spare NIC (the bond's other member)
+    assert broken_vms(ovs, "compute-1/eth1")  # the tunnel's
