@@ -30,10 +30,13 @@ class CheckType:
 
 
 CHECK_TYPES: tuple[CheckType, ...] = (
-    CheckType("link_state", ("host_pnic", "vnic", "vconnector"), "ip -j link",
+    CheckType("link_state", ("host_pnic", "vnic", "vconnector"), "ip -s -j link",
               "the device exists, is administratively up and has carrier (operstate, LOWER_UP); a bond is "
               "degraded while a member has no carrier; a VM's device is not larger (MTU) than its network"),
-    CheckType("bridge_membership", ("vnic",), "ip -j link",
+    CheckType("error_counters", ("host_pnic", "vnic"), "ip -s -j link",
+              "a NIC's, bond member's or VM tap's rx/tx errors and drops do not grow between two runs (a warning "
+              "when they do; the first run records them)"),
+    CheckType("bridge_membership", ("vnic",), "ip -s -j link",
               "a VM's tap (or OVS's qvo) is enslaved to the bridge the inventory links it to (`master`)"),
     CheckType("ovs_interface", ("vnic", "vedge"),
               "ovs-vsctl --format=json --columns=name,ofport,link_state,admin_state,error,external_ids "

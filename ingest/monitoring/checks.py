@@ -3,7 +3,7 @@ command's output to results per object and link.
 
 `plan_host` reads what the inventory holds on one host (its NICs, vNICs, bridges, switch, tunnel
 endpoint, namespaces and agents, and the links between them) and lists the sections to run
-(graphmodel/checks.py declares the checks): `ip -j link`, the OVS Interface and Port tables, one
+(graphmodel/checks.py declares the checks): `ip -s -j link`, the OVS Interface and Port tables, one
 `ping` per tunnel peer, `ip netns list`, one `systemctl is-active` per agent. `HostPlan.command`
 joins them into one shell line, each section after a marker line, so a round costs one SSH
 session per host. `evaluate` splits the output at the markers and parses each section with the
@@ -13,6 +13,7 @@ scanner's parsers of the same tools (real formats; tests in tests/unit/ingest/mo
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import shlex
 from collections import defaultdict
@@ -58,6 +59,7 @@ class HostPlan:
     links: list[Document]
     networks: dict[str, Document]
     checks: frozenset[str] = frozenset(CHECK_TYPES_BY_NAME)  # the check types run this round
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)  # device -> counters at the last run
 
     @property
     def command(self) -> str:
@@ -100,7 +102,8 @@ def peers_this_round(otep: Document, round_number: int, limit: int = PEERS_PER_R
 
 
 #: The sections each check type reads (the VLAN tag check finds a port's name in the Interface table).
-SECTIONS_OF = {"link_state": ("link",), "bridge_membership": ("link",), "ovs_interface": ("ovs_interface",),
+SECTIONS_OF = {"link_state": ("link",), "bridge_membership": ("link",), "error_counters": ("link",),
+               "ovs_interface": ("ovs_interface",),
                "ovs_vlan_tag": ("ovs_interface", "ovs_port"), "namespace": ("netns",),
                "tunnel_peers": ("ping:",), "agent_service": ("agent:",)}
 
@@ -117,7 +120,7 @@ def plan_host(host: str, objects: list[Document], links: list[Document], network
     types = {d.get("type") for d in by_id.values()}
     sections: list[tuple[str, str]] = []
     if types & {"host_pnic", "vnic", "vconnector"}:
-        sections.append(("link", "ip -j link"))
+        sections.append(("link", "ip -s -j link"))  # -s: the counters; the rest is `ip -j link`
     if mechanism == "ovs":
         sections.append(("ovs_interface", "ovs-vsctl --format=json --columns=name,ofport,link_state,admin_state,"
                                           "error,external_ids list Interface"))
@@ -174,6 +177,7 @@ def evaluate(plan: HostPlan, output: str) -> list[Result]:
     sections = split_sections(output)
     results: list[Result] = []
     results += _link_results(plan, sections.get("link"))
+    results += _counter_results(plan, sections.get("link"))
     if plan.mechanism == "ovs":
         results += _ovs_results(plan, sections.get("ovs_interface"), sections.get("ovs_port"))
     results += _namespace_results(plan, sections.get("netns"))
@@ -196,11 +200,11 @@ def _link_results(plan: HostPlan, text: str | None) -> list[Result]:
     if not subjects:
         return []
     if text is None:
-        return [Result("object", d["id"], "link_state", "unknown", "`ip -j link` gave no answer") for d in subjects]
+        return [Result("object", d["id"], "link_state", "unknown", "`ip -s -j link` gave no answer") for d in subjects]
     try:
-        devices = {link.name: link for link in parse_ip_link_json(text, "ip -j link")}
+        devices = {link.name: link for link in parse_ip_link_json(text, "ip -s -j link")}
     except ParseError:
-        return [Result("object", d["id"], "link_state", "unknown", f"`ip -j link` failed: {_first_line(text)}")
+        return [Result("object", d["id"], "link_state", "unknown", f"`ip -s -j link` failed: {_first_line(text)}")
                 for d in subjects]
     results = []
     for doc in subjects:
@@ -263,6 +267,53 @@ def _membership(plan: HostPlan, devices: dict[str, Link]) -> list[Result]:
             status, text = "ok", f"{device.name} is a member of {bridge.get('name')}"
         results.append(Result("object", vnic["id"], "bridge_membership", status, text))
         results.append(Result("link", _link_key(link), "bridge_membership", status, text))
+    return results
+
+
+#: The counters of `ip -s -j link`'s stats64 that say packets were lost: (direction, name).
+COUNTERS = (("rx", "errors"), ("rx", "dropped"), ("tx", "errors"), ("tx", "dropped"))
+
+
+def parse_link_counters(text: str) -> dict[str, dict[str, int]]:
+    """rx/tx errors and drops per device name from `ip -s -j link` (none for output without stats64)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    found: dict[str, dict[str, int]] = {}
+    for device in data if isinstance(data, list) else []:
+        stats = device.get("stats64") if isinstance(device, dict) else None
+        if isinstance(stats, dict) and isinstance(device.get("ifname"), str):
+            found[device["ifname"]] = {f"{way}_{name}": int((stats.get(way) or {}).get(name) or 0)
+                                       for way, name in COUNTERS}
+    return found
+
+
+def _counter_results(plan: HostPlan, text: str | None) -> list[Result]:
+    """A warning for each NIC (bond members included) or VM tap whose errors or drops grew since the last
+    run (plan.counters); the texts name the counters, the figures go to the metrics."""
+    if text is None:
+        return []
+    counters = parse_link_counters(text)
+    subjects = [d for d in plan.objects.values() if d.get("type") == "host_pnic"]
+    subjects += [plan.objects[v] for v in sorted(_vm_vnics(plan)) if v in plan.objects]
+    results = []
+    for doc in subjects:
+        name = str(doc.get("name") or "")
+        now = counters.get(name)
+        if now is None:
+            continue  # gone (link_state says so), or no statistics in the answer
+        before = plan.counters.get(name)
+        grown = {key: now[key] - before[key] for key in now if before and now[key] > before.get(key, now[key])}
+        metrics = {"device": name, "counters": now, "grown": grown}
+        if before is None or any(now[key] < before.get(key, 0) for key in now):  # first look, or reset
+            results.append(Result("object", doc["id"], "error_counters", "ok", f"{name}: counters recorded", metrics))
+        elif grown:
+            what = ", ".join(key.replace("_", " ") for key in sorted(grown))
+            results.append(Result("object", doc["id"], "error_counters", "warning", f"{name}: {what} growing", metrics))
+        else:
+            results.append(Result("object", doc["id"], "error_counters", "ok", f"{name}: no new errors or drops",
+                                  metrics))
     return results
 
 

@@ -120,6 +120,7 @@ class Monitor:
         self.rounds = 0  # rotates the tunnel peers pinged (checks.peers_this_round)
         self._last_run: dict[tuple[str, str], float] = {}  # (host, check type) -> start of the round that ran it
         self._latest: dict[str, dict[tuple[str, str, str], list[Result]]] = {}  # host -> (kind, key, check) -> results
+        self._counters: dict[str, dict[str, dict[str, int]]] = {}  # host -> device -> error counters at the last run
 
     def due(self, host: str, now: float) -> frozenset[str]:
         """The check types to run on `host` in a round starting at `now` (monotonic seconds)."""
@@ -137,6 +138,8 @@ class Monitor:
         plans = [plan for plan in load_plans(self.db, self.environment, hosts, self.rounds,
                                              lambda host: self.due(host, now)) if plan.checks]
         self.rounds += 1
+        for plan in plans:
+            plan.counters = self._counters.get(plan.host, {})
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="monitor") as pool:
             outcomes = list(pool.map(self._check_host, plans))
         found: list[Result] = []
@@ -155,6 +158,9 @@ class Monitor:
     def _remember(self, plan: HostPlan, cost: HostCost, results: list[Result], now: float) -> list[Result]:
         """The host's latest result of every check, this round's replacing the earlier ones of the checks
         run (a host that did not answer: only its reachability results are replaced)."""
+        for found in results:
+            if found.check == "error_counters":
+                self._counters.setdefault(plan.host, {})[found.metrics["device"]] = found.metrics["counters"]
         if self.intervals is None:
             return results  # every check ran: this round's results are the latest
         latest = self._latest.setdefault(plan.host, {})

@@ -155,3 +155,26 @@ def test_a_plan_runs_only_the_sections_of_the_checks_due() -> None:
     links = plan_host("h1", docs, [], {}, checks=frozenset({"agent_service"}))
     results = evaluate(links, _section("agent:neutron-l3-agent", "active\n"))
     assert [(r.key, r.check, r.status) for r in results] == [("a1", "agent_service", "ok")]
+
+
+def test_error_counters_warn_when_they_grow_between_runs() -> None:
+    """Real `ip -s -j link` before and after veta's ARP requests were dropped (its peer vetb down)."""
+    from ingest.monitoring.checks import parse_link_counters
+
+    before, after = _read("iproute2", "ip-s-j-link-before.json"), _read("iproute2", "ip-s-j-link-after.json")
+    assert parse_link_counters(after)["veta"]["tx_dropped"] == 2 and parse_link_counters("[]") == {}
+    assert parse_link_counters(_read("iproute2", "ip-d-j-link.json")) == {}  # no -s: no statistics, no result
+    docs = [{"id": "h1/veta", "type": "host_pnic", "host": "h1", "name": "veta"},
+            {"id": "h1/vetb", "type": "host_pnic", "host": "h1", "name": "vetb"}]
+    plan = plan_host("h1", docs, [], {}, checks=frozenset({"error_counters"}))
+    first = {r.key: r for r in evaluate(plan, _section("link", before))}
+    assert {(r.status, r.text) for r in first.values()} == {("ok", "veta: counters recorded"),
+                                                           ("ok", "vetb: counters recorded")}
+    plan.counters = {r.metrics["device"]: r.metrics["counters"] for r in first.values()}
+    second = {r.key: r for r in evaluate(plan, _section("link", after))}
+    assert (second["h1/veta"].status, second["h1/veta"].text) == ("warning", "veta: tx dropped growing")
+    assert second["h1/veta"].metrics["grown"] == {"tx_dropped": 2}
+    assert second["h1/vetb"].status == "ok"
+    plan.counters = {r.metrics["device"]: r.metrics["counters"] for r in second.values()}
+    assert {r.status for r in evaluate(plan, _section("link", after))} == {"ok"}  # no growth since: ok again
+    assert {r.text for r in evaluate(plan, _section("link", before))} >= {"veta: counters recorded"}  # a reset
