@@ -83,10 +83,12 @@ def test_a_links_change_counts_for_its_port_until_it_is_undone(  # type: ignore[
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     result = rca(neo4j_driver, env_name, [vm.id])
     assert result.top(1) == [fault.root_cause]
-    # the hybrid plug's bridge (the link's source) stands for the vNIC
+    # the OVS port is named: its tag (the object) and its link into the switch changed
+    assert fault.root_cause == f"{port.binding_host}/br-int/qvo{port.id[:11]}"
     changed = [e for e in _evidence(result, fault.root_cause) if e.startswith("changed recently")]
-    assert changed and all(f"its vconnector_vedge link to {port.binding_host}/vedge-ovs changed at" in e
-                           for e in changed), _evidence(result, fault.root_cause)
+    assert any(f"its vedge_port_vedge link to {port.binding_host}/vedge-ovs changed at" in e for e in changed), \
+        _evidence(result, fault.root_cause)
+    assert any(e.startswith("changed recently: changed at") for e in changed), _evidence(result, fault.root_cause)
     assert verify(mongo_db, neo4j_driver, env_name).ok
 
     clear_fault(world, "vlan_tag_mismatch", port.id)
