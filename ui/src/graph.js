@@ -7,8 +7,8 @@ import { api } from "./api.js";
 
 /** Column of each object type, left to right along a packet's way out of a VM. */
 export const DATAPATH_RANK = {
-  instance: 0, vservice: 0, vnic: 1, vconnector: 2, vedge: 3, otep: 4, host_pnic: 5, switch_pnic: 6,
-  switch: 7, network: 8,
+  instance: 0, vservice: 0, vnic: 1, vconnector: 2, vedge_port: 2.5, vconnector_member: 2.5, vedge: 3, otep: 4,
+  host_pnic: 5, switch_pnic: 6, switch: 7, network: 8,
 };
 const OTHER_RANK = 9;
 export const HEALTH_COLOURS = {
@@ -17,12 +17,12 @@ export const HEALTH_COLOURS = {
 const SHAPES = {
   instance: "round-rectangle", vservice: "round-rectangle", vnic: "ellipse", vconnector: "diamond", vedge: "hexagon",
   otep: "triangle", host_pnic: "rectangle", switch_pnic: "rectangle", switch: "octagon", network: "barrel",
-  host: "round-tag", chain: "round-diamond",
+  host: "round-tag", chain: "round-diamond", vedge_port: "pentagon", vconnector_member: "vee",
 };
 export const TYPE_LABELS = {
   instance: "VM", vservice: "network service", vnic: "vNIC", vconnector: "bridge", vedge: "virtual switch",
   otep: "tunnel endpoint", host_pnic: "host NIC", switch_pnic: "switch port", switch: "switch", network: "network",
-  chain: "vNIC chain (tap/qbr/qvb/qvo)",
+  chain: "vNIC chain (tap/qbr/qvb/qvo)", vedge_port: "OVS port", vconnector_member: "bridge member (VXLAN, VLAN)",
 };
 const HEALTH_ORDER = ["ok", "unknown", "warning", "critical", "down"];
 
