@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from lab.hostmodel import OvsBridge, OvsPort
 from lab.hosts.view import TUNNEL_DEVICES, HostView, stable_number
+from lab.world import Network
 
 Result = tuple[int, str, str]
 OVS_VERSION = "3.1.0"
@@ -551,11 +552,11 @@ def flow_cookie(view: HostView, bridge: str) -> str:
     return f"0x{stable_number(f'{view.state.name}/{bridge}/cookie', 2 ** 63):x}"
 
 
-def _peer_hosts(view: HostView) -> dict[str, list[str]]:
+def _peer_hosts(view: HostView, network_ids: list[str]) -> dict[str, list[str]]:
     """network id -> the other hosts with a port bound on it (the l2population driver tells the agent)."""
     found: dict[str, list[str]] = {}
-    for network_id, ports in view.world_index.ports_by_network.items():
-        for port in ports:
+    for network_id in network_ids:
+        for port in view.world_index.ports_by_network.get(network_id, []):
             if port.binding_host != view.state.name and port.binding_host not in found.setdefault(network_id, []):
                 found[network_id].append(port.binding_host)
     return found
@@ -569,7 +570,16 @@ def _name(port: str) -> str:
 def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
     """The flow tables the Neutron OVS agent programs (iptables hybrid firewall; l2population: each
     network floods only to the tunnels of the peers that host it, and each remote port has a unicast flow).
-    Ports are named (quoted as `--names` prints them); dump_flows numbers them for the plain form."""
+    Ports are named (quoted as `--names` prints them); dump_flows numbers them for the plain form. Built
+    once per host view (a view is rebuilt whenever the world changes)."""
+    cached = view.memo.get(f"flows/{bridge.name}")
+    if isinstance(cached, list):
+        return cached
+    built = view.memo[f"flows/{bridge.name}"] = _agent_flows(view, bridge)
+    return built
+
+
+def _agent_flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
     vlans = view.local_vlans()
     networks = view.networks
     result: list[Flow] = []
@@ -609,17 +619,17 @@ def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
                         "load:NXM_NX_TUN_ID[]->NXM_NX_TUN_ID[],output:OXM_OF_IN_PORT[]),output:\"patch-int\"")]
         tunnel_of = {p.options.get("remote_ip"): p for p in tunnels}  # remote tunneling IP -> port
         ips = view.world_index.tunnel_ips
-        peers = _peer_hosts(view)
+        peers = _peer_hosts(view, [network.id for network, _ in overlay])
+        output_to = {host: f",output:{_name(tunnel_of[ip].name)}" for host, ip in ips.items() if ip in tunnel_of}
         unicast, flood = [], []
         for network, vlan in overlay:
             carry = f"strip_vlan,load:0x{network.segmentation_id:x}->NXM_NX_TUN_ID[]"
             reached = sorted({tunnel_of[ips[h]].name: tunnel_of[ips[h]] for h in peers.get(network.id, [])
                               if ips.get(h) in tunnel_of}.values(), key=lambda p: p.ofport)
-            for port in view.world_index.ports_by_network.get(network.id, []):
-                tunnel = tunnel_of.get(ips.get(port.binding_host))
-                if tunnel is not None and port.binding_host != view.state.name:
-                    unicast.append(Flow(20, 2, f"dl_vlan={vlan},dl_dst={port.mac_address}",
-                                        f"{carry},output:{_name(tunnel.name)}"))
+            for remote in view.world_index.ports_by_network.get(network.id, []):
+                output = output_to.get(remote.binding_host)
+                if output is not None and remote.binding_host != view.state.name:
+                    unicast.append(Flow(20, 2, f"dl_vlan={vlan},dl_dst={remote.mac_address}", carry + output))
             if reached and network.id not in view.host.flood_flows_missing:
                 flood.append(Flow(22, 1, f"dl_vlan={vlan}",
                                   carry + "".join(f",output:{_name(p.name)}" for p in reached)))
@@ -639,7 +649,7 @@ def flows(view: HostView, bridge: OvsBridge) -> list[Flow]:
     return result
 
 
-def _provider_bridge_of(network) -> str:  # type: ignore[no-untyped-def]
+def _provider_bridge_of(network: Network) -> str:
     if network.network_type not in ("vlan", "flat"):
         return ""
     return "br-ex" if network.physical_network == "external" else f"br-{network.physical_network}"
@@ -649,25 +659,29 @@ _PORT_REFERENCE = re.compile(r'(in_port=|output:)"([^"]+)"')
 _BARE_PORT = re.compile(r"(in_port=|output:)([A-Za-z_][A-Za-z0-9_]*)\b(?!\[)")
 
 
-def dump_flows(view: HostView, bridge: OvsBridge, names: bool = False, stats: bool = True) -> str:
-    """`ovs-ofctl dump-flows BRIDGE` as OVS 3.1 prints it to a pipe (header, idle_age, port numbers), or with
-    `--names` (quoted names, no header, no idle_age) or `--no-stats` (no counters, table 0 left out)."""
+def dump_flows(view: HostView, bridge: OvsBridge, names: bool = False, stats: bool = True,
+               table: int | None = None) -> str:
+    """`ovs-ofctl dump-flows BRIDGE [table=N]` as OVS 3.1 prints it to a pipe (header, idle_age, port numbers),
+    or with `--names` (quoted names, no header, no idle_age) or `--no-stats` (no counters, table 0 left out)."""
     cookie = flow_cookie(view, bridge.name)
     numbers = {port.name: "LOCAL" if port.ofport == 65534 else str(port.ofport) for port in bridge.ports}
 
     def number(found: re.Match[str]) -> str:
         return found.group(1) + numbers.get(found.group(2), found.group(2))
 
-    lines = [] if names or not stats else ["NXST_FLOW reply (xid=0x4):"]
+    # with a match ovs-ofctl first negotiates table ids: its request goes out as the 8th transaction, not the 4th
+    lines = [] if names or not stats else [f"NXST_FLOW reply (xid=0x{4 if table is None else 8:x}):"]
     for position, flow in enumerate(flows(view, bridge)):
+        if table is not None and flow.table != table:
+            continue
         match = f"priority={flow.priority}" + (f",{flow.match}" if flow.match else "")
         actions = flow.actions
         if not names:
             match, actions = _PORT_REFERENCE.sub(number, match), _PORT_REFERENCE.sub(number, actions)
             match, actions = _BARE_PORT.sub(number, match), _BARE_PORT.sub(number, actions)
         if not stats:
-            table = f"table={flow.table}, " if flow.table else ""
-            lines.append(f" cookie={cookie}, {table}{match} actions={actions}")
+            shown = f"table={flow.table}, " if flow.table else ""
+            lines.append(f" cookie={cookie}, {shown}{match} actions={actions}")
             continue
         seed = f"{view.state.name}/{bridge.name}/{position}"
         packets = stable_number(seed, 500) if flow.priority < 65535 else 0
@@ -718,7 +732,14 @@ def run_ofctl(view: HostView, args: list[str]) -> Result:
         return 1, "", (f"ovs-ofctl: {params[0]} is not a bridge or a socket\n")
     if command == "show":
         return 0, ofctl_show(view, bridge), ""
-    return 0, dump_flows(view, bridge, names="--names" in options, stats="--no-stats" not in options), ""
+    table = None
+    for match in params[1:]:  # a flow match: the lab's hosts filter by table only
+        found = re.fullmatch(r"table=(\d+)", match)
+        if found is None:
+            return 1, "", f"ovs-ofctl: lab host: only a table=N match is simulated, not {match!r}\n"
+        table = int(found.group(1))
+    return 0, dump_flows(view, bridge, names="--names" in options, stats="--no-stats" not in options,
+                         table=table), ""
 
 
 # -- Open vSwitch installed but not running -------------------------------------------------------

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ingest.sources.host import parsers
+from ingest.sources.host import openflow, parsers
 from ingest.sources.host.facts import (
     CommandFailure,
     DatapathPortFact,
@@ -283,15 +283,16 @@ def collect_datapath(transport: Transport, host: str, facts: HostFacts) -> None:
 
 @_step("ovs-ofctl dump-flows")
 def collect_openflow(transport: Transport, host: str, facts: HostFacts) -> None:
-    """Each OVS bridge's flows, where Open vSwitch answered (a bridge whose dump fails or does not parse is
-    left out, recorded with the line; its mapping is then unknown, never guessed)."""
+    """The OVS agent's tables of each bridge that the vedge's mapping reads (openflow.dump_commands: one table
+    each, so a big cloud's unicast flows are not read), where Open vSwitch answered. A bridge any of whose
+    dumps fails or does not parse is left out, recorded with the line; its mapping is then unknown."""
     if facts.ovs_ports is None:
         return
     facts.openflow = {}
-    for bridge in sorted({p.bridge for p in facts.ovs_ports}):
-        command = f"ovs-ofctl dump-flows {shlex.quote(bridge)}"
-        with _recorded(facts, command):
-            facts.openflow[bridge] = parse_dump_flows(_run(transport, host, command), command=command)
+    for bridge, commands in openflow.dump_commands(facts.ovs_ports).items():
+        with _recorded(facts, commands[0]):
+            facts.openflow[bridge] = [flow for command in commands
+                                      for flow in parse_dump_flows(_run(transport, host, command), command=command)]
 
 
 @_step("virsh list --all")

@@ -1,9 +1,10 @@
 """OpenFlow on an OVS host: fetch each bridge's flows, and read them as the vedge's local VLANs and flooding.
 
-Fetch (I/O): `ovs-ofctl dump-flows BRIDGE` for every bridge OVSDB listed (the plain form: it works on
-every OVS version, and ports come as numbers that OVSDB's Interface `ofport` names). A bridge whose
-dump fails or does not parse costs only its own flows (recorded as a failure, so the scan writes a
-message naming the command and the line); the mapping is then left unknown, never guessed.
+Fetch (fetch.collect_openflow): `ovs-ofctl dump-flows BRIDGE table=N` for the tables of every bridge OVSDB
+listed that the mapping reads (dump_commands; the plain form: it works on every OVS version, and ports come
+as numbers that OVSDB's Interface `ofport` names). A bridge whose dump fails or does not parse costs only
+its own flows (recorded as a failure, so the scan writes a message naming the command and the line); the
+mapping is then left unknown, never guessed.
 
 Transform (pure): the vedge gets
 - `local_vlans` {network id: local VLAN}: the agent's local VLAN of each network, as its flows say
@@ -17,13 +18,31 @@ and bridge_mappings for provider networks).
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from ingest.sources.host.facts import HostFacts, OvsPortFact
-from ingest.sources.host.parsers.openflow import derive_openflow
+from ingest.sources.host.parsers.openflow import FLOOD_TO_TUN, INT_BR_LOCAL_SWITCHING, TUN_TO_LV_TABLES, derive_openflow
 
 Document = dict[str, Any]
 TUNNEL_BRIDGE, INTEGRATION_BRIDGE = "br-tun", "br-int"
+
+
+def dump_commands(ports: list[OvsPortFact]) -> dict[str, list[str]]:
+    """bridge -> the `ovs-ofctl dump-flows BRIDGE table=N` commands the mapping needs: br-int's table 0
+    (provider VLAN translation, dead VLAN), br-tun's tunnel -> local VLAN tables (GRE, VXLAN, Geneve: the
+    agent programs them before any peer's tunnel port exists) and its flooding table 22, a provider
+    bridge's table 0. One table at a time: br-tun's unicast table holds a flow per remote port of every
+    network (thousands in a big cloud) and none is needed here."""
+    tables: dict[str, set[int]] = {}
+    for port in ports:
+        wanted = tables.setdefault(port.bridge, set())
+        if port.bridge == TUNNEL_BRIDGE:
+            wanted.update([*TUN_TO_LV_TABLES, FLOOD_TO_TUN])
+        else:
+            wanted.add(INT_BR_LOCAL_SWITCHING)
+    return {bridge: [f"ovs-ofctl dump-flows {shlex.quote(bridge)} table={table}" for table in sorted(numbers)]
+            for bridge, numbers in sorted(tables.items())}
 
 
 def _network_ids(networks: dict[str, Document], config: dict[str, Any]) -> tuple[dict[tuple[str, int], str],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingest.sources.host.facts import CommandFailure, HostFacts, OvsPortFact
 from ingest.sources.host.fetch import fetch_host_facts
-from ingest.sources.host.openflow import openflow_attributes
+from ingest.sources.host.openflow import dump_commands, openflow_attributes
 from ingest.sources.host.parsers.openflow import parse_dump_flows
 from ingest.transport import CallableTransport
 from lab.generate import generate_world
@@ -72,6 +72,13 @@ def test_what_the_flows_do_not_say_is_left_out() -> None:
     assert openflow_attributes(HostFacts("h", ovs_ports=ports()), NETWORKS, CONFIG) == {}
 
 
+def test_dump_commands_ask_each_bridge_for_the_agent_tables_only() -> None:
+    assert dump_commands(ports()) == {
+        "br-ex": ["ovs-ofctl dump-flows br-ex table=0"], "br-int": ["ovs-ofctl dump-flows br-int table=0"],
+        "br-tun": [f"ovs-ofctl dump-flows br-tun table={n}" for n in (3, 4, 6, 22)]}
+    assert dump_commands([]) == {}
+
+
 class Corrupting:
     """The lab's host, but one command prints what ovs-ofctl never does."""
 
@@ -88,12 +95,15 @@ def test_fetch_reads_every_bridge_and_records_a_bad_dump_naming_the_line() -> No
     answer = LabResponder(generate_world(3, 2, 2, "ovs", "vxlan", seed=31))
     clean = fetch_host_facts(CallableTransport(answer), "compute-1")
     assert clean.failures == [] and set(clean.openflow or {}) == {"br-int", "br-tun"}
-    assert any(f.table == 22 for f in clean.openflow["br-tun"])  # type: ignore[index]
+    # the tables the mapping reads, not the unicast table 20 (a flow per remote port)
+    assert {f.table for f in clean.openflow["br-tun"]} == {3, 4, 6, 22}  # type: ignore[index]
+    assert {f.table for f in clean.openflow["br-int"]} == {0}  # type: ignore[index]
     bad = " cookie=0x1, duration=1.0s, table=22, n_packets=0, n_bytes=0, priority=1,dl_vlan=1 actions=drop\ngarbage\n"
-    broken = fetch_host_facts(CallableTransport(Corrupting(answer, "ovs-ofctl dump-flows br-tun", bad)), "compute-1")
+    corrupt = Corrupting(answer, "ovs-ofctl dump-flows br-tun table=22", bad)
+    broken = fetch_host_facts(CallableTransport(corrupt), "compute-1")
     assert set(broken.openflow or {}) == {"br-int"}
     assert broken.openflow["br-int"] == clean.openflow["br-int"]  # type: ignore[index]
     [failure] = broken.failures
-    assert isinstance(failure, CommandFailure) and failure.command == "ovs-ofctl dump-flows br-tun"
+    assert isinstance(failure, CommandFailure) and failure.command == "ovs-ofctl dump-flows br-tun table=22"
     assert "line 2 is not a flow" in failure.reason and failure.excerpt == "garbage"
     assert broken.ovs_ports == clean.ovs_ports  # the host's other facts stand
