@@ -134,3 +134,12 @@ def test_anything_parses_or_is_a_parse_error(text: str) -> None:
         except ParseError:
             continue
         assert all(0 <= f.table <= 254 and 0 <= f.priority <= 65535 for f in flows)
+
+
+def test_one_table_dumps_as_the_scanner_asks_for_them() -> None:
+    flood = parse_dump_flows(real("ovs-ofctl-dump-flows-br-tun-table-22.txt"))
+    assert [f.table for f in flood] == [22, 22, 22]  # the NXST_FLOW reply (xid=0x8) header is not a flow
+    assert parse_dump_flows(real("ovs-ofctl-dump-flows-br-tun-table-99-empty.txt")) == []
+    tables = {"br-int": parse_dump_flows(real("ovs-ofctl-dump-flows-br-int-table-0.txt")),
+              "br-tun": parse_dump_flows(real("ovs-ofctl-dump-flows-br-tun-table-4.txt")) + flood}
+    assert derive_openflow(tables, PORT_NAMES) == derive_openflow(flows_of("ovs-ofctl-"), PORT_NAMES)
