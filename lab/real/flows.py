@@ -14,13 +14,17 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from typing import TYPE_CHECKING
 
-from lab.hostmodel import HostState
+from lab.hostmodel import HostState, LabHosts
 from lab.hosts.ovs import Flow, flow_cookie, flows
 from lab.hosts.view import host_view
 from lab.real.ovs import PrivateOvs
 from lab.world import World
 from stack.process import StackError
+
+if TYPE_CHECKING:  # lab.real.lab calls program_flows
+    from lab.real.lab import RealLab
 
 # replace-flows compares table ids, an OpenFlow 1.1+ feature (the lab's bridges speak 1.0, 1.3 and 1.4)
 PROTOCOL = "OpenFlow13"
@@ -53,3 +57,9 @@ def program_flows(ovs: PrivateOvs, world: World, state: HostState) -> None:
         if result.returncode != 0:
             raise StackError(f"{state.name}: ovs-ofctl replace-flows {bridge} exited {result.returncode}: "
                              f"{result.stderr.strip()[:400]}")
+
+
+def restore_agent_flows(lab: RealLab, host: str) -> None:
+    """The OVS agent's flows on one host of a running real lab again, for the lab's world as it is now
+    (after a fault deleted some, or the world changed): what the agent does when it resyncs."""
+    program_flows(lab._ovs(host), lab.world, LabHosts(lab.world).get(host))

@@ -98,9 +98,9 @@ def openflow_attributes(facts: HostFacts, networks: dict[str, Document], config:
             network = segment_network.get(flooded)
             if network is None:
                 continue
-            ips = [remote.get(name) for name in outputs]
-            if any(ip is None for ip in ips):
-                return result  # a port we cannot name: where it floods is unknown, not "nowhere"
-            floods[network] = sorted({ip for ip in ips if ip})
+            if any(name.isdigit() for name in outputs) and not names.get(TUNNEL_BRIDGE):
+                return result  # OVSDB gave no port numbers: where it floods is unknown, not "nowhere"
+            # a number no port has is a port deleted under the flow: flooding there reaches nobody
+            floods[network] = sorted({ip for ip in (remote.get(name) for name in outputs) if ip})
         result["flood_tunnels"] = dict(sorted(floods.items()))
     return result

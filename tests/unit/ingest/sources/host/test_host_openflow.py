@@ -61,6 +61,13 @@ def test_flooding_through_unnamed_port_numbers_is_unknown_not_empty() -> None:
     assert "flood_tunnels" not in attributes and attributes["local_vlans"]["net-a"] == 1
 
 
+def test_flooding_to_a_deleted_port_reaches_nobody() -> None:
+    host = facts()
+    host.ovs_ports = [p for p in ports() if p.name != "vxlan-c0a80016"]  # ofport 3 deleted, the flows left
+    assert openflow_attributes(host, NETWORKS, CONFIG)["flood_tunnels"] == {
+        "net-a": ["192.168.0.21"], "net-b": ["192.168.0.21"]}
+
+
 def test_what_the_flows_do_not_say_is_left_out() -> None:
     # no br-tun dump (it failed): no flooding known, overlay networks not mapped; the provider one is
     only_int = openflow_attributes(facts(bridges=("br-int",)), NETWORKS, CONFIG)
