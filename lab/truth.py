@@ -458,9 +458,11 @@ def _ovs_ports(truth: Truth, world: World, host: Host, vedge: str, otep: str | N
             continue
         device = vm_port_name(world, neutron) if instance_port else service_device_name("ovs", neutron)
         tag = tags[network.id] + neutron.vlan_tag_offset
+        # a service's internal port lives in its namespace: the scanner reads its state there, without an
+        # admin state (ovs-vswitchd cannot see the device)
         pid = port("br-int", device, "system" if instance_port else "internal",
                    "up" if neutron.switch_port == "up" else "down", vlan_tag=tag, port_id=neutron.id,
-                   network_id=network.id)
+                   network_id=network.id, **({} if instance_port else {"admin_state": None}))
         truth.link("vedge_port-vedge", pid, vedge, host=name, network=network.id, vlan_tag=tag)
 
 

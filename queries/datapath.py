@@ -189,9 +189,10 @@ def node_failing(node: Mapping[str, Any]) -> str | None:
     if node.get("type") == "vedge_port":
         if node.get("error"):
             return f"OVS interface error: {node['error']}"
-        # A NIC's port follows the NIC's carrier: the NIC is what fails. A port set down on purpose is no fault.
-        if node.get("link_state") == "down" and node.get("admin_state") != "down" and not node.get("pnic"):
-            return "OVS port link down"
+        # A NIC's port follows the NIC's carrier: the NIC is what fails. (A bridge's own internal port is down
+        # too, but on no VM's path.)
+        if node.get("link_state") == "down" and not node.get("pnic"):
+            return "OVS port link down" + (" (administratively down)" if node.get("admin_state") == "down" else "")
     if node.get("type") == "vconnector_member" and node.get("link_state") == "down":
         return "bridge member down"  # lowerlayerdown: the device under it is what fails
     status = (node.get("status") or "").lower()

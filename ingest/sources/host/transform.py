@@ -207,13 +207,13 @@ class HostBuilder:
             nic = port.name if port_type == "system" and port.name in self.pnic_link else None
             self.add({"id": pid, "type": "vedge_port", "name": port.name, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "bridge": port.bridge, "port_type": port_type,
-                      "ofport": port.ofport, "vlan_tag": port.tag, "link_state": port.link_state,
-                      "admin_state": port.admin_state, "error": port.error, "peer": port.options.get("peer"),
+                      "ofport": port.ofport, "vlan_tag": port.tag, **self._port_states(port),
+                      "error": port.error, "peer": port.options.get("peer"),
                       "remote_ip": port.options.get("remote_ip"), "local_ip": port.options.get("local_ip"),
                       "port_id": neutron["id"] if neutron else None,
                       "network_id": neutron["network_id"] if neutron else None,
                       "pnic": f"{self.host}/{nic}" if nic else None})
-            up = port.link_state != "down"
+            up = self.port_up(port)
             if port_type == "patch":
                 self.link("vedge-vedge_port", self.vedge_id, pid, True, f"patch port {port.name} on {port.bridge}")
                 peer = names.get(port.options.get("peer", ""))
@@ -235,6 +235,24 @@ class HostBuilder:
                 self.link("vedge_port-vedge", pid, self.vedge_id, True, f"{port.name} is a port of {port.bridge}"
                           + (f" with tag {port.tag}" if port.tag is not None else ""),
                           network=neutron["network_id"] if neutron else None, vlan_tag=port.tag)
+
+    def _namespaced(self, port: OvsPortFact) -> InterfaceFact | None:
+        """The device of an internal port that was moved into a namespace (a qdhcp tap, a qr-/qg- port)."""
+        if port.type != "internal":
+            return None
+        return next((i for i in self.facts.interfaces if i.name == port.name and i.namespace is not None), None)
+
+    def _port_states(self, port: OvsPortFact) -> dict[str, str | None]:
+        """An OVS port's link and admin state: OVSDB's; for an internal port moved into a namespace, which
+        ovs-vswitchd cannot see there (it reports it down), the device's own carrier and no admin state."""
+        inner = self._namespaced(port)
+        if inner is not None:
+            return {"link_state": "up" if inner.carrier else "down", "admin_state": None}
+        return {"link_state": port.link_state, "admin_state": port.admin_state}
+
+    def port_up(self, port: OvsPortFact) -> bool:
+        """Whether an OVS port passes traffic, by its link state (see _port_states)."""
+        return self._port_states(port)["link_state"] != "down"
 
     def linux_bridges(self) -> None:
         """Neutron's Linux bridges (OVS hybrid qbr<port>, LXB brq<network>) from the host's bridge list, with
@@ -403,10 +421,10 @@ class HostBuilder:
             self._to_vedge(vid, ovs_by_name[device], network, f"{device} is a port of {ovs_by_name[device].bridge}")
 
     def _to_vedge(self, vid: str, port: OvsPortFact, network: str | None, evidence: str) -> None:
-        up = port.link_state != "down"
+        up = self.port_up(port)
         self.link("vnic-vedge", vid, self.vedge_id, up, evidence, network=network, vlan_tag=port.tag)  # type: ignore[arg-type]
         self.link("vnic-vedge_port", vid, ovs_port_id(self.host, port), up,
-                  f"{evidence}; OVSDB link_state {port.link_state or 'unknown'}", network=network)
+                  f"{evidence}; link state {self._port_states(port)['link_state'] or 'unknown'}", network=network)
 
     def linux_bridge(self, vid: str, tap: InterfaceFact, bridge: InterfaceFact, network: str | None,
                       ovs_by_name: dict[str, OvsPortFact]) -> None:
