@@ -27,7 +27,8 @@ from core.stores import Stores
 
 def monitor_loop(database: Any, driver: Any, environment: str, transport: Any, interval_s: float, once: bool,
                  stop: threading.Event, on_round: Callable[[Any, list[Any]], None],
-                 hosts: list[str] | None = None, check_intervals: dict[str, int] | None = None) -> None:
+                 hosts: list[str] | None = None, check_intervals: dict[str, int] | None = None,
+                 mail_fn: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
     """Rounds until `stop` (or one with `once`): check (each check type when its interval has passed on a
     host, with `check_intervals`; all of them every round without), project, evaluate the watches."""
     from graphmodel.projector import Projector
@@ -39,7 +40,7 @@ def monitor_loop(database: Any, driver: Any, environment: str, transport: Any, i
         started = time.monotonic()
         result = monitor.round(hosts)
         Projector(database, driver, environment).sync()
-        events = evaluate_watches(database, driver, environment)
+        events = evaluate_watches(database, driver, environment, mail_fn=mail_fn)
         on_round(result, events)
         if once:
             return
@@ -75,8 +76,10 @@ def monitor(environment: str, once: bool, interval_s: float | None, check_interv
     from graphmodel.checks import check_intervals, parse_intervals
     from ingest.monitoring.runner import environment_transport
     from migrations import runner as migration_runner
+    from queries.watches import smtp_mailer
 
-    settings = cli_settings()
+    settings = cli_settings()  # an incomplete CALIPSO_SMTP_* stops here, naming the variable
+    mail_fn = smtp_mailer(settings)
     try:
         intervals = check_intervals({**parse_intervals(settings.monitor_check_intervals),
                                      **parse_intervals(" ".join(check_interval))})
@@ -92,7 +95,8 @@ def monitor(environment: str, once: bool, interval_s: float | None, check_interv
         def report(result: Any, events: list[Any]) -> None:
             summary = result.summary()
             summary["watch_events"] = [{"watch": e.watch_id, "event": e.event,
-                                        "delivered": e.delivery.delivered if e.delivery else None} for e in events]
+                                        "delivered": e.delivery.delivered if e.delivery else None,
+                                        "mailed": e.mail.delivered if e.mail else None} for e in events]
             summary["status_changes"] = [{"kind": c.kind, "key": c.key, "type": c.type, "previous": c.previous,
                                           "status": c.status, "text": c.text} for c in result.changes]
             if output_format == "json":
@@ -112,11 +116,12 @@ def monitor(environment: str, once: bool, interval_s: float | None, check_interv
             for event in events:
                 click.echo(f"{stamp} watch {event.watch_id}: {event.event}"
                            + (f" (webhook {'delivered' if event.delivery.delivered else 'NOT delivered'})"
-                              if event.delivery else ""))
+                              if event.delivery else "")
+                           + (f" (e-mail {'sent' if event.mail.delivered else 'NOT sent'})" if event.mail else ""))
 
         try:
             monitor_loop(stores.mongo, stores.neo4j, environment, transport, tick, once, stop, report,
-                         check_intervals=intervals)
+                         check_intervals=intervals, mail_fn=mail_fn)
         finally:
             transport.close()
 
@@ -127,14 +132,17 @@ def monitor(environment: str, once: bool, interval_s: float | None, check_interv
 @click.option("--until-healthy", is_flag=True, help="Exit (status 0) once every hop is ok, printing the time to recovery.")
 @click.option("--webhook", default=None, metavar="URL",
               help="Also store a watch that calls URL on degradation and recovery (kept after this command ends).")
+@click.option("--email", default=None, metavar="ADDRESS",
+              help="Also store a watch that e-mails ADDRESS on degradation and recovery (needs CALIPSO_SMTP_HOST; "
+                   "sent by `calipso monitor`).")
 @click.option("--interval", "interval_s", default=5.0, show_default=True, type=click.FloatRange(0.2, 3600),
               metavar="S", help="Seconds between two looks at the paths.")
 @click.option("--check/--no-check", default=False, show_default=True,
               help="Run a monitoring round on the VMs' hosts before each look (when no `calipso monitor` runs).")
 @click.option("--timeout", "timeout_s", default=None, type=click.FloatRange(0, None), metavar="S",
               help="Give up after S seconds (exit status 3).")
-def watch(environment: str, vms: tuple[str, ...], until_healthy: bool, webhook: str | None, interval_s: float,
-          check: bool, timeout_s: float | None) -> None:
+def watch(environment: str, vms: tuple[str, ...], until_healthy: bool, webhook: str | None, email: str | None,
+          interval_s: float, check: bool, timeout_s: float | None) -> None:
     """Follow the paths of VMS (ids or unique names) in ENVIRONMENT and print each status change of any
     hop as it happens. With --until-healthy, exit when every hop is ok and print the time to recovery."""
     from graphmodel.projector import Projector
@@ -143,14 +151,18 @@ def watch(environment: str, vms: tuple[str, ...], until_healthy: bool, webhook: 
 
     stop = _stop_on_signals()
     started = time.monotonic()
-    with Stores(cli_settings()) as stores:
+    settings = cli_settings()
+    with Stores(settings) as stores:
         driver, database = stores.neo4j, stores.mongo
-        if webhook:
+        if webhook or email:
             try:
-                made = make_watch(database, driver, environment, list(vms), webhook, created_by="cli")
+                made = make_watch(database, driver, environment, list(vms), webhook, created_by="cli", email=email,
+                                  settings=settings)
             except WatchError as exc:
                 raise CalipsoError(str(exc)) from None
-            err.print(f"watch {made['_id']} stored: it calls {webhook} on degradation and recovery "
+            err.print(f"watch {made['_id']} stored: it " + " and ".join(
+                      ([f"calls {webhook}"] if webhook else []) + ([f"e-mails {email}"] if email else []))
+                      + " on degradation and recovery "
                       f"(delete it with DELETE /environments/{environment}/watches/{made['_id']})", highlight=False)
         monitor_ = None
         if check:

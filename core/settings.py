@@ -17,7 +17,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import yaml
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from core.errors import ConfigError
@@ -25,6 +25,10 @@ from core.errors import ConfigError
 #: The checkout this package runs from; the default data directory lives under it.
 CHECKOUT = Path(__file__).resolve().parents[1]
 
+#: One plain e-mail address (no display name, no list, no line breaks): what a watch's `email` and
+#: CALIPSO_SMTP_FROM may be.
+EMAIL_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+                           r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*")
 _NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
@@ -77,6 +81,17 @@ class Settings(BaseSettings):
         "", validation_alias=_env("CALIPSO_MONITOR_CHECK_INTERVALS"),
         description="Seconds between two runs of a monitoring check type on a host, e.g. "
                     "'link_state=30,tunnel_peers=120'; unnamed check types keep their default (60 s).")
+
+    smtp_host: str | None = Field(
+        None, validation_alias=_env("CALIPSO_SMTP_HOST"),
+        description="SMTP server for the watches' e-mail (unset: watches cannot send e-mail).")
+    smtp_port: int = Field(25, ge=1, le=65535, validation_alias=_env("CALIPSO_SMTP_PORT"))
+    smtp_from: str | None = Field(None, validation_alias=_env("CALIPSO_SMTP_FROM"),
+                                  description="The From address of the watches' e-mail (needed with CALIPSO_SMTP_HOST).")
+    smtp_starttls: bool = Field(False, validation_alias=_env("CALIPSO_SMTP_STARTTLS"),
+                                description="Upgrade the SMTP connection with STARTTLS (certificate verified).")
+    smtp_user: str | None = Field(None, validation_alias=_env("CALIPSO_SMTP_USER"))
+    smtp_password: SecretStr | None = Field(None, validation_alias=_env("CALIPSO_SMTP_PASSWORD"))
 
     secret_key: SecretStr | None = Field(
         None, validation_alias=_env("CALIPSO_SECRET_KEY"),
@@ -141,6 +156,32 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[a-z_]+=[1-9]\d{0,5}", part):
                 raise ValueError(f"{part!r}: expected CHECK=SECONDS (seconds 1-999999), e.g. link_state=30")
         return value
+
+    @field_validator("smtp_host")
+    @classmethod
+    def _check_smtp_host(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.\-]{0,252})", value):
+            raise ValueError(f"expected a host name or IPv4 address, got {value[:80]!r}")
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_smtp_from(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not EMAIL_ADDRESS.fullmatch(value):
+            raise ValueError(f"expected one e-mail address such as calipso@example.org, got {value[:80]!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_complete(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("CALIPSO_SMTP_HOST is set: CALIPSO_SMTP_FROM (the From address) is needed too")
+        if (self.smtp_user is None) != (self.smtp_password is None):
+            raise ValueError("CALIPSO_SMTP_USER and CALIPSO_SMTP_PASSWORD go together")
+        return self
 
     @field_validator("secret_key")
     @classmethod
@@ -263,7 +304,7 @@ def load_settings(**overrides: Any) -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "extra_forbidden":
                 message = "unknown setting (check the spelling against `calipso config show`)"
-            problems.append(f"{name}: {message}")
+            problems.append(f"{name}: {message}" if error["loc"] else message)  # a rule across variables
         raise ConfigError("Invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 

@@ -6,7 +6,9 @@ new statuses into Neo4j): it reads each focal VM's path (the hops RCA walks, que
 the failing DHCP and router namespaces of its networks) with each hop's monitoring status. A watch
 whose path goes from healthy to degraded calls its webhook with what changed, the paths with their
 health and RCA's top suspects; back to healthy, it calls with the time to recovery. Each delivery
-is a JSON POST, retried with exponential backoff, and recorded (`watch_deliveries`).
+is a JSON POST, retried with exponential backoff, and recorded (`watch_deliveries`). A watch with an
+`email` address gets the same content by e-mail through the configured SMTP server (CALIPSO_SMTP_*:
+a text summary and the webhook's JSON attached), retried and recorded the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import neo4j
 from pymongo.database import Database
 
 from core.errors import CalipsoError
+from core.settings import EMAIL_ADDRESS, Settings
 from queries.datapath import load_datapath, resolve_objects
 from queries.loader import run_query
 from queries.rca import focal_paths, rca
@@ -62,6 +65,15 @@ def check_webhook(url: str | None) -> str | None:
     if parts.username or parts.password:
         raise WatchError("webhook must not carry credentials (user:password@) in its URL")
     return url
+
+
+def check_email(address: str | None) -> str | None:
+    """An e-mail address we will send to: one plain address (no name, list or line break)."""
+    if address is None or address == "":
+        return None
+    if not EMAIL_ADDRESS.fullmatch(address):
+        raise WatchError(f"email must be one address such as ops@example.org, not {address[:100]!r}")
+    return address
 
 
 @dataclass
@@ -118,9 +130,10 @@ class WatchStore:
     def __init__(self, database: Database) -> None:
         self.db = database
 
-    def add(self, environment: str, focal: list[str], webhook: str | None, created_by: str) -> dict[str, Any]:
+    def add(self, environment: str, focal: list[str], webhook: str | None, created_by: str,
+            email: str | None = None) -> dict[str, Any]:
         doc = {"_id": uuid.uuid4().hex, "environment": environment, "focal": focal, "webhook": check_webhook(webhook),
-               "created_by": created_by, "created_at": datetime.now(UTC), "state": "unknown",
+               "email": check_email(email), "created_by": created_by, "created_at": datetime.now(UTC), "state": "unknown",
                "since": None, "hops": {}}
         self.db[WATCHES].insert_one(doc)
         return doc
@@ -145,17 +158,22 @@ def unknown_focal(driver: neo4j.Driver, environment: str, references: Sequence[s
 
 
 def make_watch(database: Database, driver: neo4j.Driver, environment: str, focal: Sequence[str],
-               webhook: str | None, created_by: str) -> dict[str, Any]:
-    """A new watch on objects named by id or unique name (WatchError when one is unknown)."""
+               webhook: str | None, created_by: str, email: str | None = None,
+               settings: Settings | None = None) -> dict[str, Any]:
+    """A new watch on objects named by id or unique name (WatchError when one is unknown, or when it asks
+    for e-mail and `settings` name no SMTP server)."""
     if not focal or len(focal) > MAX_FOCAL:
         raise WatchError(f"a watch names 1 to {MAX_FOCAL} focal VMs")
+    if email and (settings is None or not settings.smtp_host):
+        raise WatchError("e-mail needs an SMTP server: this Calipso has none configured (CALIPSO_SMTP_HOST)")
+    check_email(email)
     from queries.datapath import AnalysisError
 
     try:
         ids = [o["id"] for o in resolve_objects(driver, environment, list(focal), types=FOCAL_TYPES)]
     except AnalysisError as exc:
         raise WatchError(str(exc)) from None
-    return WatchStore(database).add(environment, list(dict.fromkeys(ids)), webhook, created_by)
+    return WatchStore(database).add(environment, list(dict.fromkeys(ids)), webhook, created_by, email)
 
 
 @dataclass
@@ -190,6 +208,75 @@ def deliver(url: str, payload: dict[str, Any], retries: int = 3, backoff_s: floa
     return Delivery(url, payload["event"], False, attempts)
 
 
+def mail_text(payload: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of a watch's e-mail: what the webhook says, readable."""
+    names = ", ".join(str(p.get("name") or p["focal"]) for p in payload.get("paths", [])) or ", ".join(payload["focal"])
+    subject = f"[Calipso] {payload['environment']}: {names} {payload['event']}"
+    lines = [f"Watch {payload['watch_id']} in environment {payload['environment']}: {payload['event']} at "
+             f"{payload['at']} (health: {payload['health']}).", ""]
+    if "time_to_recovery_s" in payload:
+        lines += [f"Time to recovery: {payload['time_to_recovery_s']} s", ""]
+    if payload.get("changed"):
+        lines.append("What changed:")
+        lines += [f"  {c.get('type') or ''} {c.get('name') or c['id']}: {c['previous']} -> {c['status']}"
+                  + (f" ({c['status_text']})" if c.get("status_text") and c["status"] != "ok" else "")
+                  for c in payload["changed"]]
+        lines.append("")
+    if payload.get("suspects"):
+        lines.append("Root-cause suspects:")
+        lines += [f"  {s['rank']}. {s.get('type') or ''} {s.get('name') or s['id']} (score {s['score']})"
+                  for s in payload["suspects"]]
+        lines.append("")
+    for path in payload.get("paths", []):
+        bad = [h for h in path["hops"] if h["status"] != "ok"]
+        lines.append(f"Path of {path.get('name') or path['focal']}: {path['status']}, {len(path['hops'])} hops"
+                     + (f", not ok: {', '.join(str(h.get('name') or h['id']) for h in bad)}" if bad else ""))
+    lines += ["", "The same content as JSON is attached (watch.json)."]
+    return subject, "\n".join(lines) + "\n"
+
+
+def smtp_mailer(settings: Settings, retries: int = 3, backoff_s: float = 1.0, timeout_s: float = 10.0,
+                sleep: Callable[[float], None] = time.sleep) -> Callable[[str, dict[str, Any]], Delivery] | None:
+    """A function sending a watch's payload by e-mail through the configured SMTP server (None when none
+    is configured), retried like a webhook: after backoff_s, 2x, 4x..."""
+    if not settings.smtp_host or not settings.smtp_from:
+        return None
+    host, port, sender = settings.smtp_host, settings.smtp_port, settings.smtp_from
+
+    def send(address: str, payload: dict[str, Any]) -> Delivery:
+        import smtplib
+        import ssl
+        from email.message import EmailMessage
+
+        subject, text = mail_text(payload)
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, address, subject
+        message.set_content(text)
+        message.add_attachment(json.dumps(payload, default=str, indent=1).encode(), maintype="application",
+                               subtype="json", filename="watch.json")
+        attempts: list[dict[str, Any]] = []
+        for attempt in range(retries + 1):
+            if attempt:
+                sleep(backoff_s * 2 ** (attempt - 1))
+            started = datetime.now(UTC)
+            try:
+                with smtplib.SMTP(host, port, timeout=timeout_s) as smtp:
+                    if settings.smtp_starttls:
+                        smtp.starttls(context=ssl.create_default_context())
+                    if settings.smtp_user and settings.smtp_password:
+                        smtp.login(settings.smtp_user, settings.smtp_password.get_secret_value())
+                    smtp.send_message(message)
+                attempts.append({"at": started, "status": 250})
+                return Delivery(f"mailto:{address}", payload["event"], True, attempts)
+            except smtplib.SMTPResponseException as exc:
+                attempts.append({"at": started, "status": exc.smtp_code, "error": str(exc.smtp_error)[:200]})
+            except (smtplib.SMTPException, OSError) as exc:  # refused, unreachable, TLS; never the password
+                attempts.append({"at": started, "error": f"{type(exc).__name__}: {str(exc)[:200]}"})
+        return Delivery(f"mailto:{address}", payload["event"], False, attempts)
+
+    return send
+
+
 @dataclass
 class WatchEvent:
     """A watch that changed state in an evaluation."""
@@ -199,12 +286,15 @@ class WatchEvent:
     event: str  # degraded | recovered
     payload: dict[str, Any]
     delivery: Delivery | None
+    mail: Delivery | None = None
 
 
 def evaluate_watches(database: Database, driver: neo4j.Driver, environment: str,
                      deliver_fn: Callable[[str, dict[str, Any]], Delivery] = deliver,
-                     now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> list[WatchEvent]:
-    """Compare each watch's paths with its last evaluation; alert on degradation and on recovery."""
+                     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                     mail_fn: Callable[[str, dict[str, Any]], Delivery] | None = None) -> list[WatchEvent]:
+    """Compare each watch's paths with its last evaluation; alert on degradation and on recovery (webhook,
+    and e-mail through `mail_fn`, smtp_mailer's, for a watch with an address)."""
     events = []
     store = WatchStore(database)
     for watch in store.list(environment):
@@ -250,7 +340,18 @@ def evaluate_watches(database: Database, driver: neo4j.Driver, environment: str,
         if watch.get("webhook"):
             delivery = deliver_fn(watch["webhook"], payload)
             database[DELIVERIES].insert_one({"watch_id": watch["_id"], "environment": environment, "event": event,
-                                             "at": at, "url": watch["webhook"], "delivered": delivery.delivered,
+                                             "at": at, "url": watch["webhook"], "channel": "webhook",
+                                             "delivered": delivery.delivered,
                                              "attempts": delivery.attempts})
-        events.append(WatchEvent(watch["_id"], environment, event, payload, delivery))
+        mail = None
+        if watch.get("email"):
+            if mail_fn is None:
+                mail = Delivery(f"mailto:{watch['email']}", event, False,
+                                [{"at": at, "error": "no SMTP server configured (CALIPSO_SMTP_HOST)"}])
+            else:
+                mail = mail_fn(watch["email"], payload)
+            database[DELIVERIES].insert_one({"watch_id": watch["_id"], "environment": environment, "event": event,
+                                             "at": at, "url": mail.url, "channel": "email",
+                                             "delivered": mail.delivered, "attempts": mail.attempts})
+        events.append(WatchEvent(watch["_id"], environment, event, payload, delivery, mail))
     return events

@@ -25,12 +25,15 @@ from queries.watches import (
     unknown_focal,
 )
 
+#: The API's check of an address (queries.watches.check_email applies the full rule).
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[A-Za-z0-9.\-]{1,189}$"
+
 ns = Namespace("watches", description="Watches on VMs' paths, with webhooks on degradation and recovery")
 PATH = ENV_PATH + "/watches"
 
 item = ns.model("Watch", {
     "id": fields.String(required=True), "environment": fields.String(required=True),
-    "focal": fields.List(fields.String, required=True), "webhook": fields.String(),
+    "focal": fields.List(fields.String, required=True), "webhook": fields.String(), "email": fields.String(),
     "state": fields.String(required=True, description="unknown (not evaluated yet), healthy or degraded"),
     "since": fields.DateTime(), "created_by": fields.String(required=True)})
 page = page_model(ns, "WatchPage", item)
@@ -40,6 +43,8 @@ NEW = (
           required=True, max_length=200),
     Param("webhook", "str", "http(s) URL that gets a JSON POST on degradation and on recovery (no credentials in it)",
           max_length=2000, pattern=WEBHOOK_PATTERN),
+    Param("email", "str", "An address that gets the same content by e-mail (needs the server's CALIPSO_SMTP_HOST)",
+          max_length=254, pattern=EMAIL_PATTERN),
 )
 
 
@@ -63,13 +68,14 @@ class Watches(Resource):
     @query(ns)
     @body(ns, "NewWatch", *NEW)
     def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
-        """Watch VMs' paths (view role; with a webhook, edit role): the webhook is called when a hop degrades
-        and when all recover."""
-        # A webhook makes the server send requests to a URL of the caller's choosing: only for those
-        # trusted to change the environment, not for every reader.
-        principal = require(env, "edit" if data["webhook"] else "view")
+        """Watch VMs' paths (view role; with a webhook or an e-mail address, edit role): the webhook is called
+        and the address mailed when a hop degrades and when all recover."""
+        # A webhook or an address makes the server send to a destination of the caller's choosing: only for
+        # those trusted to change the environment, not for every reader.
+        principal = require(env, "edit" if data["webhook"] or data.get("email") else "view")
         try:
-            doc = make_watch(mongo(), context().stores.neo4j, env, data["focal"], data["webhook"], principal.user)
+            doc = make_watch(mongo(), context().stores.neo4j, env, data["focal"], data["webhook"], principal.user,
+                             email=data.get("email"), settings=context().settings)
         except WatchError as exc:
             unknown = unknown_focal(context().stores.neo4j, env, data["focal"])
             if unknown:  # names nothing at all: a 404, as the analyses answer

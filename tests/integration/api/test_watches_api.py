@@ -49,3 +49,19 @@ def test_watch_lifecycle_and_refusals(api_app, api_tokens, api_world) -> None:  
     assert client.delete(f"{path}/{others['id']}", headers=auth("carol")).status_code == 204
     assert client.delete(f"{path}/{watch['id']}", headers=auth("carol")).status_code == 204
     error_of(client.get(f"{path}/{watch['id']}", headers=auth("alice")), 404)
+
+
+def test_an_email_watch_needs_the_edit_role_and_an_smtp_server(api_app, api_tokens, api_world) -> None:  # type: ignore[no-untyped-def]
+    client = api_app.test_client()
+    path = f"{API}/environments/{api_world.environment}/watches"
+    vm = api_world.world.instances[0]
+
+    def auth(user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_tokens[user]}"}
+
+    body = {"focal": [vm.id], "email": "ops@example.org"}
+    error_of(client.post(path, json=body, headers=auth("alice")), 403)  # the server would mail anyone: edit role
+    refused = error_of(client.post(path, json=body, headers=auth("carol")), 400)  # the test API has no SMTP server
+    assert "CALIPSO_SMTP_HOST" in refused["message"]
+    assert "email" in error_of(client.post(path, json={**body, "email": "two@a.org, three@b.org"},
+                                           headers=auth("carol")), 400)["message"]

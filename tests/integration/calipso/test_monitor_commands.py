@@ -61,8 +61,10 @@ def test_monitor_and_watch_over_ssh(mongo_db, neo4j_driver, served_lab: ServedLa
         cleared = _run(served_lab, mongo_db, "lab", "fault", str(served_lab.world_file), "nic_down",
                        f"compute-1/{nic.name}", "--clear")
         assert cleared.returncode == 0, cleared.stderr
-    out, err = watch.communicate(timeout=150)
-    out = first_line + out
+    # not communicate(): it reads the pipe's descriptor, past the lines readline() left in the file's buffer
+    watch.wait(timeout=150)
+    out = first_line + (watch.stdout.read() if watch.stdout else "")
+    err = watch.stderr.read() if watch.stderr else ""
     assert watch.returncode == 0, out + err
     assert f"{vm.name}: critical (" in out and f"host_pnic {nic.name} critical -> ok" in out
     assert "every hop is ok: healthy after" in out

@@ -46,6 +46,10 @@ def test_environment_variables_override_defaults(clean_environment: pytest.Monke
     ("CALIPSO_SECRET_KEY", "short", "CALIPSO_SECRET_KEY: expected a Fernet key"),
     ("CALIPSO_LOG_LEVEL", "LOUD", "CALIPSO_LOG_LEVEL: Input should be"),
     ("CALIPSO_MONITOR_CHECK_INTERVALS", "link_state=0", "CALIPSO_MONITOR_CHECK_INTERVALS: 'link_state=0': expected"),
+    ("CALIPSO_SMTP_FROM", "Ops <ops@example.org>", "CALIPSO_SMTP_FROM: expected one e-mail address"),
+    ("CALIPSO_SMTP_HOST", "mail host", "CALIPSO_SMTP_HOST: expected a host name"),
+    ("CALIPSO_SMTP_HOST", "127.0.0.1", "CALIPSO_SMTP_HOST is set: CALIPSO_SMTP_FROM (the From address) is needed"),
+    ("CALIPSO_SMTP_USER", "mailer", "CALIPSO_SMTP_USER and CALIPSO_SMTP_PASSWORD go together"),
 ])
 def test_invalid_value_names_the_variable_and_what_is_expected(
         clean_environment: pytest.MonkeyPatch, variable: str, value: str, expected: str) -> None:
