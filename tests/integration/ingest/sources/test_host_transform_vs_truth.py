@@ -67,13 +67,16 @@ def test_every_variant_equals_the_truth(mechanism: str, type_driver: str) -> Non
     ("ovs", "vxlan", "nic_down"), ("ovs", "vlan", "bond_member_down"), ("ovs", "vxlan", "ovs_port_down"),
     ("ovs", "vxlan", "ovs_port_missing"), ("lxb", "vxlan", "tunnel_unreachable"), ("lxb", "vlan", "nic_down"),
     ("ovs", "vxlan", "dhcp_namespace_gone"), ("ovs", "vlan", "vlan_tag_mismatch"), ("sriov", "vlan", "ovs_port_down"),
-    ("vpp", "vlan", "ovs_port_down"),
+    ("vpp", "vlan", "ovs_port_down"), ("lxb", "vxlan", "bridge_member_missing"), ("ovs", "gre", "ovs_port_down"),
+    ("ovs", "vxlan", "tunnel_port_missing"),
 ])
 def test_faulted_worlds_equal_the_truth(mechanism: str, type_driver: str, kind: str) -> None:
     world = generate_world(3, 2, 2, mechanism, type_driver, seed=4)
     vm = world.instances[0]
     target = {"nic_down": f"{vm.host}/eth1", "bond_member_down": f"{vm.host}/eth1", "tunnel_unreachable": vm.host,
-              "dhcp_namespace_gone": world.networks[0].id}.get(kind, vm.port_ids[0])
+              "dhcp_namespace_gone": world.networks[0].id,
+              "tunnel_port_missing": f"{vm.host}/{next(h.name for h in world.hosts if h.name != vm.host)}",
+              }.get(kind, vm.port_ids[0])
     inject_fault(world, kind, target)
     assert_equals_truth(world)
 
