@@ -401,7 +401,7 @@ def _ovs_ports(truth: Truth, world: World, host: Host, vedge: str, otep: str | N
     name = host.name
     folder = truth.folder(vedge, "vedge", "ports", "vedge_port", name)
 
-    def port(bridge: str, device: str, kind: str, link_state: str = "up", admin_state: str = "up",
+    def port(bridge: str, device: str, kind: str, link_state: str = "up", admin_state: str | None = "up",
              **attributes: Any) -> str:
         pid = ovs_port_id(name, bridge, device)
         truth.add(TruthObject(pid, "vedge_port", device, folder, "folder", name, {
