@@ -395,7 +395,7 @@ def fault_targets(lab: RealLab, kind: str) -> list[str]:
 
 def broken_vms(lab: RealLab, target: str) -> list[str]:
     """The VMs (instance ids) a fault on HOST/DEVICE breaks, where a user would start RCA from (none for a
-    host NIC that carries no VM traffic): the VM whose
+    host NIC that carries no VM traffic, or an OVS bridge's own port): the VM whose
     port the device is; the VMs on the network of a DHCP/router port or of a Linux bridge agent's bridge or
     VXLAN device on the host; else (or when that network has no VM) every VM on the host, and for a host
     without VMs (the network node) every VM."""
@@ -407,6 +407,8 @@ def broken_vms(lab: RealLab, target: str) -> list[str]:
     instances = world.instances
     if spec.interface is not None and spec.interface.kind == "physical" and not _carries_vm_traffic(spec):
         return []  # a management NIC, or a spare one: no VM's traffic crosses it
+    if any(b.name == device for b in state.ovs_bridges):
+        return []  # a switch's own internal port: no VM's traffic crosses it, its MTU limits nothing
     if port is not None and port.device_owner.startswith("compute:"):
         return sorted(i.id for i in instances if port.id in i.port_ids)
     network = port.network_id if port is not None else None

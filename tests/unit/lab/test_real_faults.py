@@ -103,3 +103,4 @@ def test_a_nic_no_vm_traffic_crosses_breaks_no_vm(ovs: RealLab) -> None:
     assert broken_vms(ovs, "compute-1/eth0") == []  # management
     assert broken_vms(ovs, "compute-1/eth2") == []  # a spare NIC (the bond's other member)
     assert broken_vms(ovs, "compute-1/eth1")  # the tunnel's
+    assert broken_vms(ovs, "compute-1/br-int") == []  # the switch's own port
