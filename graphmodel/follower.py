@@ -6,11 +6,11 @@ without a command. Each environment keeps its own checkpoint in Neo4j (`Projecto
 kill -9 or a Neo4j outage loses nothing and doubles nothing; the next run resumes after the last
 committed batch.
 
-Cheap when idle: the feed's sequence numbers come from one counter document (`counters/changes`);
-the service reads that small document each poll and reads the feed only when it moved. A writer
-reserves its numbers before it inserts the entries, so after each move the environments are synced
-again for SETTLE_S seconds; a full pass every RESYNC_S seconds (which also discovers environments
-that only exist in the feed) is the safety net.
+Cheap when idle: each environment's feed is numbered by its own counter document
+(`counters/changes:<environment>`); the service reads those few small documents each poll and reads
+the feeds only when one moved. A writer reserves its numbers before it inserts the entries, so after
+each move the environments are synced again for SETTLE_S seconds; a full pass every RESYNC_S seconds
+(which also discovers environments that only exist in the feed) is the safety net.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pymongo.errors
 from pymongo.database import Database
 
 from core.environments import ENVIRONMENTS
-from graphmodel.inventory import CHANGES, COUNTERS
+from graphmodel.inventory import CHANGES, feed_counters
 from graphmodel.projector import CHECKPOINT_LABEL, Projector, SyncStats
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,9 @@ class ProjectorService:
         self.environments |= found
         return self.environments
 
-    def counter(self) -> int:
-        doc = self.db[COUNTERS].find_one({"_id": CHANGES})
-        return int(doc["value"]) if doc else 0
+    def counter(self) -> dict[str, int]:
+        """Every environment's feed counter; a difference from the last poll means something was written."""
+        return feed_counters(self.db)
 
     def sync_all(self) -> int:
         """One pass: apply every environment's new changes; returns how many were applied."""
@@ -119,7 +119,7 @@ class ProjectorService:
 
     def run(self, stop: Callable[[], bool]) -> ServiceStats:
         """Follow until stop() is true. Waits (and retries) while a store is down."""
-        seen_counter = -1
+        seen_counter: dict[str, int] | None = None
         settle_until = 0.0
         next_full = 0.0
         backoff = self.poll_interval_s

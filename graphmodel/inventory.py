@@ -5,10 +5,10 @@ path (DESIGN §2):
 - upserts the current documents in `inventory` (objects) and `links`, in batches;
 - keeps `history`: every change closes the previous version (`valid_to`) and opens a new one
   (`valid_from`), so the environment as of any time can be rebuilt;
-- appends to `changes`, an ordered feed (sequence numbers from an atomic counter) that the
-  projector follows into Neo4j. FerretDB has no change streams, so this is how the projector
-  learns what changed. An entry carries its document as BSON bytes: read it with
-  `change_document`.
+- appends to `changes`, an ordered feed per environment that the projector follows into Neo4j.
+  FerretDB has no change streams, so this is how the projector learns what changed. Each
+  environment numbers its own entries (`seq`, from its counter `counters/changes:<environment>`);
+  an entry carries its document as BSON bytes: read it with `change_document`.
 A document that comes back unchanged only has `last_seen` and `scan_id` refreshed: no history,
 no feed entry.
 """
@@ -258,9 +258,12 @@ class InventoryWriter:
             self._replace(HISTORY, [{**version, "valid_to": now} for version in open_versions])
 
     def _append_feed(self, feed: list[Document]) -> None:
+        """Number the entries after the environment's last one and insert them. Callers hold the
+        environment's write lock (see `reserve_sequence`), so numbers are handed out and inserted in
+        the same order: the projector, reading after its checkpoint, never misses one."""
         if not feed:
             return
-        first = reserve_sequence(self.db, len(feed))
+        first = reserve_sequence(self.db, self.environment, len(feed))
         for offset, change in enumerate(feed):
             change["seq"] = first + offset
         self._insert(CHANGES, feed)
@@ -296,11 +299,51 @@ def _chunks(items: list[Any], size: int = SLICE) -> list[list[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
-def reserve_sequence(database: Database, count: int) -> int:
-    """Reserve `count` consecutive sequence numbers of the changes feed; returns the first."""
+def feed_counter_id(environment: str) -> str:
+    """The `_id` of the counter document of an environment's changes feed."""
+    return f"{CHANGES}:{environment}"
+
+
+def reserve_sequence(database: Database, environment: str, count: int) -> int:
+    """Reserve `count` consecutive sequence numbers of one environment's changes feed; returns the first.
+
+    Correct only under the environment's write lock (`environment_write_lock`): FerretDB 1.24 does
+    not apply find_one_and_update's `$inc` atomically (8 threads x 25 increments ended at 20), so a
+    counter two writers advance at once hands out overlapping numbers, or goes back below numbers the
+    projector already passed. One counter per environment, advanced only by the lock's holder, never
+    sees two writers; the feed's unique (environment, seq) index turns a writer without the lock
+    into a duplicate-key error instead of a lost change. A missing counter starts after the
+    environment's newest entry (a feed numbered before counters were per environment)."""
     counter = database[COUNTERS].find_one_and_update(
-        {"_id": CHANGES}, {"$inc": {"value": count}}, upsert=True, return_document=ReturnDocument.AFTER)
-    return int(counter["value"]) - count + 1
+        {"_id": feed_counter_id(environment)}, {"$inc": {"value": count}, "$set": {"environment": environment}},
+        upsert=True, return_document=ReturnDocument.AFTER)
+    value = int(counter["value"])
+    if value == count:  # a new counter: continue an older feed, if the environment has one
+        newest = database[CHANGES].find_one({"environment": environment}, {"seq": 1}, sort=[("seq", -1)])
+        if newest is not None and int(newest["seq"]) > 0:
+            value = int(newest["seq"]) + count
+            database[COUNTERS].update_one({"_id": feed_counter_id(environment)}, {"$set": {"value": value}})
+    return value - count + 1
+
+
+def feed_counters(database: Database) -> dict[str, int]:
+    """Every environment's feed counter: the last sequence number handed out (one small read)."""
+    return {str(doc["environment"]): int(doc["value"])
+            for doc in database[COUNTERS].find({"environment": {"$exists": True}}, {"environment": 1, "value": 1})}
+
+
+def initialize_feed_counters(database: Database) -> dict[str, int]:
+    """Create the per-environment counters from an existing feed (each continues after its
+    environment's newest entry; an existing counter is only ever moved forward). Returns them."""
+    counters = feed_counters(database)
+    for environment in database[CHANGES].distinct("environment"):
+        newest = database[CHANGES].find_one({"environment": environment}, {"seq": 1}, sort=[("seq", -1)])
+        last = int(newest["seq"]) if newest else 0
+        if last > counters.get(environment, 0):
+            database[COUNTERS].update_one({"_id": feed_counter_id(environment)},
+                                          {"$set": {"environment": environment, "value": last}}, upsert=True)
+            counters[environment] = last
+    return counters
 
 
 WRITE_LOCKS = "write_locks"

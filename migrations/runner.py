@@ -29,6 +29,13 @@ def apply_mongo(database: Database) -> list[StepState]:
     for step in MONGO_STEPS:
         if step.version in done:
             continue
+        existing: dict[str, set[str]] = {}
+        for collection, name in step.drop_indexes:
+            existing.setdefault(collection, set(database[collection].index_information()))
+            if name in existing[collection]:
+                database[collection].drop_index(name)
+        if step.data is not None:
+            step.data(database)
         for index in step.indexes:
             database[index.collection].create_index(list(index.keys), name=index.name, unique=index.unique)
         now = datetime.now(UTC)

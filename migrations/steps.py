@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from pymongo.database import Database
+
+from graphmodel.inventory import initialize_feed_counters
 
 
 @dataclass(frozen=True)
@@ -18,9 +23,14 @@ class MongoIndex:
 
 @dataclass(frozen=True)
 class MongoStep:
+    """Indexes to drop (by name; a missing one is fine), then a data change (idempotent), then
+    indexes to create."""
+
     version: int
     description: str
     indexes: tuple[MongoIndex, ...]
+    drop_indexes: tuple[tuple[str, str], ...] = ()  # (collection, index name)
+    data: Callable[[Database], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,10 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
     MongoStep(4, "known SSH host keys: one per environment, host and key type", (
         MongoIndex("known_hosts", (("environment", ASC), ("host", ASC), ("key_type", ASC)), unique=True),
     )),
+    MongoStep(5, "each environment numbers its own changes feed (one counter per environment, "
+                 "unique per environment and seq): one global counter was not atomic on FerretDB", (
+        MongoIndex("changes", (("environment", ASC), ("seq", ASC)), unique=True),
+    ), drop_indexes=(("changes", "seq_1"), ("changes", "environment_1_seq_1")), data=initialize_feed_counters),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (

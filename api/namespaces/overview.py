@@ -14,7 +14,7 @@ from api.context import caller, context, mongo, require
 from api.namespaces.common import ENV_DOC, ENV_PATH
 from api.params import Args, Param, query
 from api.serialize import jsonable, with_id
-from graphmodel.inventory import CHANGES, COUNTERS
+from graphmodel.inventory import CHANGES, COUNTERS, feed_counter_id
 from graphmodel.projector import Projector
 from graphmodel.schema import uid
 from ingest.records import SCANS
@@ -114,8 +114,8 @@ class Projection(Resource):
         require(env)
         database = mongo()
         checkpoint = Projector(database, context().stores.neo4j, env).checkpoint()
-        # Gated by the feed's counter (one document): nothing was written since the checkpoint, no scan.
-        counter = database[COUNTERS].find_one({"_id": CHANGES}) or {}
+        # Gated by the environment's feed counter (one document): nothing written since the checkpoint, no scan.
+        counter = database[COUNTERS].find_one({"_id": feed_counter_id(env)}) or {}
         pending = 0 if int(counter.get("value") or 0) <= checkpoint else \
             count(database, CHANGES, {"environment": env, "seq": {"$gt": checkpoint}})
         return {"environment": env, "checkpoint": checkpoint, "lag": pending}

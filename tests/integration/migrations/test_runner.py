@@ -1,7 +1,11 @@
 from typing import Any
 
+import pytest
+from pymongo.errors import DuplicateKeyError
+
 from core.stores import Stores
-from migrations.runner import apply_mongo, apply_neo4j, status
+from graphmodel.inventory import COUNTERS, InventoryWriter, feed_counters, reserve_sequence
+from migrations.runner import MONGO_STATE, apply_mongo, apply_neo4j, status
 from migrations.steps import MONGO_STEPS, NEO4J_STEPS
 
 
@@ -41,3 +45,38 @@ def test_status_lists_every_step_with_its_time(mongo_db, stores: Stores) -> None
     states = status(mongo_db, stores.neo4j)
     assert len(states) == len(MONGO_STEPS) + len(NEO4J_STEPS)
     assert all(state.applied_at is not None for state in states)
+
+
+def test_feed_counters_per_environment_continue_a_feed_numbered_by_the_global_counter(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    # A database as step 4 left it: one global counter, the feed numbered across environments.
+    apply_mongo(mongo_db)
+    mongo_db["changes"].drop_indexes()
+    mongo_db["changes"].create_index([("seq", 1)], name="seq_1", unique=True)
+    mongo_db["changes"].create_index([("environment", 1), ("seq", 1)], name="environment_1_seq_1")
+    mongo_db[MONGO_STATE].delete_one({"_id": 5})
+    mongo_db[COUNTERS].delete_many({})
+    mongo_db[COUNTERS].insert_one({"_id": "changes", "value": 7})
+    mongo_db["changes"].insert_many([{"environment": env, "seq": seq, "kind": "object", "op": "upsert", "key": "k"}
+                                     for env, seq in (("a", 1), ("b", 2), ("a", 3), ("b", 4), ("a", 7))])
+
+    assert [step.version for step in apply_mongo(mongo_db)] == [5]
+    assert feed_counters(mongo_db) == {"a": 7, "b": 4}
+    indexes = mongo_db["changes"].index_information()
+    assert "seq_1" not in indexes and indexes["environment_1_seq_1"]["unique"] is True
+    # Each environment continues after its own newest entry; numbers may now repeat across environments.
+    InventoryWriter(mongo_db, "b").write_objects([{"id": "x", "type": "host", "name": "x"}])
+    InventoryWriter(mongo_db, "a").write_objects([{"id": "x", "type": "host", "name": "x"}])
+    assert mongo_db["changes"].find_one({"environment": "b", "key": "x"})["seq"] == 5
+    assert mongo_db["changes"].find_one({"environment": "a", "key": "x"})["seq"] == 8
+    # A second entry with a number its environment already has is refused, not silently kept.
+    with pytest.raises(DuplicateKeyError):
+        mongo_db["changes"].insert_one({"environment": "a", "seq": 8})
+
+
+def test_a_missing_feed_counter_starts_after_the_environments_newest_entry(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    # No migration run (an upgraded deployment before `calipso migrate`): the feed has old numbers.
+    mongo_db["changes"].insert_many([{"environment": "a", "seq": seq} for seq in (3, 11)])
+    assert reserve_sequence(mongo_db, "a", 4) == 12
+    assert reserve_sequence(mongo_db, "a", 1) == 16
+    assert reserve_sequence(mongo_db, "fresh", 2) == 1
+    assert feed_counters(mongo_db) == {"a": 16, "fresh": 2}
