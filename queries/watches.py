@@ -164,15 +164,15 @@ def make_watch(database: Database, driver: neo4j.Driver, environment: str, focal
     for e-mail and `settings` name no SMTP server)."""
     if not focal or len(focal) > MAX_FOCAL:
         raise WatchError(f"a watch names 1 to {MAX_FOCAL} focal VMs")
-    if email and (settings is None or not settings.smtp_host):
-        raise WatchError("e-mail needs an SMTP server: this Calipso has none configured (CALIPSO_SMTP_HOST)")
-    check_email(email)
     from queries.datapath import AnalysisError
 
     try:
         ids = [o["id"] for o in resolve_objects(driver, environment, list(focal), types=FOCAL_TYPES)]
     except AnalysisError as exc:
         raise WatchError(str(exc)) from None
+    if email and (settings is None or not settings.smtp_host):
+        raise WatchError("e-mail needs an SMTP server: this Calipso has none configured (CALIPSO_SMTP_HOST)")
+    check_email(email)
     return WatchStore(database).add(environment, list(dict.fromkeys(ids)), webhook, created_by, email)
 
 

@@ -24,6 +24,7 @@ DOMAIN_RULES = {
     "POST /environments/{env}/scans": "the environment must be configured",
     "POST /environments/{env}/monitoring/sensu": "the body is a Sensu Go event, in that tool's own format",
     "POST /environments/{env}/monitoring/collectd": "the body is collectd write_http JSON, in that tool's own format",
+    "POST /environments/{env}/watches": "email needs the server's SMTP settings (CALIPSO_SMTP_HOST)",
 }
 
 
