@@ -65,16 +65,16 @@ def _network_ids(networks: dict[str, Document], config: dict[str, Any]) -> tuple
 
 def openflow_attributes(facts: HostFacts, networks: dict[str, Document], config: dict[str, Any]) -> Document:
     """The vedge's `local_vlans` and `flood_tunnels` from the host's flows (pure); empty when the flows
-    were not read. `flood_tunnels` is left out when a flood port cannot be named (no ofport in OVSDB)."""
-    flows = getattr(facts, "openflow", None)
+    were not read. `flood_tunnels` is left out when br-tun floods to port numbers and OVSDB gave none
+    (the `ovs-vsctl show` fallback has no ofport)."""
+    flows = facts.openflow
     if not flows or facts.ovs_ports is None:
         return {}
     ports: list[OvsPortFact] = facts.ovs_ports
     names: dict[str, dict[int, str]] = {}
     for port in ports:
-        ofport = getattr(port, "ofport", None)
-        if isinstance(ofport, int) and ofport > 0:
-            names.setdefault(port.bridge, {})[ofport] = port.name
+        if port.ofport is not None and port.ofport > 0:  # -1: the interface could not be created
+            names.setdefault(port.bridge, {})[port.ofport] = port.name
     derived = derive_openflow(flows, names, TUNNEL_BRIDGE, INTEGRATION_BRIDGE)
     overlay, provider = _network_ids(networks, config)
     result: Document = {}
