@@ -39,7 +39,7 @@ from typing import Any
 import neo4j
 
 from graphmodel.schema import uid
-from queries.datapath import Datapath, load_datapath, node_failing, reach, resolve_objects
+from queries.datapath import DETAIL_TYPES, Datapath, load_datapath, node_failing, reach, resolve_objects
 from queries.invariants import invariants
 from queries.loader import run_query
 from queries.results import Tabular
@@ -260,7 +260,7 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     removed: dict[str, dict[str, Any]] = {}
     weight: dict[str, float] = {}  # per suspect, how much its newest change weighs (recency)
     for change in run_query(driver, "recent_changes", env=environment, since=since, networks=networks,
-                            uids=[uid(environment, c) for c in candidates]):
+                            hosts=sorted(hosts), uids=[uid(environment, c) for c in candidates]):
         changes = _net_changes_of(change, since)
         if not changes:
             continue  # undone: back to its state at `since`
@@ -296,7 +296,8 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     for object_id, kinds in evidence.items():
         shared = sum(1 for p in paths if object_id in p.depth) or \
             sum(1 for p in paths if (removed.get(object_id) or beside.get(object_id) or {}).get("network_id")
-                in p.networks)
+                in p.networks) or \
+            sum(1 for p in paths if _removed_hop_on_host(removed.get(object_id), datapath, p.focal))
         node = datapath.nodes.get(object_id) or removed.get(object_id) or beside.get(object_id) or {}
         score = sum(WEIGHTS[kind] * (weight.get(object_id, 1.0) if kind in RECENT_KINDS else 1.0) for kind in kinds)
         score *= 0.5 + 0.5 * shared / max(len(paths), 1)
@@ -306,6 +307,14 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     for rank, ranked in enumerate(suspects, 1):
         ranked.rank = rank
     return RcaResult(environment, focal_ids, since, suspects)
+
+
+def _removed_hop_on_host(doc: dict[str, Any] | None, datapath: Datapath, focal: str) -> bool:
+    """Whether a removed OVS port or bridge member (a patch or tunnel port: no network of its own) was on
+    the focal VM's host, where its switch or bridge is."""
+    if not doc:
+        return False
+    return doc.get("type") in DETAIL_TYPES and doc.get("host") == datapath.nodes.get(focal, {}).get("host")
 
 
 def common_hops(datapath: Datapath, paths: Sequence[_Path]) -> list[str]:

@@ -59,3 +59,19 @@ def test_a_linux_bridge_leaves_by_its_vxlan_device_and_outlives_its_taps(  # typ
     assert set(found) == {f"{vm.host}/{bridge}", vxlan}
     assert not {names.tap_name(p.id) for p in vm_ports} & set(found[f"{vm.host}/{bridge}"].get("interfaces", []))
     assert found[vxlan]["link_state"] == "up" and found[vxlan]["vni"] == network.segmentation_id
+
+
+def test_a_removed_tunnel_port_is_evidence_on_its_host(mongo_db, neo4j_driver, env_name: str) -> None:  # type: ignore[no-untyped-def]
+    world = generate_world(3, 2, 1, "ovs", "vxlan", seed=71)
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    vm = world.instances[0]
+    peer = next(h for h in world.hosts if h.name != vm.host and any(i.host == h.name for i in world.instances))
+    fault = inject_fault(world, "tunnel_port_missing", f"{vm.host}/{peer.name}")
+    scan_and_project(world, mongo_db, neo4j_driver, env_name)
+    port = ovs_port_id(vm.host, "br-tun", names.ovs_tunnel_port_name("vxlan", str(peer.tunnel_ip)))
+    result = rca(neo4j_driver, env_name, fault.down)
+    suspect = next((s for s in result.suspects if s.id == port), None)
+    # a tunnel port has no network: it counts for the VMs on its host
+    assert suspect is not None and suspect.type == "vedge_port", result.rows()[:5]
+    assert any(e.startswith("removed recently") for e in suspect.evidence) and suspect.shared_by >= 1
+    assert result.top(3).count(fault.root_cause) == 1, result.rows()[:3]
