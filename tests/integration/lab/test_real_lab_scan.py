@@ -8,10 +8,9 @@ Needs root and the packages of scripts/install-system-packages.sh: skipped, nami
 without them. Worlds are small (a controller and two computes, one VM each) so that each variant takes
 seconds to build and scan.
 
-One known difference, asserted as such: the real lab's Open vSwitch runs the userspace datapath (this
-kernel has no openvswitch module), whose ovs-vswitchd loses sight of an internal port once it is moved
-into a qdhcp/qrouter namespace and reports it down in OVSDB; the kernel datapath of a real cloud does
-not. So the links from those vNICs (DHCP and router ports) to the switch read "down" here.
+The real lab's Open vSwitch runs the userspace datapath (this kernel has no openvswitch module), whose
+ovs-vswitchd loses sight of an internal port moved into a qdhcp/qrouter namespace and reports it down in
+OVSDB; the scanner takes such a port's state from the device in the namespace, so the truth holds whole.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from lab.hostmodel import LabHosts
 from lab.real import missing_prerequisites
 from lab.real.lab import DEFAULT_BASE, GLOBAL_NETNS, PREFIX
 from lab.service import LabService
-from lab.truth import compute_truth, vnic_id
+from lab.truth import compute_truth
 from lab.world import World, load_world, save_world
 
 pytestmark = pytest.mark.integration
@@ -114,16 +113,6 @@ def stored(mongo_db: Any, environment: str) -> tuple[set[str], dict[tuple[str, s
     return objects, links
 
 
-def userspace_datapath_downs(world: World, truth_links: dict[tuple[str, str, str], str]) -> set[tuple[str, str, str]]:
-    """The links from the vNICs of OVS internal ports in namespaces to the switch (see the module docstring)."""
-    if world.mechanism_driver != "ovs":
-        return set()
-    service_vnics = {vnic_id(p.binding_host, p.mac_address) for p in world.ports
-                     if not p.device_owner.startswith("compute:")}
-    return {key for key, state in truth_links.items() if key[1] in service_vnics and key[0].startswith("vnic-vedge")
-            and state == "up"}
-
-
 def traces(tag: str) -> dict[str, object]:
     """What of a real lab with this tag is still on the machine."""
     namespaces = sorted(n for n in os.listdir(GLOBAL_NETNS) if n.startswith(f"{PREFIX}-{tag}-")) \
@@ -141,9 +130,7 @@ def test_the_real_lab_scans_as_its_ground_truth(variant: str, home: Home, mongo_
     assert any(o.type == "host_pnic" for o in truth.objects.values())  # the veth NICs, declared as uplinks
     assert any(o.type == "vnic" and "/fa:16:3e" in o.id for o in truth.objects.values())
     assert objects == set(truth.objects)
-    expected = {key: link.state for key, link in truth.links.items()}
-    downs = userspace_datapath_downs(world, expected)
-    assert links == {key: "down" if key in downs else state for key, state in expected.items()}
+    assert links == {key: link.state for key, link in truth.links.items()}
 
 
 def test_a_real_fault_shows_in_the_next_scan_and_clearing_it_restores_the_truth(home: Home, mongo_db: Any,
@@ -174,10 +161,8 @@ def test_a_real_fault_shows_in_the_next_scan_and_clearing_it_restores_the_truth(
     home.calipso(mongo_db, "scan", "run", env_name)
     truth = compute_truth(world)
     objects, links = stored(mongo_db, env_name)
-    expected = {key: link.state for key, link in truth.links.items()}
-    downs = userspace_datapath_downs(world, expected)
     assert objects == set(truth.objects)
-    assert links == {key: "down" if key in downs else state for key, state in expected.items()}
+    assert links == {key: link.state for key, link in truth.links.items()}
     assert mongo_db[OBJECTS].count_documents(wrong_tag) + mongo_db[LINKS].count_documents(wrong_tag) == 0
 
 
