@@ -43,6 +43,10 @@ CHECK_TYPES: tuple[CheckType, ...] = (
               "list Interface",
               "the Neutron port's interface is on the switch (external_ids:iface-id), with an ofport, link_state "
               "and admin_state up and no error; ovsdb answers", mechanisms=("ovs",)),
+    CheckType("vpp_interface", ("host_pnic", "vnic", "vedge"), "vppctl show int; vppctl show hardware-interfaces",
+              "on a VPP host: the NICs VPP drives and the VMs' interfaces (by MAC) are up in VPP (admin state) with "
+              "link; vppctl answers. Their Linux-side checks do not apply there: VPP's NICs, vhost-user "
+              "interfaces and bridge domains are no kernel devices", mechanisms=("vpp",)),
     CheckType("ovs_vlan_tag", ("vnic",), "ovs-vsctl --format=json --columns=name,tag list Port",
               "the port's local VLAN tag is the one its network has on that switch", mechanisms=("ovs",)),
     CheckType("tunnel_peers", ("otep",), "ping -c 2 -W 1 -i 0.2 -I {ip_address} {remote_ip}",

@@ -105,7 +105,7 @@ def peers_this_round(otep: Document, round_number: int, limit: int = PEERS_PER_R
 SECTIONS_OF = {"link_state": ("link",), "bridge_membership": ("link",), "error_counters": ("link",),
                "ovs_interface": ("ovs_interface",),
                "ovs_vlan_tag": ("ovs_interface", "ovs_port"), "namespace": ("netns",),
-               "tunnel_peers": ("ping:",), "agent_service": ("agent:",)}
+               "tunnel_peers": ("ping:",), "agent_service": ("agent:",), "vpp_interface": ("vpp_int", "vpp_hw")}
 
 
 def plan_host(host: str, objects: list[Document], links: list[Document], networks: dict[str, Document],
@@ -125,6 +125,9 @@ def plan_host(host: str, objects: list[Document], links: list[Document], network
         sections.append(("ovs_interface", "ovs-vsctl --format=json --columns=name,ofport,link_state,admin_state,"
                                           "error,external_ids list Interface"))
         sections.append(("ovs_port", "ovs-vsctl --format=json --columns=name,tag list Port"))
+    if mechanism == "vpp":
+        sections.append(("vpp_int", "vppctl show int"))
+        sections.append(("vpp_hw", "vppctl show hardware-interfaces"))
     if "vservice" in types:
         sections.append(("netns", "ip netns list"))
     for otep in (d for d in by_id.values() if d.get("type") == "otep"):
@@ -176,8 +179,10 @@ def evaluate(plan: HostPlan, output: str) -> list[Result]:
     """Results per object and link from the batched output of `plan.command` (pure)."""
     sections = split_sections(output)
     results: list[Result] = []
-    results += _link_results(plan, sections.get("link"))
-    results += _counter_results(plan, sections.get("link"))
+    vpp_results, vpp_owned = _vpp_results(plan, sections.get("vpp_int"), sections.get("vpp_hw"))
+    results += _link_results(plan, sections.get("link"), vpp_owned)
+    results += _counter_results(plan, sections.get("link"), vpp_owned)
+    results += vpp_results
     if plan.mechanism == "ovs":
         results += _ovs_results(plan, sections.get("ovs_interface"), sections.get("ovs_port"))
     results += _namespace_results(plan, sections.get("netns"))
@@ -193,10 +198,12 @@ def _vm_vnics(plan: HostPlan) -> set[str]:
     return {link["target_id"] for link in plan.links if link.get("link_type") == "instance-vnic"}
 
 
-def _link_results(plan: HostPlan, text: str | None) -> list[Result]:
+def _link_results(plan: HostPlan, text: str | None, vpp_owned: set[str] | None = None) -> list[Result]:
     subjects = [d for d in plan.objects.values() if d.get("type") in ("host_pnic", "vconnector")]
     vm_vnics = [plan.objects[v] for v in sorted(_vm_vnics(plan)) if v in plan.objects]
     subjects += vm_vnics
+    if vpp_owned is not None:  # VPP host: its bridge domains, vhost-user vNICs and NICs are VPP's, not the kernel's
+        subjects = [d for d in subjects if d.get("type") == "host_pnic" and d["id"] not in vpp_owned]
     if not subjects:
         return []
     if text is None:
@@ -214,7 +221,8 @@ def _link_results(plan: HostPlan, text: str | None) -> list[Result]:
             results.append(Result("object", doc["id"], "link_state", "critical", f"device {name} is gone"))
             continue
         results.append(_device_state(doc, device, devices, plan))
-    results += _membership(plan, devices)
+    if vpp_owned is None:
+        results += _membership(plan, devices)
     return results
 
 
@@ -289,7 +297,7 @@ def parse_link_counters(text: str) -> dict[str, dict[str, int]]:
     return found
 
 
-def _counter_results(plan: HostPlan, text: str | None) -> list[Result]:
+def _counter_results(plan: HostPlan, text: str | None, vpp_owned: set[str] | None = None) -> list[Result]:
     """A warning for each NIC (bond members included) or VM tap whose errors or drops grew since the last
     run (plan.counters); the texts name the counters, the figures go to the metrics."""
     if text is None:
@@ -297,6 +305,8 @@ def _counter_results(plan: HostPlan, text: str | None) -> list[Result]:
     counters = parse_link_counters(text)
     subjects = [d for d in plan.objects.values() if d.get("type") == "host_pnic"]
     subjects += [plan.objects[v] for v in sorted(_vm_vnics(plan)) if v in plan.objects]
+    if vpp_owned is not None:
+        subjects = [d for d in subjects if d.get("type") == "host_pnic" and d["id"] not in vpp_owned]
     results = []
     for doc in subjects:
         name = str(doc.get("name") or "")
@@ -396,6 +406,63 @@ def _ovs_results(plan: HostPlan, interfaces_text: str | None, ports_text: str | 
             else:
                 results.append(Result("object", vnic["id"], "ovs_vlan_tag", "ok", f"{name} has tag {tag}"))
     return results
+
+
+# -- VPP -----------------------------------------------------------------------------------------
+
+def _vpp_results(plan: HostPlan, show_int: str | None, hardware: str | None) -> tuple[list[Result], set[str] | None]:
+    """On a VPP host: results for the NICs VPP drives (by name), the VMs' interfaces (by MAC, with their
+    vnic-vconnector link) and the vedge, and the ids of the objects the kernel's checks must leave alone
+    (None on other hosts)."""
+    if plan.mechanism != "vpp":
+        return [], None
+    from ingest.sources.host.parsers.vpp import parse_vpp_hardware, parse_vpp_show_int
+
+    vm_vnics = [plan.objects[v] for v in sorted(_vm_vnics(plan)) if v in plan.objects]
+    pnics = [d for d in plan.objects.values() if d.get("type") == "host_pnic"]
+    vedges = plan.of_type("vedge")
+    owned = {d["id"] for d in vm_vnics} | {d["id"] for d in plan.objects.values() if d.get("type") == "vconnector"}
+    try:
+        if show_int is None or hardware is None:
+            raise ParseError("vppctl show int", "no answer")
+        interfaces = {i.name: i for i in parse_vpp_show_int(show_int)}
+        devices = {h.name: h for h in parse_vpp_hardware(hardware)}
+    except ParseError:
+        reason = f"vppctl does not answer: {_first_line(show_int or hardware or '')}"
+        owned |= {d["id"] for d in pnics if "/" in str(d.get("name"))}  # VPP's names: never a kernel device's
+        return ([Result("object", v["id"], "vpp_interface", "critical", reason) for v in vedges]
+                + [Result("object", d["id"], "vpp_interface", "unknown", reason)
+                   for d in [*vm_vnics, *pnics] if d["id"] in owned]), owned
+    results = [Result("object", v["id"], "vpp_interface", "ok", f"VPP answers: {len(interfaces)} interfaces")
+               for v in vedges]
+    by_mac = {h.mac: h.name for h in devices.values() if h.mac}
+
+    def state(name: str) -> tuple[str, str]:
+        interface, device = interfaces.get(name), devices.get(name)
+        if interface is None:
+            return "critical", f"VPP has no interface {name}"
+        if not interface.admin_up:
+            return "critical", f"VPP interface {name} is administratively down"
+        if device is not None and not device.link_up:
+            return "critical", f"VPP interface {name} has no link"
+        return "ok", f"VPP interface {name} is up"
+
+    for pnic in pnics:
+        if str(pnic.get("name")) in interfaces:
+            owned.add(pnic["id"])
+            status, text = state(str(pnic["name"]))
+            results.append(Result("object", pnic["id"], "vpp_interface", status, text))
+    links = {link["source_id"]: link for link in plan.links if link.get("link_type") == "vnic-vconnector"}
+    for vnic in vm_vnics:
+        mac = str(vnic.get("mac_address") or "").lower()
+        if mac in by_mac:
+            status, text = state(by_mac[mac])
+        else:
+            status, text = "critical", f"VPP has no interface with the VM's MAC {mac}"
+        results.append(Result("object", vnic["id"], "vpp_interface", status, text))
+        if vnic["id"] in links:
+            results.append(Result("link", _link_key(links[vnic["id"]]), "vpp_interface", status, text))
+    return results, owned
 
 
 # -- namespaces, tunnels, agents ------------------------------------------------------------------

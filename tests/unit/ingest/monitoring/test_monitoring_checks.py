@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ingest.monitoring.checks import (
     MARK,
@@ -178,3 +179,52 @@ def test_error_counters_warn_when_they_grow_between_runs() -> None:
     plan.counters = {r.metrics["device"]: r.metrics["counters"] for r in second.values()}
     assert {r.status for r in evaluate(plan, _section("link", after))} == {"ok"}  # no growth since: ok again
     assert {r.text for r in evaluate(plan, _section("link", before))} >= {"veta: counters recorded"}  # a reset
+
+
+VPP = Path(__file__).parents[3] / "fixtures" / "reference" / "vpp"
+
+
+def _vpp_plan() -> Any:
+    docs = [{"id": "h1/vedge-vpp", "type": "vedge", "host": "h1", "mechanism": "vpp"},
+            {"id": "h1/TenGigabitEthernetc/0/0", "type": "host_pnic", "host": "h1", "name": "TenGigabitEthernetc/0/0"},
+            {"id": "h1/eth0", "type": "host_pnic", "host": "h1", "name": "eth0"},
+            {"id": "h1/bd-5", "type": "vconnector", "host": "h1", "name": "bd-5"},
+            {"id": "h1/fa:16:3e:aa:bb:cc", "type": "vnic", "host": "h1", "name": "fa:16:3e:aa:bb:cc",
+             "mac_address": "fa:16:3e:aa:bb:cc"}]
+    links = [{"link_type": "instance-vnic", "source_id": "vm", "target_id": "h1/fa:16:3e:aa:bb:cc"},
+             {"link_type": "vnic-vconnector", "source_id": "h1/fa:16:3e:aa:bb:cc", "target_id": "h1/bd-5"}]
+    return plan_host("h1", docs, links, {})
+
+
+def test_vpp_interfaces_from_the_real_vppctl_recordings() -> None:
+    """VPP 16.09's recorded `show int` / `show hardware-interfaces` (tests/fixtures/reference/vpp): the NIC VPP
+    drives is checked there, not by the kernel's `ip link`; the recording has no interface with the VM's MAC
+    (critical); bridge domains are left alone. (A VM's interface that is up: tests/integration/ingest.)"""
+    plan = _vpp_plan()
+    assert [k for k, _ in plan.sections] == ["link", "vpp_int", "vpp_hw"]  # type: ignore[attr-defined]
+    show_int = (VPP / "vppctl-show-int.txt").read_text()
+    hardware = (VPP / "vppctl-show-hardware-interfaces.txt").read_text()
+    link = _section("link", _read("iproute2", "ip-d-j-link.json"))  # no eth0 there: the kernel check says so
+
+    def found(show: str, hw: str) -> dict[str, Any]:
+        output = link + _section("vpp_int", show) + _section("vpp_hw", hw)
+        return {v.key: v for v in verdicts(evaluate(plan, output))}  # type: ignore[arg-type]
+
+    healthy = found(show_int, hardware)
+    assert healthy["h1/vedge-vpp"].status == "ok" and healthy["h1/TenGigabitEthernetc/0/0"].status == "ok"
+    assert healthy["h1/TenGigabitEthernetc/0/0"].checks == ["vpp_interface"]  # no "gone" from `ip link`
+    vnic = healthy["h1/fa:16:3e:aa:bb:cc"]
+    assert (vnic.status, vnic.checks) == ("critical", ["vpp_interface"])
+    assert "no interface with the VM's MAC fa:16:3e:aa:bb:cc" in vnic.text
+    assert healthy["vnic-vconnector|h1/fa:16:3e:aa:bb:cc|h1/bd-5"].status == "critical"
+    assert "h1/bd-5" not in healthy  # a bridge domain is no kernel device: no "gone"
+    assert healthy["h1/eth0"].text == "device eth0 is gone"  # a kernel NIC still is checked by the kernel
+    admin_down = found(show_int.replace("TenGigabitEthernetc/0/0           5         up",
+                                        "TenGigabitEthernetc/0/0           5        down"), hardware)
+    assert "administratively down" in admin_down["h1/TenGigabitEthernetc/0/0"].text
+    no_link = found(show_int, hardware.replace("TenGigabitEthernetc/0/0            5     up",
+                                               "TenGigabitEthernetc/0/0            5    down"))
+    assert "has no link" in no_link["h1/TenGigabitEthernetc/0/0"].text
+    refused = found("vppctl: cannot connect to /run/vpp/cli.sock\n", "")
+    assert refused["h1/vedge-vpp"].status == "critical" and "vppctl does not answer" in refused["h1/vedge-vpp"].text
+    assert refused["h1/fa:16:3e:aa:bb:cc"].status == "unknown"
