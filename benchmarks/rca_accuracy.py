@@ -78,6 +78,17 @@ def candidate_faults(world: World) -> list[tuple[str, str, list[str]]]:
                       if p.network_id == network.id and p.device_owner.startswith("compute:")})
         if vms and any(p.network_id == network.id and p.device_owner == "network:dhcp" for p in world.ports):
             candidates.append(("dhcp_namespace_gone", network.id, vms))
+    if mechanism == "ovs" and world.type_driver in ("vxlan", "gre"):  # OpenFlow: flood flows, tunnel ports
+        hosting = {h.name: {p.network_id for p in world.ports if p.binding_host == h.name} for h in world.hosts}
+        for host in computes:
+            for network_id in sorted(hosting[host.name]):
+                vms = sorted({p.device_id for p in world.ports if p.binding_host == host.name
+                              and p.network_id == network_id and p.device_owner.startswith("compute:")})
+                if vms and any(network_id in hosting[h] for h in hosting if h != host.name):
+                    candidates.append(("flood_flow_missing", f"{host.name}/{network_id}", vms))
+            on_host = sorted(i.id for i in world.instances if i.host == host.name)
+            candidates += [("tunnel_port_missing", f"{host.name}/{peer.name}", on_host) for peer in world.hosts
+                           if peer.name != host.name and peer.tunnel_ip and hosting[host.name] & hosting[peer.name]]
     return candidates
 
 
@@ -92,6 +103,7 @@ def main() -> None:
                         help="faults to inject in all (at least 50 for the target; 0: latency only)")
     parser.add_argument("--per-world", type=int, default=8, help="faults per generated world")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--kinds", default="", help="comma-separated fault kinds to draw from (default: all)")
     parser.add_argument("--latency-hosts", type=int, default=20, help="hosts of the latency world (0: skip)")
     parser.add_argument("--vms-per-host", type=int, default=20)
     parser.add_argument("--samples", type=int, default=40, help="queries per latency figure")
@@ -116,7 +128,7 @@ def main() -> None:
                 world_index += 1
                 scan_world_in_process(world, database, environment)
                 Projector(database, stores.neo4j, environment).sync()
-                candidates = candidate_faults(world)
+                candidates = [c for c in candidate_faults(world) if not args.kinds or c[0] in args.kinds.split(",")]
                 for kind, target, focal in chooser.sample(candidates, min(args.per_world, len(candidates))):
                     if len(ranks) >= args.faults:
                         break
