@@ -163,9 +163,10 @@ def run_backend(backend: str, settings: Settings, world: Any, args: argparse.Nam
         begun = time.perf_counter()
         stats = Projector(database, stores.neo4j, env, args.batch_size).sync()
         projector_s = time.perf_counter() - begun
-        hidden = {"_id": 0}
-        objects = list(database[OBJECTS].find({"environment": env}, hidden))
-        links = list(database[LINKS].find({"environment": env}, hidden))
+        objects = list(database[OBJECTS].find({"environment": env}))
+        # One read for both: a second long cursor over the inventory was lost (CursorNotFound) on a busy FerretDB.
+        ids = [doc.pop("_id") for doc in objects]
+        links = list(database[LINKS].find({"environment": env}, {"_id": 0}))
         begun = time.perf_counter()
         raw_merge(stores, f"{env}-raw", objects, links, args.batch_size)
         raw_s = time.perf_counter() - begun
@@ -187,11 +188,10 @@ def run_backend(backend: str, settings: Settings, world: Any, args: argparse.Nam
               f"{failed} failed", flush=True)
 
         rng = random.Random(args.seed)
-        sample = rng.sample(objects, min(args.lookups, len(objects)))
-        ids = rng.sample([doc["_id"] for doc in database[OBJECTS].find({"environment": env}, {"_id": 1})],
-                         len(sample))
-        by_id = timed(lambda i: database[OBJECTS].find_one({"_id": ids[i]}), len(sample))
-        by_key = timed(lambda i: database[OBJECTS].find_one({"environment": env, "id": sample[i]["id"]}), len(sample))
+        picks = rng.sample(range(len(objects)), min(args.lookups, len(objects)))
+        by_id = timed(lambda i: database[OBJECTS].find_one({"_id": ids[picks[i]]}), len(picks))
+        by_key = timed(lambda i: database[OBJECTS].find_one({"environment": env, "id": objects[picks[i]]["id"]}),
+                       len(picks))
         for label, values in (("find_one by _id", by_id), ("find_one by (environment, id)", by_key)):
             row[f"{label}: p50 ms"] = f"{statistics.median(values):.1f}"
             row[f"{label}: p95 ms"] = f"{percentile(values, 0.95):.1f}"
