@@ -131,6 +131,10 @@ def test_the_real_lab_scans_as_its_ground_truth(variant: str, home: Home, mongo_
     assert any(o.type == "vnic" and "/fa:16:3e" in o.id for o in truth.objects.values())
     assert objects == set(truth.objects)
     assert links == {key: link.state for key, link in truth.links.items()}
+    for vedge in mongo_db[OBJECTS].find({"environment": env_name, "type": "vedge", "mechanism": "ovs"}):
+        expected = truth.objects[vedge["id"]].attributes  # the flows lab/real/flows.py programmed, read back
+        assert (vedge.get("local_vlans"), vedge.get("flood_tunnels")) == \
+            (expected["local_vlans"], expected.get("flood_tunnels")), vedge["id"]
 
 
 def test_a_real_fault_shows_in_the_next_scan_and_clearing_it_restores_the_truth(home: Home, mongo_db: Any,
