@@ -132,9 +132,10 @@ class WatchStore:
 
     def add(self, environment: str, focal: list[str], webhook: str | None, created_by: str,
             email: str | None = None) -> dict[str, Any]:
-        doc = {"_id": uuid.uuid4().hex, "environment": environment, "focal": focal, "webhook": check_webhook(webhook),
-               "email": check_email(email), "created_by": created_by, "created_at": datetime.now(UTC), "state": "unknown",
-               "since": None, "hops": {}}
+        doc: dict[str, Any] = {
+            "_id": uuid.uuid4().hex, "environment": environment, "focal": focal, "webhook": check_webhook(webhook),
+            "email": check_email(email), "created_by": created_by, "created_at": datetime.now(UTC), "state": "unknown",
+            "since": None, "hops": {}}
         self.db[WATCHES].insert_one(doc)
         return doc
 

@@ -67,8 +67,10 @@ class LoopbackRelay:
         thread.join()
         if "error" in made:
             raise RealLabError(f"relay in {self.namespace}: {made['error']}")
-        self._listener = made["socket"]  # type: ignore[assignment]
-        self.port = self._listener.getsockname()[1]
+        listener = made["socket"]
+        assert isinstance(listener, socket.socket)
+        self._listener = listener
+        self.port = int(listener.getsockname()[1])
         threading.Thread(target=self._accept, name=f"relay-{self.namespace}", daemon=True).start()
         return self.port
 
