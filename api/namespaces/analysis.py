@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import context, mongo, require
+from api.context import context, mongo
 from api.errors import BadRequest, NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.params import Args, Param, query
 from api.serialize import result_answer
 from queries.datapath import AnalysisError
@@ -35,7 +35,7 @@ result_model = ns.model("AnalysisResult", {
 
 @ns.route("/diff")
 @ns.doc(params=ENV_DOC)
-class Diff(Resource):
+class Diff(EnvironmentResource):
     @ns.response(200, "objects and links added, removed and changed", result_model)
     @query(ns, Param("since", "str", "From: an ISO time, a duration ago (2h, 7d), or a scan id", required=True,
                      max_length=100),
@@ -44,13 +44,12 @@ class Diff(Resource):
            Param("hops", "int", "With around: how many links away", minimum=0, maximum=DIFF_MAX_HOPS, default=1))
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """What changed between two times or scans (from MongoDB's history), optionally near one object."""
-        require(env)
         return result_answer(diff(mongo(), env, args.since, args.until, args.around, args.hops))
 
 
 @ns.route("/invariants")
 @ns.doc(params=ENV_DOC)
-class Invariants(Resource):
+class Invariants(EnvironmentResource):
     @ns.response(200, "broken invariants, most severe first", result_model)
     @query(ns, Param("check", "str", "Only these checks (repeatable): " + "; ".join(f"{c.kind}: {c.description}"
                                                                                    for c in CHECKS),
@@ -59,7 +58,6 @@ class Invariants(Resource):
         """Broken invariants in the graph: MTU falling along a path, VLAN tag or segmentation id
         mismatch, ACTIVE port without switch port, orphan tap, tunnel endpoint without peer, bond
         with one live member."""
-        require(env)
         return result_answer(invariants(context().stores.neo4j, env, args.check))
 
 
@@ -88,7 +86,7 @@ OBJECT_HELP = "an object id or a unique name"
 
 @ns.route("/impact")
 @ns.doc(params=ENV_DOC)
-class Impact(Resource):
+class Impact(EnvironmentResource):
     @ns.response(200, "the VMs and network services cut off (down) or left without redundancy (degraded)",
                  result_model)
     @query(ns, Param("target", "str", f"What goes down (repeatable): {OBJECT_HELP}; what it holds goes with it",
@@ -97,26 +95,24 @@ class Impact(Resource):
         """What loses connectivity if the targets go down: each VM and network service down (no way out
         of its host left for one of its vNICs) or degraded (a way out or a live bond member lost, one
         left), with its host, project, networks and cause; counts by project, network and host."""
-        require(env)
         return answer_about(env, args.target, lambda: impact(context().stores.neo4j, env, args.target))
 
 
 @ns.route("/whatif")
 @ns.doc(params=ENV_DOC)
-class WhatIf(Resource):
+class WhatIf(EnvironmentResource):
     @ns.response(200, "the vNICs' ways out that break (down) or lose redundancy (degraded)", result_model)
     @query(ns, Param("remove", "str", f"What goes away (repeatable): {OBJECT_HELP}; what it holds goes with it",
                      required=True, multiple=True))
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Which VMs' paths break if objects went away: one row per vNIC whose way out is lost or
         weakened, with the removed objects on its path and the path it had."""
-        require(env)
         return answer_about(env, args.remove, lambda: whatif(context().stores.neo4j, env, args.remove))
 
 
 @ns.route("/rca")
 @ns.doc(params=ENV_DOC)
-class Rca(Resource):
+class Rca(EnvironmentResource):
     @ns.response(200, "the suspects on the focal VMs' paths, most likely first, each with its evidence",
                  result_model)
     @query(ns, Param("focal", "str", "A broken VM or network service (repeatable): an object id or a unique name",
@@ -126,13 +122,12 @@ class Rca(Resource):
         """Root cause: the suspects on the focal VMs' paths (vNIC, bridges, switch, tunnel endpoint, NIC
         or bond, the host's agents), ranked by their evidence (failing state, path ending there, down
         link, broken invariant, recent removal or change), scaled by how many focal VMs share them."""
-        require(env)
         return answer_about(env, args.focal, lambda: rca(context().stores.neo4j, env, args.focal, args.since))
 
 
 @ns.route("/path")
 @ns.doc(params=ENV_DOC)
-class Path(Resource):
+class Path(EnvironmentResource):
     @ns.response(200, "every hop from source to target with its health and the state of the link into it",
                  result_model)
     @query(ns, Param("source", "str", "A VM or network service: an object id or a unique name", required=True),
@@ -141,6 +136,5 @@ class Path(Resource):
         """Every hop from one VM to another over the first network they share: vNIC, bridges, switch,
         tunnel endpoint, NIC, the network between the hosts, and back in; VMs that share no network
         are a 400 (paths through routers are not traced)."""
-        require(env)
         return answer_about(env, [args.source, args.target],
                             lambda: path(context().stores.neo4j, env, args.source, args.target))

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask_restx import Namespace, Resource, fields
 
-from api.context import context, mongo, require, require_admin
+from api.context import context, mongo, require_admin
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.namespaces.types import clique_type_model
 from api.params import Args, Param, body, query
 from api.serialize import jsonable, result_answer
@@ -67,14 +67,13 @@ class CliqueTypes(Resource):
 
 @cliques_ns.route("/<path:focal_id>")
 @cliques_ns.doc(params={**ENV_DOC, "focal_id": "Id of the focal object (e.g. a VM)"})
-class Clique(Resource):
+class Clique(EnvironmentResource):
     @cliques_ns.response(200, "the clique: objects and links on the focal point's path", clique_model)
     @query(cliques_ns, Param("clique_type", "str", "Use this clique type instead of the variant's best match"),
            Param("mechanism", "str", "Override the inferred mechanism driver"),
            Param("type_driver", "str", "Override the inferred type driver"))
     def get(self, env: str, focal_id: str, args: Args) -> dict[str, Any]:
         """The clique of an object: what its packets pass through, by the clique type of its variant."""
-        require(env)
         if mongo()[OBJECTS].find_one({"environment": env, "id": focal_id}, {"_id": 1}) is None:
             raise NotFound(f"no object {focal_id!r} in environment {env!r}")
         result = clique(context().stores.neo4j, mongo(), env, focal_id, mechanism=args.mechanism,

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar
 
-from flask_restx import Namespace, fields
+from flask import request
+from flask_restx import Namespace, Resource, fields
+
+from api.auth import Role
+from api.context import require
 
 ENV_PATH = "/environments/<string:env>"
 ENV_DOC = {"env": "Environment name"}
+
+
+def _environment_checked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Check the caller's role in the route's environment (and that it exists) before the method runs."""
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        resource = method.__self__  # type: ignore[attr-defined]  # flask-restx decorates bound methods
+        require(kwargs["env"], resource.roles[request.method])
+        return method(*args, **kwargs)
+    return checked
+
+
+class EnvironmentResource(Resource):
+    """A resource under /environments/{env}: the caller's role in that environment is checked here,
+    once, for every method: reads (GET) need view, changes need edit; a class may say otherwise in
+    `roles` (a POST that only reads)."""
+
+    roles: ClassVar[dict[str, Role]] = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "edit",
+                                        "PUT": "edit", "PATCH": "edit", "DELETE": "edit"}
+    method_decorators: ClassVar[list[Callable[..., Any]]] = [_environment_checked]
 
 
 class NullableString(fields.String):

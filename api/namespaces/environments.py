@@ -38,6 +38,7 @@ SECTIONS = (
     Param("amqp", "object", "url, password, exchanges"),
     Param("monitoring", "object", "enabled, provider, api_url, username, password, check_interval_s"),
     Param("uplinks", "object", "host (or glob) -> its uplink NICs (names or globs), for NICs without a PCI device"),
+    Param("scan_outputs", "object", "keep (the last scans whose outputs are kept for replay; 0: none), max_mb"),
 )
 NEW = (Param("name", "str", "Letters, digits, '.', '_' or '-'", required=True, max_length=63), *SECTIONS)
 

@@ -4,11 +4,11 @@ layer-1 topology (queries/export.py), streamed as it is read from MongoDB."""
 from __future__ import annotations
 
 from flask import Response, stream_with_context
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
-from api.context import mongo, require
+from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.params import Args, Param, query
 from queries.export import FILE_SUFFIXES, FORMATS, MEDIA_TYPES, ExportError, export
 
@@ -19,7 +19,7 @@ PATH = ENV_PATH + "/export"
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Export(Resource):
+class Export(EnvironmentResource):
     @ns.response(200, "the export, streamed (a file download)")
     @ns.produces(sorted(set(MEDIA_TYPES.values())))
     @query(ns, Param("format", "str", "graphml, gexf, json (networkx node-link), dot, netbox (bulk-import records "
@@ -29,7 +29,6 @@ class Export(Resource):
         """The whole environment in another tool's format: objects as nodes (folders left out) and links
         as edges, or NetBox's devices, interfaces, addresses, cables and VMs, or Batfish's layer-1 edges.
         Written while MongoDB is read: the answer is streamed, never built whole."""
-        require(env)
         try:
             chunks = export(mongo(), env, args.format)
         except ExportError as exc:

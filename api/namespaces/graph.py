@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import context, mongo, require
+from api.context import context, mongo
 from api.errors import BadRequest, NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, NullableString, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, NullableString, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.inventory import OBJECTS
@@ -55,13 +55,12 @@ SEARCH_FOCAL = 10
 
 @ns.route("/graph")
 @ns.doc(params=ENV_DOC)
-class Graph(Resource):
+class Graph(EnvironmentResource):
     @ns.response(200, "nodes and links, with status", graph_model)
     @query(ns, *GRAPH)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """The subgraph around focal objects (or the hits of a search), at most `hops` links away,
         capped at `max_nodes`; each node says how many of its links the picture leaves out."""
-        require(env)
         focal = list(args.focal)
         if not focal and not args.search:
             raise BadRequest("give a focal object (focal=ID) or a search (search=TEXT)")
@@ -82,7 +81,7 @@ class Graph(Resource):
 
 @ns.route("/search")
 @ns.doc(params=ENV_DOC)
-class Search(Resource):
+class Search(EnvironmentResource):
     @ns.response(200, "matching objects, exact matches first", hits_page)
     @query(ns, Param("q", "str", "Text in the name, id, MAC or IP address (case-insensitive, taken literally)",
                      required=True, max_length=200),
@@ -90,7 +89,6 @@ class Search(Resource):
            *PAGINATION)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Objects whose name, id, MAC or IP address contains the text."""
-        require(env)
         window = args.page
         hits, total = search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip)
         return window.wrap(jsonable(hits), total)
@@ -98,12 +96,11 @@ class Search(Resource):
 
 @ns.route("/tree")
 @ns.doc(params=ENV_DOC)
-class Tree(Resource):
+class Tree(EnvironmentResource):
     @ns.response(200, "one level of the tree", children_page)
     @query(ns, Param("parent", "str", "Parent object id (default: the environment's top level)"), *PAGINATION)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """The children of one object in the inventory tree, each with its own number of children."""
-        require(env)
         if args.parent and not mongo()[OBJECTS].find_one({"environment": env, "id": args.parent}, {"_id": 1}):
             raise NotFound(f"no object {args.parent!r} in environment {env!r}")
         window = args.page

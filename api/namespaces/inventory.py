@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import mongo, require
+from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, object_model, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, object_model, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
-from graphmodel.inventory import HISTORY, OBJECTS
 from graphmodel.schema import OBJECT_TYPES
-from queries.explore import count
+from queries.inventory import ObjectQuery, find_object, find_objects, object_versions
 
 ns = Namespace("inventory", description="Discovered objects, current or as of a time, and their history")
 PATH = ENV_PATH + "/inventory"
@@ -41,56 +39,32 @@ FILTERS = (
 )
 
 
-def object_filter(args: Args, prefix: str = "") -> dict[str, Any]:
-    """A MongoDB filter from the query; `prefix` is "doc." when filtering history versions."""
-    query: dict[str, Any] = {}
-    if args.type:
-        query[prefix + "type"] = {"$in": args.type}
-    if args.parent_id:
-        query[prefix + "parent_id"] = args.parent_id
-    if args.subtree:
-        query[prefix + "id_path"] = args.subtree
-    if args.name:
-        query[prefix + "name"] = {"$regex": re.escape(args.name), "$options": "i"}
-    if args.host:
-        query[prefix + "host"] = args.host
-    if args.status:
-        query[prefix + "status"] = args.status
-    return query
+def object_query(args: Args) -> ObjectQuery:
+    return ObjectQuery(types=args.type or (), parent_id=args.parent_id, subtree=args.subtree, name=args.name,
+                       host=args.host, status=args.status, seen_after=args.seen_after,
+                       seen_before=args.seen_before, as_of=args.as_of)
 
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Inventory(Resource):
+class Inventory(EnvironmentResource):
     @ns.response(200, "a page of objects", page)
     @query(ns, *FILTERS)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Objects of the environment, filtered; with `as_of`, the objects that existed then, as they were."""
-        require(env)
-        database, window = mongo(), args.page
-        if args.as_of is not None:
-            query = {"environment": env, "kind": "object", "valid_from": {"$lte": args.as_of},
-                     "$or": [{"valid_to": None}, {"valid_to": {"$gt": args.as_of}}], **object_filter(args, "doc.")}
-            total = count(database, HISTORY, query)
-            versions = database[HISTORY].find(query).sort("key", 1).skip(window.skip).limit(window.page_size)
-            return window.wrap([jsonable({**v["doc"], "environment": env}) for v in versions], total)
-        query = {"environment": env, **object_filter(args)}
-        if args.seen_after or args.seen_before:
-            query["last_seen"] = {k: v for k, v in (("$gt", args.seen_after), ("$lt", args.seen_before)) if v}
-        total = count(database, OBJECTS, query)
-        docs = database[OBJECTS].find(query).sort("id", 1).skip(window.skip).limit(window.page_size)
+        window = args.page
+        docs, total = find_objects(mongo(), env, object_query(args), window.skip, window.page_size)
         return window.wrap([jsonable(d) for d in docs], total)
 
 
 @ns.route("/<path:object_id>")
 @ns.doc(params={**ENV_DOC, "object_id": "Object id (may contain /)"})
-class InventoryObject(Resource):
+class InventoryObject(EnvironmentResource):
     @ns.response(200, "the object", item)
     @query(ns)
     def get(self, env: str, object_id: str, args: Args) -> dict[str, Any]:
         """One object by id."""
-        require(env)
-        doc = mongo()[OBJECTS].find_one({"environment": env, "id": object_id})
+        doc = find_object(mongo(), env, object_id)
         if doc is None:
             raise NotFound(f"no object {object_id!r} in environment {env!r}", {"id": object_id})
         return jsonable(doc)
@@ -98,16 +72,13 @@ class InventoryObject(Resource):
 
 @ns.route("/<path:object_id>/history")
 @ns.doc(params={**ENV_DOC, "object_id": "Object id"})
-class InventoryHistory(Resource):
+class InventoryHistory(EnvironmentResource):
     @ns.response(200, "the object's versions, newest first", versions_page)
     @query(ns, *PAGINATION)
     def get(self, env: str, object_id: str, args: Args) -> dict[str, Any]:
         """Every version of an object: what it was from `valid_from` until `valid_to`."""
-        require(env)
-        query = {"environment": env, "kind": "object", "key": object_id}
-        total = count(mongo(), HISTORY, query)
+        window = args.page
+        versions, total = object_versions(mongo(), env, object_id, window.skip, window.page_size)
         if total == 0:
             raise NotFound(f"no object {object_id!r} was ever in environment {env!r}", {"id": object_id})
-        window = args.page
-        versions = mongo()[HISTORY].find(query).sort("valid_from", -1).skip(window.skip).limit(window.page_size)
-        return window.wrap([jsonable({k: v[k] for k in ("valid_from", "valid_to", "doc")}) for v in versions], total)
+        return window.wrap([jsonable(v) for v in versions], total)

@@ -6,11 +6,11 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import mongo, require
+from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import with_id
 from ingest.records import MESSAGES
@@ -39,12 +39,11 @@ FILTERS = (
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Messages(Resource):
+class Messages(EnvironmentResource):
     @ns.response(200, "a page of messages, newest first", page)
     @query(ns, *FILTERS)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Messages of the environment, newest first."""
-        require(env)
         query: dict[str, Any] = {"environment": env}
         if args.level:
             query["level"] = {"$in": args.level}
@@ -61,12 +60,11 @@ class Messages(Resource):
 
 @ns.route("/<string:message_id>")
 @ns.doc(params={**ENV_DOC, "message_id": "Message id"})
-class Message(Resource):
+class Message(EnvironmentResource):
     @ns.response(200, "the message", item)
     @query(ns)
     def get(self, env: str, message_id: str, args: Args) -> dict[str, Any]:
         """One message."""
-        require(env)
         try:
             oid: Any = ObjectId(message_id)
         except (InvalidId, TypeError):

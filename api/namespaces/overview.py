@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import caller, context, mongo, require
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.context import caller, context, mongo
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.params import Args, Param, query
 from api.serialize import jsonable, with_id
 from graphmodel.inventory import CHANGES, COUNTERS, feed_counter_id
@@ -82,13 +82,12 @@ def health_of(doc: dict[str, Any], down_links: int = 0) -> tuple[str, str]:
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Overview(Resource):
+class Overview(EnvironmentResource):
     @ns.response(200, "the environment at a glance", overview_model)
     @query(ns)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Last scan, object and link counts and failing objects (with why), from the graph: MongoDB
         (FerretDB) would scan whole collections to count. The projection's lag is `/overview/projection`."""
-        require(env)
         scan = mongo()[SCANS].find_one({"environment": env}, sort=[("created_at", -1)])
         driver, failing_statuses = context().stores.neo4j, sorted(FAILING_STATUSES)
         counts = run_query(driver, "overview_counts", env=env, failing=failing_statuses)[0]
@@ -105,13 +104,12 @@ class Overview(Resource):
 
 @ns.route("/projection")
 @ns.doc(params=ENV_DOC)
-class Projection(Resource):
+class Projection(EnvironmentResource):
     @ns.response(200, "how far the graph is behind MongoDB", projection_model)
     @query(ns)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """The projection's checkpoint (the last change applied to Neo4j) and its lag (changes of the
         environment's feed after it). Slow on a large feed in FerretDB (a count is a scan), so apart."""
-        require(env)
         database = mongo()
         checkpoint = Projector(database, context().stores.neo4j, env).checkpoint()
         # Gated by the environment's feed counter (one document): nothing written since the checkpoint, no scan.
@@ -123,7 +121,7 @@ class Projection(Resource):
 
 @ns.route("/health")
 @ns.doc(params=ENV_DOC)
-class Health(Resource):
+class Health(EnvironmentResource):
     @ns.response(200, "each object's health and why; unknown ids are left out", health_answer)
     @query(ns, Param("id", "str", f"Object id (repeatable, at most {HEALTH_IDS})", required=True, multiple=True))
     def get(self, env: str, args: Args) -> dict[str, Any]:
@@ -131,7 +129,6 @@ class Health(Resource):
         evidence of the object itself (NIC without carrier, dead agent, VM in error), its monitoring
         status, or its links that are down. Read from the graph: one index seek per object, where
         MongoDB (FerretDB) would scan every link of the environment."""
-        require(env)
         ids = list(dict.fromkeys(args.id))[:HEALTH_IDS]
         rows = run_query(context().stores.neo4j, "object_health", uids=[uid(env, i) for i in ids])
         items = []
@@ -143,13 +140,12 @@ class Health(Resource):
 
 @ns.route("/timeline")
 @ns.doc(params=ENV_DOC)
-class Timeline(Resource):
+class Timeline(EnvironmentResource):
     @ns.response(200, "messages counted per level and time bucket, oldest first", timeline_model)
     @query(ns, Param("bucket", "str", "hour or day", choices=["hour", "day"], default="day"),
            Param("since", "datetime", "From this time (default: 14 days ago, or 48 hours ago by the hour)"))
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Messages by level over time, for a dashboard."""
-        require(env)
         hourly = args.bucket == "hour"
         since = args.since or datetime.now(UTC) - (timedelta(hours=48) if hourly else timedelta(days=14))
         if since.tzinfo is None:

@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Response
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import context, mongo, require
+from api.context import context, mongo
 from api.errors import BadRequest, NotFound, ServiceUnavailable
 from api.namespaces.analysis import unknown_references
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.params import Args, Param, query
 from api.serialize import jsonable
 from queries.command_chain import ReportInputError, incident_report, maintenance_report
@@ -64,7 +64,7 @@ def answer(environment: str, references: Sequence[str], build: Callable[[], Docu
 
 @ns.route("/maintenance")
 @ns.doc(params=ENV_DOC)
-class Maintenance(Resource):
+class Maintenance(EnvironmentResource):
     @ns.response(200, "the maintenance report", document_model)
     @ns.produces(list(MEDIA_TYPES.values()))
     @query(ns, Param("host", "str", "A host going down (repeatable): a name or an id", required=True, multiple=True),
@@ -74,14 +74,13 @@ class Maintenance(Resource):
     def get(self, env: str, args: Args) -> Any:
         """What taking hosts down in a window does: VMs cut off and degraded, projects affected and who
         to tell, a table per project, each host's impact alone and combined, the what-if picture."""
-        require(env)
         return answer(env, args.host, lambda: maintenance_report(context().stores.neo4j, env, args.host, args.window),
                       args.format)
 
 
 @ns.route("/incident")
 @ns.doc(params=ENV_DOC)
-class Incident(Resource):
+class Incident(EnvironmentResource):
     @ns.response(200, "the incident report", document_model)
     @ns.produces(list(MEDIA_TYPES.values()))
     @query(ns, Param("vm", "str", "A broken VM or network service (repeatable): a name or an id", required=True,
@@ -91,6 +90,5 @@ class Incident(Resource):
     def get(self, env: str, args: Args) -> Any:
         """Why VMs are broken, in one document: root-cause suspects with evidence, each VM's way out with
         the health of every hop, changes near them since `since`, broken invariants on their hosts."""
-        require(env)
         return answer(env, args.vm, lambda: incident_report(context().stores.neo4j, mongo(), env, args.vm, args.since),
                       args.format)

@@ -7,11 +7,11 @@ import threading
 from typing import Any
 
 from flask import current_app
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import context, mongo, require
+from api.context import caller, context, mongo
 from api.errors import Conflict, NotFound, ServiceUnavailable
-from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, page_model
 from api.namespaces.environments import configured
 from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import with_id
@@ -33,13 +33,12 @@ page = page_model(ns, "ScanPage", item)
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Scans(Resource):
+class Scans(EnvironmentResource):
     @ns.response(200, "a page of scans, newest first", page)
     @query(ns, Param("status", "str", "Only scans in this status (repeatable)", choices=STATUSES, multiple=True),
            *PAGINATION)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Scans of the environment, newest first."""
-        require(env)
         query: dict[str, Any] = {"environment": env}
         if args.status:
             query["status"] = {"$in": args.status}
@@ -54,7 +53,7 @@ class Scans(Resource):
     @body(ns, "NewScan", Param("object_id", "str", "Re-scan only the subtree of this object (default: everything)"))
     def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Start a scan of the environment (needs the edit role): it is queued for the `calipso worker`s."""
-        principal = require(env, "edit")
+        principal = caller()
         environment = configured(env)
         database = mongo()
         records = ScanRecords(database)
@@ -89,19 +88,17 @@ def get_scan(env: str, scan_id: str) -> dict[str, Any]:
 
 @ns.route("/<string:scan_id>")
 @ns.doc(params={**ENV_DOC, "scan_id": "Scan id"})
-class Scan(Resource):
+class Scan(EnvironmentResource):
     @ns.response(200, "the scan", item)
     @query(ns)
     def get(self, env: str, scan_id: str, args: Args) -> dict[str, Any]:
         """One scan: status, counts, errors, timing."""
-        require(env)
         return with_id(get_scan(env, scan_id))
 
     @ns.response(200, "abort requested; the scan stops at its next step", item)
     @query(ns)
     def delete(self, env: str, scan_id: str, args: Args) -> dict[str, Any]:
         """Abort a pending or running scan (needs the edit role)."""
-        require(env, "edit")
         doc = get_scan(env, scan_id)
         if not ScanRecords(mongo()).request_abort(scan_id):
             raise Conflict(f"scan {scan_id} is {doc['status']}: only pending or running scans can be aborted",

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import mongo, require
+from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, page_model
 from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import with_id
 from ingest.schedules import AT_FORMATS, EVERY, SCHEDULES, ScheduleStore, parse_recurrence
@@ -31,12 +31,11 @@ NEW = (
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Schedules(Resource):
+class Schedules(EnvironmentResource):
     @ns.response(200, "the environment's schedules", page)
     @query(ns, *PAGINATION)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Schedules of the environment, oldest first."""
-        require(env)
         window = args.page
         query = {"environment": env}
         total = count(mongo(), SCHEDULES, query)
@@ -48,7 +47,6 @@ class Schedules(Resource):
     @body(ns, "NewSchedule", *NEW)
     def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Schedule scans of the environment (needs the edit role)."""
-        require(env, "edit")
         document = ScheduleStore(mongo()).add(env, parse_recurrence(data["every"], data["at"]))
         return with_id(document), 201
 
@@ -62,19 +60,17 @@ def schedule_of(env: str, schedule_id: str) -> dict[str, Any]:
 
 @ns.route("/<string:schedule_id>")
 @ns.doc(params={**ENV_DOC, "schedule_id": "Schedule id"})
-class Schedule(Resource):
+class Schedule(EnvironmentResource):
     @ns.response(200, "the schedule", item)
     @query(ns)
     def get(self, env: str, schedule_id: str, args: Args) -> dict[str, Any]:
         """One schedule: when it runs next, how its last run went."""
-        require(env)
         return with_id(schedule_of(env, schedule_id))
 
     @ns.response(204, "deleted")
     @query(ns)
     def delete(self, env: str, schedule_id: str, args: Args) -> tuple[str, int]:
         """Delete a schedule (needs the edit role)."""
-        require(env, "edit")
         schedule_of(env, schedule_id)
         ScheduleStore(mongo()).delete(schedule_id)
         return "", 204

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import mongo, require
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.context import mongo
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.params import Args, query
 from queries.explore import statistics
 
@@ -23,11 +23,10 @@ model = ns.model("Statistics", {
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Statistics(Resource):
+class Statistics(EnvironmentResource):
     @ns.response(200, "the counts", model)
     @query(ns)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Counts of the environment's objects (per type and status), links (per type and state) and
         messages (per level)."""
-        require(env)
         return statistics(mongo(), env)

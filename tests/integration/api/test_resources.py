@@ -28,7 +28,7 @@ def test_inventory_filters_and_pagination(get, api_world) -> None:  # type: igno
     assert instances["total"] == len(api_world.world.instances) and {o["type"] for o in instances["items"]} == {"instance"}
     # pages are disjoint, cover everything, and each reports the same total
     seen = []
-    for page in (1, 2, 3, 4):
+    for page in range(1, -(-everything["total"] // 30) + 1):
         answer = ok(get(env_path(api_world, "/inventory"), page=page, page_size=30))
         assert answer["total"] == everything["total"] and answer["page"] == page
         seen += [o["id"] for o in answer["items"]]

@@ -27,13 +27,15 @@ def test_calipso_serve_answers_over_http(api_world, api_tokens) -> None:  # type
                                cwd=CHECKOUT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 90  # a loaded machine takes a while to import the app
+        while True:
             try:
                 health = requests.get(f"{base}/health", timeout=2)
                 break
             except requests.ConnectionError:
                 assert process.poll() is None, process.communicate()[1].decode()
-                time.sleep(0.1)
+                assert time.monotonic() < deadline, "calipso serve never answered"
+                time.sleep(0.2)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         assert health.headers["Server"] == "calipso"  # waitress, not Flask's development server
         login = requests.post(f"{base}/auth/tokens", json={"username": "alice", "password": "alice-pw"}, timeout=10)
@@ -46,7 +48,7 @@ def test_calipso_serve_answers_over_http(api_world, api_tokens) -> None:  # type
         assert requests.get(f"{base}/metrics", headers=headers, timeout=10).status_code == 403
         admin = requests.post(f"{base}/auth/tokens", json={"username": "admin", "password": "admin-pw"}, timeout=10)
         metrics = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {admin.json()['token']}"},
-                               timeout=10).text
+                               timeout=60).text  # reads scan and projection figures from the stores
         assert "calipso_api_requests_total" in metrics
     finally:
         process.terminate()

@@ -1,0 +1,147 @@
+"""Reading the inventory: objects and links of an environment, filtered, current or as of a time,
+one page at a time, and their history. The REST API and the command line both ask through here.
+
+Every query is scoped to one environment, and nothing a caller passes can widen it: filters become
+field conditions on declared fields only (a link attribute's name must be one the schema declares).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.stores import MongoDatabase
+from graphmodel.inventory import HISTORY, LINKS, OBJECTS
+from graphmodel.schema import LINK_ATTRIBUTES
+from queries.explore import count
+
+Document = dict[str, Any]
+#: MongoDB integers are 64-bit: a longer number can only ever match as text.
+INT64 = 2**63
+
+
+@dataclass
+class ObjectQuery:
+    """Which objects: every condition given must hold."""
+
+    types: Sequence[str] = ()
+    parent_id: str | None = None  # direct children (`environment` for the top level)
+    subtree: str | None = None  # every object under this one (its id is in their id_path)
+    name: str | None = None  # contains, case-insensitive, taken literally
+    host: str | None = None
+    status: str | None = None  # monitoring status
+    seen_after: datetime | None = None  # last seen by a scan after (current objects only)
+    seen_before: datetime | None = None
+    as_of: datetime | None = None  # the objects that existed then, as they were (from the history)
+
+
+@dataclass
+class LinkQuery:
+    """Which links: every condition given must hold."""
+
+    link_types: Sequence[str] = ()
+    host: str | None = None
+    state: str | None = None
+    status: str | None = None
+    source_id: str | None = None
+    target_id: str | None = None
+    object_id: str | None = None  # from or to this object
+    attributes: Sequence[tuple[str, str]] = ()  # (name, value): name one of graphmodel.schema.LINK_ATTRIBUTES
+    as_of: datetime | None = None
+
+
+def object_filter(query: ObjectQuery, prefix: str = "") -> Document:
+    """The MongoDB conditions of `query` (pure); `prefix` is "doc." for history versions."""
+    found: Document = {}
+    if query.types:
+        found[prefix + "type"] = {"$in": list(query.types)}
+    if query.parent_id:
+        found[prefix + "parent_id"] = query.parent_id
+    if query.subtree:
+        found[prefix + "id_path"] = query.subtree
+    if query.name:
+        found[prefix + "name"] = {"$regex": re.escape(query.name), "$options": "i"}
+    if query.host:
+        found[prefix + "host"] = query.host
+    if query.status:
+        found[prefix + "status"] = query.status
+    return found
+
+
+def link_filter(query: LinkQuery, prefix: str = "") -> Document:
+    """The MongoDB conditions of `query` (pure). An attribute name the schema does not declare is a
+    ValueError: it becomes a field path, and must never name `environment`, `_id` or anything else."""
+    found: Document = {}
+    if query.link_types:
+        found[prefix + "link_type"] = {"$in": list(query.link_types)}
+    for name in ("host", "state", "status", "source_id", "target_id"):
+        if getattr(query, name):
+            found[prefix + name] = getattr(query, name)
+    if query.object_id:
+        found["$or"] = [{prefix + "source_id": query.object_id}, {prefix + "target_id": query.object_id}]
+    for name, value in query.attributes:
+        if name not in LINK_ATTRIBUTES:
+            raise ValueError(f"links have no attribute {name!r}; they have {', '.join(LINK_ATTRIBUTES)}")
+        number = _number(value)
+        found.setdefault("$and", []).append({prefix + name: {"$in": [value, number]} if number is not None else value})
+    return found
+
+
+def _number(text: str) -> int | None:
+    try:
+        number = int(text)
+    except ValueError:
+        return None
+    return number if -INT64 <= number < INT64 else None
+
+
+def _as_of(environment: str, kind: str, at: datetime, conditions: Document) -> Document:
+    return {"environment": environment, "kind": kind, "valid_from": {"$lte": at},
+            "$and": [{"$or": [{"valid_to": None}, {"valid_to": {"$gt": at}}]}, conditions]}
+
+
+def find_objects(database: MongoDatabase, environment: str, query: ObjectQuery, skip: int = 0,
+                 limit: int = 100) -> tuple[list[Document], int]:
+    """One page of the environment's objects matching `query`, by id, and how many match in all."""
+    if query.as_of is not None:
+        condition = _as_of(environment, "object", query.as_of, object_filter(query, "doc."))
+        versions = database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit)
+        return [{**v["doc"], "environment": environment} for v in versions], count(database, HISTORY, condition)
+    condition = {**object_filter(query), "environment": environment}
+    if query.seen_after or query.seen_before:
+        condition["last_seen"] = {k: v for k, v in (("$gt", query.seen_after), ("$lt", query.seen_before)) if v}
+    docs = list(database[OBJECTS].find(condition).sort("id", 1).skip(skip).limit(limit))
+    return docs, count(database, OBJECTS, condition)
+
+
+def find_object(database: MongoDatabase, environment: str, object_id: str) -> Document | None:
+    return database[OBJECTS].find_one({"environment": environment, "id": object_id})
+
+
+def object_versions(database: MongoDatabase, environment: str, object_id: str, skip: int = 0,
+                    limit: int = 100) -> tuple[list[Document], int]:
+    """Every version of an object, newest first: what it was from `valid_from` until `valid_to`."""
+    condition = {"environment": environment, "kind": "object", "key": object_id}
+    versions = database[HISTORY].find(condition).sort("valid_from", -1).skip(skip).limit(limit)
+    return ([{k: v[k] for k in ("valid_from", "valid_to", "doc")} for v in versions],
+            count(database, HISTORY, condition))
+
+
+def find_links(database: MongoDatabase, environment: str, query: LinkQuery, skip: int = 0,
+               limit: int = 100) -> tuple[list[Document], int]:
+    """One page of the environment's links matching `query`, by key, and how many match in all."""
+    if query.as_of is not None:
+        condition = _as_of(environment, "link", query.as_of, link_filter(query, "doc."))
+        versions = database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit)
+        return ([{**v["doc"], "environment": environment, "key": v["key"]} for v in versions],
+                count(database, HISTORY, condition))
+    condition = {**link_filter(query), "environment": environment}
+    docs = list(database[LINKS].find(condition).sort("key", 1).skip(skip).limit(limit))
+    return docs, count(database, LINKS, condition)
+
+
+def find_link(database: MongoDatabase, environment: str, key: str) -> Document | None:
+    return database[LINKS].find_one({"environment": environment, "key": key})
