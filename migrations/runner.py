@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import neo4j
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 from migrations.steps import MONGO_STEPS, NEO4J_STEPS
 
 MONGO_STATE = "schema_migrations"  # collection: one document per applied step
 NEO4J_STATE = "SchemaMigration"  # label: one node per applied step
+GONE = (26, 27)  # MongoDB's NamespaceNotFound and IndexNotFound: nothing to drop
 
 
 @dataclass
@@ -29,11 +31,14 @@ def apply_mongo(database: Database) -> list[StepState]:
     for step in MONGO_STEPS:
         if step.version in done:
             continue
-        existing: dict[str, set[str]] = {}
         for collection, name in step.drop_indexes:
-            existing.setdefault(collection, set(database[collection].index_information()))
-            if name in existing[collection]:
+            try:
                 database[collection].drop_index(name)
+            except OperationFailure as exc:
+                # Gone already: never made, or dropped by another process migrating at the same time
+                # (`calipso run` starts several). MongoDB and FerretDB say IndexNotFound (27).
+                if exc.code not in GONE and "not found" not in str(exc).lower():
+                    raise
         if step.data is not None:
             step.data(database)
         for index in step.indexes:
