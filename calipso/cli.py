@@ -245,6 +245,7 @@ from calipso.analysis_commands import ANALYSIS_COMMANDS  # noqa: E402 - impact, 
 from calipso.discovery import DISCOVERY_COMMANDS  # noqa: E402 - env, scan, scans, schedule, scheduler
 from calipso.export_commands import EXPORT_COMMANDS  # noqa: E402 - export
 from calipso.inspection import INSPECTION_COMMANDS  # noqa: E402 - clique, clique-types, diff, invariants
+from calipso.inventory_commands import INVENTORY_COMMANDS  # noqa: E402 - objects, object, links
 from calipso.listen_commands import listen  # noqa: E402 - the bus listener
 from calipso.monitor_commands import MONITOR_COMMANDS  # noqa: E402 - monitor, watch, monitoring
 from calipso.pipeline_commands import PIPELINE_COMMANDS  # noqa: E402 - projector, worker, run, status
@@ -252,7 +253,7 @@ from calipso.report_commands import REPORT_COMMANDS  # noqa: E402 - report maint
 from calipso.serve import API_COMMANDS  # noqa: E402 - serve, user, token: the REST API's commands
 
 for _command in (*API_COMMANDS, *DISCOVERY_COMMANDS, *INSPECTION_COMMANDS, *ANALYSIS_COMMANDS, *EXPORT_COMMANDS,
-                 *REPORT_COMMANDS, listen, *PIPELINE_COMMANDS, *MONITOR_COMMANDS):
+                 *REPORT_COMMANDS, listen, *PIPELINE_COMMANDS, *MONITOR_COMMANDS, *INVENTORY_COMMANDS):
     main.add_command(_command)
 
 
