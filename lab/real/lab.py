@@ -371,7 +371,8 @@ def _l2population(world: World, host: Host, state: HostState) -> list[str]:
             remote = tunnel_ips.get(port.binding_host)
             if remote is None:
                 continue
-            lines.append(f"bridge fdb add {port.mac_address} dev {device.name} dst {remote} self permanent")
+            # replace: the device may have learned the MAC already from a peer built before this host
+            lines.append(f"bridge fdb replace {port.mac_address} dev {device.name} dst {remote} self permanent")
             if remote not in remotes:
                 remotes.append(remote)
         lines += [f"bridge fdb append 00:00:00:00:00:00 dev {device.name} dst {remote} self permanent"
