@@ -38,16 +38,17 @@ CHECK_TYPES: tuple[CheckType, ...] = (
               "when they do; the first run records them)"),
     CheckType("bridge_membership", ("vnic",), "ip -s -j link",
               "a VM's tap (or OVS's qvo) is enslaved to the bridge the inventory links it to (`master`)"),
-    CheckType("ovs_interface", ("vnic", "vedge"),
+    CheckType("ovs_interface", ("vnic", "vedge", "vedge_port"),
               "ovs-vsctl --format=json --columns=name,ofport,link_state,admin_state,error,external_ids "
               "list Interface",
               "the Neutron port's interface is on the switch (external_ids:iface-id), with an ofport, link_state "
-              "and admin_state up and no error; ovsdb answers", mechanisms=("ovs",)),
+              "and admin_state up and no error (marked on its OVS port, else its vNIC); ovsdb answers",
+              mechanisms=("ovs",)),
     CheckType("vpp_interface", ("host_pnic", "vnic", "vedge"), "vppctl show int; vppctl show hardware-interfaces",
               "on a VPP host: the NICs VPP drives and the VMs' interfaces (by MAC) are up in VPP (admin state) with "
               "link; vppctl answers. Their Linux-side checks do not apply there: VPP's NICs, vhost-user "
               "interfaces and bridge domains are no kernel devices", mechanisms=("vpp",)),
-    CheckType("ovs_vlan_tag", ("vnic",), "ovs-vsctl --format=json --columns=name,tag list Port",
+    CheckType("ovs_vlan_tag", ("vnic", "vedge_port"), "ovs-vsctl --format=json --columns=name,tag list Port",
               "the port's local VLAN tag is the one its network has on that switch", mechanisms=("ovs",)),
     CheckType("tunnel_peers", ("otep",), "ping -c 2 -W 1 -i 0.2 -I {ip_address} {remote_ip}",
               "each tunnel peer answers over the underlay from the endpoint's address (loss, RTT); the address "

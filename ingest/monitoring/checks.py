@@ -348,6 +348,14 @@ def _switch_links(plan: HostPlan) -> dict[str, tuple[Document, Document | None]]
     return found
 
 
+def _port_link(plan: HostPlan, vnic: str, bridge: Document | None) -> Document | None:
+    """The link into the vNIC's OVS port object (vnic-vedge_port, or its hybrid bridge's vconnector-vedge_port),
+    where the scan made ports objects and the port is known here."""
+    sources = {vnic, *([bridge["id"]] if bridge else [])}
+    return next((link for link in plan.links if link.get("link_type") in ("vnic-vedge_port", "vconnector-vedge_port")
+                 and link.get("source_id") in sources and link.get("target_id") in plan.objects), None)
+
+
 def _ovs_results(plan: HostPlan, interfaces_text: str | None, ports_text: str | None) -> list[Result]:
     vedges = plan.of_type("vedge")
     switched = _switch_links(plan)
@@ -371,14 +379,22 @@ def _ovs_results(plan: HostPlan, interfaces_text: str | None, ports_text: str | 
         if isinstance(external, dict) and external.get("iface-id"):
             by_port[external["iface-id"]] = row
     for vnic in vnics:
-        link, _ = switched[vnic["id"]]
+        link, bridge = switched[vnic["id"]]
+        # the OVS port holds the interface's state and tag: it is the object to mark, with the link into it
+        port_link = _port_link(plan, vnic["id"], bridge)
+        subject = port_link["target_id"] if port_link else vnic["id"]
+        marked = [link, *([port_link] if port_link else [])]
         row = by_port.get(vnic["port_id"])
         if row is None:
+            # no interface: the vNIC is plugged into nothing (its port object, if the last scan made one, is gone)
             text = f"port {vnic['port_id']} is not on the virtual switch (no interface with that iface-id)"
             results += [Result("object", vnic["id"], "ovs_interface", "critical", text),
-                        Result("link", _link_key(link), "ovs_interface", "critical", text)]
+                        *(Result("link", _link_key(m), "ovs_interface", "critical", text) for m in marked)]
             continue
         name = row.get("name")
+        if port_link:  # the vNIC's own result is ok: what it had from a round without its port is cleared
+            results += [Result("object", vnic["id"], check, "ok", f"its OVS port {name} carries this check")
+                        for check in ("ovs_interface", "ovs_vlan_tag")]
         metrics = {"ofport": row.get("ofport"), "link_state": row.get("link_state")}
         problems = []
         if row.get("error"):
@@ -391,20 +407,20 @@ def _ovs_results(plan: HostPlan, interfaces_text: str | None, ports_text: str | 
             problems.append("link_state down")
         if problems:
             text = f"OVS interface {name}: {', '.join(problems)}"
-            results += [Result("object", vnic["id"], "ovs_interface", "critical", text, metrics),
-                        Result("link", _link_key(link), "ovs_interface", "critical", text, metrics)]
+            results += [Result("object", subject, "ovs_interface", "critical", text, metrics),
+                        *(Result("link", _link_key(m), "ovs_interface", "critical", text, metrics) for m in marked)]
         else:
             text = f"OVS interface {name} is up (ofport {row.get('ofport')})"
-            results += [Result("object", vnic["id"], "ovs_interface", "ok", text, metrics),
-                        Result("link", _link_key(link), "ovs_interface", "ok", text, metrics)]
+            results += [Result("object", subject, "ovs_interface", "ok", text, metrics),
+                        *(Result("link", _link_key(m), "ovs_interface", "ok", text, metrics) for m in marked)]
         expected = link.get("vlan_tag")
         if expected is not None and name in tags:
             tag = tags[name]
             if tag != expected:
-                results.append(Result("object", vnic["id"], "ovs_vlan_tag", "critical",
+                results.append(Result("object", subject, "ovs_vlan_tag", "critical",
                                       f"{name} has local VLAN tag {tag}, its network's is {expected}"))
             else:
-                results.append(Result("object", vnic["id"], "ovs_vlan_tag", "ok", f"{name} has tag {tag}"))
+                results.append(Result("object", subject, "ovs_vlan_tag", "ok", f"{name} has tag {tag}"))
     return results
 
 

@@ -30,8 +30,10 @@ from ingest.transport import Transport, TransportError, UnsafeHostName
 log = logging.getLogger(__name__)
 
 #: The object types the checks speak about (graphmodel/checks.py), plus hosts (reachability).
-MONITORED_TYPES = ("host", "host_pnic", "vnic", "vconnector", "vedge", "otep", "vservice", "network_agent")
-PATH_LINKS = ("instance-vnic", "vnic-vconnector", "vnic-vedge", "vconnector-vedge")
+MONITORED_TYPES = ("host", "host_pnic", "vnic", "vconnector", "vedge", "otep", "vservice", "network_agent",
+                   "vedge_port")
+PATH_LINKS = ("instance-vnic", "vnic-vconnector", "vnic-vedge", "vconnector-vedge", "vnic-vedge_port",
+              "vconnector-vedge_port")
 ROUNDS = "monitoring_rounds"
 INTAKE_LOCK_WAIT = timedelta(seconds=20)
 LEVELS = {"critical": "error", "warning": "warning", "unknown": "warning", "ok": "info"}

@@ -197,15 +197,18 @@ def test_collectd_and_sensu_intake_set_and_clear_status(worlds) -> None:  # type
              "type_instance": "link_status"}]
     answer = intake(database, environment, "collectd", down)
     assert (answer["mapped"], answer["unmapped"]) == (1, 1)
-    doc = database[OBJECTS].find_one({"environment": environment, "id": vnic["id"]})
+    # the qvo is an object of its own, the VM's OVS port: its link status lands there
+    port = database[OBJECTS].find_one({"environment": environment, "host": "compute-1", "name": qvo})
+    assert port["type"] == "vedge_port" and port["id"] == f"compute-1/br-int/{qvo}"
+    doc = database[OBJECTS].find_one({"environment": environment, "id": port["id"]})
     assert doc["status"] == "critical" and qvo in doc["status_text"]
     assert database[MESSAGES].count_documents({"environment": environment, "source_system": "collectd",
-                                               "related_object": vnic["id"], "details.status": "critical"}) == 1
+                                               "related_object": port["id"], "details.status": "critical"}) == 1
     assert database[MESSAGES].find_one({"environment": environment, "source_system": "collectd",
                                         "message": {"$regex": "no-such-host/eth9"}}) is not None
     down[0]["values"] = [1]
     intake(database, environment, "collectd", down[:1])
-    assert database[OBJECTS].find_one({"environment": environment, "id": vnic["id"]})["status"] == "ok"
+    assert database[OBJECTS].find_one({"environment": environment, "id": port["id"]})["status"] == "ok"
 
     event = {"entity": {"metadata": {"name": "compute-1"}},
              "check": {"metadata": {"name": "calipso-vnic-" + vnic["name"], "labels": {"calipso_object_id": vnic["id"]}},
