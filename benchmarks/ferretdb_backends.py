@@ -54,10 +54,9 @@ from core.settings import Settings, get_settings, load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from graphmodel.inventory import LINKS, OBJECTS  # noqa: E402
 from graphmodel.projector import Projector  # noqa: E402
+from ingest.hierarchy import fetch_host, openstack_documents  # noqa: E402
 from ingest.scanner import Scanner  # noqa: E402
-from ingest.sources.host.fetch import fetch_host_facts  # noqa: E402
 from ingest.sources.openstack.fetch import fetch_openstack  # noqa: E402
-from ingest.sources.openstack.transform import openstack_objects  # noqa: E402
 from ingest.transport import CallableTransport  # noqa: E402
 from lab.cloud.server import serve  # noqa: E402
 from lab.cloud.source import StaticWorldSource  # noqa: E402
@@ -223,9 +222,9 @@ def scan(world: Any, database: Any, env: str, concurrency: int) -> tuple[Any, fl
     responder = CallableTransport(LabResponder(world))
     with serve(StaticWorldSource(world)) as cloud:
         def documents() -> list[dict[str, Any]]:
-            return openstack_objects(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
+            return openstack_documents(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
 
-        scanner = Scanner(database, env, documents, responder, fetch_host_facts, concurrency)
+        scanner = Scanner(database, env, documents, responder, fetch_host, concurrency)
         begun = time.perf_counter()
         result = scanner.scan(lambda phase, done, total: None)
         return result, time.perf_counter() - begun

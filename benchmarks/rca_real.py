@@ -37,10 +37,9 @@ from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from graphmodel.inventory import OBJECTS  # noqa: E402
 from graphmodel.projector import Projector  # noqa: E402
+from ingest.hierarchy import fetch_host, openstack_documents  # noqa: E402
 from ingest.scanner import Scanner  # noqa: E402
-from ingest.sources.host.fetch import fetch_host_facts  # noqa: E402
 from ingest.sources.openstack.fetch import fetch_openstack  # noqa: E402
-from ingest.sources.openstack.transform import openstack_objects  # noqa: E402
 from ingest.transport import CallableTransport  # noqa: E402
 from lab.cloud.server import serve  # noqa: E402
 from lab.cloud.source import StaticWorldSource  # noqa: E402
@@ -83,11 +82,11 @@ class RealScan:
         self.cloud_url = cloud_url
         self.seconds: list[float] = []
         uplinks = {h.name: [n.name for n in h.nics] for h in lab.world.hosts}
-        self.scanner = Scanner(database, environment, self._docs, CallableTransport(lab.execute), fetch_host_facts,
+        self.scanner = Scanner(database, environment, self._docs, CallableTransport(lab.execute), fetch_host,
                                concurrency=3, uplinks=uplinks)
 
     def _docs(self) -> list[dict[str, Any]]:
-        return [d for d in openstack_objects(fetch_openstack(connect_to_lab(self.cloud_url), "RegionOne"))
+        return [d for d in openstack_documents(fetch_openstack(connect_to_lab(self.cloud_url), "RegionOne"))
                 if not (d["type"] == "project" and d["name"] == "admin")]
 
     def __call__(self) -> None:

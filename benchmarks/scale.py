@@ -39,10 +39,9 @@ from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from graphmodel.inventory import LINKS, OBJECTS  # noqa: E402
 from graphmodel.projector import Projector  # noqa: E402
+from ingest.hierarchy import openstack_documents  # noqa: E402
 from ingest.scanner import Scanner  # noqa: E402
-from ingest.sources.host.fetch import fetch_host_facts  # noqa: E402
 from ingest.sources.openstack.fetch import fetch_openstack  # noqa: E402
-from ingest.sources.openstack.transform import openstack_objects  # noqa: E402
 from ingest.transport import CallableTransport, CommandResult  # noqa: E402
 from lab.cloud.server import serve  # noqa: E402
 from lab.cloud.source import StaticWorldSource  # noqa: E402
@@ -116,14 +115,14 @@ def scan(world: Any, database: Any, concurrency: int, times: CommandTimes) -> No
     def fetch_host(transport: Any, host: str) -> Any:
         begun = time.thread_time()
         try:
-            return fetch_host_facts(transport, host)
+            return fetch_host(transport, host)
         finally:
             cpu.add("host", time.thread_time() - begun)
 
     rss_before = _rss_mib()
     with serve(StaticWorldSource(world)) as cloud:
         def documents() -> list[dict[str, Any]]:
-            return openstack_objects(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
+            return openstack_documents(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
 
         scanner = Scanner(database, ENV, documents, TimedTransport(responder.responder), fetch_host, concurrency)
         times.totals.clear()

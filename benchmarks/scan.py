@@ -26,10 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
+from ingest.hierarchy import fetch_host, openstack_documents  # noqa: E402
 from ingest.scanner import Scanner  # noqa: E402
-from ingest.sources.host.fetch import fetch_host_facts  # noqa: E402
 from ingest.sources.openstack.fetch import fetch_openstack  # noqa: E402
-from ingest.sources.openstack.transform import openstack_objects  # noqa: E402
 from ingest.transport import CallableTransport  # noqa: E402
 from lab.cloud.server import serve  # noqa: E402
 from lab.cloud.source import StaticWorldSource  # noqa: E402
@@ -99,9 +98,9 @@ def main() -> None:
                 connection = openstack.connect(  # the lab's fixed admin credentials
                     auth_url=cloud.auth_url, username="admin", password="lab-admin-pw", project_name="admin",
                     user_domain_name="Default", project_domain_name="Default", region_name="RegionOne")
-                return openstack_objects(fetch_openstack(connection, "RegionOne"))
+                return openstack_documents(fetch_openstack(connection, "RegionOne"))
 
-        scanner = Scanner(database, "bench", docs, CallableTransport(LabResponder(world)), fetch_host_facts,
+        scanner = Scanner(database, "bench", docs, CallableTransport(LabResponder(world)), fetch_host,
                           args.concurrency)
         times.totals.clear()
         begun = time.perf_counter()

@@ -10,10 +10,9 @@ import openstack
 import openstack.connection
 from pymongo.database import Database
 
+from ingest.hierarchy import fetch_host, openstack_documents
 from ingest.scanner import Scanner, ScanResult
-from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from ingest.transport import CallableTransport
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
@@ -38,8 +37,8 @@ def scan_world_in_process(world: World, database: Database, environment: str, co
     Keystone's own `admin` project is left out: the world spec does not declare it."""
     with serve(StaticWorldSource(world)) as cloud:
         def docs() -> list[dict[str, Any]]:
-            return [d for d in openstack_objects(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
+            return [d for d in openstack_documents(fetch_openstack(connect_to_lab(cloud.auth_url), "RegionOne"))
                     if not (d["type"] == "project" and d["name"] == "admin")]
-        scanner = Scanner(database, environment, docs, CallableTransport(LabResponder(world)), fetch_host_facts,
+        scanner = Scanner(database, environment, docs, CallableTransport(LabResponder(world)), fetch_host,
                           concurrency)
         return scanner.scan(**scan_options)

@@ -8,6 +8,7 @@ are checked on load; an error names the field and the value at fault.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -315,7 +316,7 @@ class World(Spec):
                 for number, (zone, members) in enumerate(sorted(zones.items()), start=1)]
 
 
-def _reference_problems(world: World):  # type: ignore[no-untyped-def]
+def _reference_problems(world: World) -> Iterator[str]:
     """Every dangling or duplicate reference, as a message naming it."""
     for kind, items in (("host", world.hosts), ("network", world.networks), ("port", world.ports),
                         ("router", world.routers), ("instance", world.instances), ("project", world.projects),
@@ -380,7 +381,7 @@ def _reference_problems(world: World):  # type: ignore[no-untyped-def]
             yield f"aggregate {aggregate.name}: availability zone {aggregate.availability_zone!r} is in no region"
 
 
-def _tunnel_bridge_problems(host: Host):  # type: ignore[no-untyped-def]
+def _tunnel_bridge_problems(host: Host) -> Iterator[str]:
     bridge = host.tunnel_bridge
     if bridge is None:
         return

@@ -310,12 +310,3 @@ def collect_domains(transport: Transport, host: str, facts: HostFacts) -> None:
 @_step("vppctl")
 def collect_vpp(transport: Transport, host: str, facts: HostFacts) -> None:
     facts.vpp_interfaces = _vpp_interfaces(transport, host)
-
-
-def fetch_host_facts(transport: Transport, host: str) -> HostFacts:
-    """Everything the link finders need to know about one host: the collectors ingest/hierarchy.py
-    declares, in its order. Failed commands are in the result's `failures`; raises only TransportError,
-    when the host cannot be reached."""
-    from ingest.hierarchy import fetch_host  # the hierarchy names this module's collectors
-
-    return fetch_host(transport, host)

@@ -68,7 +68,7 @@ class HostBuilder:
     host's L2 agent; `overlay`, its tunnel type)."""
 
     def __init__(self, facts: HostFacts, index: OpenStackIndex,
-                 vnic_path: Callable[[str | None], VnicPath | None] | None = None) -> None:
+                 vnic_path: Callable[[str | None], VnicPath | None]) -> None:
         self.facts, self.index, self.host = facts, index, facts.host
         self.result = HostResult()
         self.ids: set[str] = set()
@@ -80,7 +80,7 @@ class HostBuilder:
         self.pnic_link: dict[str, bool] = {}
         self.uplinked: set[str] = set()  # LXB bridges whose uplink links are made
         self.otep_id: str | None = None
-        self._path_for = vnic_path or default_vnic_path
+        self._path_for = vnic_path  # the mechanism's vNIC path finder, as ingest/hierarchy.py declares it
 
     @property
     def overlay(self) -> str | None:
@@ -582,18 +582,3 @@ def underlay_paths(facts: HostFacts, device: str, pnics: Collection[str]) -> lis
             return down(iface.parent, tuple(path))
         return []
     return down(device, ())
-
-
-def default_vnic_path(mechanism: str | None) -> VnicPath | None:
-    """The vNIC path finder of a mechanism as ingest/hierarchy.py declares it."""
-    from ingest.hierarchy import vnic_path_finder  # the hierarchy names this module's finders
-
-    return vnic_path_finder(mechanism)
-
-
-def host_objects_and_links(facts: HostFacts, index: OpenStackIndex) -> HostResult:
-    """Every object and link one host's facts show (pure), by the producers and link finders
-    ingest/hierarchy.py declares, in its order."""
-    from ingest.hierarchy import host_documents  # the hierarchy names this module's producers
-
-    return host_documents(facts, index)

@@ -26,14 +26,6 @@ def host_types(services: set[str], agent_types: set[str]) -> list[str]:
     return sorted(roles)
 
 
-def openstack_objects(raw: RawOpenStack) -> list[Document]:
-    """Every object the APIs describe, with its folders, each type by its producer in the order
-    ingest/hierarchy.py declares; tree paths are assigned later."""
-    from ingest.hierarchy import openstack_documents  # the hierarchy names this module's producers
-
-    return openstack_documents(raw)
-
-
 # -- what the producers may expect of the cloud's answers ------------------------------------------------
 # The APIs are a hostile cloud's to answer: a field of another type (a list where a name goes, a
 # number of 30 digits) must be a clear error naming the resource, the item and the field, not a

@@ -11,11 +11,10 @@ import pytest
 from conftest import connect_to_lab
 
 from graphmodel.inventory import LINKS, OBJECTS
+from ingest.hierarchy import fetch_host, openstack_documents
 from ingest.records import MESSAGES
 from ingest.scanner import Scanner
-from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from ingest.transport import CallableTransport, CommandResult
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
@@ -40,7 +39,7 @@ def commands_of(responder: LabResponder, host: str) -> list[str]:
         def close(self) -> None:
             pass
 
-    assert not fetch_host_facts(Recording(), host).failures
+    assert not fetch_host(Recording(), host).failures
     return ran
 
 
@@ -71,9 +70,9 @@ def test_a_host_with_failing_commands_is_reported_and_the_scan_completes(
 
     with serve(StaticWorldSource(world)) as cloud:
         def docs() -> list[dict]:  # type: ignore[type-arg]
-            return [d for d in openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
+            return [d for d in openstack_documents(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
                     if not (d["type"] == "project" and d["name"] == "admin")]
-        result = Scanner(mongo_db, "lab", docs, CallableTransport(responder), fetch_host_facts).scan()
+        result = Scanner(mongo_db, "lab", docs, CallableTransport(responder), fetch_host).scan()
 
     assert result.status == "completed_with_errors"
     assert result.errors and all(e.startswith(f"{FAILING_HOST}: ") for e in result.errors)

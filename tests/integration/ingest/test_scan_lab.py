@@ -16,11 +16,10 @@ from conftest import connect_to_lab
 
 from core.settings import load_settings
 from graphmodel.inventory import LINKS, OBJECTS
+from ingest.hierarchy import fetch_host, openstack_documents
 from ingest.records import MESSAGES
 from ingest.scanner import Scanner
-from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from ingest.transport import CallableTransport, SSHConfig, SSHTransport, fingerprint
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
@@ -62,7 +61,7 @@ def scan_served_lab(lab: LabService, world: World, tmp_path: Path, database):  #
     with SSHTransport(SSHConfig(user=cli["user"], key_file=cli["key_file"],
                                 jump_host=f"{cli['user']}@{cli['host']}:{cli['port']}",
                                 known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
-        return Scanner(database, "lab", openstack_docs(endpoints), transport, fetch_host_facts, concurrency=4).scan()
+        return Scanner(database, "lab", openstack_docs(endpoints), transport, fetch_host, concurrency=4).scan()
 
 
 def openstack_docs(endpoints: dict):  # type: ignore[no-untyped-def, type-arg]
@@ -71,7 +70,7 @@ def openstack_docs(endpoints: dict):  # type: ignore[no-untyped-def, type-arg]
     def read() -> list[dict]:  # type: ignore[type-arg]
         connection = openstack.connect(**endpoints["openstack"])
         # Keystone's own admin project is not in the world spec: the one object the truth lacks.
-        return [d for d in openstack_objects(fetch_openstack(connection, endpoints["openstack"]["region_name"]))
+        return [d for d in openstack_documents(fetch_openstack(connection, endpoints["openstack"]["region_name"]))
                 if not (d["type"] == "project" and d["name"] == "admin")]
     return read
 
@@ -106,9 +105,9 @@ def test_a_host_printing_garbage_is_reported_and_the_rest_is_complete(mongo_db) 
 
     with serve(StaticWorldSource(world)) as cloud:
         def docs() -> list[dict]:  # type: ignore[type-arg]
-            return [d for d in openstack_objects(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
+            return [d for d in openstack_documents(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
                     if not (d["type"] == "project" and d["name"] == "admin")]
-        result = Scanner(mongo_db, "lab", docs, CallableTransport(responder), fetch_host_facts).scan()
+        result = Scanner(mongo_db, "lab", docs, CallableTransport(responder), fetch_host).scan()
     assert result.status == "completed_with_errors"
     message = mongo_db[MESSAGES].find_one({"environment": "lab", "related_object": "compute-2"})
     assert message["details"]["command"] == "ip -d -j link"
@@ -140,7 +139,7 @@ def test_a_host_whose_ssh_is_refused_is_reported_and_the_rest_is_complete(lab: L
     addresses["compute-2"] = f"compute-2@127.0.0.1:{closed_port}"
     with SSHTransport(SSHConfig(user="calipso", key_file=cli["key_file"], addresses=addresses,
                                 known_host_keys=lab_known_host_keys(endpoints, host_names(world)))) as transport:
-        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
+        result = Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host,
                          concurrency=4).scan()
     assert result.status == "completed_with_errors"
     assert [e for e in result.errors if e.startswith("compute-2:")] == result.errors
@@ -167,7 +166,7 @@ def test_a_host_showing_another_host_key_is_skipped_naming_both_fingerprints(lab
     def scan(addresses: dict[str, str]):  # type: ignore[no-untyped-def]
         with SSHTransport(SSHConfig(user="calipso", key_file=cli["key_file"], addresses=addresses,
                                     known_host_keys=known)) as transport:
-            return Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host_facts,
+            return Scanner(mongo_db, "lab", openstack_docs(endpoints), transport, fetch_host,
                            concurrency=4).scan()
 
     assert scan(addresses).status == "completed"

@@ -12,10 +12,10 @@ import pytest
 from conftest import connect_to_lab
 
 from graphmodel.inventory import LINKS, OBJECTS
+from ingest.hierarchy import openstack_documents
 from ingest.records import MESSAGES
 from ingest.scanner import Scanner
 from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from ingest.transport import TransportError
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
@@ -33,7 +33,7 @@ def scanner_for(world, mongo_db, cloud, broken: set[str] = frozenset()):  # type
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             connection = connect_to_lab(cloud)
-            return [d for d in openstack_objects(fetch_openstack(connection, "RegionOne"))
+            return [d for d in openstack_documents(fetch_openstack(connection, "RegionOne"))
                     if not (d["type"] == "project" and d["name"] == "admin")]
 
     hosts = LabHosts(world)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ingest.sources.host.fetch import fetch_host_facts
+from ingest.hierarchy import fetch_host
 from ingest.sources.host.openflow import openflow_attributes
 from ingest.transport import CallableTransport
 from lab.generate import generate_world
@@ -48,7 +48,7 @@ def networks(world: World) -> dict[str, dict[str, Any]]:
 
 
 def scanned(lab: RealLab, host: str) -> dict[str, Any]:
-    facts = fetch_host_facts(CallableTransport(lab.execute), host)
+    facts = fetch_host(CallableTransport(lab.execute), host)
     assert not [f for f in facts.failures if "ovs-ofctl" in f.command], facts.failures
     agent = next(a for a in lab.world.agents if a.host == host and a.binary == "neutron-openvswitch-agent")
     return openflow_attributes(facts, networks(lab.world), agent.configurations)

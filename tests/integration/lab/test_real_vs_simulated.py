@@ -6,7 +6,7 @@ one VM each, two networks, a router) is built with lab.real.RealLab: namespaces 
 cables to a fabric namespace, Linux bridges, taps held open as QEMU does, veth pairs, VXLAN
 devices, a private Open vSwitch per host with the userspace datapath. Every reference command
 runs on the real host and on the simulated one (lab.hosts.LabResponder), and both outputs go
-through the scanner's parsers (ingest.sources.host.parsers, and fetch_host_facts for the whole
+through the scanner's parsers (ingest.sources.host.parsers, and fetch_host for the whole
 host); the parsed structures must be equal for every object that exists in both.
 
 What this machine cannot build, and so is not compared here (its formats are covered by recorded
@@ -49,8 +49,8 @@ from typing import Any
 
 import pytest
 
+from ingest.hierarchy import fetch_host
 from ingest.sources.host import parsers
-from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.host.parsers import openflow
 from ingest.sources.host.parsers.iproute import Link
 from ingest.transport import CallableTransport
@@ -498,10 +498,10 @@ def test_kernel_datapath_listing_names_the_same_ports(ovs_pair: Pair, host: str)
 
 @pytest.mark.parametrize("host", HOSTS)
 def test_the_scanner_fetches_the_same_facts(pair: Pair, host: str) -> None:
-    """fetch_host_facts over both hosts: the same interfaces (kind, MAC, MTU, carrier, master,
+    """fetch_host over both hosts: the same interfaces (kind, MAC, MTU, carrier, master,
     namespace, addresses, peer, VXLAN data and remotes), namespaces and OVS ports."""
-    real = fetch_host_facts(CallableTransport(pair.real.execute), host)
-    simulated = fetch_host_facts(CallableTransport(pair.simulated), host)
+    real = fetch_host(CallableTransport(pair.real.execute), host)
+    simulated = fetch_host(CallableTransport(pair.simulated), host)
     nics, internal = _nics(pair, host), _ovs_internal(pair, host)
 
     def interfaces(facts) -> dict[tuple[str, str | None], dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -559,8 +559,8 @@ def test_open_vswitch_installed_but_stopped_fails_alike_in_both(lxb_pair: Pair, 
             simulated_status, simulated_out, simulated_err = lxb_pair.simulated(host, command)
             assert (real_status, real_out) == (simulated_status, simulated_out) == (1, ""), command
             assert normalised(real_err) == normalised(simulated_err), command
-        real = fetch_host_facts(CallableTransport(lxb_pair.real.execute), host)
-        simulated = fetch_host_facts(CallableTransport(lxb_pair.simulated), host)
+        real = fetch_host(CallableTransport(lxb_pair.real.execute), host)
+        simulated = fetch_host(CallableTransport(lxb_pair.simulated), host)
         assert real.ovs_ports is None and simulated.ovs_ports is None
         assert [(f.command, normalised(f.reason)) for f in real.failures] == \
             [(f.command, normalised(f.reason)) for f in simulated.failures]

@@ -31,6 +31,7 @@ from ingest.hierarchy import (
     OpenStackSource,
     Variant,
     When,
+    vnic_path_finder,
 )
 from ingest.sources.host.transform import HostBuilder, OpenStackIndex
 from ingest.sources.openstack.fetch import API_RESOURCES_BY_NAME, RawOpenStack
@@ -203,7 +204,7 @@ def test_the_declared_drivers_produce_only_declared_types_and_links(mechanism: s
     links: list[tuple[Variant, dict[str, Any]]] = []
     for host in world.hosts:
         facts = hierarchy.fetch_host(hosts, host.name)
-        builder = HostBuilder(facts, index)
+        builder = HostBuilder(facts, index, vnic_path_finder)
         variant = Variant(builder.mechanism, builder.overlay)
         result = hierarchy.host_documents(facts, index)
         for doc in result.objects:

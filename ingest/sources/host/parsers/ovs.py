@@ -271,7 +271,7 @@ def parse_ovsdb_table(text: str, table: str | None = None,
     headings = data["headings"]
     require(all(isinstance(h, str) for h in headings), command, "headings are not column names", text)
     many = SET_COLUMNS.get(table or "", set())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in data["data"]:
         require(isinstance(row, list) and len(row) == len(headings), command,
                 "a row does not have one value per heading", text)
@@ -348,9 +348,9 @@ def parse_ovs_dpctl_show(text: str, command: str = "ovs-dpctl show") -> list[Dat
         require(bool(datapaths), command, "an indented line before any datapath", line)
         port = _DP_PORT.match(line.strip())
         if port:
-            kind, options = _port_type(port.group(3), command, line)
+            port_kind, options = _port_type(port.group(3), command, line)
             number = integer(command, port.group(1), "port number", line)
-            datapaths[-1].ports.append(DatapathPort(number, port.group(2), kind, options))
+            datapaths[-1].ports.append(DatapathPort(number, port.group(2), port_kind, options))
         # lookups:, flows:, masks:, cache:, caches: and statistics lines carry nothing we need
     return datapaths
 
@@ -406,10 +406,10 @@ def parse_ovs_dpif_show(text: str, command: str = "ovs-appctl dpif/show") -> lis
             require(port is not None and bool(datapaths) and bool(datapaths[-1].bridges), command,
                     "expected `name ofport/dp_port: (type)` under a bridge", line)
             assert port is not None
-            kind, options = _port_type(port.group(4), command, line)
+            port_kind, options = _port_type(port.group(4), command, line)
             dp_port = None if port.group(3) == "none" else integer(command, port.group(3), "datapath port", line)
             ofport = integer(command, port.group(2), "OpenFlow port", line)
-            datapaths[-1].bridges[-1].ports.append(DpifPort(port.group(1), ofport, dp_port, kind, options))
+            datapaths[-1].bridges[-1].ports.append(DpifPort(port.group(1), ofport, dp_port, port_kind, options))
     return datapaths
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import connect_to_lab
 
-from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
+from ingest.hierarchy import host_documents, openstack_documents
+from ingest.sources.host.transform import OpenStackIndex
 from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
 from lab.faults import inject_fault
@@ -30,12 +30,12 @@ def discover(world: World) -> tuple[dict, dict]:  # type: ignore[type-arg]
     with serve(StaticWorldSource(world)) as cloud, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         connection = connect_to_lab(cloud)
-        docs = openstack_objects(fetch_openstack(connection, "RegionOne"))
+        docs = openstack_documents(fetch_openstack(connection, "RegionOne"))
     index, hosts = OpenStackIndex(docs), LabHosts(world)
     objects = {d["id"]: d for d in docs if not (d["type"] == "project" and d["name"] == "admin")}
     links: dict = {}  # type: ignore[type-arg]
     for host in world.hosts:
-        result = host_objects_and_links(facts_from_lab(hosts.get(host.name)), index)
+        result = host_documents(facts_from_lab(hosts.get(host.name)), index)
         for doc in result.objects:
             objects.setdefault(doc["id"], doc)
         for link in result.links:

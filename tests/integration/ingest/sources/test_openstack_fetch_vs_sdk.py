@@ -11,8 +11,8 @@ import openstack.connection
 import pytest
 from conftest import connect_to_lab
 
+from ingest.hierarchy import openstack_documents
 from ingest.sources.openstack.fetch import RawOpenStack, fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
 from lab.generate import generate_world
@@ -65,4 +65,4 @@ def test_raw_fetch_gives_what_openstacksdk_gave(mechanism: str, type_driver: str
                     assert value[nested] == sdk[attribute][nested], (resource, mine[key], attribute)
                 else:
                     assert value == sdk[attribute], (resource, mine[key], attribute)
-    assert openstack_objects(new) == openstack_objects(old)
+    assert openstack_documents(new) == openstack_documents(old)

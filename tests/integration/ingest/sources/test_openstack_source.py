@@ -9,8 +9,8 @@ import pytest
 from conftest import connect_to_lab
 
 from graphmodel.tree import assign_paths
+from ingest.hierarchy import openstack_documents
 from ingest.sources.openstack.fetch import fetch_openstack
-from ingest.sources.openstack.transform import openstack_objects
 from lab.cloud.server import serve
 from lab.cloud.source import StaticWorldSource
 from lab.generate import generate_world
@@ -27,7 +27,7 @@ def test_control_plane_objects_equal_the_truth(mechanism: str, type_driver: str)
     with serve(StaticWorldSource(world)) as cloud, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         connection = connect_to_lab(cloud)
-        docs = openstack_objects(fetch_openstack(connection, "RegionOne"))
+        docs = openstack_documents(fetch_openstack(connection, "RegionOne"))
     assert assign_paths(docs) == []
     truth = {o.id: o for o in compute_truth(world).objects.values()
              if o.type in CONTROL_PLANE or o.type == "folder" and o.attributes["folder_of"] in CONTROL_PLANE}

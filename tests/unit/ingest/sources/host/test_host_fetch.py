@@ -1,4 +1,4 @@
-"""fetch_host_facts on simulated hosts whose tools are older or whose datapath differs: the text forms
+"""fetch_host on simulated hosts whose tools are older or whose datapath differs: the text forms
 and the second datapath listing must give the same facts as the machine-readable forms; and what the
 transform makes of the facts only they carry (datapath ports, tunnel peers)."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from ingest.hierarchy import fetch_host, host_documents
 from ingest.sources.host.facts import HostFacts
-from ingest.sources.host.fetch import fetch_host_facts
-from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links
+from ingest.sources.host.transform import OpenStackIndex
 from ingest.transport import CommandResult
 from lab.generate import generate_world
 from lab.hosts import LabResponder
@@ -77,9 +77,9 @@ def without_ovsdb_only_facts(facts: HostFacts) -> HostFacts:
 @pytest.mark.parametrize("host", ["compute-1", "controller-1"])
 def test_text_forms_give_the_facts_the_json_forms_give(mechanism: str, type_driver: str, host: str) -> None:
     world = (3, 2, 2, mechanism, type_driver)
-    modern = fetch_host_facts(SimulatedHosts(world), host)
+    modern = fetch_host(SimulatedHosts(world), host)
     old_hosts = SimulatedHosts(world, refuse_json)
-    old = fetch_host_facts(old_hosts, host)
+    old = fetch_host(old_hosts, host)
     assert "ip -d link show" in old_hosts.commands and "ip address show" in old_hosts.commands
     assert old.interfaces and old == without_ovsdb_only_facts(modern)
     if mechanism == "ovs":
@@ -90,8 +90,8 @@ def test_text_forms_give_the_facts_the_json_forms_give(mechanism: str, type_driv
 
 
 def test_datapath_ports_come_from_dpif_show_when_there_is_no_kernel_datapath() -> None:
-    kernel = fetch_host_facts(SimulatedHosts((3, 2, 2, "ovs", "vxlan")), "compute-1")
-    userspace = fetch_host_facts(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), userspace_datapath), "compute-1")
+    kernel = fetch_host(SimulatedHosts((3, 2, 2, "ovs", "vxlan")), "compute-1")
+    userspace = fetch_host(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), userspace_datapath), "compute-1")
     assert kernel.datapath_ports and userspace.datapath_ports
     numbers = {p.name: p.number for p in kernel.datapath_ports}
     from_dpif = {p.name: p.number for p in userspace.datapath_ports}
@@ -102,7 +102,7 @@ def test_datapath_ports_come_from_dpif_show_when_there_is_no_kernel_datapath() -
 
 
 def test_a_switch_without_vswitchd_still_gives_its_ovsdb_facts() -> None:
-    facts = fetch_host_facts(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), no_vswitchd), "compute-1")
+    facts = fetch_host(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), no_vswitchd), "compute-1")
     assert facts.datapath_ports is None and facts.ovs_ports and facts.domains
 
 
@@ -112,12 +112,12 @@ def agent(host: str, binary: str, configurations: dict) -> dict:  # type: ignore
 
 
 def test_the_ovs_vedge_gets_its_datapath_and_tunnel_ports_and_the_otep_its_peers() -> None:
-    facts = fetch_host_facts(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), userspace_datapath), "compute-1")
+    facts = fetch_host(SimulatedHosts((3, 2, 2, "ovs", "vxlan"), userspace_datapath), "compute-1")
     tunnels = [p for p in facts.ovs_ports or [] if p.type == "vxlan"]
     local_ip = tunnels[0].options["local_ip"]
     index = OpenStackIndex([agent("compute-1", "neutron-openvswitch-agent",
                                   {"tunneling_ip": local_ip, "tunnel_types": ["vxlan"]})])
-    docs = {d["type"]: d for d in host_objects_and_links(facts, index).objects if d["type"] in ("vedge", "otep")}
+    docs = {d["type"]: d for d in host_documents(facts, index).objects if d["type"] in ("vedge", "otep")}
     ports = docs["vedge"]["ports"]
     assert [p["port_no"] for p in ports] == sorted(p["port_no"] for p in ports)
     assert {p["name"] for p in ports} == {p.name for p in facts.datapath_ports or []}
@@ -128,10 +128,10 @@ def test_the_ovs_vedge_gets_its_datapath_and_tunnel_ports_and_the_otep_its_peers
 
 
 def test_the_linux_bridge_otep_gets_the_vteps_of_the_forwarding_database() -> None:
-    facts = fetch_host_facts(SimulatedHosts((3, 2, 2, "lxb", "vxlan"), refuse_json), "compute-1")
+    facts = fetch_host(SimulatedHosts((3, 2, 2, "lxb", "vxlan"), refuse_json), "compute-1")
     vxlans = [i for i in facts.interfaces if i.kind == "vxlan" and i.namespace is None]
     index = OpenStackIndex([agent("compute-1", "neutron-linuxbridge-agent",
                                   {"tunneling_ip": vxlans[0].vxlan_local, "tunnel_types": ["vxlan"]})])
-    (otep,) = [d for d in host_objects_and_links(facts, index).objects if d["type"] == "otep"]
+    (otep,) = [d for d in host_documents(facts, index).objects if d["type"] == "otep"]
     assert otep["remote_ips"] == sorted({r for i in vxlans for r in i.vxlan_remotes})
     assert otep["remote_ips"] and vxlans[0].vxlan_local not in otep["remote_ips"]

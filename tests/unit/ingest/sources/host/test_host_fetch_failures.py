@@ -1,4 +1,4 @@
-"""fetch_host_facts when some of a host's commands fail (hypothesis chooses which, and how): exit codes
+"""fetch_host when some of a host's commands fail (hypothesis chooses which, and how): exit codes
 1, 124 (timeout's), 127 (no such tool), 255 (e.g. iproute2's unknown option), empty output, garbage,
 truncated output, or the output of another command. The fetch records each failed command by name,
 keeps the host's other facts as a clean fetch gives them, and raises nothing; only a transport that
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from ingest.hierarchy import fetch_host
 from ingest.sources.host.facts import HostFacts
-from ingest.sources.host.fetch import fetch_host_facts
 from ingest.transport import CommandResult, TransportError
 from lab.generate import generate_world
 from lab.hosts import LabResponder
@@ -92,7 +92,7 @@ class FailingTransport:
 def clean(mechanism: str, type_driver: str, host: str) -> tuple[HostFacts, tuple[str, ...]]:
     """The host's facts with nothing failing, and the commands (and their text forms) a fetch runs."""
     transport = FailingTransport(responder(mechanism, type_driver))
-    facts = fetch_host_facts(transport, host)
+    facts = fetch_host(transport, host)
     assert not facts.failures and facts.interfaces
     commands = set(transport.commands)
     for command in transport.commands:
@@ -133,7 +133,7 @@ def test_failed_commands_are_recorded_and_the_other_facts_kept(
     baseline, _ = clean(mechanism, type_driver, host)
     transport = FailingTransport(responder(mechanism, type_driver), failures)
 
-    facts = fetch_host_facts(transport, host)  # raises nothing: every failure is recorded
+    facts = fetch_host(transport, host)  # raises nothing: every failure is recorded
 
     ran = set(transport.commands)
     failed = {f.command for f in facts.failures}
@@ -173,7 +173,7 @@ def test_each_failure_is_named_with_its_exit_status(mechanism: str, type_driver:
     baseline, commands = clean(mechanism, type_driver, host)
     failing = [c for c in commands if c.startswith(("ethtool ", "virsh dumpxml ")) or c == "ip netns list"]
     transport = FailingTransport(responder(mechanism, type_driver), {c: Failure(status=1) for c in failing})
-    facts = fetch_host_facts(transport, host)
+    facts = fetch_host(transport, host)
     assert sorted(f.command for f in facts.failures) == sorted(failing)
     assert all(f.reason.startswith("exited 1") for f in facts.failures)
     assert all(i.link_detected is None for i in facts.interfaces if i.physical)
@@ -201,7 +201,7 @@ def test_an_unreachable_host_fails_the_fetch_with_a_transport_error(case: tuple[
     mechanism, type_driver, host = case
     transport = Unreachable(responder(mechanism, type_driver), answered=answered)
     try:
-        facts = fetch_host_facts(transport, host)
+        facts = fetch_host(transport, host)
     except TransportError as error:
         assert error.cause == "connection refused"
     else:

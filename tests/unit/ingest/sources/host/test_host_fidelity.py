@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.hierarchy import fetch_host, host_documents
 from ingest.sources.host.facts import HostFacts, InterfaceFact
-from ingest.sources.host.fetch import fetch_host_facts, ovs_not_running
-from ingest.sources.host.transform import OpenStackIndex, host_objects_and_links, underlay_paths
+from ingest.sources.host.fetch import ovs_not_running
+from ingest.sources.host.transform import OpenStackIndex, underlay_paths
 from ingest.transport import CallableTransport
 from lab.generate import generate_world
 from lab.hosts import LabResponder
@@ -54,7 +55,7 @@ def test_a_host_with_ovs_stopped_keeps_its_other_facts_and_names_the_command_onc
         asked.append(command)
         return lab(host, command)
 
-    facts = fetch_host_facts(CallableTransport(answer), "compute-1")
+    facts = fetch_host(CallableTransport(answer), "compute-1")
     assert lab("compute-1", "ovs-vsctl show")[2] == DB_CONNECTION_FAILED  # the simulated host says it as Debian's
     assert facts.ovs_ports is None and facts.datapath_ports is None
     assert len(facts.failures) == 1
@@ -63,7 +64,7 @@ def test_a_host_with_ovs_stopped_keeps_its_other_facts_and_names_the_command_onc
     assert "installed but not running" in failure.reason and "database connection failed" in failure.reason
     assert "ovs-vsctl show" not in asked  # the text form would only fail the same way
     assert not any(c.startswith(("ovs-dpctl", "ovs-appctl")) for c in asked)
-    clean = fetch_host_facts(CallableTransport(LabResponder(generate_world(3, 2, 2, "lxb", "vxlan", seed=7))),
+    clean = fetch_host(CallableTransport(LabResponder(generate_world(3, 2, 2, "lxb", "vxlan", seed=7))),
                              "compute-1")
     assert facts.interfaces == clean.interfaces and facts.domains == clean.domains
     assert {i.kind for i in facts.interfaces} >= {"bond", "bridge", "vxlan"}
@@ -124,7 +125,7 @@ def lxb_index(host: str) -> OpenStackIndex:
 
 @pytest.mark.parametrize(("second_port", "nics"), [(False, ["bond0"]), (True, ["bond0", "eth3"])])
 def test_the_tunnel_endpoint_is_linked_to_each_nic_under_its_bridge(second_port: bool, nics: list[str]) -> None:
-    result = host_objects_and_links(mesh_facts(second_port=second_port), lxb_index("h1"))
+    result = host_documents(mesh_facts(second_port=second_port), lxb_index("h1"))
     underlay = sorted((l for l in result.links if l["link_type"] == "otep-host_pnic"), key=lambda l: l["target_id"])
     assert [l["target_id"] for l in underlay] == [f"h1/{n}" for n in nics]
     assert all(l["source_id"] == "h1/otep-vxlan" and l["state"] == "up" for l in underlay)
@@ -139,7 +140,7 @@ def test_a_down_nic_under_the_bridge_makes_the_endpoint_link_down() -> None:
     bond = facts.interface("bond0")
     assert bond is not None
     bond.link_detected = False
-    result = host_objects_and_links(facts, lxb_index("h1"))
+    result = host_documents(facts, lxb_index("h1"))
     assert [l["state"] for l in result.links if l["link_type"] == "otep-host_pnic"] == ["down"]
 
 
@@ -149,7 +150,7 @@ def test_a_tunnel_ip_on_a_bond_still_links_the_bond_alone() -> None:
     bond = facts.interface("bond0")
     assert bridge is not None and bond is not None
     bond.addresses, bridge.addresses, bond.master = bridge.addresses, [], None
-    links = [l for l in host_objects_and_links(facts, lxb_index("h1")).links if l["link_type"] == "otep-host_pnic"]
+    links = [l for l in host_documents(facts, lxb_index("h1")).links if l["link_type"] == "otep-host_pnic"]
     assert [l["target_id"] for l in links] == ["h1/bond0"]
     assert "via" not in links[0] and "vlan_tag" not in links[0]  # as before: no change for links scanned earlier
     assert links[0]["provenance"] == "bond0 holds the tunneling IP 192.168.0.12"

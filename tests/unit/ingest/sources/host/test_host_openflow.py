@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.hierarchy import fetch_host
 from ingest.sources.host.facts import CommandFailure, HostFacts, OvsPortFact
-from ingest.sources.host.fetch import fetch_host_facts
 from ingest.sources.host.openflow import dump_commands, openflow_attributes
 from ingest.sources.host.parsers.openflow import parse_dump_flows
 from ingest.transport import CallableTransport
@@ -100,14 +100,14 @@ class Corrupting:
 
 def test_fetch_reads_every_bridge_and_records_a_bad_dump_naming_the_line() -> None:
     answer = LabResponder(generate_world(3, 2, 2, "ovs", "vxlan", seed=31))
-    clean = fetch_host_facts(CallableTransport(answer), "compute-1")
+    clean = fetch_host(CallableTransport(answer), "compute-1")
     assert clean.failures == [] and set(clean.openflow or {}) == {"br-int", "br-tun"}
     # the tables the mapping reads, not the unicast table 20 (a flow per remote port)
     assert {f.table for f in clean.openflow["br-tun"]} == {3, 4, 6, 22}  # type: ignore[index]
     assert {f.table for f in clean.openflow["br-int"]} == {0}  # type: ignore[index]
     bad = " cookie=0x1, duration=1.0s, table=22, n_packets=0, n_bytes=0, priority=1,dl_vlan=1 actions=drop\ngarbage\n"
     corrupt = Corrupting(answer, "ovs-ofctl dump-flows br-tun table=22", bad)
-    broken = fetch_host_facts(CallableTransport(corrupt), "compute-1")
+    broken = fetch_host(CallableTransport(corrupt), "compute-1")
     assert set(broken.openflow or {}) == {"br-int"}
     assert broken.openflow["br-int"] == clean.openflow["br-int"]  # type: ignore[index]
     [failure] = broken.failures

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.sources.host.fetch import fetch_host_facts
+from ingest.hierarchy import fetch_host
 from ingest.sources.host.openflow import openflow_attributes
 from ingest.transport import CallableTransport
 from lab.faults import inject_fault
@@ -24,7 +24,7 @@ def assert_flows_equal_truth(world: World) -> int:
                        "physical_network": n.physical_network} for n in world.networks}
     compared = 0
     for agent in (a for a in world.agents if a.binary == "neutron-openvswitch-agent"):
-        facts = fetch_host_facts(CallableTransport(answer), agent.host)
+        facts = fetch_host(CallableTransport(answer), agent.host)
         assert facts.failures == []
         found = openflow_attributes(facts, networks, agent.configurations)
         expected = truth.objects[f"{agent.host}/vedge-ovs"].attributes

@@ -3,6 +3,7 @@ transform counting them as pNICs when sysfs shows no PCI device behind them."""
 
 from __future__ import annotations
 
+from ingest.hierarchy import vnic_path_finder
 from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact
 from ingest.sources.host.transform import HostBuilder, OpenStackIndex
 from ingest.sources.host.uplinks import agent_uplinks, declared_uplinks, lower_devices, setting_uplinks
@@ -72,7 +73,7 @@ def test_declared_uplinks_become_pnics_and_carry_the_tunnel() -> None:
     facts.interface("eth1.30").master = "br-mesh"  # type: ignore[union-attr]
 
     def pnics(uplinks: dict[str, list[str]] | None) -> set[str]:
-        builder = HostBuilder(facts, OpenStackIndex([agent], uplinks))
+        builder = HostBuilder(facts, OpenStackIndex([agent], uplinks), vnic_path_finder)
         builder.pnics()
         return {d["name"] for d in builder.result.objects if d["type"] == "host_pnic"}
 
