@@ -74,7 +74,7 @@ def served(mongo_db, neo4j_driver, env_name, settings) -> Iterator[dict[str, Any
         assert answer.status_code == 201, answer.get_json()
         server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
         threading.Thread(target=server.run, name="api-server", daemon=True).start()
-        yield {"lab": lab, "world": world, "port": server.effective_port, "token": answer.get_json()["token"]}
+        yield {"lab": lab, "world": world, "port": int(server.effective_port), "token": answer.get_json()["token"]}
     finally:
         if server is not None:
             server.close()
@@ -97,7 +97,9 @@ def test_collectd_turns_a_downed_device_critical_and_back(served, mongo_db, env_
     qvb = "qvb" + vnic["name"][3:]  # the hybrid plug: the VM's tap on qbr, qvb-qvo into br-int
 
     def status(doc: dict[str, Any]) -> tuple[str | None, str | None]:
-        found = mongo_db[OBJECTS].find_one({"environment": env_name, "id": doc["id"]})
+        # the inventory writer replaces a document by a delete and an insert: a read may fall in between
+        found = wait_for(f"{doc['id']} readable", lambda: mongo_db[OBJECTS].find_one(
+            {"environment": env_name, "id": doc["id"]}), 10, interval_s=0.02)
         return found.get("status"), found.get("status_text")
 
     def log() -> str:  # what collectd said, and what the intake made of it
