@@ -69,6 +69,16 @@ class CliqueType:
     constraints: tuple[str, ...] = field(default=("network",))
 
 
+#: Fields every object has (DESIGN §3: its type and name, its place in the tree) besides its type's
+#: attributes; `host` where it lives on one, the monitoring status where monitoring wrote one.
+OBJECT_REQUIRED_FIELDS: tuple[str, ...] = ("id", "type", "name", "parent_id", "parent_type")
+OBJECT_FIELDS: tuple[str, ...] = (*OBJECT_REQUIRED_FIELDS, "host", "id_path", "name_path",
+                                  "status", "status_text", "status_since")
+#: Fields every link has besides its type's attributes: its ends, its state from real evidence and
+#: where that came from; `host` where it lives on one, `link_name`, the monitoring status.
+LINK_REQUIRED_FIELDS: tuple[str, ...] = ("link_type", "source_id", "target_id", "state", "provenance")
+LINK_FIELDS: tuple[str, ...] = (*LINK_REQUIRED_FIELDS, "host", "link_name", "status", "status_text", "status_since")
+
 OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("region", (ENVIRONMENT,), "regions", "region:<keystone region id>", ("endpoints",)),
     ObjectType("folder", (ENVIRONMENT, "region", "project", "host", "instance", "vservice", "network", "vedge",
@@ -95,7 +105,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
                "<host>/<bridge name> (OVS hybrid qbr<port>, LXB brq<network>; VPP: <host>/bd-<bridge domain id>)",
                ("interfaces", "network_id")),
     ObjectType("vedge", ("host",), "vedges", "<host>/vedge-<mechanism: ovs, lxb, vpp, sriov>",
-               ("agent_type", "configurations", "ports", "tunnel_ports",
+               ("mechanism", "agent_type", "configurations", "ports", "tunnel_ports",
                 # OVS agent flows: {network id: local VLAN}, {network id: [remote tunnel IPs it floods to]}
                 "local_vlans", "flood_tunnels")),
     ObjectType("vedge_port", ("vedge",), "ports",
@@ -112,13 +122,15 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("otep", ("vedge",), "oteps", "<host>/otep-<overlay type>",
                ("overlay_type", "ip_address", "udp_port", "remote_ips")),
     ObjectType("network", ("project",), "networks", "<neutron network uuid>",
-               ("network_type", "segmentation_id", "physical_network", "cidrs", "mtu", "external", "subnets")),
+               ("project_id", "network_type", "segmentation_id", "physical_network", "cidrs", "mtu", "external",
+                "subnets")),
     ObjectType("router", ("project",), "routers", "<neutron router uuid>",
                ("project_id", "status", "admin_state_up", "gateway_network_id", "ha", "distributed",
                 "availability_zones"),
                "a Neutron router as the API declares it; where it runs is its qrouter vservice"),
     ObjectType("port", ("network",), "ports", "<neutron port uuid>",
-               ("mac_address", "device_owner", "device_id", "binding_host", "vif_type", "fixed_ips", "status")),
+               ("network_id", "mac_address", "device_owner", "device_id", "binding_host", "vif_type", "fixed_ips",
+                "status")),
     ObjectType("network_agent", ("host",), "network_agents", "<neutron agent uuid>",
                ("agent_type", "binary", "alive", "configurations")),
     ObjectType("switch", (ENVIRONMENT,), "switches", "switch:<chassis id>", ("model",)),
@@ -155,7 +167,8 @@ LINK_TYPES: tuple[LinkType, ...] = (
              ("network", "segmentation_id")),
     LinkType("vconnector_member", "host_pnic", "LXB: the bridge's VLAN sub-interface rides on the NIC",
              ("network", "vlan_tag")),
-    LinkType("otep", "vconnector", "LXB: a bridge whose VXLAN device sends through the endpoint"),
+    LinkType("otep", "vconnector", "LXB: a bridge whose VXLAN device sends through the endpoint",
+             ("network", "segmentation_id")),
     LinkType("otep", "host_pnic", "the physical NIC (or bond) holding the tunneling IP, or under the Linux bridge "
              "or VLAN sub-interface holding it (`via`: the devices passed; `vlan_tag`: the VLAN they add)",
              ("via", "vlan_tag")),
@@ -233,3 +246,21 @@ def folder_id(parent_id: str, folder: str) -> str:
 def uid(environment: str, object_id_: str) -> str:
     """The Neo4j node key: environment and object id."""
     return f"{environment}|{object_id_}"
+
+
+def undeclared_fields(doc: dict[str, object]) -> list[str]:
+    """What a scanned object or link document holds that the schema does not declare, or lacks that it
+    requires, each as a message naming the field (pure); [] when it conforms."""
+    if "link_type" in doc:
+        link_type = LINK_TYPES_BY_NAME.get(str(doc["link_type"]))
+        if link_type is None:
+            return [f"link type {doc['link_type']!r} is not declared"]
+        declared, required, what = set(LINK_FIELDS) | set(link_type.attributes), LINK_REQUIRED_FIELDS, link_type.name
+    else:
+        object_type = OBJECT_TYPES_BY_NAME.get(str(doc.get("type")))
+        if object_type is None:
+            return [f"object type {doc.get('type')!r} is not declared"]
+        declared, required, what = (set(OBJECT_FIELDS) | set(object_type.attributes), OBJECT_REQUIRED_FIELDS,
+                                    object_type.name)
+    return ([f"{what}: undeclared field {name!r}" for name in sorted(set(doc) - declared)]
+            + [f"{what}: missing field {name!r}" for name in required if name not in doc])

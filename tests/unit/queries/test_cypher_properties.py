@@ -19,17 +19,13 @@ from datetime import UTC, datetime
 import pytest
 
 from graphmodel.projector import CHECKPOINT_LABEL, RECENT_CHANGE_LABEL, link_properties, node_properties, recent_change
-from graphmodel.schema import LINK_TYPES, OBJECT_TYPES
+from graphmodel.schema import LINK_FIELDS, LINK_TYPES, OBJECT_FIELDS, OBJECT_TYPES
 from queries.loader import CYPHER_DIR
 
 ANY = "*"
-#: Fields every object has (DESIGN §3: type, name, the tree, the host it lives on) and the monitoring
-#: status (DESIGN §4); `first_seen`, `last_seen` and `scan_id` are bookkeeping the projector leaves out.
-OBJECT_COMMON = frozenset({"id", "type", "name", "parent_id", "parent_type", "id_path", "name_path", "host",
-                           "status", "status_text", "status_timestamp"})
-#: Fields every link has: its type and name, its state from real evidence, where it lives, its provenance.
-LINK_COMMON = frozenset({"link_type", "link_name", "state", "host", "provenance",
-                         "status", "status_text", "status_timestamp"})
+#: Fields every object and link has (graphmodel/schema.py declares them with the types' attributes).
+OBJECT_COMMON = frozenset(OBJECT_FIELDS)
+LINK_COMMON = frozenset(LINK_FIELDS)
 #: What the projector adds to every node and relationship itself (uid, env), derived from its own code.
 PROJECTOR_NODE = frozenset(node_properties("e", {"id": "x"})) - {"id"}
 PROJECTOR_LINK = frozenset(link_properties("e", {"source_id": "a", "target_id": "b"}))
@@ -39,14 +35,7 @@ CHECKPOINT = frozenset({"env", "seq"})
 
 #: Properties the scanner writes that the schema does not declare, each with why it may be read.
 #: (type, property) -> reason. Keep this short: declare an attribute in graphmodel/schema.py instead.
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("vedge", "mechanism"): "the host transform writes the L2 mechanism (ovs, lxb, vpp, sriov) on every vedge "
-                            "(ingest/sources/host/transform.py, vedge()); the schema's vedge declaration lacks it",
-    ("otep_vconnector", "network"): "LXB: the transform writes the VXLAN device's network on otep-vconnector "
-                                    "(ingest/sources/host/transform.py); the link declaration lacks it",
-    ("otep_vconnector", "segmentation_id"): "LXB: the VXLAN device's VNI, written by the host transform on "
-                                            "otep-vconnector; the link declaration lacks it",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 #: Reads in one query that nothing writes, left as they are: query stem -> {"var.prop": reason}.
 QUERY_EXCEPTIONS: dict[str, dict[str, str]] = {}
 
