@@ -77,6 +77,10 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
                  "unique per environment and seq): one global counter was not atomic on FerretDB", (
         MongoIndex("changes", (("environment", ASC), ("seq", ASC)), unique=True),
     ), drop_indexes=(("changes", "seq_1"), ("changes", "environment_1_seq_1")), data=initialize_feed_counters),
+    MongoStep(6, "what each scan read, for `calipso scan replay`: by scan, and an environment's newest first", (
+        MongoIndex("scan_outputs", (("scan_id", ASC),)),
+        MongoIndex("scan_outputs", (("environment", ASC), ("part", ASC), ("at", ASC))),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (
