@@ -15,6 +15,7 @@ each move the environments are synced again for SETTLE_S seconds; a full pass ev
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -103,7 +104,7 @@ class ProjectorService:
         applied = 0
         for environment in sorted(self.environments):
             projector = Projector(self.db, self.driver, environment, self.batch_size)
-            callback = (lambda stats, e=environment: self.on_batch(e, stats)) if self.on_batch else None
+            callback = functools.partial(self.on_batch, environment) if self.on_batch else None
             try:
                 stats = projector.sync(callback)
             except _NEO4J_DOWN + _MONGO_DOWN:

@@ -54,7 +54,8 @@ def link_key(doc: Document) -> str:
 
 
 #: How a feed entry's document is encoded and decoded: as `core.stores` reads MongoDB (UTC datetimes).
-FEED_CODEC = CodecOptions(tz_aware=True, tzinfo=UTC, uuid_representation=UuidRepresentation.STANDARD)
+FEED_CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=True, tzinfo=UTC,
+                                                        uuid_representation=UuidRepresentation.STANDARD)
 
 
 def change_document(change: Document) -> Document:
@@ -317,6 +318,7 @@ def reserve_sequence(database: Database, environment: str, count: int) -> int:
     counter = database[COUNTERS].find_one_and_update(
         {"_id": feed_counter_id(environment)}, {"$inc": {"value": count}, "$set": {"environment": environment}},
         upsert=True, return_document=ReturnDocument.AFTER)
+    assert counter is not None  # an upsert returning the document after it always finds one
     value = int(counter["value"])
     if value == count:  # a new counter: continue an older feed, if the environment has one
         newest = database[CHANGES].find_one({"environment": environment}, {"seq": 1}, sort=[("seq", -1)])

@@ -170,8 +170,9 @@ def _aware(value: Any) -> Any:
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
     # Whether a new node or link may be one that comes back (its RecentChange logged it going away):
     # never on a first load, where asking for each of them would cost an index seek per row.
-    recall = tx.run(f"RETURN EXISTS {{ MATCH (c:{RECENT_CHANGE_LABEL} {{env: $env}}) }} AS recall",
-                    env=environment).single()["recall"]
+    answer = tx.run(f"RETURN EXISTS {{ MATCH (c:{RECENT_CHANGE_LABEL} {{env: $env}}) }} AS recall",
+                    env=environment).single()
+    recall = bool(answer and answer["recall"])
     for object_type, rows in batch.object_upserts.items():
         # One statement per type, one index seek per object and one per parent:
         # - a node that was there (it has `env`: a parent MERGEd ahead of its own row has not) with

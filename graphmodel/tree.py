@@ -28,7 +28,8 @@ def assign_paths(docs: Iterable[Document], known: dict[str, Document] | None = N
     by_id = {**(known or {}), **{d["id"]: d for d in docs}}
     orphans = []
     for doc in docs:
-        ids, names, current, seen = [], [], doc, set()
+        ids, names, seen = [], [], set()
+        current: dict[str, Any] | None = doc
         while current is not None and current["id"] not in seen:
             seen.add(current["id"])
             ids.append(current["id"])

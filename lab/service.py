@@ -58,7 +58,7 @@ class LabService:
     def real_lab(self) -> dict[str, Any] | None:
         """The record of the real lab being served (tag, base, world_file), or None."""
         try:
-            return json.loads((self.state_dir / REAL_STATE).read_text())  # type: ignore[no-any-return]
+            return json.loads((self.state_dir / REAL_STATE).read_text())
         except (OSError, ValueError):
             return None
 

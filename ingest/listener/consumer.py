@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import amqp.exceptions
 import kombu
 import kombu.exceptions
 import pymongo.errors
@@ -51,6 +52,12 @@ HostRefresher = Callable[[str], ScanResult]
 
 class StoreUnavailable(CalipsoError):
     """MongoDB did not answer while a message was handled; the message goes back to the queue."""
+
+
+#: What ends a connection (RabbitMQ or MongoDB gone): the listener reconnects with backoff.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, kombu.exceptions.KombuError, amqp.exceptions.ConnectionError, amqp.exceptions.ChannelError,
+    amqp.exceptions.RecoverableConnectionError, StoreUnavailable, pymongo.errors.ConnectionFailure)
 
 
 def queue_name(environment: str) -> str:
@@ -190,8 +197,7 @@ class Listener:
                                     return self.stats
                         self._refresh(self.debouncer.take_all())  # stopping: finish what was started
                 return self.stats
-            except (OSError, kombu.exceptions.KombuError, *_amqp_errors(), StoreUnavailable,
-                    pymongo.errors.ConnectionFailure) as exc:
+            except CONNECTION_ERRORS as exc:
                 self.waiting.clear()  # not acknowledged: RabbitMQ delivers them again
                 self.debouncer.clear()
                 delay = self.backoff.next()
@@ -301,8 +307,3 @@ class Listener:
         except pymongo.errors.ConnectionFailure as exc:
             raise StoreUnavailable(f"MongoDB: {exc}") from exc
 
-
-def _amqp_errors() -> tuple[type[BaseException], ...]:
-    import amqp.exceptions
-
-    return (amqp.exceptions.ConnectionError, amqp.exceptions.ChannelError, amqp.exceptions.RecoverableConnectionError)

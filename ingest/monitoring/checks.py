@@ -339,7 +339,7 @@ def _switch_links(plan: HostPlan) -> dict[str, tuple[Document, Document | None]]
                  if link.get("link_type") == "vnic-vconnector"}
     into_switch = {link["source_id"]: link for link in plan.links
                    if link.get("link_type") in ("vnic-vedge", "vconnector-vedge")}
-    found = {}
+    found: dict[str, tuple[Document, Document | None]] = {}
     for vnic in plan.of_type("vnic"):
         if vnic["id"] in into_switch:
             found[vnic["id"]] = (into_switch[vnic["id"]], None)
@@ -384,33 +384,33 @@ def _ovs_results(plan: HostPlan, interfaces_text: str | None, ports_text: str | 
         port_link = _port_link(plan, vnic["id"], bridge)
         subject = port_link["target_id"] if port_link else vnic["id"]
         marked = [link, *([port_link] if port_link else [])]
-        row = by_port.get(vnic["port_id"])
-        if row is None:
+        interface = by_port.get(vnic["port_id"])
+        if interface is None:
             # no interface: the vNIC is plugged into nothing (its port object, if the last scan made one, is gone)
             text = f"port {vnic['port_id']} is not on the virtual switch (no interface with that iface-id)"
             results += [Result("object", vnic["id"], "ovs_interface", "critical", text),
                         *(Result("link", _link_key(m), "ovs_interface", "critical", text) for m in marked)]
             continue
-        name = row.get("name")
+        name = interface.get("name")
         if port_link:  # the vNIC's own result is ok: what it had from a round without its port is cleared
             results += [Result("object", vnic["id"], check, "ok", f"its OVS port {name} carries this check")
                         for check in ("ovs_interface", "ovs_vlan_tag")]
-        metrics = {"ofport": row.get("ofport"), "link_state": row.get("link_state")}
+        metrics = {"ofport": interface.get("ofport"), "link_state": interface.get("link_state")}
         problems = []
-        if row.get("error"):
-            problems.append(f"error: {row['error']}")
-        if row.get("ofport") in (None, -1):
+        if interface.get("error"):
+            problems.append(f"error: {interface['error']}")
+        if interface.get("ofport") in (None, -1):
             problems.append("no OpenFlow port")
-        if row.get("admin_state") == "down":
+        if interface.get("admin_state") == "down":
             problems.append("admin_state down")
-        if row.get("link_state") == "down":
+        if interface.get("link_state") == "down":
             problems.append("link_state down")
         if problems:
             text = f"OVS interface {name}: {', '.join(problems)}"
             results += [Result("object", subject, "ovs_interface", "critical", text, metrics),
                         *(Result("link", _link_key(m), "ovs_interface", "critical", text, metrics) for m in marked)]
         else:
-            text = f"OVS interface {name} is up (ofport {row.get('ofport')})"
+            text = f"OVS interface {name} is up (ofport {interface.get('ofport')})"
             results += [Result("object", subject, "ovs_interface", "ok", text, metrics),
                         *(Result("link", _link_key(m), "ovs_interface", "ok", text, metrics) for m in marked)]
         expected = link.get("vlan_tag")

@@ -8,7 +8,7 @@ sources and recorded outputs of real hosts. Trailing spaces are where iproute2 p
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from lab.hostmodel import Interface
@@ -303,7 +303,8 @@ def _details(view: HostView, interface: Interface) -> tuple[list[tuple[str, obje
         mtus = (68, 65535)
     queues = {"physical": 64 if _speed(interface) >= 10000 else 8, "veth": 8}.get(interface.kind, 1)
     tso = _tso_max_size(view, interface)
-    before = [("promiscuity", promiscuity), ("allmulti", allmulti), ("min_mtu", mtus[0]), ("max_mtu", mtus[1])]
+    before: list[tuple[str, object]] = [("promiscuity", promiscuity), ("allmulti", allmulti), ("min_mtu", mtus[0]),
+                                        ("max_mtu", mtus[1])]
     after: list[tuple[str, object]] = [
         ("inet6_addr_gen_mode", "eui64"), ("num_tx_queues", queues), ("num_rx_queues", queues),
         ("gso_max_size", 65536), ("gso_max_segs", 65535), ("tso_max_size", tso), ("tso_max_segs", 65535),
@@ -448,7 +449,7 @@ def link_json(view: HostView, interface: Interface, details: bool, link_mode: bo
     return record
 
 
-def _vf_json(vf) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _vf_json(vf) -> dict[str, object]:
     return {"vf": vf.index, "link_type": "ether", "address": vf.mac, "broadcast": BROADCAST,
             "vlan_list": [{"vlan": vf.vlan} if vf.vlan else {}], "rate": {"max_tx": 0, "min_tx": 0},
             "spoofchk": True, "link_state": vf.link_state, "trust": False}
@@ -775,7 +776,7 @@ def _parse_options(args: list[str], tool: str) -> tuple[_Options, list[str]] | R
     return options, args
 
 
-def _json_out(records: list[object], options: _Options) -> str:
+def _json_out(records: Sequence[object], options: _Options) -> str:
     return dumps(records, options.pretty) + "\n"
 
 
@@ -783,8 +784,8 @@ def run_ip(view: HostView, namespace: str | None, args: list[str]) -> Result:
     """`ip [OPTIONS] OBJECT [COMMAND [ARGS]]` in one namespace of the host."""
     parsed = _parse_options(list(args), "ip")
     if isinstance(parsed[0], int):
-        return parsed  # type: ignore[return-value]
-    options, rest = parsed  # type: ignore[misc]
+        return parsed
+    options, rest = parsed
     if options.netns is not None:
         if options.netns not in view.state.namespaces:
             return 255, "", f'Cannot open network namespace "{options.netns}": No such file or directory\n'
@@ -848,8 +849,8 @@ def _kind_matches(view: HostView, interface: Interface, kind: str) -> bool:
 def _ip_link(view: HostView, namespace: str | None, options: _Options, args: list[str]) -> Result:
     found = _show_filters(view, namespace, list(args), "link")
     if isinstance(found[0], int):
-        return found  # type: ignore[return-value]
-    devices, kind = found  # type: ignore[misc]
+        return found
+    devices, kind = found
     if options.json:
         records: list[object] = []
         for device in devices:
@@ -878,8 +879,8 @@ def _brief_json(view: HostView, interface: Interface) -> dict[str, object]:
 def _ip_address(view: HostView, namespace: str | None, options: _Options, args: list[str]) -> Result:
     found = _show_filters(view, namespace, list(args), "address")
     if isinstance(found[0], int):
-        return found  # type: ignore[return-value]
-    devices, kind = found  # type: ignore[misc]
+        return found
+    devices, kind = found
     devices = [d for d in devices if not kind or _kind_matches(view, d, kind)]
     family = options.family
     if options.json:
@@ -965,8 +966,8 @@ def run_bridge(view: HostView, namespace: str | None, args: list[str]) -> Result
     """`bridge [OPTIONS] {link | fdb} [show [dev DEV | br BRIDGE]]`."""
     parsed = _parse_options(list(args), "bridge")
     if isinstance(parsed[0], int):
-        return parsed  # type: ignore[return-value]
-    options, rest = parsed  # type: ignore[misc]
+        return parsed
+    options, rest = parsed
     if not rest:
         return 255, "", "Usage: bridge [ OPTIONS ] OBJECT { COMMAND | help }\n"
     obj = next((o for o in _BRIDGE_OBJECTS if matches(rest[0], o)), None)

@@ -43,7 +43,7 @@ class OvsSet:
     multi: bool = True
 
 
-class OvsMap(dict):  # type: ignore[type-arg]
+class OvsMap(dict[str, object]):
     """A map column (keys are printed sorted)."""
 
 
@@ -128,9 +128,9 @@ class Database:
 def row_uuid(view: HostView, table: str, name: str) -> Uuid:
     key = f"{view.state.name}/{table}/{name}"
     found = view.memo.get(key)
-    if found is None:
+    if not isinstance(found, Uuid):
         found = view.memo[key] = Uuid(uuid.uuid5(_NAMESPACE, key))
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def datapath_ports(view: HostView) -> list[tuple[int, str, str]]:
@@ -480,7 +480,7 @@ def _tunnel_config(port: OvsPort) -> str:
     sorted, `key=` when the in and out keys agree, egress_pkt_mark when set, df_default only when
     false (checked against ovs-vswitchd 3.1's userspace datapath, whose tunnels print the same)."""
     options = port.options
-    shown = {k: options[k] for k in ("remote_ip", "local_ip", "egress_pkt_mark") if k in options}
+    shown: dict[str, str] = {k: options[k] for k in ("remote_ip", "local_ip", "egress_pkt_mark") if k in options}
     in_key, out_key = options.get("in_key", options.get("key")), options.get("out_key", options.get("key"))
     if in_key is not None and in_key == out_key:
         shown["key"] = in_key

@@ -118,10 +118,10 @@ def ethtool_settings(view: HostView, interface: Interface) -> str:
         if parent is not None and parent.kind == "physical":
             text = _physical_settings(parent, link, with_driver_lines=False)
             return text.replace(f"Settings for {parent.name}:", f"Settings for {interface.name}:", 1)
-        kind = "bond" if parent is not None and parent.kind == "bond" else "veth"
-        if kind == "bond":
-            return ethtool_settings(view, parent).replace(f"Settings for {parent.name}:",  # type: ignore[union-attr]
+        if parent is not None and parent.kind == "bond":
+            return ethtool_settings(view, parent).replace(f"Settings for {parent.name}:",
                                                           f"Settings for {interface.name}:", 1)
+        kind = "veth"
     if kind == "bond":
         members = view.members(interface.name, interface.namespace)
         live = [m for m in members if m.carrier]

@@ -347,12 +347,12 @@ def _candidates(spec: _Target, kind: str) -> list[str]:
     if kind == "address_removed":
         return [otep, pnic_id(host, device), vedge]
     if spec.ovs_port is not None and (interface is None or kind.startswith(("ovs_", "patch_", "tunnel_"))):
-        ovs = f"{host}/{spec.ovs_port.bridge}/{device}"
+        port_object = f"{host}/{spec.ovs_port.bridge}/{device}"
         if spec.ovs_port.type in ("vxlan", "gre", "geneve"):
-            return [ovs, otep, vedge]
+            return [port_object, otep, vedge]
         if spec.ovs_port.type == "patch":
-            return [ovs, vedge]
-        return [ovs, *vnic, vedge]
+            return [port_object, vedge]
+        return [port_object, *vnic, vedge]
     if interface is None:
         return [vedge, host]
     if interface.kind == "physical":

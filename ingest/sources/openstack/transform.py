@@ -170,12 +170,12 @@ def hosts(raw: RawOpenStack) -> list[Document]:
                 zone_of[host] = zone["name"]
     agents: dict[str, set[str]] = {}
     for agent in raw.agents:
-        agents.setdefault(agent["host"], set()).add(agent.get("agent_type"))
+        agents.setdefault(agent["host"], set()).add(str(agent.get("agent_type") or ""))
     ips = {h.get("name"): h.get("host_ip") for h in raw.hypervisors}
     docs: list[Document] = []
     for host in sorted(set(services) | set(agents)):
-        zone = zone_of.get(host, INTERNAL_ZONE)
-        doc = {"id": host, "type": "host", "name": host, "parent_id": f"az:{raw.region}:{zone}",
+        zone_name = zone_of.get(host, INTERNAL_ZONE)
+        doc: Document = {"id": host, "type": "host", "name": host, "parent_id": f"az:{raw.region}:{zone_name}",
                "parent_type": "availability_zone", "host": host,
                "host_type": host_types(services.get(host, set()), agents.get(host, set())),
                "services": sorted(services.get(host, set()))}
