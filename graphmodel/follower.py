@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 import neo4j
 import neo4j.exceptions
 import pymongo.errors
-from pymongo.database import Database
 
 from core.environments import ENVIRONMENTS
+from core.stores import MongoDatabase
 from graphmodel.inventory import CHANGES, feed_counters
 from graphmodel.projector import CHECKPOINT_LABEL, Projector, SyncStats
 
@@ -50,7 +50,7 @@ class Lag:
     changes: int  # entries of the feed after it: not in Neo4j yet
 
 
-def projection_lag(database: Database, driver: neo4j.Driver, environments: list[str] | None = None) -> list[Lag]:
+def projection_lag(database: MongoDatabase, driver: neo4j.Driver, environments: list[str] | None = None) -> list[Lag]:
     """Each environment's projection lag: its Neo4j checkpoint and how many changes of its feed come
     after it. Without `environments`, every environment of the feed or with a checkpoint. Counted
     with the `count` command, not found as the newest entry: FerretDB sorts the whole feed for a
@@ -79,7 +79,7 @@ class ServiceStats:
 class ProjectorService:
     """Follows every environment's changes feed into Neo4j until `stop()` is true."""
 
-    def __init__(self, database: Database, driver: neo4j.Driver, poll_interval_s: float = 0.2,
+    def __init__(self, database: MongoDatabase, driver: neo4j.Driver, poll_interval_s: float = 0.2,
                  batch_size: int = 5000, on_batch: Callable[[str, SyncStats], None] | None = None) -> None:
         self.db, self.driver = database, driver
         self.poll_interval_s, self.batch_size, self.on_batch = poll_interval_s, batch_size, on_batch

@@ -26,10 +26,10 @@ import bson
 from bson.binary import UuidRepresentation
 from bson.codec_options import CodecOptions
 from pymongo import ReturnDocument
-from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from core.errors import CalipsoError
+from core.stores import MongoDatabase
 
 OBJECTS = "inventory"
 LINKS = "links"
@@ -132,7 +132,7 @@ def utcnow() -> datetime:
 class InventoryWriter:
     """Writes one environment's objects and links, with history and the changes feed."""
 
-    def __init__(self, database: Database, environment: str, clock: Callable[[], datetime] = utcnow,
+    def __init__(self, database: MongoDatabase, environment: str, clock: Callable[[], datetime] = utcnow,
                  batch_size: int = 2000) -> None:
         self.db = database
         self.environment = environment
@@ -305,7 +305,7 @@ def feed_counter_id(environment: str) -> str:
     return f"{CHANGES}:{environment}"
 
 
-def reserve_sequence(database: Database, environment: str, count: int) -> int:
+def reserve_sequence(database: MongoDatabase, environment: str, count: int) -> int:
     """Reserve `count` consecutive sequence numbers of one environment's changes feed; returns the first.
 
     Correct only under the environment's write lock (`environment_write_lock`): FerretDB 1.24 does
@@ -328,13 +328,13 @@ def reserve_sequence(database: Database, environment: str, count: int) -> int:
     return value - count + 1
 
 
-def feed_counters(database: Database) -> dict[str, int]:
+def feed_counters(database: MongoDatabase) -> dict[str, int]:
     """Every environment's feed counter: the last sequence number handed out (one small read)."""
     return {str(doc["environment"]): int(doc["value"])
             for doc in database[COUNTERS].find({"environment": {"$exists": True}}, {"environment": 1, "value": 1})}
 
 
-def initialize_feed_counters(database: Database) -> dict[str, int]:
+def initialize_feed_counters(database: MongoDatabase) -> dict[str, int]:
     """Create the per-environment counters from an existing feed (each continues after its
     environment's newest entry; an existing counter is only ever moved forward). Returns them."""
     counters = feed_counters(database)
@@ -356,7 +356,7 @@ class WriteLockTimeout(CalipsoError):
 
 
 @contextmanager
-def environment_write_lock(database: Database, environment: str, owner: str,
+def environment_write_lock(database: MongoDatabase, environment: str, owner: str,
                            wait: timedelta = timedelta(minutes=30), lease: timedelta = timedelta(minutes=15),
                            poll_s: float = 0.2) -> Iterator[None]:
     """Hold the one write lock of an environment's inventory while a writer diffs and writes.

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import neo4j
-from pymongo.database import Database
 
+from core.stores import MongoDatabase
 from graphmodel.inventory import CHANGES, LINKS, MONITORING_FIELDS, OBJECTS, change_document, content
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME, uid
 
@@ -290,7 +290,7 @@ class SyncStats:
 class Projector:
     """Applies one environment's changes feed to Neo4j."""
 
-    def __init__(self, database: Database, driver: neo4j.Driver, environment: str, batch_size: int = 5000) -> None:
+    def __init__(self, database: MongoDatabase, driver: neo4j.Driver, environment: str, batch_size: int = 5000) -> None:
         self.db, self.driver, self.environment, self.batch_size = database, driver, environment, batch_size
 
     def checkpoint(self) -> int:
@@ -387,7 +387,7 @@ class Verification:
         return not self.differences and self.hash_mongo == self.hash_neo4j
 
 
-def verify(database: Database, driver: neo4j.Driver, environment: str) -> Verification:
+def verify(database: MongoDatabase, driver: neo4j.Driver, environment: str) -> Verification:
     """Compare MongoDB and Neo4j: counts per object and link type, and a hash of their content."""
     mongo_counts: dict[str, int] = {}
     mongo_items = []

@@ -195,7 +195,7 @@ class _Builder:
 
     def __init__(self, name: str, mechanism: str) -> None:
         self.state = HostState(name=name, mechanism=mechanism)
-        self.next_index = {None: 1}
+        self.next_index: dict[str | None, int] = {None: 1}  # per namespace (None: the root namespace)
 
     def add(self, interface: Interface) -> Interface:
         namespace = interface.namespace
@@ -358,9 +358,9 @@ def _build_ovs(builder: _Builder, world: World, host: Host, ports: list[Port], i
         uplink = uplink or next((b.name for b in host.bonds if b.physical_network == physnet), None)
         if uplink:
             plug(bridge, OvsPort(uplink, bridge_name))
-            device = builder.state.interface(uplink)
-            if device:
-                device.master = device.master or "ovs-system"
+            nic = builder.state.interface(uplink)
+            if nic:
+                nic.master = nic.master or "ovs-system"
 
     for port in ports:
         network = index.networks[port.network_id]
@@ -397,11 +397,11 @@ def _build_ovs(builder: _Builder, world: World, host: Host, ports: list[Port], i
     builder.state.ovs_bridges = bridges
     for bridge in bridges:
         # ovs-vswitchd gives a bridge's own port the smallest MTU of its system ports (none: 1500)
-        device = builder.state.interface(bridge.name)
+        own = builder.state.interface(bridge.name)
         system = [builder.state.interface(p.name) for p in bridge.ports if p.type == ""]
         mtus = [d.mtu for d in system if d is not None]
-        if device is not None and mtus:
-            device.mtu = min(mtus)
+        if own is not None and mtus:
+            own.mtu = min(mtus)
 
 
 def _service_present(port: Port, index: _WorldIndex) -> bool:

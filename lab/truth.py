@@ -224,13 +224,13 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
 
     # The vedge: one per host and mechanism, where an L2 agent runs.
     vedge = vedge_id(name, mechanism)
-    agent = next((a for a in agents if a.binary == L2_AGENT_BINARIES[mechanism]), None)
-    if agent is not None:
+    l2_agent = next((a for a in agents if a.binary == L2_AGENT_BINARIES[mechanism]), None)
+    if l2_agent is not None:
         folder = truth.folder(name, "host", "vedges", "vedge", name)
         truth.add(TruthObject(vedge, "vedge", {"ovs": "Open vSwitch", "lxb": "Linux bridge", "vpp": "VPP",
                                                "sriov": "SR-IOV NIC switch"}[mechanism], folder, "folder", name,
-                              {"agent_type": agent.agent_type, "mechanism": mechanism,
-                               **(agent_flow_attributes(world, host, agent.configurations) if mechanism == "ovs"
+                              {"agent_type": l2_agent.agent_type, "mechanism": mechanism,
+                               **(agent_flow_attributes(world, host, l2_agent.configurations) if mechanism == "ovs"
                                   else {})}))
     otep = None
     if overlay:
@@ -240,7 +240,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
             "overlay_type": overlay, "ip_address": host.tunnel_ip,
             "udp_port": {"vxlan": 8472 if mechanism == "lxb" else 4789, "gre": None}[overlay]}))
         truth.link("vedge-otep", vedge, otep, host=name)
-        if host.tunnel_ip_configured:  # otherwise no NIC holds the tunneling IP
+        if host.tunnel_ip_configured and tunnel_pnic is not None:  # otherwise no NIC holds the tunneling IP
             bridge = host.tunnel_bridge
             via = [] if bridge is None else [bridge.name] + ([f"{bridge.lower}.{bridge.vlan}"] if bridge.vlan else [])
             path = {"via": via, "vlan_tag": bridge.vlan} if bridge is not None else {}
@@ -255,7 +255,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
         truth.link("vedge-host_pnic", vedge, pnic_id(name, external_pnic), carrier[external_pnic], host=name,
                    physical_network="external")
 
-    if mechanism == "ovs" and agent is not None:
+    if mechanism == "ovs" and l2_agent is not None:
         _ovs_ports(truth, world, host, vedge, otep, ports, networks, carrier)
 
     # Which pNIC carries each network on this host; host_pnic-network for networks with ports here.
@@ -294,9 +294,10 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
                 "vm_state": instance.vm_state}))
             vnics = truth.folder(instance.id, "instance", "vnics", "vnic", name)
             for port_id in instance.port_ids:
-                port = by_port.get(port_id)
-                if port is None:
+                found = by_port.get(port_id)
+                if found is None:
                     continue
+                port = found
                 vid = vnic_id(name, port.mac_address)
                 truth.add(TruthObject(vid, "vnic", _vnic_name(mechanism, port), vnics, "folder", name, {
                     "mac_address": port.mac_address, "port_id": port.id, "network_id": port.network_id,

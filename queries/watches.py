@@ -27,10 +27,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import neo4j
-from pymongo.database import Database
 
 from core.errors import CalipsoError
 from core.settings import EMAIL_ADDRESS, Settings
+from core.stores import MongoDatabase
 from queries.datapath import load_datapath, resolve_objects
 from queries.loader import run_query
 from queries.rca import focal_paths, rca
@@ -127,7 +127,7 @@ def path_health(driver: neo4j.Driver, environment: str, focal: Sequence[str]) ->
 class WatchStore:
     """The `watches` collection."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: MongoDatabase) -> None:
         self.db = database
 
     def add(self, environment: str, focal: list[str], webhook: str | None, created_by: str,
@@ -158,7 +158,7 @@ def unknown_focal(driver: neo4j.Driver, environment: str, references: Sequence[s
     return sorted({row["ref"] for row in rows if row["exact"] is None and not row["named"]})
 
 
-def make_watch(database: Database, driver: neo4j.Driver, environment: str, focal: Sequence[str],
+def make_watch(database: MongoDatabase, driver: neo4j.Driver, environment: str, focal: Sequence[str],
                webhook: str | None, created_by: str, email: str | None = None,
                settings: Settings | None = None) -> dict[str, Any]:
     """A new watch on objects named by id or unique name (WatchError when one is unknown, or when it asks
@@ -290,7 +290,7 @@ class WatchEvent:
     mail: Delivery | None = None
 
 
-def evaluate_watches(database: Database, driver: neo4j.Driver, environment: str,
+def evaluate_watches(database: MongoDatabase, driver: neo4j.Driver, environment: str,
                      deliver_fn: Callable[[str, dict[str, Any]], Delivery] = deliver,
                      now: Callable[[], datetime] = lambda: datetime.now(UTC),
                      mail_fn: Callable[[str, dict[str, Any]], Delivery] | None = None) -> list[WatchEvent]:
