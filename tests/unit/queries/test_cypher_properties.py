@@ -122,6 +122,9 @@ def bindings_and_reads(text: str) -> tuple[dict[str, Binding], list[Read]]:
         reads += [Read(var, key, match.group(0)) for key in keys_of(match.group("props"))]
     for match in REL.finditer(code):
         types = set((match.group("types") or "").split("|")) - {""}
+        # a relationship type the schema does not declare (a renamed link type) matches nothing, silently
+        undeclared = types - set(LINK_ATTRIBUTES) - {"CONTAINS"}
+        assert not undeclared, f"relationship type(s) {sorted(undeclared)} are no declared link type: {match.group(0)}"
         var = match.group("var")
         if var is None:
             anonymous += 1
@@ -190,6 +193,8 @@ def test_the_reader_narrows_by_label_type_and_relationship() -> None:
     assert unknown_reads("MATCH (a:Object {type: 'network_agent'}) RETURN a.mtu") != []
     assert unknown_reads("MATCH ()-[r:VNIC_VEDGE]->() RETURN r.vlan_tag") == []
     assert unknown_reads("MATCH ()-[r:HOST_PNIC_NETWORK]->() RETURN r.vlan_tag") != []
+    with pytest.raises(AssertionError, match="VNIC_VSWITCH"):
+        unknown_reads("MATCH ()-[r:VNIC_VSWITCH]->() RETURN r.state")
     assert unknown_reads("MATCH (n:Object {colour: 1}) RETURN n") != []
     assert unknown_reads("MATCH (n:Vnic) RETURN 'n.colour' AS s // n.colour\n") == []
     assert unknown_reads("MATCH (n:Vnic) RETURN n {.id, .colour}") != []
