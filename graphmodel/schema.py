@@ -238,6 +238,43 @@ def object_id(*parts: str) -> str:
     return "/".join(parts)
 
 
+# -- the ids of the host-side types, by their `id_rule`: the scanner and the lab's truth both build them here --
+
+def host_pnic_id(host: str, interface: str) -> str:
+    return object_id(host, interface)
+
+
+def vnic_id(host: str, mac: str) -> str:
+    return object_id(host, mac)
+
+
+def vedge_id(host: str, mechanism: str) -> str:
+    return object_id(host, f"vedge-{mechanism}")
+
+
+def otep_id(host: str, overlay: str) -> str:
+    return object_id(host, f"otep-{overlay}")
+
+
+def vconnector_id(host: str, bridge: str) -> str:
+    """A Linux bridge (qbr, brq) or, for VPP, `bd-<bridge domain id>`."""
+    return object_id(host, bridge)
+
+
+def vservice_id(host: str, namespace: str) -> str:
+    return object_id(host, namespace)
+
+
+def vedge_port_id(host: str, bridge: str, port: str) -> str:
+    """An Open vSwitch port with its interface, on its bridge."""
+    return object_id(host, bridge, port)
+
+
+def vconnector_member_id(host: str, bridge: str, device: str) -> str:
+    """A Linux bridge's member that is not a tap (VXLAN device, VLAN sub-interface)."""
+    return object_id(host, bridge, device)
+
+
 def folder_id(parent_id: str, folder: str) -> str:
     """The id of a folder object under its parent, e.g. compute-1/instances."""
     return f"{parent_id}/{folder}"

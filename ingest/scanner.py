@@ -195,7 +195,8 @@ class Scanner:
                                 self._host_warning(scan_id, host, failure)
                         if missing:
                             failed_hosts.append(host)
-                    except (TransportError, CalipsoError) as exc:
+                    except (TransportError, CalipsoError, ValueError) as exc:
+                        # ValueError: facts an id cannot be built from (graphmodel.schema.object_id)
                         failed_hosts.append(host)
                         self._host_error(scan_id, result, host, exc)
                     progress("hosts", done, len(hosts))

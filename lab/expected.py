@@ -14,7 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from graphmodel import conventions as names
-from lab.truth import host_mechanism, member_id, otep_id, ovs_port_id, pnic_id, vedge_id, vm_port_name, vnic_id
+from graphmodel.schema import (
+    host_pnic_id,
+    otep_id,
+    vconnector_id,
+    vconnector_member_id,
+    vedge_id,
+    vedge_port_id,
+    vnic_id,
+)
+from lab.truth import host_mechanism, vm_port_name
 from lab.world import Host, Instance, Port, World, WorldError
 
 TUNNEL_TYPES = ("vxlan", "gre")
@@ -88,20 +97,21 @@ def uplink_chain(world: World, host: Host, port: Port) -> list[str]:
     network = world.network(port.network_id)
     vnic = vnic_id(host.name, port.mac_address)
     vedge = vedge_id(host.name, mechanism)
-    pnic = pnic_id(host.name, _data_uplink(host))
+    pnic = host_pnic_id(host.name, _data_uplink(host))
     tunnel = network.network_type in TUNNEL_TYPES
     otep = [otep_id(host.name, network.network_type)] if tunnel else []
     if mechanism == "ovs":  # the VM's OVS port (qvo, or the tap itself) is a hop of its own
-        bridge = [f"{host.name}/{names.qbr_name(port.id)}"] if world.firewall == "hybrid" else []
-        return [vnic, *bridge, ovs_port_id(host.name, "br-int", vm_port_name(world, port)), vedge, *otep, pnic]
+        bridge = [vconnector_id(host.name, names.qbr_name(port.id))] if world.firewall == "hybrid" else []
+        return [vnic, *bridge, vedge_port_id(host.name, "br-int", vm_port_name(world, port)), vedge, *otep, pnic]
     if mechanism == "lxb":  # the bridge's VXLAN device or VLAN sub-interface is a hop of its own
         brq = names.brq_name(network.id)
         nic = pnic.split("/", 1)[1]
-        member = [member_id(host.name, brq, names.lxb_vxlan_name(network.segmentation_id or 0))] if tunnel else \
-            [member_id(host.name, brq, f"{nic}.{network.segmentation_id}")] if network.network_type == "vlan" else []
-        return [vnic, f"{host.name}/{brq}", *member, *otep, pnic]
+        device = names.lxb_vxlan_name(network.segmentation_id or 0) if tunnel else \
+            f"{nic}.{network.segmentation_id}" if network.network_type == "vlan" else None
+        member = [vconnector_member_id(host.name, brq, device)] if device else []
+        return [vnic, vconnector_id(host.name, brq), *member, *otep, pnic]
     if mechanism == "vpp":
-        return [vnic, f"{host.name}/bd-{network.segmentation_id or 1}", vedge, *otep, pnic]
+        return [vnic, vconnector_id(host.name, f"bd-{network.segmentation_id or 1}"), vedge, *otep, pnic]
     return [vnic, vedge, pnic]  # SR-IOV: the VF is a port of the NIC's embedded switch
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from graphmodel.schema import host_pnic_id, otep_id, vedge_port_id, vnic_id
 from lab.expected import nic_impact, vms_on_host
-from lab.truth import host_mechanism, otep_id, ovs_port_id, pnic_id, service_device_name, vm_port_name, vnic_id
+from lab.truth import host_mechanism, service_device_name, vm_port_name
 from lab.world import Fault, Host, Port, World, WorldError
 
 
@@ -112,7 +113,7 @@ def _switch_port(world: World, port: Port) -> str:
         return _vnic(port)
     device = vm_port_name(world, port) if port.device_owner.startswith("compute:") \
         else service_device_name("ovs", port)
-    return ovs_port_id(port.binding_host, "br-int", device)
+    return vedge_port_id(port.binding_host, "br-int", device)
 
 
 # -- injectors --------------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def _nic_down(world: World, target: str, kind: str = "nic_down") -> Fault:
     undo = {f"nic|{host_name}|{nic_name}|carrier": nic.carrier}
     nic.carrier = False
     impact = nic_impact(world, host, nic_name)
-    return Fault(kind=kind, target=target, root_cause=pnic_id(host_name, nic_name), down=impact.down,
+    return Fault(kind=kind, target=target, root_cause=host_pnic_id(host_name, nic_name), down=impact.down,
                  degraded=impact.degraded, undo=undo)
 
 

@@ -13,7 +13,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from graphmodel import conventions as names
-from graphmodel.schema import ENVIRONMENT, folder_id
+from graphmodel.schema import (
+    ENVIRONMENT,
+    folder_id,
+    host_pnic_id,
+    otep_id,
+    vconnector_id,
+    vconnector_member_id,
+    vedge_id,
+    vedge_port_id,
+    vnic_id,
+    vservice_id,
+)
 from lab.agentflows import agent_flow_attributes
 from lab.world import Aggregate, Host, Network, Port, World
 
@@ -73,30 +84,6 @@ class Truth:
                 "links": [asdict(link) for link in sorted(self.links.values(), key=lambda link: link.key)]}
 
 
-def vnic_id(host: str, mac: str) -> str:
-    return f"{host}/{mac}"
-
-
-def pnic_id(host: str, interface: str) -> str:
-    return f"{host}/{interface}"
-
-
-def vedge_id(host: str, mechanism: str) -> str:
-    return f"{host}/vedge-{mechanism}"
-
-
-def otep_id(host: str, overlay: str) -> str:
-    return f"{host}/otep-{overlay}"
-
-
-def ovs_port_id(host: str, bridge: str, port: str) -> str:
-    """An Open vSwitch port: <host>/<bridge>/<port name>."""
-    return f"{host}/{bridge}/{port}"
-
-
-def member_id(host: str, bridge: str, device: str) -> str:
-    """A Linux bridge's member that is not a tap (VXLAN device, VLAN sub-interface): <host>/<bridge>/<device>."""
-    return f"{host}/{bridge}/{device}"
 
 
 def vm_port_name(world: World, port: Port) -> str:
@@ -202,12 +189,12 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
     carrier: dict[str, bool] = {}
     for nic in host.nics:
         carrier[nic.name] = nic.carrier
-        truth.add(TruthObject(pnic_id(name, nic.name), "host_pnic", nic.name, pnics, "folder", name, {
+        truth.add(TruthObject(host_pnic_id(name, nic.name), "host_pnic", nic.name, pnics, "folder", name, {
             "mac_address": nic.mac, "link_detected": nic.carrier, "mtu": nic.mtu, "master": nic.bond}))
     for bond in host.bonds:
         members = [n for n in host.nics if n.bond == bond.name]
         carrier[bond.name] = any(n.carrier for n in members)
-        truth.add(TruthObject(pnic_id(name, bond.name), "host_pnic", bond.name, pnics, "folder", name, {
+        truth.add(TruthObject(host_pnic_id(name, bond.name), "host_pnic", bond.name, pnics, "folder", name, {
             "mac_address": bond.mac, "link_detected": carrier[bond.name], "mtu": bond.mtu,
             "bond_members": [n.name for n in members]}))
     data_pnic = _data_pnic(host)
@@ -244,15 +231,15 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
             bridge = host.tunnel_bridge
             via = [] if bridge is None else [bridge.name] + ([f"{bridge.lower}.{bridge.vlan}"] if bridge.vlan else [])
             path = {"via": via, "vlan_tag": bridge.vlan} if bridge is not None else {}
-            truth.link("otep-host_pnic", otep, pnic_id(name, tunnel_pnic), carrier[tunnel_pnic], host=name, **path)
+            truth.link("otep-host_pnic", otep, host_pnic_id(name, tunnel_pnic), carrier[tunnel_pnic], host=name, **path)
 
     # Provider (VLAN, flat) uplinks of the vedge.
     provider_networks = {n.physical_network for n in networks.values() if n.network_type in ("vlan", "flat")}
     if mechanism in ("ovs", "vpp", "sriov") and not overlay and data_pnic and "physnet1" in provider_networks:
-        truth.link("vedge-host_pnic", vedge, pnic_id(name, data_pnic), carrier[data_pnic], host=name,
+        truth.link("vedge-host_pnic", vedge, host_pnic_id(name, data_pnic), carrier[data_pnic], host=name,
                    physical_network="physnet1")
     if mechanism in ("ovs", "vpp") and external_pnic:  # the switch owns the external NIC
-        truth.link("vedge-host_pnic", vedge, pnic_id(name, external_pnic), carrier[external_pnic], host=name,
+        truth.link("vedge-host_pnic", vedge, host_pnic_id(name, external_pnic), carrier[external_pnic], host=name,
                    physical_network="external")
 
     if mechanism == "ovs" and l2_agent is not None:
@@ -270,7 +257,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
         network = networks[network_id]
         pnic = carrier_pnic(network)
         if pnic:
-            truth.link("host_pnic-network", pnic_id(name, pnic), network.id, carrier[pnic], host=name,
+            truth.link("host_pnic-network", host_pnic_id(name, pnic), network.id, carrier[pnic], host=name,
                        segmentation_id=network.segmentation_id, network_type=network.network_type,
                        link_name=f"Segment-{network.segmentation_id}" if network.segmentation_id else "Segment-flat")
 
@@ -314,7 +301,7 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
         for port in services:
             dhcp = port.device_owner == "network:dhcp"
             namespace = (names.dhcp_namespace(port.network_id) if dhcp else names.router_namespace(port.device_id))
-            service_id = f"{name}/{namespace}"
+            service_id = vservice_id(name, namespace)
             if service_id not in truth.objects:
                 truth.add(TruthObject(service_id, "vservice", namespace, folder, "folder", name, {
                     "service_type": "dhcp" if dhcp else "router",
@@ -367,23 +354,23 @@ def _vnic_path(truth: Truth, world: World, mechanism: str, host: str, vedge: str
     if mechanism == "ovs":
         tag = local_tags[network.id] + port.vlan_tag_offset
         if instance_port and world.firewall == "hybrid":
-            qbr = f"{host}/{names.qbr_name(port.id)}"
+            qbr = vconnector_id(host, names.qbr_name(port.id))
             connector(qbr, names.qbr_name(port.id))
             truth.link("vnic-vconnector", vid, qbr, host=host, network=network.id)
             truth.link("vconnector-vedge", qbr, vedge, up, host=host, network=network.id, vlan_tag=tag)
-            truth.link("vconnector-vedge_port", qbr, ovs_port_id(host, "br-int", names.qvo_name(port.id)), up,
+            truth.link("vconnector-vedge_port", qbr, vedge_port_id(host, "br-int", names.qvo_name(port.id)), up,
                        host=host, network=network.id)
         else:
             truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id, vlan_tag=tag)
             device = vm_port_name(world, port) if instance_port else service_device_name("ovs", port)
-            truth.link("vnic-vedge_port", vid, ovs_port_id(host, "br-int", device), up, host=host,
+            truth.link("vnic-vedge_port", vid, vedge_port_id(host, "br-int", device), up, host=host,
                        network=network.id)
     elif mechanism == "lxb":
-        brq = f"{host}/{names.brq_name(network.id)}"
+        brq = vconnector_id(host, names.brq_name(network.id))
         truth.link("vnic-vconnector", vid, brq, up, host=host, network=network.id)
     elif mechanism == "vpp":
         bd_id = network.segmentation_id or 1
-        bd = f"{host}/bd-{bd_id}"
+        bd = vconnector_id(host, f"bd-{bd_id}")
         if bd not in truth.objects:
             connector(bd, f"bd-{bd_id}")
             truth.link("vconnector-vedge", bd, vedge, host=host, network=network.id)
@@ -404,7 +391,7 @@ def _ovs_ports(truth: Truth, world: World, host: Host, vedge: str, otep: str | N
 
     def port(bridge: str, device: str, kind: str, link_state: str = "up", admin_state: str | None = "up",
              **attributes: Any) -> str:
-        pid = ovs_port_id(name, bridge, device)
+        pid = vedge_port_id(name, bridge, device)
         truth.add(TruthObject(pid, "vedge_port", device, folder, "folder", name, {
             "bridge": bridge, "port_type": kind, "link_state": link_state, "admin_state": admin_state,
             **attributes}))
@@ -446,7 +433,7 @@ def _ovs_ports(truth: Truth, world: World, host: Host, vedge: str, otep: str | N
         if uplink:
             nic = port(bridge, uplink, "system", "up" if carrier[uplink] else "down")
             truth.link("vedge-vedge_port", vedge, nic, host=name)
-            truth.link("vedge_port-host_pnic", nic, pnic_id(name, uplink), carrier[uplink], host=name)
+            truth.link("vedge_port-host_pnic", nic, host_pnic_id(name, uplink), carrier[uplink], host=name)
 
     tags: dict[str, int] = {}
     for neutron in ports:
@@ -473,13 +460,13 @@ def _lxb_bridge(truth: Truth, host: Host, network: Network, otep: str | None, up
     the VLAN sub-interface on the NIC, or the flat NIC itself."""
     name = host.name
     bridge = names.brq_name(network.id)
-    brq = f"{name}/{bridge}"
+    brq = vconnector_id(name, bridge)
     folder = truth.folder(name, "host", "vconnectors", "vconnector", name)
     truth.add(TruthObject(brq, "vconnector", bridge, folder, "folder", name, {"network_id": network.id}))
 
     def member(device: str, kind: str, link_state: str, **attributes: Any) -> str:
         members = truth.folder(brq, "vconnector", "members", "vconnector_member", name)
-        mid = member_id(name, bridge, device)
+        mid = vconnector_member_id(name, bridge, device)
         truth.add(TruthObject(mid, "vconnector_member", device, members, "folder", name, {
             "member_type": kind, "link_state": link_state, "network_id": network.id, **attributes}))
         truth.link("vconnector-vconnector_member", brq, mid, host=name, network=network.id)
@@ -494,10 +481,10 @@ def _lxb_bridge(truth: Truth, host: Host, network: Network, otep: str | None, up
                    segmentation_id=network.segmentation_id)
     elif uplink:
         vlan = network.segmentation_id if network.network_type == "vlan" else None
-        truth.link("vconnector-host_pnic", brq, pnic_id(name, uplink), carrier[uplink], host=name,
+        truth.link("vconnector-host_pnic", brq, host_pnic_id(name, uplink), carrier[uplink], host=name,
                    network=network.id, vlan_tag=vlan)
         if vlan is not None:
             sub = member(f"{uplink}.{vlan}", "vlan", "up" if carrier[uplink] else "lowerlayerdown", vlan_id=vlan,
                          lower=uplink)
-            truth.link("vconnector_member-host_pnic", sub, pnic_id(name, uplink), carrier[uplink], host=name,
+            truth.link("vconnector_member-host_pnic", sub, host_pnic_id(name, uplink), carrier[uplink], host=name,
                        network=network.id, vlan_tag=vlan)

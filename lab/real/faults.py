@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from graphmodel import conventions as names
+from graphmodel.schema import host_pnic_id, otep_id, vedge_id, vnic_id
 from lab.hostmodel import HostState, Interface, OvsPort
 from lab.real.lab import RealLab, RealLabError, _agent_port_config, _finish_device, _kernel_device, _l2population
-from lab.truth import compute_truth, otep_id, pnic_id, vedge_id, vnic_id
+from lab.truth import compute_truth
 from lab.world import Host, Port, World
 
 FAULTS_FILE = "real-faults.json"
@@ -345,7 +346,7 @@ def _candidates(spec: _Target, kind: str) -> list[str]:
     vnic = [vnic_id(host, port.mac_address)] if port is not None else []
     interface = spec.interface
     if kind == "address_removed":
-        return [otep, pnic_id(host, device), vedge]
+        return [otep, host_pnic_id(host, device), vedge]
     if spec.ovs_port is not None and (interface is None or kind.startswith(("ovs_", "patch_", "tunnel_"))):
         port_object = f"{host}/{spec.ovs_port.bridge}/{device}"
         if spec.ovs_port.type in ("vxlan", "gre", "geneve"):
@@ -356,7 +357,7 @@ def _candidates(spec: _Target, kind: str) -> list[str]:
     if interface is None:
         return [vedge, host]
     if interface.kind == "physical":
-        return [pnic_id(host, device), host]
+        return [host_pnic_id(host, device), host]
     if interface.kind == "bridge":
         return [f"{host}/{device}", vedge]
     if interface.kind == "vxlan":

@@ -11,6 +11,16 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphmodel.schema import (
+    host_pnic_id,
+    otep_id,
+    vconnector_id,
+    vconnector_member_id,
+    vedge_id,
+    vedge_port_id,
+    vnic_id,
+    vservice_id,
+)
 from graphmodel.tree import folder_document
 from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact
 from ingest.sources.host.openflow import openflow_attributes
@@ -76,7 +86,7 @@ class HostBuilder:
         self.agent = agent
         self.mechanism = L2_AGENTS[agent["binary"]] if agent else None
         self.config: dict[str, Any] = (agent or {}).get("configurations") or {}
-        self.vedge_id = f"{self.host}/vedge-{self.mechanism}" if self.mechanism else None
+        self.vedge_id = vedge_id(self.host, self.mechanism) if self.mechanism else None
         self.pnic_link: dict[str, bool] = {}
         self.uplinked: set[str] = set()  # LXB bridges whose uplink links are made
         self.otep_id: str | None = None
@@ -115,9 +125,9 @@ class HostBuilder:
             folder = folder or self.folder(self.host, "host", "pnics", "host_pnic")
             detected = iface.link_detected if iface.link_detected is not None else iface.carrier
             self.pnic_link[iface.name] = detected
-            doc: Document = {"id": f"{self.host}/{iface.name}", "type": "host_pnic", "name": iface.name, "parent_id": folder,
-                   "parent_type": "folder", "host": self.host, "mac_address": iface.mac, "link_detected": detected,
-                   "mtu": iface.mtu, "speed": iface.speed_mbps}
+            doc: Document = {"id": host_pnic_id(self.host, iface.name), "type": "host_pnic", "name": iface.name,
+                             "parent_id": folder, "parent_type": "folder", "host": self.host, "mac_address": iface.mac,
+                             "link_detected": detected, "mtu": iface.mtu, "speed": iface.speed_mbps}
             if iface.kind == "bond":
                 doc["bond_members"] = sorted(iface.bond_members)
             else:
@@ -130,7 +140,7 @@ class HostBuilder:
             folder = folder or self.folder(self.host, "host", "pnics", "host_pnic")
             detected = vpp.link_up if vpp.link_up is not None else vpp.up
             self.pnic_link[vpp.name] = detected
-            self.add({"id": f"{self.host}/{vpp.name}", "type": "host_pnic", "name": vpp.name, "parent_id": folder,
+            self.add({"id": host_pnic_id(self.host, vpp.name), "type": "host_pnic", "name": vpp.name, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "mac_address": vpp.mac, "link_detected": detected})
 
     def vedge(self) -> None:
@@ -159,7 +169,7 @@ class HostBuilder:
         overlay = self.overlay
         if not (self.vedge_id and tunneling_ip and overlay):
             return
-        otep = f"{self.host}/otep-{overlay}"
+        otep = otep_id(self.host, overlay)
         folder = self.folder(self.vedge_id, "vedge", "oteps", "otep")
         doc = {"id": otep, "type": "otep", "name": f"{overlay}-{tunneling_ip}", "parent_id": folder,
                "parent_type": "folder", "host": self.host, "overlay_type": overlay, "ip_address": tunneling_ip,
@@ -187,7 +197,7 @@ class HostBuilder:
             path_attributes = {"via": via, "vlan_tag": vlans[-1] if vlans else None} if via else {}
             if via:
                 evidence += " and sends through " + " -> ".join([*via[1:], nic])
-            self.link("otep-host_pnic", otep, f"{self.host}/{nic}", self.pnic_link[nic], evidence,
+            self.link("otep-host_pnic", otep, host_pnic_id(self.host, nic), self.pnic_link[nic], evidence,
                       **path_attributes)
 
     def vedge_ports(self) -> None:
@@ -212,7 +222,7 @@ class HostBuilder:
                       "remote_ip": port.options.get("remote_ip"), "local_ip": port.options.get("local_ip"),
                       "port_id": neutron["id"] if neutron else None,
                       "network_id": neutron["network_id"] if neutron else None,
-                      "pnic": f"{self.host}/{nic}" if nic else None})
+                      "pnic": host_pnic_id(self.host, nic) if nic else None})
             up = self.port_up(port)
             if port_type == "patch":
                 self.link("vedge-vedge_port", self.vedge_id, pid, True, f"patch port {port.name} on {port.bridge}")
@@ -229,7 +239,7 @@ class HostBuilder:
                               remote_ip=port.options.get("remote_ip"))
             elif nic is not None:
                 self.link("vedge-vedge_port", self.vedge_id, pid, True, f"NIC {nic} is a port of {port.bridge}")
-                self.link("vedge_port-host_pnic", pid, f"{self.host}/{nic}", self.pnic_link[nic],
+                self.link("vedge_port-host_pnic", pid, host_pnic_id(self.host, nic), self.pnic_link[nic],
                           f"OVS port {port.name} is the NIC {nic}")
             else:
                 self.link("vedge_port-vedge", pid, self.vedge_id, True, f"{port.name} is a port of {port.bridge}"
@@ -267,7 +277,7 @@ class HostBuilder:
 
     def vconnector(self, bridge: InterfaceFact, network: str | None) -> str:
         """The vconnector object of a Linux bridge (made once); its id."""
-        connector = f"{self.host}/{bridge.name}"
+        connector = vconnector_id(self.host, bridge.name)
         if connector not in self.ids:
             folder = self.folder(self.host, "host", "vconnectors", "vconnector")
             self.add({"id": connector, "type": "vconnector", "name": bridge.name, "parent_id": folder,
@@ -324,7 +334,7 @@ class HostBuilder:
             for di in domain.interfaces:
                 port = self.index.port_by_mac.get(di.mac)
                 tap = self.facts.interface(di.target) if di.target else None
-                vid = f"{self.host}/{di.mac}"
+                vid = vnic_id(self.host, di.mac)
                 network = port["network_id"] if port else None
                 mtu = tap.mtu if tap is not None else di.mtu
                 self.add({"id": vid, "type": "vnic", "name": di.target or di.mac, "parent_id": vnics,
@@ -343,7 +353,7 @@ class HostBuilder:
             devices = [i for i in self.facts.interfaces if i.namespace == namespace and i.kind != "loopback"
                        and i.name != "lo"]
             folder = self.folder(self.host, "host", "vservices", "vservice")
-            service_id = f"{self.host}/{namespace}"
+            service_id = vservice_id(self.host, namespace)
             dhcp = namespace.startswith("qdhcp-")
             self.add({"id": service_id, "type": "vservice", "name": namespace, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "service_type": "dhcp" if dhcp else "router",
@@ -354,7 +364,7 @@ class HostBuilder:
                 if not device.mac:
                     continue
                 port = self.index.port_by_mac.get(device.mac)
-                vid = f"{self.host}/{device.mac}"
+                vid = vnic_id(self.host, device.mac)
                 network = port["network_id"] if port else None
                 self.add({"id": vid, "type": "vnic", "name": device.name, "parent_id": vnics, "parent_type": "folder",
                           "host": self.host, "mac_address": device.mac, "port_id": port["id"] if port else None,
@@ -452,7 +462,7 @@ class HostBuilder:
         self.uplinked.add(connector)
         for member in members:
             if member.kind == "vxlan":
-                otep = f"{self.host}/otep-vxlan"
+                otep = otep_id(self.host, "vxlan")
                 evidence = f"{member.name} (VNI {member.vxlan_id}, local {member.vxlan_local}) is in {bridge.name}"
                 self.link("otep-vconnector", otep, connector, True, evidence, network=network,
                           segmentation_id=member.vxlan_id)
@@ -461,14 +471,15 @@ class HostBuilder:
                           segmentation_id=member.vxlan_id)
             elif member.kind == "vlan" and member.parent in self.pnic_link:
                 evidence = f"{member.name} (VLAN {member.vlan_id} on {member.parent}) is in {bridge.name}"
-                self.link("vconnector-host_pnic", connector, f"{self.host}/{member.parent}",
+                self.link("vconnector-host_pnic", connector, host_pnic_id(self.host, member.parent),
                           self.pnic_link[member.parent], evidence, network=network, vlan_tag=member.vlan_id)
                 device = self.member(connector, bridge, member, network)
-                self.link("vconnector_member-host_pnic", device, f"{self.host}/{member.parent}",
+                self.link("vconnector_member-host_pnic", device, host_pnic_id(self.host, member.parent),
                           self.pnic_link[member.parent], evidence, network=network, vlan_tag=member.vlan_id)
             elif member.name in self.pnic_link:
-                self.link("vconnector-host_pnic", connector, f"{self.host}/{member.name}", self.pnic_link[member.name],
-                          f"{member.name} is in {bridge.name}", network=network, vlan_tag=None)
+                self.link("vconnector-host_pnic", connector, host_pnic_id(self.host, member.name),
+                          self.pnic_link[member.name], f"{member.name} is in {bridge.name}", network=network,
+                          vlan_tag=None)
 
     def member(self, connector: str, bridge: InterfaceFact, device: InterfaceFact, network: str | None) -> str:
         """A Linux bridge's VXLAN device or VLAN sub-interface as an object, and its membership link; its id.
@@ -477,7 +488,7 @@ class HostBuilder:
         lower_up = lower is None or self.pnic_link.get(lower.name, lower.carrier)
         state = "up" if device.carrier else "down" if lower_up else "lowerlayerdown"
         folder = self.folder(connector, "vconnector", "members", "vconnector_member")
-        member_id = f"{connector}/{device.name}"
+        member_id = vconnector_member_id(self.host, bridge.name, device.name)
         self.add({"id": member_id, "type": "vconnector_member", "name": device.name, "parent_id": folder,
                   "parent_type": "folder", "host": self.host, "member_type": device.kind, "link_state": state,
                   "vni": device.vxlan_id, "local_ip": device.vxlan_local, "vlan_id": device.vlan_id,
@@ -496,7 +507,7 @@ class HostBuilder:
         return None
 
     def bridge_domain(self, bd_id: int, network: str | None) -> str:
-        connector = f"{self.host}/bd-{bd_id}"
+        connector = vconnector_id(self.host, f"bd-{bd_id}")
         if connector not in self.ids:
             folder = self.folder(self.host, "host", "vconnectors", "vconnector")
             self.add({"id": connector, "type": "vconnector", "name": f"bd-{bd_id}", "parent_id": folder,
@@ -512,7 +523,7 @@ class HostBuilder:
         physnet_nic = self._physnet_nics()
         if self.mechanism in ("ovs", "vpp", "sriov"):
             for physnet, nic in sorted(physnet_nic.items()):
-                self.link("vedge-host_pnic", self.vedge_id, f"{self.host}/{nic}", self.pnic_link[nic],  # type: ignore[arg-type]
+                self.link("vedge-host_pnic", self.vedge_id, host_pnic_id(self.host, nic), self.pnic_link[nic],  # type: ignore[arg-type]
                           f"physical network {physnet} maps to {nic}", physical_network=physnet)
         tunnel_nics: list[str] = []
         if self.otep_id:  # every NIC under the tunnel endpoint (several when a bridge has several ports)
@@ -526,7 +537,7 @@ class HostBuilder:
                 nics = [provider_nic] if provider_nic else []
             segmentation = network.get("segmentation_id")
             for nic in nics:
-                self.link("host_pnic-network", f"{self.host}/{nic}", network["id"], self.pnic_link[nic],
+                self.link("host_pnic-network", host_pnic_id(self.host, nic), network["id"], self.pnic_link[nic],
                           f"ports of {network['name']} are bound here and {nic} carries its "
                           f"{network.get('network_type')} traffic", segmentation_id=segmentation,
                           network_type=network.get("network_type"),
@@ -557,8 +568,8 @@ class HostBuilder:
 
 
 def ovs_port_id(host: str, port: OvsPortFact) -> str:
-    """An OVS port's object id: <host>/<bridge>/<port name>."""
-    return f"{host}/{port.bridge}/{port.name}"
+    """An OVS port's object id (graphmodel.schema.vedge_port_id)."""
+    return vedge_port_id(host, port.bridge, port.name)
 
 
 def underlay_paths(facts: HostFacts, device: str, pnics: Collection[str]) -> list[list[str]]:

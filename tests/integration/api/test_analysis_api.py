@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from conftest import error_of, ok
 
-from lab.truth import otep_id
+from graphmodel.schema import otep_id
 from queries.impact import impact, whatif
 from queries.path import path
 from queries.rca import rca

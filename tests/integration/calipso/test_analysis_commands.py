@@ -10,10 +10,10 @@ from pathlib import Path
 
 from conftest import calipso, scan_and_project
 
+from graphmodel.schema import otep_id
 from lab.expected import expected_path
 from lab.faults import inject_fault
 from lab.generate import generate_world
-from lab.truth import otep_id
 
 
 def test_impact_and_whatif_commands(mongo_db, neo4j_driver, env_name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

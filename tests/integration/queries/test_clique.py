@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import scan_and_project
 
+from graphmodel.schema import otep_id, vedge_id
 from lab.generate import generate_world
-from lab.truth import compute_truth, otep_id, vedge_id
+from lab.truth import compute_truth
 from queries.clique import CLIQUE_TYPES_COLLECTION, CliqueError, add_clique_type, clique, clique_types
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from conftest import scan_and_project
 
+from graphmodel.schema import host_pnic_id
 from lab.changes import boot_vm, delete_vm, rename_vm
 from lab.faults import inject_fault
 from lab.generate import generate_world
-from lab.truth import pnic_id
 from queries.diff import DiffError, diff
 
 
@@ -35,7 +35,7 @@ def test_changes_between_two_scans(mongo_db, neo4j_driver, env_name: str) -> Non
     assert changes[("object", renamed.id)].fields["name"] == {"old": old_name, "new": "renamed-vm"}
     assert changes[("object", removed.id)].change == "removed"
     assert changes[("object", booted.id)].change == "added"
-    nic = changes[("object", pnic_id(renamed.host, "eth1"))]
+    nic = changes[("object", host_pnic_id(renamed.host, "eth1"))]
     assert nic.fields["link_detected"] == {"old": True, "new": False}
     assert any(c.kind == "link" and c.change == "removed" and removed.id in c.key for c in result.changes)
     assert any(c.kind == "link" and c.change == "added" and booted.id in c.key for c in result.changes)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from conftest import scan_and_project
 
+from graphmodel.schema import host_pnic_id, otep_id
 from lab.expected import expected_impact
 from lab.generate import generate_world
-from lab.truth import otep_id, pnic_id
 from queries.datapath import AnalysisError
 from queries.impact import impact, whatif
 
@@ -22,8 +22,8 @@ def test_impact_of_a_host_its_nics_and_tunnel_endpoint_equals_the_lab_expectatio
     world = generate_world(4, 3, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=41)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     compute = next(h for h in world.hosts if "compute" in h.roles)
-    targets = [compute.name, *(pnic_id(compute.name, n.name) for n in compute.nics),
-               *(pnic_id(compute.name, b.name) for b in compute.bonds)]
+    targets = [compute.name, *(host_pnic_id(compute.name, n.name) for n in compute.nics),
+               *(host_pnic_id(compute.name, b.name) for b in compute.bonds)]
     if type_driver in ("vxlan", "gre"):
         targets.append(otep_id(compute.name, type_driver))
     checked = {"down": 0, "degraded": 0}

@@ -9,10 +9,10 @@ from conftest import scan_and_project
 
 from graphmodel.inventory import OBJECTS, InventoryWriter
 from graphmodel.projector import Projector
+from graphmodel.schema import vnic_id
 from lab.changes import delete_vm
 from lab.faults import clear_fault, inject_fault
 from lab.generate import generate_world
-from lab.truth import vnic_id
 from lab.world import VARIANTS, World
 from queries.invariants import CHECKS, UnknownCheck, invariants
 from queries.rca import rca

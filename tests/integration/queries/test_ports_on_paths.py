@@ -8,9 +8,9 @@ from conftest import scan_and_project
 
 from graphmodel import conventions as names
 from graphmodel.inventory import OBJECTS
+from graphmodel.schema import vconnector_member_id, vedge_port_id
 from lab.faults import inject_fault
 from lab.generate import generate_world
-from lab.truth import member_id, ovs_port_id
 from queries.impact import impact
 from queries.path import path
 from queries.rca import rca
@@ -21,7 +21,7 @@ def test_an_ovs_port_is_a_hop_whose_loss_cuts_only_its_vm(mongo_db, neo4j_driver
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     vm, other = (i for i in world.instances if i.host == world.instances[0].host)
     port = world.port(vm.port_ids[0])
-    qvo = ovs_port_id(vm.host, "br-int", names.qvo_name(port.id))
+    qvo = vedge_port_id(vm.host, "br-int", names.qvo_name(port.id))
     assert qvo in path(neo4j_driver, env_name, vm.id, other.id).ids()
     result = impact(neo4j_driver, env_name, [qvo])
     assert result.ids("down") == [vm.id] and result.ids("degraded") == []
@@ -42,7 +42,7 @@ def test_a_linux_bridge_leaves_by_its_vxlan_device_and_outlives_its_taps(  # typ
     port = world.port(vm.port_ids[0])
     network = world.network(port.network_id)
     bridge = names.brq_name(network.id)
-    vxlan = member_id(vm.host, bridge, names.lxb_vxlan_name(network.segmentation_id or 0))
+    vxlan = vconnector_member_id(vm.host, bridge, names.lxb_vxlan_name(network.segmentation_id or 0))
     behind = sorted({p.device_id for p in world.ports if p.binding_host == vm.host and p.network_id == network.id
                      and p.device_owner.startswith("compute:")})
     result = impact(neo4j_driver, env_name, [vxlan])
@@ -68,7 +68,7 @@ def test_a_removed_tunnel_port_is_evidence_on_its_host(mongo_db, neo4j_driver, e
     peer = next(h for h in world.hosts if h.name != vm.host and any(i.host == h.name for i in world.instances))
     fault = inject_fault(world, "tunnel_port_missing", f"{vm.host}/{peer.name}")
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
-    port = ovs_port_id(vm.host, "br-tun", names.ovs_tunnel_port_name("vxlan", str(peer.tunnel_ip)))
+    port = vedge_port_id(vm.host, "br-tun", names.ovs_tunnel_port_name("vxlan", str(peer.tunnel_ip)))
     result = rca(neo4j_driver, env_name, fault.down)
     suspect = next((s for s in result.suspects if s.id == port), None)
     # a tunnel port has no network: it counts for the VMs on its host

@@ -11,9 +11,9 @@ from conftest import scan_and_project
 
 from graphmodel.inventory import BOOKKEEPING, OBJECTS, InventoryWriter
 from graphmodel.projector import Projector, verify
+from graphmodel.schema import vnic_id
 from lab.faults import clear_fault, inject_fault
 from lab.generate import generate_world
-from lab.truth import vnic_id
 from lab.world import World
 from queries.rca import RcaResult, rca
 

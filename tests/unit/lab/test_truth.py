@@ -2,9 +2,9 @@ from collections import Counter
 
 import pytest
 
-from graphmodel.schema import LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME
+from graphmodel.schema import LINK_TYPES_BY_NAME, OBJECT_TYPES_BY_NAME, host_pnic_id, vnic_id
 from lab.generate import generate_world
-from lab.truth import compute_truth, pnic_id, vnic_id
+from lab.truth import compute_truth
 from lab.world import VARIANTS
 
 
@@ -60,7 +60,7 @@ def test_a_nic_without_carrier_turns_its_links_down() -> None:
         if nic.bond:
             nic.carrier = False
     truth = compute_truth(world)
-    bond = pnic_id(host.name, "bond0")
+    bond = host_pnic_id(host.name, "bond0")
     assert truth.objects[bond].attributes["link_detected"] is False
     touching = [l for l in truth.links.values() if bond in (l.source_id, l.target_id)]
     assert touching and all(l.state == "down" for l in touching)
@@ -70,7 +70,7 @@ def test_one_bond_member_down_keeps_the_bond_up() -> None:
     world = world_for("ovs", "vlan")
     world.hosts[1].nics[1].carrier = False
     truth = compute_truth(world)
-    assert truth.objects[pnic_id(world.hosts[1].name, "bond0")].attributes["link_detected"] is True
+    assert truth.objects[host_pnic_id(world.hosts[1].name, "bond0")].attributes["link_detected"] is True
 
 
 def test_a_missing_switch_port_removes_the_vnic_link() -> None:
