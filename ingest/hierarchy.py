@@ -24,7 +24,7 @@ tests/unit/ingest/test_hierarchy.py checks the declarations against the schema.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -376,18 +376,53 @@ def fetch_host(transport: Transport, host: str) -> HostFacts:
     return facts
 
 
-def host_steps() -> list[tuple[Callable[[HostBuilder], None], tuple[When, ...]]]:
-    """(step, the conditions under which it runs): the host producers in declaration order, then the link
-    finders that run after them. A step runs where any declaration naming it matches."""
+def host_steps(objects: Sequence[ObjectDeclaration] = OBJECTS, finders: Sequence[LinkFinder] = LINK_FINDERS
+               ) -> list[tuple[Callable[[HostBuilder], None], tuple[When, ...]]]:
+    """(step, the conditions under which it runs): the host producers and the link finders that run after
+    them, each after the steps that produce what it needs (transform.step); among steps free to go, the
+    one declared first. A step runs where any declaration naming it matches."""
     steps: dict[Callable[..., Any], list[When]] = {}
-    for declaration in OBJECTS:
+    for declaration in objects:
         if isinstance(declaration.source, HostSource):
             for produce in declaration.produce:
                 steps.setdefault(produce, []).append(declaration.when)
-    for finder in LINK_FINDERS:
+    for finder in finders:
         if finder.runs == "after":
             steps.setdefault(finder.finder, []).append(finder.when)
-    return [(step, tuple(whens)) for step, whens in steps.items()]
+    return [(method, tuple(steps[method])) for method in ordered_steps(list(steps))]
+
+
+def _needs(method: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(getattr(method, "needs"))  # noqa: B009 - set by transform.step, unknown to the type
+
+
+def _produces(method: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(getattr(method, "produces"))  # noqa: B009
+
+
+def ordered_steps(steps: list[Callable[..., Any]]) -> list[Callable[..., Any]]:
+    """The steps with each one after every step producing what it needs, otherwise in the given order
+    (pure). A step without a declaration, or needing what no step produces, is a ValueError."""
+    undeclared = [s.__name__ for s in steps if not hasattr(s, "needs") or not hasattr(s, "produces")]
+    if undeclared:
+        raise ValueError(f"host steps without @step(needs=..., produces=...): {', '.join(undeclared)}")
+    producers = {state for s in steps for state in _produces(s)}
+    missing = {f"{s.__name__} needs {need}" for s in steps for need in _needs(s) if need not in producers}
+    if missing:
+        raise ValueError("no host step produces what another needs: " + "; ".join(sorted(missing)))
+    ordered: list[Callable[..., Any]] = []
+    produced: set[str] = set()
+    waiting = list(steps)
+    while waiting:
+        ready = next((s for s in waiting
+                      if set(_needs(s)) <= produced
+                      and not any(set(_needs(s)) & set(_produces(other)) for other in waiting if other is not s)), None)
+        if ready is None:
+            raise ValueError("host steps need each other: " + ", ".join(s.__name__ for s in waiting))
+        ordered.append(ready)
+        produced |= set(_produces(ready))
+        waiting.remove(ready)
+    return ordered
 
 
 def vnic_path_finder(mechanism: str | None) -> VnicPath | None:
@@ -396,11 +431,13 @@ def vnic_path_finder(mechanism: str | None) -> VnicPath | None:
     return next((p.finder for p in VNIC_PATHS if p.when.matches(variant)), None)
 
 
-def host_documents(facts: HostFacts, index: OpenStackIndex) -> HostResult:
-    """One host's objects and links from its facts and the OpenStack view (pure), by the declared steps."""
+def host_documents(facts: HostFacts, index: OpenStackIndex,
+                   steps: list[tuple[Callable[[HostBuilder], None], tuple[When, ...]]] | None = None) -> HostResult:
+    """One host's objects and links from its facts and the OpenStack view (pure), by the declared steps
+    (`steps`: host_steps() of other declarations)."""
     builder = HostBuilder(facts, index, vnic_path_finder)
     variant = Variant(mechanism=builder.mechanism, type_driver=builder.overlay)
-    for step, conditions in host_steps():
+    for step, conditions in steps if steps is not None else host_steps():
         if any(when.matches(variant) for when in conditions):
             step(builder)
     return builder.result

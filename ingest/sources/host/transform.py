@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from graphmodel.schema import (
     host_pnic_id,
@@ -72,6 +72,20 @@ VnicPath = Callable[["HostBuilder", str, str, "str | None", "str | None", "dict[
                      "str | None"], None]
 
 
+#: What a host step may need from the steps before it, or produce for those after it (HostBuilder fields).
+HostState = Literal["pnic_link", "otep_id"]
+Step = TypeVar("Step", bound=Callable[..., Any])
+
+
+def step(needs: tuple[HostState, ...] = (), produces: tuple[HostState, ...] = ()) -> Callable[[Step], Step]:
+    """Declare what a HostBuilder step reads that another step fills in (`needs`) and what it fills in
+    (`produces`): ingest/hierarchy.py orders the steps by these, not by where they are declared."""
+    def declared(method: Step) -> Step:
+        method.needs, method.produces = needs, produces  # type: ignore[attr-defined]
+        return method
+    return declared
+
+
 class HostBuilder:
     """Builds one host's objects and links. ingest/hierarchy.py declares which of its methods produce which
     object types and find which links, and runs them in its order for the host's variant (`mechanism`, the
@@ -116,6 +130,7 @@ class HostBuilder:
 
     # -- objects ----------------------------------------------------------------------------------
 
+    @step(produces=("pnic_link",))
     def pnics(self) -> None:
         folder = None
         declared = declared_uplinks(self.facts, self.config, self.index.uplinks)  # NICs sysfs cannot tell
@@ -143,6 +158,7 @@ class HostBuilder:
             self.add({"id": host_pnic_id(self.host, vpp.name), "type": "host_pnic", "name": vpp.name, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "mac_address": vpp.mac, "link_detected": detected})
 
+    @step()
     def vedge(self) -> None:
         """The host's virtual switch, from its L2 agent (and OVS's datapath and tunnel ports)."""
         if not self.vedge_id:
@@ -163,6 +179,7 @@ class HostBuilder:
             vedge.update(openflow_attributes(self.facts, self.index.networks, self.config))
         self.add(vedge)
 
+    @step(needs=("pnic_link",), produces=("otep_id",))
     def otep(self) -> None:
         """The vedge's tunnel endpoint (the agent's tunneling IP), and the links vedge-otep, otep-host_pnic."""
         tunneling_ip = self.config.get("tunneling_ip")
@@ -200,6 +217,7 @@ class HostBuilder:
             self.link("otep-host_pnic", otep, host_pnic_id(self.host, nic), self.pnic_link[nic], evidence,
                       **path_attributes)
 
+    @step(needs=("pnic_link", "otep_id"))
     def vedge_ports(self) -> None:
         """Every port of Open vSwitch (with its interface) as an object under the vedge, linked where traffic
         passes it: a port towards the VMs into the switch (vedge_port-vedge; the link into the port is made
@@ -264,6 +282,7 @@ class HostBuilder:
         """Whether an OVS port passes traffic, by its link state (see _port_states)."""
         return self._port_states(port)["link_state"] != "down"
 
+    @step(needs=("pnic_link",))
     def linux_bridges(self) -> None:
         """Neutron's Linux bridges (OVS hybrid qbr<port>, LXB brq<network>) from the host's bridge list, with
         or without a tap in them, and (LXB) their way out."""
@@ -323,6 +342,7 @@ class HostBuilder:
 
     # -- paths from vNICs ----------------------------------------------------------------------------
 
+    @step(needs=("pnic_link",))
     def instance_vnics(self) -> None:
         """The vNICs of the VMs Nova places here (libvirt domains by uuid), each followed to its switch."""
         ovs_by_name = {p.name: p for p in self.facts.ovs_ports or []}
@@ -344,6 +364,7 @@ class HostBuilder:
                           f"libvirt domain {domain.name} interface {di.mac}")
                 self._vnic_path(vid, di.mac, di.target, network, ovs_by_name, di.vlan)
 
+    @step(needs=("pnic_link",))
     def vservices(self) -> None:
         """DHCP and router namespaces, their vNICs, each followed to its switch."""
         ovs_by_name = {p.name: p for p in self.facts.ovs_ports or []}
@@ -518,6 +539,7 @@ class HostBuilder:
 
     # -- uplinks ------------------------------------------------------------------------------------
 
+    @step(needs=("pnic_link", "otep_id"))
     def uplinks(self) -> None:
         """vedge-host_pnic for provider networks, and host_pnic-network for networks used here."""
         physnet_nic = self._physnet_nics()

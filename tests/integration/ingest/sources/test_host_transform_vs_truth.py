@@ -109,3 +109,55 @@ def test_the_bridged_tunnel_ip_with_its_nic_down_equals_the_truth() -> None:
     assert_equals_truth(world)
     truth = compute_truth(world)
     assert truth.links[("otep-host_pnic", "compute-1/otep-vxlan", "compute-1/bond0")].state == "down"
+
+
+@pytest.mark.parametrize(("mechanism", "type_driver"), VARIANTS)
+def test_the_declared_order_of_host_steps_does_not_change_the_documents(mechanism: str, type_driver: str) -> None:
+    """Steps say what they need and produce (transform.step); the hierarchy orders them by that, so a
+    shuffled declaration order makes the same documents."""
+    import random
+
+    from ingest import hierarchy
+
+    world = generate_world(3, 2, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=4)
+    with serve(StaticWorldSource(world)) as cloud, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        docs = openstack_documents(fetch_openstack(connect_to_lab(cloud), "RegionOne"))
+    index, hosts = OpenStackIndex(docs), LabHosts(world)
+    facts = {h.name: facts_from_lab(hosts.get(h.name)) for h in world.hosts}
+
+    def made(steps: list) -> dict:  # type: ignore[type-arg]
+        found = {}
+        for name, host_facts in facts.items():
+            result = host_documents(host_facts, index, steps)
+            found[name] = (sorted((d["id"], repr(sorted(d.items()))) for d in result.objects),
+                           sorted(repr(sorted(link.items())) for link in result.links))
+        return found
+
+    declared = made(hierarchy.host_steps())
+    shuffler = random.Random(f"{mechanism}-{type_driver}")
+    for _ in range(3):
+        objects, finders = list(hierarchy.OBJECTS), list(hierarchy.LINK_FINDERS)
+        shuffler.shuffle(objects)
+        shuffler.shuffle(finders)
+        assert made(hierarchy.host_steps(objects, finders)) == declared
+
+
+def test_host_steps_are_ordered_by_what_they_need_and_refused_when_nothing_produces_it() -> None:
+    from ingest.hierarchy import ordered_steps
+    from ingest.sources.host.transform import step
+
+    @step(needs=("otep_id",))
+    def uses() -> None: ...
+
+    @step(needs=("pnic_link",), produces=("otep_id",))
+    def makes() -> None: ...
+
+    @step(produces=("pnic_link",))
+    def first() -> None: ...
+
+    assert ordered_steps([uses, makes, first]) == [first, makes, uses]
+    with pytest.raises(ValueError, match="uses needs otep_id"):
+        ordered_steps([uses, first])
+    with pytest.raises(ValueError, match="without @step"):
+        ordered_steps([first, lambda: None])
