@@ -259,6 +259,7 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     candidates = sorted(on_paths - set(focal_ids))
     removed: dict[str, dict[str, Any]] = {}
     weight: dict[str, float] = {}  # per suspect, how much its newest change weighs (recency)
+    lost_links: dict[str, set[str]] = defaultdict(set)  # per suspect, the ends of its links that went away
     for change in run_query(driver, "recent_changes", env=environment, since=since, networks=networks,
                             hosts=sorted(hosts), uids=[uid(environment, c) for c in candidates]):
         changes = _net_changes_of(change, since)
@@ -274,11 +275,14 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
                 evidence[suspect]["changed recently"].append(f"changed at {when}")
             else:
                 relationship, _, target = net.facet.partition(">")
+                if net.gone:
+                    lost_links[suspect].add(target.partition("|")[2])
                 evidence[suspect]["changed recently"].append(
                     f"its {relationship.lower()} link to {target.partition('|')[2]} "
                     f"{'went away' if net.gone else 'changed'} at {when}")
         weight[suspect] = max(weight.get(suspect, 0.0), *(recency(n.at, since, now) for n in changes))
-    _fold_into_removed_parents(evidence, removed, weight)
+    holders = _fold_into_removed_parents(evidence, removed, weight)
+    explain_path_ends(evidence, lost_links, {key: holders.get(key, key) for key in removed})
     # Failing DHCP and router namespaces of the VMs' networks (monitoring status): they serve the
     # network from elsewhere, so no path holds them; they count for the VMs on their network.
     beside: dict[str, dict[str, Any]] = {}
@@ -328,11 +332,29 @@ def common_hops(datapath: Datapath, paths: Sequence[_Path]) -> list[str]:
     return sorted(hops, key=lambda node: (max(p.depth.get(node, 0) for p in paths), node))
 
 
+def explain_path_ends(evidence: dict[str, dict[str, list[str]]], lost_links: dict[str, set[str]],
+                      holder_of_removed: dict[str, str]) -> None:
+    """A path that ends at an object which lost its link to something removed ends there because of the
+    removal: the "path ends here" evidence moves to the removed object (or the removed parent that holds
+    its evidence), so that a deleted port or bridge outranks the vNIC left dangling in front of it (pure)."""
+    for suspect, kinds in list(evidence.items()):
+        ends = kinds.get("path ends here")
+        holders = sorted({holder_of_removed[t] for t in lost_links.get(suspect, ()) if t in holder_of_removed}
+                         - {suspect})
+        if not ends or not holders:
+            continue
+        for holder in holders:
+            evidence[holder]["path ends here"].extend(f"{end} (where {suspect} lost its link to it)" for end in ends)
+        del kinds["path ends here"]
+
+
 def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]],
-                               weight: dict[str, float]) -> None:
+                               weight: dict[str, float]) -> dict[str, str]:
     """A removed object whose parent was removed too is explained by its parent (a namespace took
     its interfaces with it): its evidence (and its recency) moves to the parent. An OVS port removed with
-    the namespace device it was (a qdhcp tap, a qr- port) goes with that device first."""
+    the namespace device it was (a qdhcp tap, a qr- port) goes with that device first. Returns where each
+    moved object's evidence went."""
+    holders: dict[str, str] = {}
     for key, doc in list(removed.items()):
         if doc.get("type") != "vedge_port" or key not in evidence:
             continue
@@ -342,6 +364,7 @@ def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], remove
             for kind, items in evidence.pop(key).items():
                 evidence[device][kind].extend(f"{item} (with {key})" for item in items)
             weight[device] = max(weight.get(device, 0.0), weight.pop(key, 0.0))
+            holders[key] = device
     for key, doc in list(removed.items()):
         ancestors = [a for a in doc.get("id_path") or [] if a != key and a in removed]
         if ancestors and key in evidence:
@@ -349,3 +372,10 @@ def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], remove
             for kind, items in evidence.pop(key).items():
                 evidence[parent][kind].extend(f"{item} (with {key})" for item in items)
             weight[parent] = max(weight.get(parent, 0.0), weight.pop(key, 0.0))
+            holders[key] = parent
+    for key in list(holders):  # a port folded into its device, the device into its namespace: the last holder
+        seen = {key}
+        while holders[key] in holders and holders[key] not in seen:
+            seen.add(holders[key])
+            holders[key] = holders[holders[key]]
+    return holders

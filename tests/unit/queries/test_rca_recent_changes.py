@@ -61,3 +61,25 @@ def test_newer_changes_weigh_more_from_full_now_to_the_oldest_share_at_since() -
     assert recency(at(1), SINCE, NOW) > recency(at(12), SINCE, NOW) > recency(at(23), SINCE, NOW) > OLDEST_SHARE
     assert recency(at(30), SINCE, NOW) == OLDEST_SHARE  # never below, never above 1
     assert recency(NOW + timedelta(minutes=1), SINCE, NOW) == 1.0
+
+
+def test_a_path_that_ends_where_something_was_removed_blames_the_removed_thing() -> None:
+    from collections import defaultdict
+
+    from queries.rca import explain_path_ends
+
+    evidence: dict = defaultdict(lambda: defaultdict(list))  # type: ignore[type-arg]
+    evidence["h/fa:16:3e:00:00:01"]["path ends here"].append("the path of vm-1 stops at tap1")
+    evidence["h/fa:16:3e:00:00:01"]["changed recently"].append("its link went away")
+    evidence["h/br-int/qvo1"]["removed recently"].append("removed at t")
+    evidence["h/fa:16:3e:00:00:02"]["path ends here"].append("the path of vm-2 stops at tap2")  # nothing removed
+    explain_path_ends(evidence, {"h/fa:16:3e:00:00:01": {"h/br-int/qvo1", "h/gone-but-not-removed"}},
+                      {"h/br-int/qvo1": "h/br-int/qvo1"})
+    assert "path ends here" not in evidence["h/fa:16:3e:00:00:01"]
+    assert evidence["h/fa:16:3e:00:00:01"]["changed recently"] == ["its link went away"]
+    assert evidence["h/br-int/qvo1"]["path ends here"] == [
+        "the path of vm-1 stops at tap1 (where h/fa:16:3e:00:00:01 lost its link to it)"]
+    assert evidence["h/fa:16:3e:00:00:02"]["path ends here"] == ["the path of vm-2 stops at tap2"]
+    # a removed child whose evidence went to its removed parent: the parent takes the path's end
+    explain_path_ends(evidence, {"h/fa:16:3e:00:00:02": {"h/brqX/vxlan-5"}}, {"h/brqX/vxlan-5": "h/brqX"})
+    assert list(evidence["h/brqX"]["path ends here"]) and "path ends here" not in evidence["h/fa:16:3e:00:00:02"]
