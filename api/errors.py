@@ -12,6 +12,8 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import neo4j.exceptions
+import pymongo.errors
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -68,6 +70,8 @@ class ServiceUnavailable(ApiError):
 
 #: Statuses every operation may answer with, besides its own success; the OpenAPI document
 #: declares them all with the error schema.
+#: A store gone, or too slow to answer in time (pymongo's NetworkTimeout is a ConnectionFailure).
+STORE_GONE = (pymongo.errors.ConnectionFailure, neo4j.exceptions.ServiceUnavailable, neo4j.exceptions.SessionExpired)
 ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 429, 500, 503)
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -108,6 +112,10 @@ def describe(exc: BaseException) -> tuple[dict[str, Any], int, dict[str, str]]:
         return error_body(status, _code_of(status), message), status, headers
     if isinstance(exc, StoreUnavailable):
         return error_body(503, "store_unavailable", str(exc)), 503, {}
+    if isinstance(exc, STORE_GONE):
+        store = "MongoDB" if isinstance(exc, pymongo.errors.PyMongoError) else "Neo4j"
+        return (error_body(503, "store_unavailable", f"{store} did not answer in time; try again shortly"), 503,
+                {"Retry-After": "5"})
     if isinstance(exc, CalipsoError):
         # Our own errors carry a message meant for the user; they are the caller's input problems.
         return error_body(400, "bad_request", str(exc)), 400, {}

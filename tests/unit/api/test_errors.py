@@ -35,3 +35,16 @@ def test_calipso_errors_and_surprises() -> None:
     body, status, _ = describe(KeyError("internal detail"))
     shape(body)
     assert status == 500 and "internal detail" not in body["error"]["message"]
+
+
+def test_a_store_that_times_out_or_is_gone_is_503_with_retry_after_not_500() -> None:
+    import neo4j.exceptions
+    import pymongo.errors
+
+    for exc, store in ((pymongo.errors.NetworkTimeout("127.0.0.1:27018: timed out"), "MongoDB"),
+                       (pymongo.errors.ServerSelectionTimeoutError("no servers"), "MongoDB"),
+                       (neo4j.exceptions.ServiceUnavailable("gone"), "Neo4j")):
+        body, status, headers = describe(exc)
+        shape(body)
+        assert status == 503 and body["error"]["code"] == "store_unavailable" and headers == {"Retry-After": "5"}
+        assert store in body["error"]["message"] and "27018" not in body["error"]["message"]
