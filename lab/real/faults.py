@@ -22,7 +22,7 @@ from pathlib import Path
 from graphmodel import conventions as names
 from graphmodel.schema import host_pnic_id, otep_id, vedge_id, vnic_id
 from lab.hostmodel import HostState, Interface, OvsPort
-from lab.real.lab import RealLab, RealLabError, _agent_port_config, _finish_device, _kernel_device, _l2population
+from lab.real.lab import RealLab, RealLabError, _finish_device, _kernel_device, _l2population, add_port_args
 from lab.truth import compute_truth
 from lab.world import Host, Port, World
 
@@ -257,17 +257,8 @@ def _bridge_member_removed(spec: _Target) -> tuple[list[str], list[str]]:
 
 
 def _add_port(spec: _Target, port: OvsPort) -> str:
-    """The ovs-vsctl command that puts an OVS port back as the lab built it (lab/real/lab.py _build_ovs)."""
-    args = ["add-port", port.bridge, port.name]
-    if port.tag is not None:
-        args.append(f"tag={port.tag}")
-    settings = [f"type={port.type}"] if port.type else []
-    settings += [f"options:{key}={value}" for key, value in port.options.items()]
-    settings += [f"external_ids:{key}={value}" for key, value in port.external_ids.items()]
-    if settings:
-        args += ["--", "set", "Interface", port.name, *settings]
-    args += _agent_port_config(spec.world, port)
-    return "ovs-vsctl " + " ".join(shlex.quote(a) for a in args)
+    """The ovs-vsctl command that puts an OVS port back as the lab built it (lab/real/lab.py add_port_args)."""
+    return "ovs-vsctl " + " ".join(shlex.quote(a) for a in add_port_args(spec.world, port))
 
 
 def _ovs(spec: _Target, types: tuple[str, ...], what: str) -> OvsPort:

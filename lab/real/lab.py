@@ -226,16 +226,7 @@ class RealLab:
             for port in bridge.ports:
                 if port.name == bridge.name:
                     continue
-                args = ["add-port", bridge.name, port.name]
-                if port.tag is not None:
-                    args.append(f"tag={port.tag}")
-                settings = [f"type={port.type}"] if port.type else []
-                settings += [f"options:{key}={value}" for key, value in port.options.items()]
-                settings += [f"external_ids:{key}={value}" for key, value in port.external_ids.items()]
-                if settings:
-                    args += ["--", "set", "Interface", port.name, *settings]
-                args += _agent_port_config(self.world, port)
-                ovs.vsctl(*args)
+                ovs.vsctl(*add_port_args(self.world, port))
         program_flows(ovs, self.world, state)  # what the OVS agent would program (lab/real/flows.py)
 
 
@@ -268,6 +259,20 @@ def _remove(lab_dir: Path, tag: str, hosts: list[str]) -> None:
         if (GLOBAL_NETNS / name).exists():
             subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
     shutil.rmtree(lab_dir, ignore_errors=True)
+
+
+def add_port_args(world: World, port: OvsPort) -> list[str]:
+    """The ovs-vsctl arguments that plug `port` into its bridge as the host model has it: tag, interface
+    type, options and external_ids, and what the OVS agent sets on the port."""
+    args = ["add-port", port.bridge, port.name]
+    if port.tag is not None:
+        args.append(f"tag={port.tag}")
+    settings = [f"type={port.type}"] if port.type else []
+    settings += [f"options:{key}={value}" for key, value in port.options.items()]
+    settings += [f"external_ids:{key}={value}" for key, value in port.external_ids.items()]
+    if settings:
+        args += ["--", "set", "Interface", port.name, *settings]
+    return args + _agent_port_config(world, port)
 
 
 def _agent_port_config(world: World, port: OvsPort) -> list[str]:
