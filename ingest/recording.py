@@ -73,15 +73,16 @@ class ScanRecorder:
             parts.append((OPENSTACK_PART, _pack(self.openstack)))
         with self._lock:
             parts += [(host, _pack(commands)) for host, commands in sorted(self.commands.items())]
-        total, truncated = 0, False
+        total, truncated, docs = 0, False, []
         for part, data in parts:
             if total + len(data) > max_bytes:
                 truncated = True
                 break
             total += len(data)
-            database[SCAN_OUTPUTS].insert_one({"_id": f"{scan_id}/{part}", "scan_id": scan_id,
-                                               "environment": environment, "part": part, "data": data,
-                                               "bytes": len(data)})
+            docs.append({"_id": f"{scan_id}/{part}", "scan_id": scan_id, "environment": environment, "part": part,
+                         "data": data, "bytes": len(data)})
+        for start in range(0, len(docs), 100):  # one statement per slice, not per host
+            database[SCAN_OUTPUTS].insert_many(docs[start:start + 100], ordered=False)
         database[SCAN_OUTPUTS].insert_one({
             "_id": f"{scan_id}/{META_PART}", "scan_id": scan_id, "environment": environment, "part": META_PART,
             "scope": scope, "truncated": truncated, "bytes": total, "hosts": sorted(self.commands),
