@@ -150,10 +150,13 @@ def test_lab_changes_reach_the_inventory_as_a_rescan_has_them_and_a_bad_message_
         lab_change(served_lab, mongo_db, "delete-vm", "bus-vm")
         wait_for("the deleted VM is gone", converged, log=listener.log)
         assert not mongo_db[OBJECTS].find_one({"environment": env_name, "id": {"$in": [vm.id, vnic, port.id]}})
-        versions = list(mongo_db[HISTORY].find({"environment": env_name, "kind": "object", "key": vm.id}))
-        assert versions and all(v["valid_to"] is not None for v in versions)
-        deletions = {c["key"] for c in mongo_db[CHANGES].find({"environment": env_name, "op": "delete"})}
-        assert {vm.id, vnic, port.id} <= deletions
+
+        def deletion_recorded() -> bool:  # the writer closes history and appends the feed after the state
+            versions = list(mongo_db[HISTORY].find({"environment": env_name, "kind": "object", "key": vm.id}))
+            deletions = {c["key"] for c in mongo_db[CHANGES].find({"environment": env_name, "op": "delete"})}
+            return bool(versions) and all(v["valid_to"] is not None for v in versions) \
+                and {vm.id, vnic, port.id} <= deletions
+        wait_for("the deletion is in history and the feed", deletion_recorded, log=listener.log)
 
         # Rename: the new name, down the tree's name paths too.
         vm_1 = next(i for i in world.instances if i.name == "vm-1")
@@ -221,8 +224,11 @@ def test_networks_subnets_dhcp_and_routers_follow_the_bus(  # type: ignore[no-un
         lab_change(served_lab, mongo_db, "delete-network", "net-bus")
         wait_for("router and network are gone", converged, log=log)
         assert not mongo_db[OBJECTS].find_one({"environment": env_name, "id_path": net.id})
-        closed = mongo_db[HISTORY].find_one({"environment": env_name, "key": net.id, "valid_to": {"$ne": None}})
-        assert closed is not None and closed["doc"]["name"] == "net-bus"
+        # The writer removes the current state first, then closes history: wait for the close too.
+        closed_version = lambda: mongo_db[HISTORY].find_one(  # noqa: E731
+            {"environment": env_name, "key": net.id, "valid_to": {"$ne": None}})
+        wait_for("the network's history version is closed", lambda: closed_version() is not None, log=log)
+        assert closed_version()["doc"]["name"] == "net-bus"
         assert listener.stats.failed == 0 and listener.stats.malformed == 0, log()
     finally:
         stop.set()
