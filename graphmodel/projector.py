@@ -212,21 +212,6 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
               MERGE (p)-[:CONTAINS]->(n)
             }}
             """, rows=rows, recall=recall).consume()
-    if batch.object_deletes:
-        tx.run(f"""
-            UNWIND $rows AS row
-            MATCH (n:Object {{uid: row.uid}})
-            CALL {{
-              WITH n, row
-              WITH n, row WHERE row.change.at IS NOT NULL
-              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
-              WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
-                   apoc.hashing.fingerprint({_configuration('properties(n)')}) AS was
-              SET c += row.change, c.op = 'removed',
-                  c.log = {_logged("log", "'object'", "was", f"'{ABSENT}'", "row.change.at")}
-            }}
-            DETACH DELETE n
-            """, rows=batch.object_deletes).consume()
     # A link's change (its tag, its state; gone, or back after it went away) is a change of its source:
     # the port whose tag changed, the NIC whose link went down. A new link is no change.
     source_change = ("{env: a.env, id: a.id, type: a.type, name: a.name, host: a.host, network_id: a.network_id, "
@@ -255,6 +240,8 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
                                    f"apoc.hashing.fingerprint({_NOW})", "row.at")}
             }}
             """, rows=rows, recall=recall).consume()
+    # Links go before objects: DETACH DELETE would drop a removed object's links unlogged, and the
+    # surviving source's facet ("lost its link to X") is what lets root cause follow a path to X.
     for link_type, rows in batch.link_deletes.items():
         relationship = relationship_of(link_type)
         tx.run(f"""
@@ -269,6 +256,21 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             SET c += {source_change}, c.op = 'changed',
                 c.log = {_logged("log", "facet", "was", f"'{ABSENT}'", "row.at")}
             """, rows=rows).consume()
+    if batch.object_deletes:
+        tx.run(f"""
+            UNWIND $rows AS row
+            MATCH (n:Object {{uid: row.uid}})
+            CALL {{
+              WITH n, row
+              WITH n, row WHERE row.change.at IS NOT NULL
+              MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
+              WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
+                   apoc.hashing.fingerprint({_configuration('properties(n)')}) AS was
+              SET c += row.change, c.op = 'removed',
+                  c.log = {_logged("log", "'object'", "was", f"'{ABSENT}'", "row.change.at")}
+            }}
+            DETACH DELETE n
+            """, rows=batch.object_deletes).consume()
     tx.run(f"MERGE (c:{CHECKPOINT_LABEL} {{env: $env}}) SET c.seq = $seq",
            env=environment, seq=batch.last_seq).consume()
 

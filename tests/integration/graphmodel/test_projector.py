@@ -113,6 +113,24 @@ def test_recent_changes_keep_what_changed_and_what_went_away_not_what_was_create
     assert verify(mongo_db, stores.neo4j, env_name).ok
 
 
+def test_a_removed_object_leaves_a_lost_link_facet_on_the_source_that_points_at_it(  # type: ignore[no-untyped-def]
+        mongo_db, stores: Stores, env_name: str) -> None:
+    """Root cause follows "this VM lost its link to X" to the removed X: the link's deletion must be
+    logged on its surviving source even when X and its links go in one batch."""
+    import json
+    apply_neo4j(stores.neo4j)
+    writer = InventoryWriter(mongo_db, env_name)
+    seed(writer)
+    projector = Projector(mongo_db, stores.neo4j, env_name)
+    projector.sync()
+    writer.delete_objects(["h1/fa:16:3e:00:00:01"])  # the vNIC and its instance-vnic link, one batch
+    projector.sync()
+    record, = stores.neo4j.execute_query("MATCH (c:RecentChange {uid: $u}) RETURN c.log AS log, c.op AS op",
+                                         u=f"{env_name}|vm1").records
+    facet = json.loads(record["log"])[f"INSTANCE_VNIC>{env_name}|h1/fa:16:3e:00:00:01"]
+    assert record["op"] == "changed" and facet[0][0] is None and facet[-1][1] == "absent"
+
+
 def test_a_status_written_by_monitoring_is_no_recent_change(  # type: ignore[no-untyped-def]
         mongo_db, stores: Stores, env_name: str) -> None:
     """Live health is not a change of the cloud: RCA's recent-change evidence must not fire on it."""
