@@ -36,7 +36,9 @@ def read_stack_env(path: Path) -> dict[str, str]:
     return values
 
 
-TEST_ENVIRONMENT = read_stack_env(CHECKOUT / "tests" / "stack.env")
+# CALIPSO_TEST_STACK_ENV names another such file: the suite against a stack of one's own
+# (other ports, another FerretDB backend) without touching the shared one.
+TEST_ENVIRONMENT = read_stack_env(Path(os.environ.get("CALIPSO_TEST_STACK_ENV") or CHECKOUT / "tests" / "stack.env"))
 # Set before any test module reads the settings; a developer's own variables are overridden
 # so that tests never reach the demo's databases.
 os.environ.update(TEST_ENVIRONMENT)
