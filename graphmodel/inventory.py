@@ -36,6 +36,9 @@ LINKS = "links"
 HISTORY = "history"
 CHANGES = "changes"
 COUNTERS = "counters"
+#: How many current objects per type and links per link type each environment has: one document per
+#: environment and kind, kept by the writer (see `InventoryWriter._count`), read by `inventory_counts`.
+INVENTORY_COUNTS = "inventory_counts"
 
 #: Fields the writer manages; they never count as a change of content.
 #: (`key` is a link's identity, derived from its content, so it never counts either.)
@@ -219,6 +222,12 @@ class InventoryWriter:
         self._close_versions(kind, [key(row) for row in changed_rows], now)
         self._insert(HISTORY, [self._version(kind, key(row), row, now) for row in new_rows + changed_rows])
         self._append_feed(feed)
+        delta = _type_delta(kind, new_rows, +1)
+        for previous, doc in diff.changed:  # an object whose type changed moves between counts
+            for row, sign in ((previous, -1), (doc, +1)):
+                for name, n in _type_delta(kind, [row], sign).items():
+                    delta[name] = delta.get(name, 0) + n
+        self._count(collection, kind, delta)
         return WriteStats(new=len(diff.new), changed=len(diff.changed), unchanged=len(diff.unchanged))
 
     def _delete(self, collection: str, kind: str, gone: list[Document], key: Callable[[Document], str]) -> WriteStats:
@@ -230,7 +239,26 @@ class InventoryWriter:
         self._close_versions(kind, [key(doc) for doc in gone], now)
         self._append_feed([self._change(kind, "delete", key(doc), {k: v for k, v in doc.items() if k != "_id"})
                            for doc in gone])
+        self._count(collection, kind, _type_delta(kind, gone, -1))
         return WriteStats(deleted=len(gone))
+
+    def _count(self, collection: str, kind: str, delta: dict[str, int]) -> None:
+        """Move the environment's per-type counts by `delta`, after the state is written (so a count
+        made from the state here already includes this write). Why counts at all: FerretDB pushes no
+        `count` down, so a list's total would read the whole collection per request; one document
+        read by `_id` is pushed down on both backends. Exact because every writer holds the
+        environment's write lock (FerretDB's `$inc` is not atomic between two writers). A missing
+        document (never counted, or purged) is made from the state instead of from the delta."""
+        delta = {name: n for name, n in delta.items() if n}
+        if not delta:
+            return
+        counts_id = inventory_counts_id(self.environment, kind)
+        moved = self.db[INVENTORY_COUNTS].update_one(
+            {"_id": counts_id}, {"$inc": {f"by_type.{name}": n for name, n in delta.items()}})
+        if moved.matched_count == 0:
+            self.db[INVENTORY_COUNTS].replace_one(
+                {"_id": counts_id}, {"environment": self.environment, "kind": kind,
+                                     "by_type": recount(self.db, self.environment, kind)}, upsert=True)
 
     # Order: current state, then history, then the feed. A crash in between leaves the feed short,
     # never ahead of the state; the next scan repeats the missing entries.
@@ -294,6 +322,41 @@ class InventoryWriter:
 SLICE = 1000
 #: Above this many documents, a write reads the environment's stored documents in one pass.
 WHOLE_READ = 5000
+
+
+def _type_field(kind: str) -> str:
+    return "type" if kind == "object" else "link_type"
+
+
+def _type_delta(kind: str, docs: Iterable[Document], sign: int) -> dict[str, int]:
+    """How many of `docs` there are per type, times `sign` (pure)."""
+    delta: dict[str, int] = {}
+    for doc in docs:
+        name = str(doc.get(_type_field(kind)))
+        delta[name] = delta.get(name, 0) + sign
+    return delta
+
+
+def inventory_counts_id(environment: str, kind: str) -> str:
+    """The `_id` of an environment's counts of objects ("object") or links ("link")."""
+    return f"{kind}:{environment}"
+
+
+def recount(database: MongoDatabase, environment: str, kind: str) -> dict[str, int]:
+    """Count an environment's current objects per type (or links per link type) from the state:
+    a whole read of the environment, for making a missing counts document, and for checking one."""
+    collection = OBJECTS if kind == "object" else LINKS
+    rows = database[collection].aggregate([{"$match": {"environment": environment}},
+                                           {"$group": {"_id": f"${_type_field(kind)}", "n": {"$sum": 1}}}])
+    return {str(row["_id"]): int(row["n"]) for row in rows}
+
+
+def inventory_counts(database: MongoDatabase, environment: str, kind: str) -> dict[str, int] | None:
+    """The environment's current objects per type (kind "object") or links per link type ("link"),
+    as the writer keeps them; None when they were never counted (nothing written since the counts
+    were introduced): the caller counts then. Types with none left are absent or 0."""
+    found = database[INVENTORY_COUNTS].find_one({"_id": inventory_counts_id(environment, kind)})
+    return None if found is None else {str(k): int(v) for k, v in found.get("by_type", {}).items()}
 
 
 def _chunks(items: list[Any], size: int = SLICE) -> list[list[Any]]:

@@ -14,14 +14,15 @@ from pymongo.database import Database
 
 from core.environments import ENVIRONMENTS
 from core.known_hosts import KNOWN_HOSTS
-from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, WRITE_LOCKS
+from graphmodel.inventory import CHANGES, HISTORY, INVENTORY_COUNTS, LINKS, OBJECTS, WRITE_LOCKS
 from graphmodel.projector import CHECKPOINT_LABEL, RECENT_CHANGE_LABEL
 from ingest.recording import SCAN_OUTPUTS
 from ingest.records import MESSAGES, SCANS
 from ingest.schedules import LEASES, SCHEDULES
 
 #: Collections whose documents name their environment in the `environment` field.
-BY_ENVIRONMENT_FIELD = (OBJECTS, LINKS, HISTORY, CHANGES, SCANS, SCAN_OUTPUTS, MESSAGES, SCHEDULES, KNOWN_HOSTS)
+BY_ENVIRONMENT_FIELD = (OBJECTS, LINKS, INVENTORY_COUNTS, HISTORY, CHANGES, SCANS, SCAN_OUTPUTS, MESSAGES, SCHEDULES,
+                        KNOWN_HOSTS)
 #: Neo4j labels of the nodes an environment owns (each carries `env`).
 GRAPH_LABELS = ("Object", RECENT_CHANGE_LABEL, CHECKPOINT_LABEL)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core.stores import MongoDatabase
-from graphmodel.inventory import HISTORY, LINKS, OBJECTS
+from graphmodel.inventory import HISTORY, LINKS, OBJECTS, inventory_counts
 from graphmodel.schema import LINK_ATTRIBUTES
 from queries.explore import count
 
@@ -57,7 +57,7 @@ def object_filter(query: ObjectQuery, prefix: str = "") -> Document:
     """The MongoDB conditions of `query` (pure); `prefix` is "doc." for history versions."""
     found: Document = {}
     if query.types:
-        found[prefix + "type"] = {"$in": list(query.types)}
+        found[prefix + "type"] = _one_of(query.types)
     if query.parent_id:
         found[prefix + "parent_id"] = query.parent_id
     if query.subtree:
@@ -76,7 +76,7 @@ def link_filter(query: LinkQuery, prefix: str = "") -> Document:
     ValueError: it becomes a field path, and must never name `environment`, `_id` or anything else."""
     found: Document = {}
     if query.link_types:
-        found[prefix + "link_type"] = {"$in": list(query.link_types)}
+        found[prefix + "link_type"] = _one_of(query.link_types)
     for name in ("host", "state", "status", "source_id", "target_id"):
         if getattr(query, name):
             found[prefix + name] = getattr(query, name)
@@ -88,6 +88,21 @@ def link_filter(query: LinkQuery, prefix: str = "") -> Document:
         number = _number(value)
         found.setdefault("$and", []).append({prefix + name: {"$in": [value, number]} if number is not None else value})
     return found
+
+
+def _one_of(values: Sequence[str]) -> Any:
+    """Equality for one value, `$in` for several: FerretDB on PostgreSQL pushes an equality down to
+    the database, never a `$in`."""
+    return values[0] if len(set(values)) == 1 else {"$in": list(values)}
+
+
+def _counted_total(database: MongoDatabase, environment: str, kind: str, types: Sequence[str]) -> int | None:
+    """How many current objects (links) of these types (all, when none) the environment has, from the
+    writer's counts; None when it has none yet."""
+    counts = inventory_counts(database, environment, kind)
+    if counts is None:
+        return None
+    return sum(counts.get(name, 0) for name in set(types)) if types else sum(counts.values())
 
 
 def _number(text: str) -> int | None:
@@ -105,7 +120,8 @@ def _as_of(environment: str, kind: str, at: datetime, conditions: Document) -> D
 
 def find_objects(database: MongoDatabase, environment: str, query: ObjectQuery, skip: int = 0,
                  limit: int = 100) -> tuple[list[Document], int]:
-    """One page of the environment's objects matching `query`, by id, and how many match in all."""
+    """One page of the environment's objects matching `query`, by id, and how many match in all
+    (by type alone: from the writer's counts, no count of the collection)."""
     if query.as_of is not None:
         condition = _as_of(environment, "object", query.as_of, object_filter(query, "doc."))
         versions = database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit)
@@ -114,7 +130,9 @@ def find_objects(database: MongoDatabase, environment: str, query: ObjectQuery, 
     if query.seen_after or query.seen_before:
         condition["last_seen"] = {k: v for k, v in (("$gt", query.seen_after), ("$lt", query.seen_before)) if v}
     docs = list(database[OBJECTS].find(condition).sort("id", 1).skip(skip).limit(limit))
-    return docs, count(database, OBJECTS, condition)
+    by_type_only = ObjectQuery(types=query.types) == query
+    total = _counted_total(database, environment, "object", query.types) if by_type_only else None
+    return docs, count(database, OBJECTS, condition) if total is None else total
 
 
 def find_object(database: MongoDatabase, environment: str, object_id: str) -> Document | None:
@@ -132,7 +150,8 @@ def object_versions(database: MongoDatabase, environment: str, object_id: str, s
 
 def find_links(database: MongoDatabase, environment: str, query: LinkQuery, skip: int = 0,
                limit: int = 100) -> tuple[list[Document], int]:
-    """One page of the environment's links matching `query`, by key, and how many match in all."""
+    """One page of the environment's links matching `query`, by key, and how many match in all
+    (by link type alone: from the writer's counts)."""
     if query.as_of is not None:
         condition = _as_of(environment, "link", query.as_of, link_filter(query, "doc."))
         versions = database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit)
@@ -140,7 +159,9 @@ def find_links(database: MongoDatabase, environment: str, query: LinkQuery, skip
                 count(database, HISTORY, condition))
     condition = {**link_filter(query), "environment": environment}
     docs = list(database[LINKS].find(condition).sort("key", 1).skip(skip).limit(limit))
-    return docs, count(database, LINKS, condition)
+    by_type_only = LinkQuery(link_types=query.link_types) == query
+    total = _counted_total(database, environment, "link", query.link_types) if by_type_only else None
+    return docs, count(database, LINKS, condition) if total is None else total
 
 
 def find_link(database: MongoDatabase, environment: str, key: str) -> Document | None:

@@ -7,6 +7,7 @@ import pytest
 from graphmodel.inventory import (
     CHANGES,
     HISTORY,
+    INVENTORY_COUNTS,
     LINKS,
     OBJECTS,
     WRITE_LOCKS,
@@ -14,6 +15,8 @@ from graphmodel.inventory import (
     WriteLockTimeout,
     change_document,
     environment_write_lock,
+    inventory_counts,
+    recount,
 )
 from migrations.runner import apply_mongo
 
@@ -160,3 +163,41 @@ def test_a_large_write_reads_the_stored_documents_once_and_diffs_the_same(mongo_
     assert mongo_db[HISTORY].count_documents({"environment": "env-large", "valid_to": None}) == 60
     assert mongo_db[HISTORY].count_documents({"environment": "env-large"}) == 80
     assert mongo_db[OBJECTS].find_one({"environment": "env-other", "id": "h/eth0"})["name"] == "other env"
+
+
+def test_counts_per_type_follow_every_write_and_equal_a_recount(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    apply_mongo(mongo_db)
+    writer = InventoryWriter(mongo_db, "env1")
+    other = InventoryWriter(mongo_db, "env2")
+    assert inventory_counts(mongo_db, "env1", "object") is None  # never written: callers count instead
+    writer.write_objects([obj(f"h/eth{i}", f"eth{i}") for i in range(5)]
+                         + [{"id": f"vm{i}", "type": "instance", "name": f"vm{i}"} for i in range(3)], scan_id="s1")
+    other.write_objects([{"id": "vm9", "type": "instance", "name": "vm9"}], scan_id="x")
+    writer.write_links([{"link_type": "vedge-host_pnic", "source_id": "h/ovs", "target_id": f"h/eth{i}"}
+                        for i in range(4)], scan_id="s1")
+    assert inventory_counts(mongo_db, "env1", "object") == {"host_pnic": 5, "instance": 3}
+    assert inventory_counts(mongo_db, "env1", "link") == {"vedge-host_pnic": 4}
+
+    # A second scan: one pNIC changed, one VM became another type, two pNICs and a link not seen again.
+    writer.write_objects([obj("h/eth0", "eth0", mtu=9000), obj("h/eth1", "eth1"), obj("h/eth2", "eth2"),
+                          {"id": "vm0", "type": "instance", "name": "vm0"},
+                          {"id": "vm1", "type": "instance", "name": "vm1"},
+                          {"id": "vm2", "type": "vservice", "name": "vm2"}], scan_id="s2")
+    writer.write_links([{"link_type": "vedge-host_pnic", "source_id": "h/ovs", "target_id": f"h/eth{i}"}
+                        for i in range(3)], scan_id="s2")
+    writer.close_unseen("s2")
+    writer.delete_objects(["vm1"])
+    expected = {"host_pnic": 3, "instance": 1, "vservice": 1}
+    counts = inventory_counts(mongo_db, "env1", "object")
+    assert {k: v for k, v in (counts or {}).items() if v} == expected == recount(mongo_db, "env1", "object")
+    assert inventory_counts(mongo_db, "env1", "link") == {"vedge-host_pnic": 3} == recount(mongo_db, "env1", "link")
+    assert inventory_counts(mongo_db, "env2", "object") == {"instance": 1}
+
+
+def test_missing_counts_are_made_from_the_state_at_the_next_write(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    apply_mongo(mongo_db)
+    writer = InventoryWriter(mongo_db, "env1")
+    writer.write_objects([obj(f"h/eth{i}", f"eth{i}") for i in range(4)], scan_id="s1")
+    mongo_db[INVENTORY_COUNTS].delete_many({})  # as before counts existed, or after a purge
+    writer.write_objects([{"id": "vm0", "type": "instance", "name": "vm0"}], scan_id="s2")
+    assert inventory_counts(mongo_db, "env1", "object") == {"host_pnic": 4, "instance": 1}
