@@ -82,7 +82,7 @@ LINK_FIELDS: tuple[str, ...] = (*LINK_REQUIRED_FIELDS, "host", "link_name", "sta
 OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("region", (ENVIRONMENT,), "regions", "region:<keystone region id>", ("endpoints",)),
     ObjectType("folder", (ENVIRONMENT, "region", "project", "host", "instance", "vservice", "network", "vedge",
-                          "vconnector"), None,
+                          "vconnector", "host_pnic"), None,
                "<parent id>/<folder name> (top-level folders: the folder name)", ("folder_of",),
                "groups a parent's children of one type, as in the tree a user browses"),
     ObjectType("project", (ENVIRONMENT,), "projects", "<keystone project id>", ("domain_id", "enabled")),
@@ -119,6 +119,12 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
                ("member_type", "link_state", "vni", "local_ip", "vlan_id", "lower", "network_id", "mtu"),
                "a Linux bridge's member that is neither a VM's tap nor a NIC: a VXLAN device or a VLAN "
                "sub-interface (link_state: up, down, or lowerlayerdown when the device under it is down)"),
+    ObjectType("vf", ("host_pnic",), "vfs", "<host>/<physical function>/vf-<VF index>",
+               ("pf", "vf_index", "mac_address", "vlan", "qos", "spoofchk", "trust", "link_state", "port_id",
+                "network_id"),
+               "an SR-IOV virtual function as its physical function (the host_pnic) lists it in `ip link`: the "
+               "MAC and VLAN the VM's port was given, spoof checking, trust, and link_state (auto: follows the "
+               "PF's link; enable; disable: forced down); a VF without a MAC is free and not listed"),
     ObjectType("otep", ("vedge",), "oteps", "<host>/otep-<overlay type>",
                ("overlay_type", "ip_address", "udp_port", "remote_ips")),
     ObjectType("network", ("project",), "networks", "<neutron network uuid>",
@@ -148,6 +154,10 @@ LINK_TYPES: tuple[LinkType, ...] = (
     LinkType("vedge", "host_pnic", "a switch port is the physical NIC (bridge mappings for VLAN/flat)",
              ("physical_network",)),
     LinkType("vedge", "otep", "the vedge's tunnel endpoint"),
+    # SR-IOV: the VM's port is a VF of the NIC; the vnic-vedge link above stays as its summary.
+    LinkType("vnic", "vf", "SR-IOV: the VM's port is the VF with its MAC (REFERENCE: SR-IOV VF by MAC)",
+             ("network", "vlan_tag")),
+    LinkType("vf", "host_pnic", "SR-IOV: the VF is a function of the physical NIC and leaves by its port"),
     # Every hop an object: the ports of Open vSwitch and the members of Linux bridges. The links above
     # (vconnector-vedge, vnic-vedge, otep-vconnector, vconnector-host_pnic) stay as the summary monitoring,
     # cliques and invariants read; the datapath walk goes through the port or member that details them.
@@ -213,7 +223,7 @@ CLIQUE_TYPES: tuple[CliqueType, ...] = (
                ("instance-vnic", "vnic-vconnector", "vconnector-vedge", "vedge-otep", "otep-host_pnic",
                 "vedge-host_pnic", "host_pnic-network"), mechanism_driver="vpp"),
     CliqueType("instance-sriov", "instance",
-               ("instance-vnic", "vnic-vedge", "vedge-host_pnic", "host_pnic-network"),
+               ("instance-vnic", "vnic-vf", "vf-host_pnic", "vnic-vedge", "vedge-host_pnic", "host_pnic-network"),
                mechanism_driver="sriov", type_driver="vlan"),
     CliqueType("vservice", "vservice", ("vservice-vnic", "vnic-vconnector", *_OVS_PORT, "vconnector-vedge",
                                         "vnic-vedge", "vedge-otep", *_LXB_MEMBER, "otep-vconnector",
@@ -223,7 +233,8 @@ CLIQUE_TYPES: tuple[CliqueType, ...] = (
                                       "vconnector_member-host_pnic", "otep-host_pnic", "vedge-otep",
                                       "otep-vconnector", "vconnector_member-otep", "vconnector-vconnector_member",
                                       "vconnector-vedge", "vedge_port-vedge", "vconnector-vedge_port",
-                                      "vnic-vedge_port", "vnic-vedge", "vnic-vconnector", "instance-vnic",
+                                      "vnic-vedge_port", "vf-host_pnic", "vnic-vf", "vnic-vedge", "vnic-vconnector",
+                                      "instance-vnic",
                                       "vservice-vnic")),
 )
 
@@ -273,6 +284,11 @@ def vedge_port_id(host: str, bridge: str, port: str) -> str:
 def vconnector_member_id(host: str, bridge: str, device: str) -> str:
     """A Linux bridge's member that is not a tap (VXLAN device, VLAN sub-interface)."""
     return object_id(host, bridge, device)
+
+
+def vf_id(host: str, pf: str, index: int) -> str:
+    """An SR-IOV virtual function, by its physical function and its index there (fixed by the NIC)."""
+    return object_id(host, pf, f"vf-{index}")
 
 
 def folder_id(parent_id: str, folder: str) -> str:

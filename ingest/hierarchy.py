@@ -253,6 +253,9 @@ OBJECTS: tuple[ObjectDeclaration, ...] = (
                       When(mechanisms=("lxb",)), made_by=(B.member,), kinds=(
                           Kind("VXLAN device", When(type_drivers=("vxlan",)), "ip -d link: vxlan id, local; master"),
                           Kind("VLAN sub-interface", ANY, "ip -d link: vlan id on its parent; master"))),
+    ObjectDeclaration("vf", ("host_pnic",), HostSource(("interfaces",)), (B.vfs,), kinds=(
+        Kind("SR-IOV VF in use", ANY, "ip -d link: the PF's `vf N MAC ..., vlan, spoof checking, link-state, "
+             "trust` (JSON vfinfo_list); a VF with MAC 00:00:00:00:00:00 is free"),)),
     ObjectDeclaration("vnic", ("instance", "vservice"), HostSource(("libvirt", "namespaces", "interfaces")),
                       (B.instance_vnics, B.vservices), kinds=(
                           Kind("instance", ANY, "virsh dumpxml interface MAC of a domain Nova knows"),
@@ -290,6 +293,9 @@ LINK_FINDERS: tuple[LinkFinder, ...] = (
                "namespace); state: OVSDB link_state", When(mechanisms=("ovs",))),
     LinkFinder("vnic-vedge", B.vf_path, "VF <n> of <PF> has the vNIC's MAC; state: the VF's link state",
                When(mechanisms=("sriov",))),
+    LinkFinder("vnic-vf", B.vf_path, "VF <n> of <PF> has the vNIC's MAC; state: the VF's link state",
+               When(mechanisms=("sriov",))),
+    LinkFinder("vf-host_pnic", B.vfs, "VF <n> of <PF> (ip link); state: the PF's Link detected"),
     LinkFinder("vedge-otep", B.otep, "agent configuration tunneling_ip", TUNNELS),
     LinkFinder("vconnector-vedge_port", B.linux_bridge, "<qvb> is the veth peer of OVS port <qvo>; state: OVSDB "
                "link_state", When(mechanisms=("ovs",))),

@@ -21,6 +21,7 @@ from graphmodel.schema import (
     vconnector_member_id,
     vedge_id,
     vedge_port_id,
+    vf_id,
     vnic_id,
 )
 from lab.truth import host_mechanism, vm_port_name
@@ -101,7 +102,9 @@ def uplink_chain(world: World, host: Host, port: Port) -> list[str]:
     tunnel = network.network_type in TUNNEL_TYPES
     otep = [otep_id(host.name, network.network_type)] if tunnel else []
     if mechanism == "ovs":  # the VM's OVS port (qvo, or the tap itself) is a hop of its own
-        bridge = [vconnector_id(host.name, names.qbr_name(port.id))] if world.firewall == "hybrid" else []
+        qbr = names.qbr_name(port.id)
+        bridge = [vconnector_id(host.name, qbr), vconnector_member_id(host.name, qbr, names.qvb_name(port.id))] \
+            if world.firewall == "hybrid" else []
         return [vnic, *bridge, vedge_port_id(host.name, "br-int", vm_port_name(world, port)), vedge, *otep, pnic]
     if mechanism == "lxb":  # the bridge's VXLAN device or VLAN sub-interface is a hop of its own
         brq = names.brq_name(network.id)
@@ -112,7 +115,9 @@ def uplink_chain(world: World, host: Host, port: Port) -> list[str]:
         return [vnic, vconnector_id(host.name, brq), *member, *otep, pnic]
     if mechanism == "vpp":
         return [vnic, vconnector_id(host.name, f"bd-{network.segmentation_id or 1}"), vedge, *otep, pnic]
-    return [vnic, vedge, pnic]  # SR-IOV: the VF is a port of the NIC's embedded switch
+    # SR-IOV: the VM's port is a VF of the NIC (numbered in the order of the host's direct ports)
+    direct = [p.id for p in world.ports if p.binding_host == host.name and p.vnic_type == "direct"]
+    return [vnic, vf_id(host.name, _data_uplink(host), direct.index(port.id)), pnic]
 
 
 def _instance(world: World, vm: str) -> Instance:

@@ -59,6 +59,8 @@ class VirtualFunction:
     mac: str
     vlan: int
     link_state: str = "auto"
+    spoofchk: bool = True  # Neutron's SR-IOV agent: on with port security (the default)
+    trust: bool = False  # on only for a port whose binding profile asks for it
 
 
 @dataclass

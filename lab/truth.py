@@ -22,6 +22,7 @@ from graphmodel.schema import (
     vconnector_member_id,
     vedge_id,
     vedge_port_id,
+    vf_id,
     vnic_id,
     vservice_id,
 )
@@ -244,6 +245,8 @@ def _add_host(truth: Truth, world: World, host: Host, ports: list[Port], network
 
     if mechanism == "ovs" and l2_agent is not None:
         _ovs_ports(truth, world, host, vedge, otep, ports, networks, carrier)
+    if mechanism == "sriov" and data_pnic:
+        _sriov_vfs(truth, host, data_pnic, ports, networks, carrier)
 
     # Which pNIC carries each network on this host; host_pnic-network for networks with ports here.
     def carrier_pnic(network: Network) -> str | None:
@@ -376,8 +379,12 @@ def _vnic_path(truth: Truth, world: World, mechanism: str, host: str, vedge: str
             truth.link("vconnector-vedge", bd, vedge, host=host, network=network.id)
         truth.link("vnic-vconnector", vid, bd, up, host=host, network=network.id)
     elif mechanism == "sriov":
-        truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id,
-                   vlan_tag=(network.segmentation_id or 0) + port.vlan_tag_offset)
+        vlan = (network.segmentation_id or 0) + port.vlan_tag_offset
+        truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id, vlan_tag=vlan)
+        vf = next((o.id for o in truth.objects.values() if o.type == "vf" and o.host == host
+                   and o.attributes["port_id"] == port.id), None)
+        if vf is not None:
+            truth.link("vnic-vf", vid, vf, up, host=host, network=network.id, vlan_tag=vlan)
 
 
 def _ovs_ports(truth: Truth, world: World, host: Host, vedge: str, otep: str | None, ports: list[Port],
@@ -488,3 +495,22 @@ def _lxb_bridge(truth: Truth, host: Host, network: Network, otep: str | None, up
                          lower=uplink)
             truth.link("vconnector_member-host_pnic", sub, host_pnic_id(name, uplink), carrier[uplink], host=name,
                        network=network.id, vlan_tag=vlan)
+
+
+def _sriov_vfs(truth: Truth, host: Host, pf: str, ports: list[Port], networks: dict[str, Network],
+               carrier: dict[str, bool]) -> None:
+    """The SR-IOV agent's VFs: one per `direct` port bound to the host, on the NIC for tenant traffic, numbered
+    in the order of those ports (as Nova's PCI tracker hands them out on a fresh host), with the port's MAC and
+    its network's VLAN; a port set down is a VF whose link-state is disable. A port whose VF is gone has none."""
+    for index, port in enumerate(p for p in ports if p.vnic_type == "direct"):
+        if port.switch_port == "missing":
+            continue
+        folder = truth.folder(host_pnic_id(host.name, pf), "host_pnic", "vfs", "vf", host.name)
+        network = networks[port.network_id]
+        vid = vf_id(host.name, pf, index)
+        truth.add(TruthObject(vid, "vf", f"{pf} vf {index}", folder, "folder", host.name, {
+            "pf": pf, "vf_index": index, "mac_address": port.mac_address,
+            "vlan": (network.segmentation_id or 0) + port.vlan_tag_offset or None,
+            "link_state": "auto" if port.switch_port == "up" else "disable", "spoofchk": True, "trust": False,
+            "port_id": port.id, "network_id": network.id}))
+        truth.link("vf-host_pnic", vid, host_pnic_id(host.name, pf), carrier[pf], host=host.name)

@@ -50,17 +50,20 @@ UPLINK_LINKS: dict[str, str] = {
     "vconnector-vconnector_member": "forward",
     "vconnector_member-otep": "forward",
     "vconnector_member-host_pnic": "forward",
+    # SR-IOV: the VM's port is a VF of the NIC, and leaves by the NIC's port.
+    "vnic-vf": "forward",
+    "vf-host_pnic": "forward",
 }
 #: Object types that detail a summary link (a vnic-vedge is a tap that is an OVS port; an otep-vconnector is a
 #: VXLAN device in the bridge): where one stands between the two ends of such a link, the walk goes through it.
-DETAIL_TYPES = ("vedge_port", "vconnector_member")
+DETAIL_TYPES = ("vedge_port", "vconnector_member", "vf")
 SUMMARIES = {LINK_TYPES_BY_NAME[name].relationship
              for name in ("vnic-vedge", "vconnector-vedge", "otep-vconnector", "vconnector-host_pnic")}
 CARRIES = LINK_TYPES_BY_NAME["host_pnic-network"].relationship
 RELATIONSHIPS = {LINK_TYPES_BY_NAME[name].relationship: direction for name, direction in UPLINK_LINKS.items()}
 OWNERSHIP = {LINK_TYPES_BY_NAME[name].relationship for name in ("instance-vnic", "vservice-vnic")}
 DATAPATH_TYPES = ("instance", "vservice", "vnic", "vconnector", "vedge", "otep", "host_pnic", "network_agent",
-                  "vedge_port", "vconnector_member")
+                  "vedge_port", "vconnector_member", "vf")
 #: Monitoring statuses that mean an object or link is failing.
 FAILING_STATUSES = {"error": 5, "critical": 5, "down": 5, "warning": 3}
 
@@ -140,15 +143,17 @@ def build_datapath(rows: Iterable[Mapping[str, Any]]) -> Datapath:
 
 def _walk_through_details(datapath: Datapath) -> None:
     """Drop a summary edge A -> B (SUMMARIES) where an OVS port or a bridge member stands between A and B
-    (A -> port -> B): the walk then passes the port, so that a path names it, removing it cuts the way, and
-    RCA can blame it. The switch's own edges out (to its tunnel endpoint, to a provider NIC) stay the way out:
-    a tunnel port or a provider bridge's port beside them is reached, not required."""
+    (A -> port -> B), or where an SR-IOV VF leads where B does (vNIC -> VF -> PF beside vNIC -> NIC switch ->
+    PF): the walk then passes the port or VF, so that a path names it, removing it cuts the way, and RCA can
+    blame it. The switch's own edges out (to its tunnel endpoint, to a provider NIC) stay the way out: a tunnel
+    port or a provider bridge's port beside them is reached, not required."""
     for source, edges in datapath.out.items():
         via = {e.target for e in edges if datapath.nodes.get(e.target, {}).get("type") in DETAIL_TYPES}
         if not via:
             continue
         detailed = {e.target for hop in via for e in datapath.out.get(hop, [])}
-        datapath.out[source] = [e for e in edges if e.relationship not in SUMMARIES or e.target not in detailed]
+        datapath.out[source] = [e for e in edges if e.relationship not in SUMMARIES or not (
+            e.target in detailed or detailed & {after.target for after in datapath.out.get(e.target, [])})]
 
 
 def load_datapath(driver: neo4j.Driver, environment: str, hosts: Iterable[str]) -> Datapath:
@@ -193,6 +198,8 @@ def node_failing(node: Mapping[str, Any]) -> str | None:
         # too, but on no VM's path.)
         if node.get("link_state") == "down" and not node.get("pnic"):
             return "OVS port link down" + (" (administratively down)" if node.get("admin_state") == "down" else "")
+    if node.get("type") == "vf" and node.get("link_state") == "disable":
+        return "VF link forced down (link-state disable)"
     if node.get("type") == "vconnector_member" and node.get("link_state") == "down":
         return "bridge member down"  # lowerlayerdown: the device under it is what fails
     status = (node.get("status") or "").lower()

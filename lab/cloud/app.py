@@ -31,6 +31,7 @@ def create_app(world_source: WorldSource, password: str = DEFAULT_PASSWORD) -> F
     for blueprint in (identity.blueprint, compute.blueprint, network.blueprint):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "index", index)
+    app.before_request(_log_request)
     app.before_request(_require_token)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _server_error)
@@ -43,6 +44,11 @@ def index() -> Response:
     root = request.url_root
     return json_response({"services": {"identity": f"{root}identity/v3", "compute": f"{root}compute/v2.1",
                                        "network": f"{root}network/v2.0"}})
+
+
+def _log_request() -> None:
+    query = request.query_string.decode("latin-1")
+    current_app.extensions[EXTENSION].requests.append(f"{request.method} {request.path}{'?' + query if query else ''}")
 
 
 def _require_token() -> Response | None:

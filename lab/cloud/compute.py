@@ -498,10 +498,24 @@ def flavor(flavor_id: str) -> Response:
 
 
 def _hypervisor_positions(compute: ComputeDocs) -> Sequence[int]:
+    """Every hypervisor, or those whose name contains ?hypervisor_hostname_pattern (a substring, as Nova
+    matches it; Nova pages no pattern search and answers 404 when nothing matches: see the views)."""
     pattern = request.args.get("hypervisor_hostname_pattern")
     if not pattern:
         return range(len(compute.hypervisors))
     return [p for p, doc in enumerate(compute.hypervisors.docs) if pattern in doc["hypervisor_hostname"]]
+
+
+def _hypervisor_list(path: str, detail: bool) -> Response:
+    compute = docs(ComputeDocs)
+    pattern = request.args.get("hypervisor_hostname_pattern")
+    if pattern is not None and ("limit" in request.args or "marker" in request.args):
+        return fault(400, "Paging over hypervisors with the host name pattern is not supported.")
+    positions = _hypervisor_positions(compute)
+    if pattern and not positions:
+        return fault(404, f"No hypervisor matching '{pattern}' could be found.")
+    variant, shape = _hypervisor_shape(compute, detail=detail)
+    return _page(compute.hypervisors, positions, "hypervisors", path, variant, shape)
 
 
 def _hypervisor_shape(compute: ComputeDocs, detail: bool) -> tuple[str, Callable[[Document], Document]]:
@@ -525,17 +539,12 @@ def _hypervisor_shape(compute: ComputeDocs, detail: bool) -> tuple[str, Callable
 
 @blueprint.get("/v2.1/os-hypervisors")
 def hypervisors() -> Response:
-    compute = docs(ComputeDocs)
-    variant, shape = _hypervisor_shape(compute, detail=False)
-    return _page(compute.hypervisors, _hypervisor_positions(compute), "hypervisors", "os-hypervisors", variant, shape)
+    return _hypervisor_list("os-hypervisors", detail=False)
 
 
 @blueprint.get("/v2.1/os-hypervisors/detail")
 def hypervisors_detail() -> Response:
-    compute = docs(ComputeDocs)
-    variant, shape = _hypervisor_shape(compute, detail=True)
-    return _page(compute.hypervisors, _hypervisor_positions(compute), "hypervisors", "os-hypervisors/detail",
-                 variant, shape)
+    return _hypervisor_list("os-hypervisors/detail", detail=True)
 
 
 @blueprint.get("/v2.1/os-hypervisors/<hypervisor_id>")

@@ -9,6 +9,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from lab.cloud.app import DEFAULT_PASSWORD, create_app
 from lab.cloud.source import WorldSource
+from lab.cloud.state import EXTENSION
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -27,6 +28,11 @@ class CloudServer:
         self.port = server.port
         self.url = f"http://{server.host}:{server.port}"
         self._thread = threading.Thread(target=server.serve_forever, name=f"lab-cloud-{self.port}", daemon=True)
+
+    @property
+    def requests(self) -> list[str]:
+        """The requests served so far, oldest first, as "METHOD /path?query" (lab.cloud.state.CloudState)."""
+        return list(self._server.app.extensions[EXTENSION].requests)  # type: ignore[attr-defined]
 
     @property
     def auth_url(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from typing import TypeVar
 
 from flask import current_app
@@ -13,6 +14,7 @@ from lab.cloud.tokens import TokenStore
 from lab.world import World
 
 EXTENSION = "lab.cloud"
+REQUEST_LOG_SIZE = 10_000
 Docs = TypeVar("Docs")
 
 
@@ -47,6 +49,9 @@ class CloudState:
         self._lock = threading.Lock()
         self._world: World | None = None
         self._views: dict[str, WorldViews] = {}
+        #: The requests served, oldest first, as "METHOD /path?query" (the newest REQUEST_LOG_SIZE):
+        #: what a client asked for, for tests that check which reads a task makes.
+        self.requests: deque[str] = deque(maxlen=REQUEST_LOG_SIZE)
 
     def views(self, base: str) -> WorldViews:
         """The documents of the current world; rebuilt only when the source returns another World."""

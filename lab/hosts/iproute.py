@@ -358,7 +358,8 @@ def _vf_lines(interface: Interface) -> list[str]:
         line = f"    vf {vf.index}     link/ether {vf.mac} brd {BROADCAST}"
         if vf.vlan:
             line += f", vlan {vf.vlan}"
-        line += f", spoof checking on, link-state {vf.link_state}, trust off"
+        line += (f", spoof checking {'on' if vf.spoofchk else 'off'}, link-state {vf.link_state}, "
+                 f"trust {'on' if vf.trust else 'off'}")
         lines.append(line)
     return lines
 
@@ -452,7 +453,7 @@ def link_json(view: HostView, interface: Interface, details: bool, link_mode: bo
 def _vf_json(vf) -> dict[str, object]:
     return {"vf": vf.index, "link_type": "ether", "address": vf.mac, "broadcast": BROADCAST,
             "vlan_list": [{"vlan": vf.vlan} if vf.vlan else {}], "rate": {"max_tx": 0, "min_tx": 0},
-            "spoofchk": True, "link_state": vf.link_state, "trust": False}
+            "spoofchk": vf.spoofchk, "link_state": vf.link_state, "trust": vf.trust}
 
 
 def address_json(view: HostView, interface: Interface, family: str | None, details: bool) -> dict[str, object]:

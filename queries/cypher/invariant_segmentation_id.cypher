@@ -32,9 +32,11 @@ CALL {
   MATCH (v:Object {env: $env, host: host, type: 'vnic'})-[r:VNIC_VEDGE]->(e:Vedge {mechanism: 'sriov'})
   MATCH (n:Object {uid: $env + '|' + r.network}) WHERE n:Network
     AND n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
-  RETURN [v.id, e.id, n.id] AS objects, v.host AS host,
-         'the VF of ' + v.name + ' is on VLAN ' + toString(r.vlan_tag) + ' but network ' + coalesce(n.name, n.id)
-         + ' is VLAN ' + toString(n.segmentation_id) AS evidence
+  // the VF holds the VLAN (ip link set <PF> vf <n> vlan <id>): named first where the scan made it an object
+  OPTIONAL MATCH (v)-[:VNIC_VF]->(f:Vf)
+  RETURN [x IN [f.id, v.id, e.id, n.id] WHERE x IS NOT NULL] AS objects, v.host AS host,
+         coalesce(f.name, 'the VF') + ' of ' + v.name + ' is on VLAN ' + toString(r.vlan_tag) + ' but network '
+         + coalesce(n.name, n.id) + ' is VLAN ' + toString(n.segmentation_id) AS evidence
   UNION
   UNWIND $hosts AS host
   MATCH (:Object {env: $env, host: host, type: 'host_pnic'})-[:HOST_PNIC_NETWORK]->(carried:Network)

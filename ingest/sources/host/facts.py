@@ -16,10 +16,15 @@ if TYPE_CHECKING:  # the parsers import these facts
 
 @dataclass
 class VirtualFunctionFact:
+    """An SR-IOV VF as its physical function lists it (None: the driver does not report it)."""
+
     index: int
     mac: str
     vlan: int | None
     link_state: str = "auto"  # auto, enable, disable
+    spoofchk: bool | None = None
+    trust: bool | None = None
+    qos: int | None = None
 
 
 @dataclass

@@ -18,11 +18,12 @@ from graphmodel.schema import (
     vconnector_member_id,
     vedge_id,
     vedge_port_id,
+    vf_id,
     vnic_id,
     vservice_id,
 )
 from graphmodel.tree import folder_document
-from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact
+from ingest.sources.host.facts import HostFacts, InterfaceFact, OvsPortFact, VirtualFunctionFact
 from ingest.sources.host.openflow import openflow_attributes
 from ingest.sources.host.uplinks import UplinkSetting, declared_uplinks
 
@@ -33,6 +34,7 @@ L2_AGENTS = {"neutron-openvswitch-agent": "ovs", "neutron-linuxbridge-agent": "l
 VEDGE_NAMES = {"ovs": "Open vSwitch", "lxb": "Linux bridge", "vpp": "VPP", "sriov": "SR-IOV NIC switch"}
 TUNNEL_TYPES = ("vxlan", "gre", "geneve")  # OVS interface types of tunnel ports
 SHORT_ID = 11  # Neutron's device names carry the first 11 characters of an id
+FREE_VF_MAC = "00:00:00:00:00:00"  # what a PF lists for a VF nothing has been given to
 
 
 class OpenStackIndex:
@@ -340,6 +342,27 @@ class HostBuilder:
             return uplinks[0][1] if uplinks else None
         return None
 
+    def _vfs(self) -> list[tuple[InterfaceFact, VirtualFunctionFact]]:
+        """The VFs in use (given a MAC) of the host's physical NICs, with their physical function."""
+        return [(pf, vf) for pf in self.facts.interfaces if pf.namespace is None and pf.name in self.pnic_link
+                for vf in pf.vfs if vf.mac and vf.mac != FREE_VF_MAC]
+
+    @step(needs=("pnic_link",))
+    def vfs(self) -> None:
+        """SR-IOV virtual functions in use, each under its physical function (the host_pnic) and linked to it
+        (vf-host_pnic: the PF's link); a free VF (no MAC) is left out: a PF may list 64 of them."""
+        for pf, vf in self._vfs():
+            folder = self.folder(host_pnic_id(self.host, pf.name), "host_pnic", "vfs", "vf")
+            port = self.index.port_by_mac.get(vf.mac)
+            vid = vf_id(self.host, pf.name, vf.index)
+            self.add({"id": vid, "type": "vf", "name": f"{pf.name} vf {vf.index}", "parent_id": folder,
+                      "parent_type": "folder", "host": self.host, "pf": pf.name, "vf_index": vf.index,
+                      "mac_address": vf.mac, "vlan": vf.vlan, "qos": vf.qos, "spoofchk": vf.spoofchk,
+                      "trust": vf.trust, "link_state": vf.link_state, "port_id": port["id"] if port else None,
+                      "network_id": port["network_id"] if port else None})
+            self.link("vf-host_pnic", vid, host_pnic_id(self.host, pf.name), self.pnic_link[pf.name],
+                      f"VF {vf.index} of {pf.name} (ip link: vf {vf.index} MAC {vf.mac})")
+
     # -- paths from vNICs ----------------------------------------------------------------------------
 
     @step(needs=("pnic_link",))
@@ -414,12 +437,16 @@ class HostBuilder:
 
     def vf_path(self, vid: str, mac: str, device: str | None, network: str | None,
                 ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None, service_device: str | None = None) -> None:
-        """SR-IOV: the VF of a physical function whose MAC is the vNIC's (vnic-vedge)."""
-        for pf in self.facts.interfaces:
-            for vf in pf.vfs:
-                if vf.mac == mac:
-                    self.link("vnic-vedge", vid, self.vedge_id, vf.link_state != "disable",  # type: ignore[arg-type]
-                              f"VF {vf.index} of {pf.name} has MAC {mac}", network=network, vlan_tag=vf.vlan)
+        """SR-IOV: the VF of a physical function whose MAC is the vNIC's: vnic-vf, and vnic-vedge as its
+        summary (the VF is a port of the NIC's embedded switch). Up unless the VF's link is forced down."""
+        for pf, vf in self._vfs():
+            if vf.mac.lower() == mac.lower():
+                evidence = f"VF {vf.index} of {pf.name} has MAC {mac}; link-state {vf.link_state}"
+                up = vf.link_state != "disable"
+                self.link("vnic-vedge", vid, self.vedge_id, up, evidence,  # type: ignore[arg-type]
+                          network=network, vlan_tag=vf.vlan)
+                self.link("vnic-vf", vid, vf_id(self.host, pf.name, vf.index), up, evidence, network=network,
+                          vlan_tag=vf.vlan)
 
     def vpp_path(self, vid: str, mac: str, device: str | None, network: str | None,
                  ovs_by_name: dict[str, OvsPortFact], vf_vlan: int | None, service_device: str | None = None) -> None:

@@ -42,6 +42,9 @@ AGGREGATES_MICROVERSION = "2.41"
 class OpenStackFetchError(openstack.exceptions.SDKException):
     """An API list could not be read: the request failed, or a page was not what the API documents."""
 
+    #: The HTTP status the API answered, when it answered with an error.
+    status_code: int | None = None
+
 
 @dataclass
 class RawOpenStack:
@@ -261,8 +264,10 @@ def _get(adapter: Any, resource: str, path: str, query: Mapping[str, Any],
         raise OpenStackFetchError(f"{resource}: GET {path} failed: {exc}") from None
     url = response.url or path
     if response.status_code != 200:
-        raise OpenStackFetchError(f"{resource}: GET {url} answered {response.status_code}: "
-                                  f"{_error_message(response)}")
+        error = OpenStackFetchError(f"{resource}: GET {url} answered {response.status_code}: "
+                                    f"{_error_message(response)}")
+        error.status_code = response.status_code
+        raise error
     try:
         body = response.json()
     except ValueError:
@@ -308,3 +313,70 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"the key {exc.args[0]!r}"
     return f"the expected shape ({type(exc).__name__}: {exc})"
+
+
+# -- one host's resources (the listener's host refresh) ---------------------------------------------
+
+#: Network ids per request when reading a host's networks by id (the ids go in the query string).
+IDS_PER_REQUEST = 40
+
+
+def compute_service(doc: Raw) -> Raw:
+    """A Nova compute service (os-services): where it runs and in which zone."""
+    return {"host": doc["host"], "binary": doc["binary"], "zone": doc.get("zone"),
+            "available": doc.get("state") == "up", "active": doc.get("status") == "enabled",
+            "updated_at": doc.get("updated_at")}
+
+
+def zones_of_services(services: Iterable[Raw]) -> list[Raw]:
+    """The availability zone entries (as `zone` makes them) that these services make: each zone with
+    its hosts and their services, the shape of os-availability-zone/detail (pure)."""
+    zones: dict[str, dict[str, dict[str, Raw]]] = {}
+    for found in services:
+        if found.get("zone"):
+            zones.setdefault(found["zone"], {}).setdefault(found["host"], {})[found["binary"]] = {
+                "available": found["available"], "active": found["active"], "updated_at": found["updated_at"]}
+    return [{"name": name, "state": {"available": True}, "hosts": hosts} for name, hosts in sorted(zones.items())]
+
+
+def fetch_host_openstack(connection: openstack.connection.Connection, region_name: str, host: str,
+                         page_size: int = PAGE_SIZE) -> RawOpenStack:
+    """What the APIs say about one host, every request filtered to it the way each API filters:
+    Nova's services on it (`os-services?host=`, which also says its zone), its hypervisor
+    (`hypervisor_hostname_pattern=`, then the exact name), its servers (`servers/detail?host=`,
+    all projects); Neutron's agents on it (`agents?host=`), the ports bound to it
+    (`ports?binding:host_id=`), and the networks and subnets of those ports (by id). What a host
+    refresh rewrites (the host's subtree) is made of these alone; regions, projects, aggregates and
+    routers live outside it and are not asked for, so a refresh costs the same in a cloud of ten
+    hosts or of a thousand."""
+    raw = RawOpenStack(region=region_name)
+    compute, network_api = connection.compute, connection.network
+    services = read_list(compute, "compute services", "/os-services", "services", compute_service, {"host": host})
+    raw.zones = zones_of_services(s for s in services if s["host"] == host)
+    raw.hypervisors = [h for h in _hypervisors_named(compute, host) if h.get("name") == host]
+    raw.servers = read_list(compute, "servers", "/servers/detail", "servers", server,
+                            {"all_tenants": 1, "host": host, "limit": page_size}, SERVERS_MICROVERSION)
+    raw.agents = read_list(network_api, "agents", "/agents", "agents", agent, {"host": host, "limit": page_size})
+    raw.ports = read_list(network_api, "ports", "/ports", "ports", port,
+                          {"binding:host_id": host, "limit": page_size})
+    network_ids = sorted({p["network_id"] for p in raw.ports if p.get("network_id")})
+    for start in range(0, len(network_ids), IDS_PER_REQUEST):
+        ids = network_ids[start:start + IDS_PER_REQUEST]
+        raw.networks += read_list(network_api, "networks", "/networks", "networks", network,
+                                  {"id": ids, "limit": page_size})
+        raw.subnets += read_list(network_api, "subnets", "/subnets", "subnets", subnet,
+                                 {"network_id": ids, "limit": page_size})
+    return raw
+
+
+def _hypervisors_named(compute: Any, host: str) -> list[Raw]:
+    """Hypervisors whose name contains `host` (Nova's pattern is a substring match, which pages not:
+    limit and marker are refused with it). Nova answers 404 when none matches: a host without
+    nova-compute (a network node) has none."""
+    try:
+        return read_list(compute, "hypervisors", "/os-hypervisors/detail", "hypervisors", hypervisor,
+                         {"hypervisor_hostname_pattern": host}, HYPERVISORS_MICROVERSION)
+    except OpenStackFetchError as exc:
+        if exc.status_code == 404:
+            return []
+        raise

@@ -125,7 +125,7 @@ def test_conditions_select_by_variant() -> None:
     assert hierarchy.vnic_path_finder(None) is None
     steps = [step for step, _ in hierarchy.host_steps()]
     assert steps == [HostBuilder.pnics, HostBuilder.vedge, HostBuilder.otep, HostBuilder.vedge_ports,
-                     HostBuilder.linux_bridges, HostBuilder.instance_vnics, HostBuilder.vservices,
+                     HostBuilder.linux_bridges, HostBuilder.vfs, HostBuilder.instance_vnics, HostBuilder.vservices,
                      HostBuilder.uplinks]
 
 

@@ -509,7 +509,8 @@ def interface_fact(link: Link, namespace: str | None = None) -> InterfaceFact:
         vxlan_id=link.vxlan.id if link.vxlan else None, vxlan_local=link.vxlan.local if link.vxlan else None,
         vxlan_port=link.vxlan.port if link.vxlan else None,
         vxlan_remotes=[link.vxlan.remote] if link.vxlan and link.vxlan.remote else [],
-        vfs=[VirtualFunctionFact(vf.number, vf.mac or "", vf.vlan, vf.link_state or "auto") for vf in link.vfs])
+        vfs=[VirtualFunctionFact(vf.number, vf.mac or "", vf.vlan, vf.link_state or "auto", vf.spoofchk, vf.trust,
+                                 vf.qos) for vf in link.vfs])
 
 
 def global_addresses(devices: list[InterfaceAddresses]) -> dict[str, list[str]]:

@@ -25,7 +25,8 @@ def facts_from_lab(state: HostState) -> HostFacts:
         peer=i.peer, vlan_id=i.vlan_id, parent=i.link, vxlan_id=i.vxlan_id, vxlan_local=i.vxlan_local,
         vxlan_port=i.vxlan_port, link_detected=i.carrier if i.kind in ("physical", "bond") else None,
         speed_mbps=i.speed_mbps, bond_members=bonds.get(i.name, []),
-        vfs=[VirtualFunctionFact(v.index, v.mac, v.vlan, v.link_state) for v in i.vfs]) for i in state.interfaces]
+        vfs=[VirtualFunctionFact(v.index, v.mac, v.vlan, v.link_state, v.spoofchk, v.trust) for v in i.vfs])
+        for i in state.interfaces]
     ovs = [OvsPortFact(p.name, b.name, p.type, p.tag, dict(p.options), dict(p.external_ids), link, ofport=p.ofport,
                        admin_state=admin)
            for b in state.ovs_bridges for p in b.ports

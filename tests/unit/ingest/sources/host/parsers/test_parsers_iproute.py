@@ -129,6 +129,17 @@ def test_text_sample_vf_lines_old_and_new_format() -> None:
     assert [(vf.number, vf.mac, vf.spoofchk) for vf in newer.vfs] == [(0, "fe:6c:b5:da:c7:7d", True)]
 
 
+def test_text_sample_vfs_forced_down_and_up_without_spoof_checking() -> None:
+    pf = parse_ip_link_text(real("sample-ip-link-show-vf-neutron-pci-lib.txt"), command="ip link show")[0]
+    assert (pf.name, pf.carrier, pf.admin_up) == ("p7p1", False, False)
+    assert [(vf.number, vf.mac, vf.vlan, vf.link_state, vf.spoofchk, vf.trust) for vf in pf.vfs] == [
+        (0, "fa:16:3e:b4:81:ac", 4095, "disable", False, None), (1, "00:00:00:00:00:11", 4095, "enable", False, None),
+        (2, "fa:16:3e:68:4e:79", 4095, "enable", False, None)]  # this iproute2 printed no trust
+    fact = interface_fact(pf)
+    assert [(vf.index, vf.link_state, vf.spoofchk, vf.trust, vf.vlan) for vf in fact.vfs][0] == (
+        0, "disable", False, None, 4095)
+
+
 # -- addresses ---------------------------------------------------------------------------------------
 
 def test_addresses_json_and_text_agree() -> None:
