@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         1_048_576, ge=1024, le=1_073_741_824, validation_alias=_env("CALIPSO_API_MAX_BODY_BYTES"),
         description="Largest request body the API reads; a larger one is refused with 413 before it is read.")
 
+    scan_host_batch: int = Field(
+        50, ge=0, le=1_000_000, validation_alias=_env("CALIPSO_SCAN_HOST_BATCH"),
+        description="Hosts per `calipso.fetch_hosts` task when a worker scans: a scan of more hosts is split into "
+                    "host batches across the workers (one writer); 0: never split.")
+
     monitor_check_intervals: str = Field(
         "", validation_alias=_env("CALIPSO_MONITOR_CHECK_INTERVALS"),
         description="Seconds between two runs of a monitoring check type on a host, e.g. "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import keystoneauth1.exceptions
@@ -25,11 +27,11 @@ from core.errors import CalipsoError
 from core.known_hosts import KnownHosts
 from core.logging import redact
 from ingest.hierarchy import fetch_host, openstack_documents, read_openstack
-from ingest.recording import RecordingTransport, ScanRecorder
+from ingest.recording import Recording, RecordingTransport, ReplayTransport, ScanRecorder
 from ingest.records import Message, ScanRecords, record_message
 from ingest.scanner import Progress, Scanner, ScanResult
 from ingest.sources.openstack.fetch import RawOpenStack
-from ingest.transport import CommandResult, SSHConfig, SSHTransport, Transport
+from ingest.transport import CommandResult, SSHConfig, SSHTransport, Transport, TransportError
 
 Document = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -147,12 +149,13 @@ def openstack_reader(environment: Environment, on_docs: Callable[[list[Document]
 
 def scan_environment(database: Database, environment: Environment, progress: Progress = _quiet,
                      object_id: str | None = None, scan_id: str | None = None,
-                     transport: Transport | None = None) -> ScanResult:
+                     transport: Transport | None = None, openstack_raw: RawOpenStack | None = None) -> ScanResult:
     """Scan `environment` (whose credentials must be revealed: `EnvironmentStore.decrypt`) into
     MongoDB: all of it, or the subtree of `object_id`. `scan_id` continues a scan record created
     beforehand (`ScanRecords.create`), so a caller can report or abort it while it runs.
     `transport` replaces SSH (e.g. the lab's in-process hosts). What the scan reads is kept for
-    `calipso scan replay` (ingest/recording.py), as the environment's `scan_outputs` section says."""
+    `calipso scan replay` (ingest/recording.py), as the environment's `scan_outputs` section says.
+    `openstack_raw`: what the OpenStack APIs returned, already read by the caller (not read again)."""
     environment.require_credentials()
     inner = transport if transport is not None else SSHTransport(ssh_config(environment, database))
     hosts = TranslatingTransport(inner, environment.cli.translation)
@@ -164,8 +167,9 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
 
     try:
         # Commands are recorded as the fetchers ask them (before translation): a replay answers those.
-        scanner = Scanner(database, environment.name,
-                          openstack_reader(environment, learn_roles, recorder.record_openstack),
+        reader = (openstack_reader(environment, learn_roles, recorder.record_openstack) if openstack_raw is None
+                  else _already_read(openstack_raw, learn_roles, recorder.record_openstack))
+        scanner = Scanner(database, environment.name, reader,
                           RecordingTransport(hosts, recorder), fetch_host, environment.cli.concurrency,
                           uplinks=environment.uplinks)
         return scanner.scan(progress, scan_id=scan_id, object_id=object_id)
@@ -174,6 +178,121 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
             inner.close()
         if recorder.openstack is not None:
             _keep_outputs(database, environment, recorder, scan_id, object_id)
+
+
+def _already_read(raw: RawOpenStack, on_docs: Callable[[list[Document]], None],
+                  on_raw: Callable[[RawOpenStack], None]) -> Callable[[], list[Document]]:
+    """An OpenStack reader of what the APIs returned earlier (shown to `on_raw`, its documents to `on_docs`)."""
+    def read() -> list[Document]:
+        on_raw(raw)
+        docs = openstack_documents(raw)
+        on_docs(docs)
+        return docs
+    return read
+
+
+# -- a scan split across workers: host batches fetched apart, one writer ----------------------------------
+
+def read_openstack_raw(environment: Environment) -> tuple[RawOpenStack, list[Document]]:
+    """What the environment's OpenStack APIs return, and the documents made of it (CloudUnavailable
+    when they cannot be read). Needs revealed credentials."""
+    environment.require_credentials()
+    seen: list[RawOpenStack] = []
+    docs = openstack_reader(environment, on_raw=seen.append)()
+    return seen[0], docs
+
+
+def host_roles(docs: list[Document]) -> dict[str, list[str]]:
+    """Host id -> its roles (`host_type`), from the OpenStack documents: what command translation needs."""
+    return {d["id"]: list(d.get("host_type") or []) for d in docs if d["type"] == "host"}
+
+
+@dataclass
+class FetchedHosts:
+    """What one host batch read: each host's commands as asked (before translation) with their answers, and
+    the error that stopped a host (its commands up to there are kept)."""
+
+    commands: dict[str, list[list[Any]]] = field(default_factory=dict)  # host -> [command, status, stdout, stderr]
+    errors: dict[str, str] = field(default_factory=dict)  # host -> what stopped it
+    error_commands: dict[str, str | None] = field(default_factory=dict)  # host -> the command that failed
+
+
+def fetch_hosts(database: Database, environment: Environment, hosts: list[str], roles: dict[str, list[str]],
+                fetched: FetchedHosts | None = None) -> FetchedHosts:
+    """Run the host collectors (ingest.hierarchy.fetch_host) on `hosts` over the environment's SSH
+    transport, `cli.concurrency` at once, recording what each command answered. Nothing is parsed into
+    documents here: the scan's one writer replays the answers (`write_fetched_scan`). `fetched` is filled
+    as hosts finish (a caller cut short keeps what was done)."""
+    environment.require_credentials()
+    fetched = fetched if fetched is not None else FetchedHosts()
+    inner = SSHTransport(ssh_config(environment, database))
+    translating = TranslatingTransport(inner, environment.cli.translation)
+    translating.roles = dict(roles)
+    recorder = ScanRecorder()
+    recorder.commands = fetched.commands  # the recorder fills the caller's dict (it holds its own lock)
+    recording = RecordingTransport(translating, recorder)
+
+    def one(host: str) -> None:
+        try:
+            fetch_host(recording, host)
+        except Exception as exc:  # noqa: BLE001 - any failure is this host's error, for the writer to record
+            fetched.errors[host] = str(exc) if isinstance(exc, CalipsoError) else f"{type(exc).__name__}: {exc}"
+            fetched.error_commands[host] = getattr(exc, "command", None)
+        else:
+            fetched.commands.setdefault(host, [])  # a host that answered everything with nothing to ask
+
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, environment.cli.concurrency),
+                                thread_name_prefix="fetch-host") as pool:
+            list(pool.map(one, hosts))
+    finally:
+        inner.close()
+    return fetched
+
+
+class StagedTransport(ReplayTransport):
+    """Answers each command with what a host batch task recorded; a host that stopped there (unreachable,
+    refused, timed out, its batch task lost) fails at the same command with the same error."""
+
+    def __init__(self, recording: Recording, errors: dict[str, str], error_commands: dict[str, str | None]) -> None:
+        super().__init__(recording)
+        self.errors = errors
+        self.error_commands = error_commands
+
+    def run(self, host: str, command: str, timeout: float = 30.0) -> CommandResult:
+        answers = self.recording.commands.get(host, {})
+        if command in answers:
+            return answers[command]
+        if host in self.errors:
+            raise FetchFailed(host, self.errors[host], self.error_commands.get(host))
+        raise TransportError(host, command, "its host batch task did not run this command")
+
+
+class FetchFailed(TransportError):
+    """A host's batch task could not read it: a transport error (the one kind the collectors let through),
+    its message what stopped the host there."""
+
+    def __init__(self, host: str, message: str, command: str | None = None) -> None:
+        self.host, self.command, self.cause = host, command or "", message
+        CalipsoError.__init__(self, message)
+
+
+def write_fetched_scan(database: Database, environment: Environment, scan_id: str, recording: Recording,
+                       errors: dict[str, str], error_commands: dict[str, str | None],
+                       progress: Progress = _quiet) -> ScanResult:
+    """The one writer of a scan whose hosts were fetched by host batch tasks: the scanner run on what they
+    recorded (`recording`: the OpenStack read and each host's answers; `errors`: hosts that stopped), so
+    the documents, messages, host errors and kept outputs are those the scan would have made in one process."""
+    recorder = ScanRecorder()
+    scanner = Scanner(database, environment.name, _already_read(recording.openstack, lambda docs: None,
+                                                                recorder.record_openstack),
+                      RecordingTransport(StagedTransport(recording, errors, error_commands), recorder), fetch_host,
+                      environment.cli.concurrency, uplinks=environment.uplinks)
+    try:
+        return scanner.scan(progress, scan_id=scan_id)
+    finally:
+        if recorder.openstack is not None:
+            _keep_outputs(database, environment, recorder, scan_id, None)
 
 
 def _keep_outputs(database: Database, environment: Environment, recorder: ScanRecorder, scan_id: str,

@@ -14,6 +14,16 @@ stores only what changed, so a scan that runs twice writes no duplicate history 
 
 Each MongoDB database has its own queue (`calipso.<database>.tasks`), so workers never run
 another deployment's (or another test's) tasks on a shared RabbitMQ.
+
+A scan of more hosts than one batch (CALIPSO_SCAN_HOST_BATCH, default 50; 0: never split) is split:
+the `calipso.scan` task reads the OpenStack APIs and hands the hosts to a Celery chord, one
+`calipso.fetch_hosts` task per batch (the SSH commands, recorded with their answers in
+`scan_fetches`), whose callback `calipso.scan_write` is the environment's one writer: it replays the
+recorded answers through the scanner (parse, transform, one batched write, kept outputs), as one
+process would have. A host a batch could not read is a host error (the scan ends
+completed_with_errors and keeps that host's stored objects); a batch task never fails the chord. The
+chord's bookkeeping uses Celery's MongoDB result backend in the same database (`celery_taskmeta`,
+`celery_groupmeta`); only the batch tasks store a (small) result there.
 """
 
 from __future__ import annotations
@@ -26,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pymongo.errors
-from celery import Celery
+from celery import Celery, chord, group
+from celery.exceptions import SoftTimeLimitExceeded
 from pymongo.database import Database
 
 from core.environments import EnvironmentStore
@@ -71,7 +82,9 @@ def configure(settings: Settings) -> Celery:
         # Celery keeps its producer connections once made: another broker needs new ones (as after a fork).
         app.conf.update(broker_url=settings.amqp_url)
         app._after_fork()
-    app.conf.update(task_default_queue=queue)
+    app.conf.update(task_default_queue=queue, result_backend=settings.mongo_uri,
+                    # the chord's bookkeeping, next to the scan records; the batches' results are kept a day
+                    mongodb_backend_settings={"database": settings.mongo_database}, result_expires=24 * 3600)
     return app
 
 
@@ -116,7 +129,151 @@ def scan_task(self: Any, scan_id: str, environment: str, object_id: str | None =
         return "failed"
     log.info("scan %s of %s%s (delivery %s)", scan_id, environment, f" ({object_id})" if object_id else "",
              "again" if redelivered else "first")
+    if object_id is None and stores.settings.scan_host_batch > 0:
+        return _scan_in_batches(stores, config, scan_id, stores.settings.scan_host_batch)
     return scan_environment(stores.mongo, config, scan_id=scan_id, object_id=object_id).status
+
+
+#: Where host batch tasks leave what they read for the scan's writer (removed once it has written).
+SCAN_FETCHES = "scan_fetches"
+#: A host batch still running after this is cut short: the hosts it did not finish are host errors.
+FETCH_SOFT_TIME_LIMIT_S = 1800
+FETCH_HARD_TIME_LIMIT_S = FETCH_SOFT_TIME_LIMIT_S + 120
+
+
+def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int) -> str:
+    """Read the OpenStack APIs, then scan in process (hosts fit one batch) or hand the hosts to a chord of
+    `calipso.fetch_hosts` tasks whose callback `calipso.scan_write` writes. Returns the status so far."""
+    from ingest.recording import _pack
+    from ingest.run import host_roles, read_openstack_raw, scan_environment
+
+    records = ScanRecords(stores.mongo)
+    if (records.get(scan_id) or {}).get("split"):
+        # A redelivery after the chord was handed over: the chord carries on (its writer ends the scan).
+        log.info("scan %s: its host batches are queued already", scan_id)
+        return "running"
+    records.start(scan_id)
+    started = time.perf_counter()
+    try:
+        raw, docs = read_openstack_raw(config)
+    except CalipsoError as exc:
+        records.add_error(scan_id, str(exc))
+        records.finish(scan_id, "failed", {}, {"openstack_s": time.perf_counter() - started})
+        return "failed"
+    hosts = sorted(d["id"] for d in docs if d["type"] == "host")
+    if len(hosts) <= batch_size:
+        return scan_environment(stores.mongo, config, scan_id=scan_id, openstack_raw=raw).status
+    import dataclasses
+
+    roles = host_roles(docs)
+    batches = [hosts[start:start + batch_size] for start in range(0, len(hosts), batch_size)]
+    stores.mongo[SCAN_FETCHES].replace_one(
+        {"_id": f"{scan_id}/openstack"},
+        {"scan_id": scan_id, "part": "openstack", "data": _pack(dataclasses.asdict(raw)), "hosts": hosts,
+         "openstack_s": time.perf_counter() - started, "queued_at": time.time()}, upsert=True)
+    header = group(fetch_hosts_task.s(scan_id, config.name, batch, {h: roles.get(h, []) for h in batch}, number)
+                   for number, batch in enumerate(batches))
+    chord(header)(write_scan_task.s(scan_id, config.name))
+    stores.mongo["scans"].update_one({"_id": scan_id}, {"$set": {"split": {
+        "batches": len(batches), "batch_size": batch_size, "hosts": len(hosts)}}})
+    log.info("scan %s: %d hosts handed to %d host batch tasks", scan_id, len(hosts), len(batches))
+    return "running"
+
+
+@app.task(bind=True, name="calipso.fetch_hosts", ignore_result=False, autoretry_for=TRANSIENT, retry_backoff=True,
+          retry_backoff_max=60, max_retries=5, soft_time_limit=FETCH_SOFT_TIME_LIMIT_S,
+          time_limit=FETCH_HARD_TIME_LIMIT_S)
+def fetch_hosts_task(self: Any, scan_id: str, environment: str, hosts: list[str], roles: dict[str, list[str]],
+                     batch: int) -> dict[str, Any]:
+    """Run the host commands of one batch of a scan's hosts and leave what they answered in
+    `scan_fetches` (one document per host) for the scan's writer. Never fails: whatever stops it makes
+    the hosts it did not finish host errors. Returns a short summary (the chord's result)."""
+    from ingest.recording import _pack
+    from ingest.run import FetchedHosts, fetch_hosts
+
+    stores = _process_stores()
+    identity = _worker_identity()
+    doc = ScanRecords(stores.mongo).get(scan_id)
+    if doc is None or doc["status"] in FINISHED or doc.get("abort_requested"):
+        return {"batch": batch, "hosts": [], "skipped": True, "worker": identity}
+    started = time.perf_counter()
+    fetched = FetchedHosts()
+    try:
+        config = EnvironmentStore.from_settings(stores.mongo, stores.settings).decrypt(environment)
+        fetch_hosts(stores.mongo, config, hosts, roles, fetched)
+    except SoftTimeLimitExceeded:
+        for host in hosts:
+            if host not in fetched.commands or host in fetched.errors:
+                fetched.errors.setdefault(host, f"its host batch was cut short after {FETCH_SOFT_TIME_LIMIT_S} s")
+    except Exception as exc:  # noqa: BLE001 - a batch that fails is its hosts' error, never a lost scan
+        for host in hosts:
+            fetched.errors.setdefault(host, f"its host batch task failed: {type(exc).__name__}: {exc}")
+    seconds = time.perf_counter() - started
+    docs = [{"_id": f"{scan_id}/host/{host}/{self.request.id}", "scan_id": scan_id, "part": "host", "host": host,
+             "batch": batch, "task_id": self.request.id, "worker": identity, "at": time.time(),
+             "commands": len(fetched.commands.get(host, [])), "error": fetched.errors.get(host),
+             "error_command": fetched.error_commands.get(host),
+             "data": _pack(fetched.commands.get(host, []))} for host in hosts]
+    for doc in docs:  # a redelivered batch replaces what its first delivery left
+        stores.mongo[SCAN_FETCHES].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+    log.info("scan %s: host batch %d (%d hosts) read in %.1f s, %d host errors", scan_id, batch, len(hosts),
+             seconds, len(fetched.errors))
+    return {"batch": batch, "hosts": hosts, "errors": len(fetched.errors), "seconds": seconds, "worker": identity}
+
+
+@app.task(bind=True, name="calipso.scan_write", autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
+          max_retries=5)
+def write_scan_task(self: Any, batches: list[dict[str, Any]], scan_id: str, environment: str) -> str:
+    """The chord's callback, the scan's one writer: the scanner on what the host batches recorded, then
+    the staged outputs are removed. Returns the scan's final status."""
+    from ingest.recording import Recording, _unpack
+    from ingest.run import write_fetched_scan
+    from ingest.sources.openstack.fetch import RawOpenStack
+    from ingest.transport import CommandResult
+
+    stores = _process_stores()
+    records = ScanRecords(stores.mongo)
+    doc = records.get(scan_id)
+    if doc is None or doc["status"] in FINISHED:
+        return str(doc["status"]) if doc else "missing"
+    writer_started = time.time()
+    staged = stores.mongo[SCAN_FETCHES]
+    head = staged.find_one({"_id": f"{scan_id}/openstack"})
+    try:
+        config = EnvironmentStore.from_settings(stores.mongo, stores.settings).decrypt(environment)
+        if head is None:
+            raise CalipsoError(f"scan {scan_id}: its OpenStack read was not staged for the writer")
+    except CalipsoError as exc:
+        records.add_error(scan_id, str(exc))
+        records.finish(scan_id, "failed", {})
+        return "failed"
+    commands: dict[str, dict[str, CommandResult]] = {}
+    errors: dict[str, str] = {}
+    error_commands: dict[str, str | None] = {}
+    fetches: list[dict[str, Any]] = []
+    for part in sorted(staged.find({"scan_id": scan_id, "part": "host"}), key=lambda d: d["at"]):
+        # the latest reading of a host wins (a batch delivered twice read it twice)
+        commands[part["host"]] = {c: CommandResult(status, out, err) for c, status, out, err in _unpack(part["data"])}
+        errors.pop(part["host"], None)
+        if part.get("error"):
+            errors[part["host"]] = part["error"]
+            error_commands[part["host"]] = part.get("error_command")
+        fetches.append({"host": part["host"], "batch": part["batch"], "worker": part["worker"],
+                        "commands": part["commands"], "task_id": part["task_id"]})
+    for host in head["hosts"]:
+        if host not in commands:
+            errors[host] = "its host batch task reported nothing (it was lost or skipped)"
+    records.collection.update_one({"_id": scan_id}, {"$set": {"fetches": fetches, "writer": _worker_identity()}})
+    recording = Recording(scan_id, environment, None, RawOpenStack(**_unpack(head["data"])), commands)
+    result = write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands)
+    workers = {(f["worker"]["host"], f["worker"]["pid"]) for f in fetches}
+    timings = {"openstack_s": head["openstack_s"], "hosts_fetch_s": writer_started - head["queued_at"],
+               "replay_s": result.timings.get("hosts_fetch_s", 0.0),
+               **{k: v for k, v in result.timings.items() if k not in ("openstack_s", "hosts_fetch_s")},
+               "batches": float(len(batches)), "fetch_workers": float(len(workers))}
+    records.collection.update_one({"_id": scan_id}, {"$set": {"timings": timings}})
+    staged.delete_many({"scan_id": scan_id})
+    return result.status
 
 
 @app.task(bind=True, name="calipso.rescan_object", autoretry_for=TRANSIENT, retry_backoff=True,

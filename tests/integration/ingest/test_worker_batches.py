@@ -1,0 +1,185 @@
+"""A scan split into host batches across two `calipso worker` processes (Celery on the test stack's
+RabbitMQ): each host is fetched exactly once, both workers fetch, the one writer stores what an
+in-process scan stores (no new history version, nothing new in the changes feed), the kept outputs
+replay to the same documents, and a host a batch cannot reach is a host error, not a lost scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ServedLab, wait_for
+
+from calipso.env_commands import enrol_lab_host_keys, lab_environment
+from core.environments import EnvironmentStore
+from core.settings import Settings, load_settings
+from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, content
+from ingest.records import FINISHED, ScanRecords
+from ingest.replay import replay_scan
+from ingest.tasks import SCAN_FETCHES
+from migrations.runner import apply_mongo
+
+CALIPSO = str(Path(sys.executable).with_name("calipso"))
+HOSTS = 6
+
+
+class Worker:
+    """`calipso worker` in a session of its own, scanning in host batches of `batch` hosts."""
+
+    def __init__(self, lab: ServedLab, database: str, log_file: Path, batch: int) -> None:
+        self.log_file = log_file
+        with log_file.open("a") as sink:
+            self.process = subprocess.Popen(
+                [CALIPSO, "worker"], env={**lab.command_environment(database), "CALIPSO_SCAN_HOST_BATCH": str(batch),
+                                          "CALIPSO_LOG_LEVEL": "INFO"},
+                stdout=sink, stderr=sink, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_file.read_text()
+
+    def runs(self, pid: int) -> bool:
+        """Whether `pid` is this worker or one of its pool processes."""
+        if pid == self.process.pid:
+            return True
+        try:
+            return f"PPid:\t{self.process.pid}\n" in Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def six_host_lab(tmp_path_factory: pytest.TempPathFactory, settings: Settings, local_stack) -> Iterator[ServedLab]:  # type: ignore[no-untyped-def]
+    """An OVS/VXLAN lab of 6 hosts, 1 VM each, served (APIs and SSH on loopback) for this module."""
+    from cryptography.fernet import Fernet
+
+    from lab.generate import generate_world
+    from lab.service import LabService
+    from lab.world import save_world
+
+    home = tmp_path_factory.mktemp("batched-lab")
+    secret_key = Fernet.generate_key().decode()
+    lab_settings = load_settings(calipso_home=str(home), calipso_secret_key=secret_key)
+    world_file = home / "world.yaml"
+    save_world(generate_world(HOSTS, 1, 2, "ovs", "vxlan", seed=53), world_file)
+    service = LabService(lab_settings)
+    service.up(world_file)
+    try:
+        yield ServedLab(home, lab_settings, world_file, secret_key)
+    finally:
+        service.down()
+
+
+def delete_task_queue(settings: Settings, database: str) -> None:
+    import kombu
+
+    with kombu.Connection(settings.amqp_url, connect_timeout=5) as connection:
+        kombu.Queue(f"calipso.{database}.tasks")(connection.default_channel).delete()
+
+
+def live_workers(database) -> set[int]:  # type: ignore[no-untyped-def]
+    from core.services import alive
+
+    return {doc["pid"] for doc in alive(database, "worker")}
+
+
+def inventory(database, environment: str) -> tuple[dict, dict]:  # type: ignore[no-untyped-def,type-arg]
+    objects = {d["id"]: content(d) for d in database[OBJECTS].find({"environment": environment}, {"_id": 0})}
+    links = {(d["link_type"], d["source_id"], d["target_id"]): content(d)
+             for d in database[LINKS].find({"environment": environment}, {"_id": 0})}
+    return objects, links
+
+
+def run_scan(lab: ServedLab, database: str, environment: str, *options: str) -> dict:  # type: ignore[type-arg]
+    done = subprocess.run([CALIPSO, "scan", environment, *options, "--format", "json"],
+                          env=lab.command_environment(database), capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_scan_split_into_host_batches_across_two_workers_equals_the_in_process_scan(  # type: ignore[no-untyped-def]
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
+    apply_mongo(mongo_db)
+    store = EnvironmentStore(mongo_db, six_host_lab.secret_key)
+    store.add(lab_environment(env_name, six_host_lab.settings))
+    enrol_lab_host_keys(mongo_db, env_name, six_host_lab.settings)
+
+    # -- the reference: one process scans everything ----------------------------------------------
+    inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
+    assert inline["status"] == "completed", inline
+    objects_before, links_before = inventory(mongo_db, env_name)
+    hosts = sorted(i for i, d in objects_before.items() if d["type"] == "host")
+    assert len(hosts) == HOSTS
+    feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
+
+    workers = [Worker(six_host_lab, mongo_db.name, tmp_path / f"worker-{n}.log", batch=1) for n in (1, 2)]
+    logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
+    try:
+        wait_for("both workers' heartbeats",
+                 lambda: {w.process.pid for w in workers} <= live_workers(mongo_db), log=logs)
+        queued = run_scan(six_host_lab, mongo_db.name, env_name, "--queue")
+        scan = ScanRecords(mongo_db).get(queued["scan_id"])
+        assert scan["status"] == "completed", (scan.get("errors"), logs())
+        assert scan["split"] == {"batches": HOSTS, "batch_size": 1, "hosts": HOSTS}
+
+        # each host fetched exactly once, by a batch task; both workers fetched
+        fetched = Counter(f["host"] for f in scan["fetches"])
+        assert sorted(fetched) == hosts and set(fetched.values()) == {1}, scan["fetches"]
+        assert all(f["commands"] > 0 for f in scan["fetches"])
+        fetchers = {f["worker"]["pid"] for f in scan["fetches"]}
+        assert all(any(w.runs(pid) for w in workers) for pid in fetchers)
+        assert all(any(w.runs(pid) for pid in fetchers) for w in workers), (scan["fetches"], logs())
+        assert scan["timings"]["fetch_workers"] == 2.0 and scan["timings"]["batches"] == HOSTS
+        assert mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan["_id"]}) == 0  # the staging is gone
+
+        # the one writer stored what the in-process scan stored: the same documents, no new version or change
+        assert inventory(mongo_db, env_name) == (objects_before, links_before)
+        assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
+        versions = list(mongo_db[HISTORY].aggregate([
+            {"$match": {"environment": env_name}}, {"$group": {"_id": "$key", "n": {"$sum": 1}}}]))
+        assert versions and max(v["n"] for v in versions) == 1
+
+        # its outputs were kept like any scan's: a replay makes the same documents
+        replayed = replay_scan(mongo_db, store.get(env_name), scan["_id"])
+        assert replayed.identical, replayed.differences[:5]
+        assert replayed.objects == len(objects_before)
+
+        # -- a host no batch can reach: a host error, as in one process; the scan completes with errors --
+        lost = hosts[0]
+        config = store.get(env_name, reveal=True)
+        store.update(config.model_copy(update={"cli": config.cli.model_copy(
+            update={"addresses": {lost: "192.0.2.1"}, "connect_timeout": 2})}))
+        inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
+        assert inline["status"] == "completed_with_errors", inline
+        reference = inventory(mongo_db, env_name)
+        assert {i for i, d in reference[0].items() if d.get("host") == lost} == \
+            {i for i, d in objects_before.items() if d.get("host") == lost}  # nothing of it closed
+        feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
+        queued = run_scan(six_host_lab, mongo_db.name, env_name, "--queue")
+        scan = ScanRecords(mongo_db).get(queued["scan_id"])
+        assert scan["status"] == "completed_with_errors", (scan.get("errors"), logs())
+        assert len(scan["errors"]) == 1 and scan["errors"][0].startswith(f"{lost}: "), scan["errors"]
+        assert scan["errors"] == ScanRecords(mongo_db).get(inline["scan_id"])["errors"]
+        assert Counter(f["host"] for f in scan["fetches"]) == Counter(hosts)
+        assert inventory(mongo_db, env_name) == reference
+        assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
+    finally:
+        for worker in workers:
+            worker.stop()
+        delete_task_queue(settings, mongo_db.name)
+    assert all(d["status"] in FINISHED for d in mongo_db["scans"].find({"environment": env_name}))
