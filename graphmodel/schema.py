@@ -12,6 +12,7 @@ builds them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 ENVIRONMENT = "environment"
 
@@ -195,6 +196,31 @@ LINK_TYPES: tuple[LinkType, ...] = (
 #: Every attribute a link type declares (network, vlan_tag, ...): the only link fields a filter may name.
 LINK_ATTRIBUTES: tuple[str, ...] = tuple(sorted({name for link_type in LINK_TYPES for name in link_type.attributes}))
 
+#: The type of every declared field, one table per type (a name means one thing wherever it is used: `mtu` is
+#: an int on a NIC, a vNIC and a network). A field may also hold None: not known, or not applicable here.
+#: "list[dict]" is a list of small records (a vedge's datapath ports, an instance's addresses).
+FIELD_TYPES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "str": ("id", "type", "name", "parent_id", "parent_type", "host", "id_path", "name_path", "status",
+            "status_text", "link_type", "source_id", "target_id", "state", "provenance", "link_name", "folder_of",
+            "domain_id", "ip_address", "os_id", "uuid", "local_name", "project_id", "flavor", "image", "vm_state",
+            "mac_address", "port_id", "network_id", "vnic_type", "service_type", "router_id", "duplex", "master",
+            "mechanism", "agent_type", "bridge", "port_type", "link_state", "admin_state", "error", "peer",
+            "remote_ip", "local_ip", "pnic", "member_type", "lower", "pf", "overlay_type", "network_type",
+            "physical_network", "gateway_network_id", "device_owner", "device_id", "binding_host", "vif_type",
+            "binary", "model", "network"),
+    "int": ("power_state", "mtu", "speed", "ofport", "vlan_tag", "vni", "vlan_id", "vf_index", "vlan", "qos",
+            "udp_port", "segmentation_id"),
+    "float": (),
+    "bool": ("enabled", "link_detected", "spoofchk", "trust", "external", "admin_state_up", "ha", "distributed",
+             "alive"),
+    "list[str]": ("hosts", "host_type", "services", "addresses", "bond_members", "interfaces", "remote_ips", "cidrs",
+                  "subnets", "availability_zones", "fixed_ips", "via"),
+    "list[dict]": ("network_info", "ports", "tunnel_ports"),
+    "dict": ("endpoints", "configurations", "local_vlans", "flood_tunnels"),
+    "datetime": ("status_since",),
+}
+FIELD_TYPES: dict[str, str] = {name: kind for kind, names in FIELD_TYPES_BY_KIND.items() for name in names}
+
 #: The hops of a VM's own port on its switch or bridge (OVS port, Linux bridge member), walked before the
 #: summary links they detail so that a clique goes outwards from the VM and never back to other ports.
 _OVS_PORT = ("vconnector-vedge_port", "vnic-vedge_port", "vedge_port-vedge")
@@ -317,3 +343,30 @@ def undeclared_fields(doc: dict[str, object]) -> list[str]:
                                     object_type.name)
     return ([f"{what}: undeclared field {name!r}" for name in sorted(set(doc) - declared)]
             + [f"{what}: missing field {name!r}" for name in required if name not in doc])
+
+def _has_type(value: object, kind: str) -> bool:
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python, not to us
+    if kind == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind.startswith("list["):
+        item = {"list[str]": str, "list[dict]": dict}[kind]
+        return isinstance(value, list) and all(isinstance(v, item) for v in value)
+    return isinstance(value, {"str": str, "bool": bool, "dict": dict, "datetime": datetime}[kind])
+
+
+def field_type_errors(doc: dict[str, object]) -> list[str]:
+    """Each field of a scanned object or link document whose value is not of its declared type
+    (FIELD_TYPES; None is always allowed), as a message naming the type, the field, the value's type and
+    the expected one (pure); [] when every value fits."""
+    what = str(doc.get("link_type") or doc.get("type"))
+    problems = []
+    for name, value in sorted(doc.items()):
+        kind = FIELD_TYPES.get(name)
+        if value is None or kind is None or _has_type(value, kind):
+            continue
+        found = type(value).__name__
+        if isinstance(value, list):
+            found = "list[" + ", ".join(sorted({type(v).__name__ for v in value})) + "]"
+        problems.append(f"{what}: field {name!r} is {found} ({value!r:.60}), declared {kind}")
+    return problems

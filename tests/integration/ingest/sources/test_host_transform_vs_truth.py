@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import connect_to_lab
 
-from graphmodel.schema import undeclared_fields
+from graphmodel.schema import field_type_errors, undeclared_fields
 from ingest.hierarchy import host_documents, openstack_documents
 from ingest.sources.host.transform import OpenStackIndex
 from ingest.sources.openstack.fetch import fetch_openstack
@@ -45,9 +45,11 @@ def discover(world: World) -> tuple[dict, dict]:  # type: ignore[type-arg]
 
 
 def assert_equals_truth(world: World) -> None:
-    """The documents equal the truth, and each holds exactly what the schema declares for its type."""
+    """The documents equal the truth, and each holds exactly what the schema declares for its type, each field
+    a value of its declared type."""
     objects, links = discover(world)
     assert [problem for doc in [*objects.values(), *links.values()] for problem in undeclared_fields(doc)] == []
+    assert [problem for doc in [*objects.values(), *links.values()] for problem in field_type_errors(doc)] == []
     truth = compute_truth(world)
     assert set(objects) == set(truth.objects)
     for oid, expected in truth.objects.items():
