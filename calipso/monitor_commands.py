@@ -28,14 +28,15 @@ from core.stores import Stores
 def monitor_loop(database: Any, driver: Any, environment: str, transport: Any, interval_s: float, once: bool,
                  stop: threading.Event, on_round: Callable[[Any, list[Any]], None],
                  hosts: list[str] | None = None, check_intervals: dict[str, int] | None = None,
-                 mail_fn: Callable[[str, dict[str, Any]], Any] | None = None) -> None:
+                 mail_fn: Callable[[str, dict[str, Any]], Any] | None = None, check_hosts: Any = None) -> None:
     """Rounds until `stop` (or one with `once`): check (each check type when its interval has passed on a
-    host, with `check_intervals`; all of them every round without), project, evaluate the watches."""
+    host, with `check_intervals`; all of them every round without; by the workers with `check_hosts`),
+    project, evaluate the watches."""
     from graphmodel.projector import Projector
     from ingest.monitoring.runner import Monitor
     from queries.watches import evaluate_watches
 
-    monitor = Monitor(database, environment, transport, intervals=check_intervals)
+    monitor = Monitor(database, environment, transport, intervals=check_intervals, check_hosts=check_hosts)
     while not stop.is_set():
         started = time.monotonic()
         result = monitor.round(hosts)
@@ -63,9 +64,14 @@ def _stop_on_signals() -> threading.Event:
 @click.option("--check-interval", "check_interval", multiple=True, metavar="CHECK=S",
               help="Seconds between two runs of a check type on a host (repeatable; also "
                    "CALIPSO_MONITOR_CHECK_INTERVALS); e.g. link_state=30. Default 60 s each.")
+@click.option("--workers", is_flag=True,
+              help="Hand each round's hosts to the `calipso worker`s: one calipso.monitor_hosts task per host batch "
+                   "(the results are written here).")
+@click.option("--hosts-per-task", default=50, show_default=True, type=click.IntRange(1, 100000), metavar="N",
+              help="Hosts per task with --workers.")
 @format_option
 def monitor(environment: str, once: bool, interval_s: float | None, check_interval: tuple[str, ...],
-            output_format: str) -> None:
+            workers: bool, hosts_per_task: int, output_format: str) -> None:
     """Monitor ENVIRONMENT: each round runs the checks of graphmodel/checks.py that are due on every host
     (one SSH session and one batched command line per host; a check runs when its interval has passed
     there), sets status, status_text and status_since on objects and links (with history and the changes
@@ -91,6 +97,13 @@ def monitor(environment: str, once: bool, interval_s: float | None, check_interv
         config = environment_store(stores).decrypt(environment)
         migration_runner.apply_mongo(stores.mongo)
         transport = environment_transport(config, stores.mongo)
+        check_hosts = None
+        if workers:
+            from ingest.tasks import task_queue, worker_checks, workers_alive
+
+            if not workers_alive(stores.mongo):
+                raise CalipsoError(f"--workers: no `calipso worker` is alive on queue {task_queue(settings)}")
+            check_hosts = worker_checks(settings, environment, hosts_per_task)
 
         def report(result: Any, events: list[Any]) -> None:
             summary = result.summary()
@@ -121,7 +134,7 @@ def monitor(environment: str, once: bool, interval_s: float | None, check_interv
 
         try:
             monitor_loop(stores.mongo, stores.neo4j, environment, transport, tick, once, stop, report,
-                         check_intervals=intervals, mail_fn=mail_fn)
+                         check_intervals=intervals, mail_fn=mail_fn, check_hosts=check_hosts)
         finally:
             transport.close()
 

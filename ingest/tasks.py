@@ -343,3 +343,90 @@ def queued_scan_runner(settings: Settings) -> Any:
         enqueue_scan(settings, database, scan_id, environment.name)
         return QueuedScan(scan_id, str(wait_for_scan(database, scan_id)["status"]))
     return run
+
+
+# -- monitoring rounds: a task per host batch ------------------------------------------------------------
+
+#: A monitoring batch still running after this is cut short (its hosts get `unknown` this round).
+MONITOR_SOFT_TIME_LIMIT_S = 300
+_transports: dict[tuple[int, str], tuple[str, Any]] = {}
+
+
+def _monitor_transport(stores: Stores, environment: str) -> Any:
+    """This process's monitoring transport for the environment, kept between rounds (its SSH sessions stay
+    open); made again when the environment's stored configuration changed."""
+    from ingest.monitoring.runner import environment_transport
+
+    config = EnvironmentStore.from_settings(stores.mongo, stores.settings).decrypt(environment)
+    fingerprint = config.model_dump_json()
+    key = (os.getpid(), environment)
+    kept = _transports.get(key)
+    if kept is None or kept[0] != fingerprint:
+        if kept is not None:
+            kept[1].close()
+        _transports[key] = (fingerprint, environment_transport(config, stores.mongo))
+    return _transports[key][1]
+
+
+@app.task(bind=True, name="calipso.monitor_hosts", ignore_result=False, autoretry_for=TRANSIENT, retry_backoff=True,
+          retry_backoff_max=10, max_retries=3, soft_time_limit=MONITOR_SOFT_TIME_LIMIT_S,
+          time_limit=MONITOR_SOFT_TIME_LIMIT_S + 60)
+def monitor_hosts_task(self: Any, environment: str, hosts: list[str], round_number: int, due: dict[str, list[str]],
+                       counters: dict[str, dict[str, dict[str, int]]]) -> list[dict[str, Any]]:
+    """Check one batch of a monitoring round's hosts (`calipso monitor --workers` enqueues one per batch) and
+    return each host's cost and results; the round's coordinator writes them."""
+    import dataclasses
+
+    from ingest.monitoring.runner import check_batch
+
+    stores = _process_stores()
+    identity = _worker_identity()
+    outcomes = check_batch(stores.mongo, environment, _monitor_transport(stores, environment), hosts, round_number,
+                           due, counters, checked_by=f"{identity['host']}:{identity['pid']}")
+    return [{"cost": dataclasses.asdict(cost), "results": [dataclasses.asdict(r) for r in results]}
+            for cost, results in outcomes]
+
+
+def worker_checks(settings: Settings, environment: str, batch_size: int = 50,
+                  timeout_s: float = MONITOR_SOFT_TIME_LIMIT_S + 120) -> Any:
+    """A `Monitor(check_hosts=...)` that hands each round's hosts to the workers, one `calipso.monitor_hosts`
+    task per batch of `batch_size`, and waits for their answers. A batch that fails or does not answer in
+    `timeout_s` gives its hosts `unknown` for the round (the hosts are not to blame)."""
+    from ingest.monitoring.checks import HostPlan, Result
+    from ingest.monitoring.runner import HostCost
+
+    configure(settings)
+
+    def check(plans: list[HostPlan], round_number: int) -> list[tuple[HostCost, list[Result]]]:
+        hosts = [plan.host for plan in plans]
+        batches = [hosts[start:start + batch_size] for start in range(0, len(hosts), max(1, batch_size))]
+        due = {plan.host: sorted(plan.checks) for plan in plans}
+        counters = {plan.host: plan.counters for plan in plans}
+        job = group(monitor_hosts_task.s(environment, batch, round_number, {h: due[h] for h in batch},
+                                         {h: counters[h] for h in batch}) for batch in batches
+                    ).apply_async(queue=task_queue(settings))
+        try:
+            answers: list[Any] = job.get(timeout=timeout_s, propagate=False, interval=0.1)
+        except Exception as exc:  # noqa: BLE001 - celery's TimeoutError, or the result store gone: a lost round
+            answers = [exc] * len(batches)
+        finally:
+            try:
+                job.forget()
+            except Exception:  # noqa: BLE001,S110 - results expire anyway (result_expires)
+                pass
+        by_host: dict[str, tuple[HostCost, list[Result]]] = {}
+        for batch, answer in zip(batches, answers, strict=True):
+            if isinstance(answer, list):
+                for item in answer:
+                    cost = HostCost(**item["cost"])
+                    by_host[cost.host] = (cost, [Result(**r) for r in item["results"]])
+                continue
+            why = f"its monitoring task failed: {type(answer).__name__}: {answer}"
+            for host in batch:
+                by_host[host] = (HostCost(host, 0, 0.0, 0.0, why),
+                                 [Result("object", host, "reachability", "unknown", why)])
+        missing = "its monitoring task did not check it"
+        return [by_host.get(plan.host) or (HostCost(plan.host, 0, 0.0, 0.0, missing),
+                                           [Result("object", plan.host, "reachability", "unknown", missing)])
+                for plan in plans]
+    return check

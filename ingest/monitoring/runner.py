@@ -61,6 +61,11 @@ class HostCost:
     seconds: float
     cpu_ms: float  # this process's CPU for the host: the transport, and the parsing (and the lab's hosts in-process)
     error: str | None = None
+    checked_by: str | None = None  # "host:pid" of the worker process whose task checked it (None: this process)
+
+
+#: How a round checks its plans: (plans, round number) -> each plan's cost and results, in the plans' order.
+CheckHosts = Callable[[list[HostPlan], int], list[tuple[HostCost, list[Result]]]]
 
 
 @dataclass
@@ -76,7 +81,8 @@ class RoundResult:
         bad = [c for c in self.changes if c.status != "ok"]
         return {"environment": self.environment, "hosts": len(self.hosts), "results": self.results,
                 "changes": len(self.changes), "degraded": len(bad), "seconds": round(self.seconds, 3),
-                "unreachable_hosts": sorted(h.host for h in self.hosts if h.error)}
+                "unreachable_hosts": sorted(h.host for h in self.hosts if h.error),
+                "checked_by": sorted({h.checked_by for h in self.hosts if h.checked_by})}
 
 
 def load_plans(database: Database, environment: str, hosts: Iterable[str] | None = None,
@@ -111,8 +117,12 @@ class Monitor:
 
     def __init__(self, database: Database, environment: str, transport: Transport, concurrency: int = 8,
                  clock: Callable[[], datetime] = utcnow, intervals: dict[str, int] | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, check_hosts: CheckHosts | None = None) -> None:
+        """`check_hosts` runs the hosts' checks elsewhere (e.g. `ingest.tasks.worker_checks`: Celery tasks per
+        host batch); without it they run here, `concurrency` hosts at once. Either way the results are
+        written here, through the inventory writer."""
         self.db = database
+        self.check_hosts = check_hosts if check_hosts is not None else self._check_here
         self.environment = environment
         self.transport = transport
         self.concurrency = max(1, concurrency)
@@ -137,13 +147,13 @@ class Monitor:
         started = time.monotonic()
         now = self.monotonic()
         result = RoundResult(self.environment, self.clock())
-        plans = [plan for plan in load_plans(self.db, self.environment, hosts, self.rounds,
+        round_number = self.rounds
+        plans = [plan for plan in load_plans(self.db, self.environment, hosts, round_number,
                                              lambda host: self.due(host, now)) if plan.checks]
         self.rounds += 1
         for plan in plans:
             plan.counters = self._counters.get(plan.host, {})
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="monitor") as pool:
-            outcomes = list(pool.map(self._check_host, plans))
+        outcomes = self.check_hosts(plans, round_number) if plans else []
         found: list[Result] = []
         for plan, (cost, results) in zip(plans, outcomes, strict=True):
             result.hosts.append(cost)
@@ -175,6 +185,10 @@ class Monitor:
             self._last_run.update({(plan.host, name): now for name in plan.checks})
         return [found for items in latest.values() for found in items]
 
+    def _check_here(self, plans: list[HostPlan], round_number: int) -> list[tuple[HostCost, list[Result]]]:
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="monitor") as pool:
+            return list(pool.map(self._check_host, plans))
+
     def _check_host(self, plan: HostPlan) -> tuple[HostCost, list[Result]]:
         started, cpu = time.monotonic(), time.thread_time()
         prepare = getattr(self.transport, "prepare", None)  # BatchTransport: sudo and translation per section
@@ -193,6 +207,23 @@ class Monitor:
         cost = HostCost(plan.host, len(plan.sections), time.monotonic() - started,
                         (time.thread_time() - cpu) * 1000, error)
         return cost, results
+
+
+def check_batch(database: Database, environment: str, transport: Transport, hosts: list[str], round_number: int,
+                due: dict[str, list[str]], counters: dict[str, dict[str, dict[str, int]]], concurrency: int = 8,
+                checked_by: str | None = None) -> list[tuple[HostCost, list[Result]]]:
+    """Run one batch of a round's hosts (a worker's `calipso.monitor_hosts` task): the plans made from the
+    inventory as the round's coordinator made them (its due checks and last error counters per host), checked
+    `concurrency` at once. Nothing is written: the coordinator writes the results."""
+    plans = [plan for plan in load_plans(database, environment, hosts, round_number,
+                                         lambda host: frozenset(due.get(host, ()))) if plan.checks]
+    for plan in plans:
+        plan.counters = counters.get(plan.host, {})
+    checker = Monitor(database, environment, transport, concurrency)
+    outcomes = checker._check_here(plans, round_number)
+    for cost, _ in outcomes:
+        cost.checked_by = checked_by
+    return outcomes
 
 
 def apply_verdicts(database: Database, environment: str, found: list[Verdict],
