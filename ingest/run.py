@@ -279,15 +279,16 @@ class FetchFailed(TransportError):
 
 def write_fetched_scan(database: Database, environment: Environment, scan_id: str, recording: Recording,
                        errors: dict[str, str], error_commands: dict[str, str | None],
-                       progress: Progress = _quiet) -> ScanResult:
+                       timings: dict[str, float] | None = None, progress: Progress = _quiet) -> ScanResult:
     """The one writer of a scan whose hosts were fetched by host batch tasks: the scanner run on what they
     recorded (`recording`: the OpenStack read and each host's answers; `errors`: hosts that stopped), so
-    the documents, messages, host errors and kept outputs are those the scan would have made in one process."""
+    the documents, messages, host errors and kept outputs are those the scan would have made in one process.
+    `timings`: the phases measured by the tasks (OpenStack read, host fetch), recorded as the scan's."""
     recorder = ScanRecorder()
     scanner = Scanner(database, environment.name, _already_read(recording.openstack, lambda docs: None,
                                                                 recorder.record_openstack),
                       RecordingTransport(StagedTransport(recording, errors, error_commands), recorder), fetch_host,
-                      environment.cli.concurrency, uplinks=environment.uplinks)
+                      environment.cli.concurrency, uplinks=environment.uplinks, fetched_elsewhere=timings)
     try:
         return scanner.scan(progress, scan_id=scan_id)
     finally:

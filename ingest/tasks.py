@@ -265,13 +265,10 @@ def write_scan_task(self: Any, batches: list[dict[str, Any]], scan_id: str, envi
             errors[host] = "its host batch task reported nothing (it was lost or skipped)"
     records.collection.update_one({"_id": scan_id}, {"$set": {"fetches": fetches, "writer": _worker_identity()}})
     recording = Recording(scan_id, environment, None, RawOpenStack(**_unpack(head["data"])), commands)
-    result = write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands)
     workers = {(f["worker"]["host"], f["worker"]["pid"]) for f in fetches}
     timings = {"openstack_s": head["openstack_s"], "hosts_fetch_s": writer_started - head["queued_at"],
-               "replay_s": result.timings.get("hosts_fetch_s", 0.0),
-               **{k: v for k, v in result.timings.items() if k not in ("openstack_s", "hosts_fetch_s")},
                "batches": float(len(batches)), "fetch_workers": float(len(workers))}
-    records.collection.update_one({"_id": scan_id}, {"$set": {"timings": timings}})
+    result = write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands, timings)
     staged.delete_many({"scan_id": scan_id})
     return result.status
 

@@ -1,0 +1,138 @@
+"""A scan split into host batches across 1 and across 2 `calipso worker` processes, side by side.
+
+    set -a; . tests/stack.env; set +a      # or any running stack (`calipso stack up`)
+    .venv/bin/python benchmarks/scan_workers.py --hosts 60 --vms-per-host 5 --batch 10 --workers 1,2
+
+A generated lab world is served as `calipso lab up` serves it (its OpenStack APIs on loopback, its hosts
+over SSH through the lab's jump host: one process answers for every host), added as an environment of a
+throw-away database, and scanned by `calipso worker`s: the `calipso.scan` task reads the APIs and hands
+the hosts to `calipso.fetch_hosts` tasks of `--batch` hosts, whose callback writes. The first scan
+(`warm-up`, one worker) writes the whole inventory; the compared scans find it unchanged, so they
+differ only in how the host fetch is shared. Prints, per worker count, the scan record's phases:
+OpenStack read, host fetch (from the batches' queueing to the writer's start), replay (the writer
+re-parsing the staged answers), transform, write, total; and how many workers fetched.
+The machine's load (uptime) is printed before and after: on a shared 2-core machine the lab's SSH
+process, FerretDB and the workers compete for the same cores. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from calipso.env_commands import enrol_lab_host_keys, lab_environment  # noqa: E402
+from core.environments import EnvironmentStore  # noqa: E402
+from core.services import alive  # noqa: E402
+from core.settings import get_settings, load_settings  # noqa: E402
+from core.stores import Stores  # noqa: E402
+from ingest.records import ScanRecords  # noqa: E402
+from ingest.tasks import enqueue_scan, wait_for_scan  # noqa: E402
+from lab.generate import generate_world  # noqa: E402
+from lab.service import LabService  # noqa: E402
+from lab.world import save_world  # noqa: E402
+from migrations.runner import apply_mongo  # noqa: E402
+
+CALIPSO = str(Path(sys.executable).with_name("calipso"))
+DATABASE = "calipso_bench_scan_workers"
+PHASES = ("openstack_s", "hosts_fetch_s", "replay_s", "transform_s", "write_s")
+
+
+def load() -> str:
+    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
+
+
+def start_workers(count: int, environment: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
+    workers = []
+    for number in range(count):
+        sink = (logs / f"worker-{number}.log").open("a")
+        workers.append(subprocess.Popen([CALIPSO, "worker"], env=environment, stdout=sink, stderr=sink,
+                                        start_new_session=True))
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def scan_with(count: int, stores: Stores, settings, environment: dict[str, str], name: str,  # type: ignore[no-untyped-def]
+              logs: Path) -> dict:  # type: ignore[type-arg]
+    workers = start_workers(count, environment, logs)
+    try:
+        deadline = time.monotonic() + 120
+        while {w.pid for w in workers} - {d["pid"] for d in alive(stores.mongo, "worker")}:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the workers did not start; see {logs}")
+            time.sleep(0.2)
+        scan_id = ScanRecords(stores.mongo).create(name, requested_by="benchmark")
+        begun = time.perf_counter()
+        enqueue_scan(settings, stores.mongo, scan_id, name)
+        doc = wait_for_scan(stores.mongo, scan_id, poll_s=0.2)
+        doc["wall_s"] = time.perf_counter() - begun
+        return doc
+    finally:
+        stop_workers(workers)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", type=int, default=60)
+    parser.add_argument("--vms-per-host", type=int, default=5)
+    parser.add_argument("--networks", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=10, help="hosts per calipso.fetch_hosts task")
+    parser.add_argument("--workers", default="1,2", help="worker counts to compare, e.g. 1,2")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
+
+    settings = load_settings(mongo_uri=get_settings().mongo_uri, mongo_database=DATABASE)
+    print(f"load before: {load()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="calipso-bench-") as home, Stores(settings) as stores:
+        from cryptography.fernet import Fernet
+
+        secret = Fernet.generate_key().decode()
+        lab_settings = load_settings(calipso_home=home, calipso_secret_key=secret)
+        world_file = Path(home) / "world.yaml"
+        world = generate_world(args.hosts, args.vms_per_host, args.networks, "ovs", "vxlan", seed=7)
+        save_world(world, world_file)
+        print(f"world: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.ports)} ports; "
+              f"batches of {args.batch} hosts", flush=True)
+        lab = LabService(lab_settings)
+        lab.up(world_file)
+        stores.mongo.client.drop_database(DATABASE)
+        try:
+            apply_mongo(stores.mongo)
+            name = "bench"
+            EnvironmentStore(stores.mongo, secret).add(lab_environment(name, lab_settings))
+            enrol_lab_host_keys(stores.mongo, name, lab_settings)
+            environment = {**os.environ, "CALIPSO_HOME": home, "MONGO_DATABASE": DATABASE, "CALIPSO_SECRET_KEY": secret,
+                           "CALIPSO_SCAN_HOST_BATCH": str(args.batch), "CALIPSO_LOG_LEVEL": "WARNING"}
+            logs = Path(home)
+            rows = [("warm-up (1 worker)", scan_with(1, stores, settings, environment, name, logs))]
+            rows += [(f"{count} worker{'s' if count > 1 else ''}", scan_with(count, stores, settings, environment,
+                                                                             name, logs)) for count in counts]
+        finally:
+            lab.down()
+            stores.mongo.client.drop_database(DATABASE)
+    print(f"{'':<20}" + "".join(f"{p.removesuffix('_s'):>14}" for p in PHASES) + f"{'total':>10}{'fetchers':>10}  status")
+    for label, doc in rows:
+        timings = doc.get("timings") or {}
+        print(f"{label:<20}" + "".join(f"{timings.get(p, float('nan')):>13.1f}s" for p in PHASES)
+              + f"{doc['wall_s']:>9.1f}s{int(timings.get('fetch_workers', 0)):>10}  {doc['status']}")
+    print(f"load after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
