@@ -4,36 +4,69 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from api.auth import Role
-from api.context import require
+from api.context import caller, require, require_admin
 
 ENV_PATH = "/environments/<string:env>"
 ENV_DOC = {"env": "Environment name"}
 
+#: What a method needs of its caller: a role in the route's environment (which must exist), to be an
+#: administrator, or only to be signed in (the method itself shows only what the caller may see).
+Need = Role | Literal["admin", "signed_in"]
+#: A need, or a function of the request that tells it (a role that depends on the body).
+RoleRule = Need | Callable[[], Need]
 
-def _environment_checked(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Check the caller's role in the route's environment (and that it exists) before the method runs."""
+
+def _role_checked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Check what the resource's `roles` say the request's method needs, before the method (and its
+    parameter checks) runs."""
     @functools.wraps(method)
     def checked(*args: Any, **kwargs: Any) -> Any:
         resource = method.__self__  # type: ignore[attr-defined]  # flask-restx decorates bound methods
-        require(kwargs["env"], resource.roles[request.method])
+        rule = resource.roles.get(request.method)
+        if rule is None:  # a programming error: tests/unit/api checks every resource declares its methods
+            raise RuntimeError(f"{type(resource).__name__} declares no role for {request.method}")
+        need = rule() if callable(rule) else rule
+        if need == "admin":
+            require_admin()
+        elif need == "signed_in":
+            caller()
+        else:
+            require(kwargs["env"], need)
         return method(*args, **kwargs)
     return checked
 
 
-class EnvironmentResource(Resource):
+class RoleResource(Resource):
+    """A resource whose methods' needs are declared once, in `roles` (method -> RoleRule), and checked for
+    every request before the method runs; view/edit are roles in the route's environment ({env})."""
+
+    roles: ClassVar[dict[str, RoleRule]] = {}
+    method_decorators: ClassVar[list[Callable[..., Any]]] = [_role_checked]
+
+
+class EnvironmentResource(RoleResource):
     """A resource under /environments/{env}: the caller's role in that environment is checked here,
     once, for every method: reads (GET) need view, changes need edit; a class may say otherwise in
-    `roles` (a POST that only reads)."""
+    `roles` (a POST that only reads, a role that depends on the body, an administrator's method)."""
 
-    roles: ClassVar[dict[str, Role]] = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "edit",
-                                        "PUT": "edit", "PATCH": "edit", "DELETE": "edit"}
-    method_decorators: ClassVar[list[Callable[..., Any]]] = [_environment_checked]
+    roles: ClassVar[dict[str, RoleRule]] = {"GET": "view", "HEAD": "view", "OPTIONS": "view", "POST": "edit",
+                                            "PUT": "edit", "PATCH": "edit", "DELETE": "edit"}
+
+
+def body_field(name: str) -> Any:
+    """A top-level field of the request's JSON body, or None (a body that is not a JSON object has none: its
+    method's parameter check refuses it)."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested too deeply: the parameter check says so
+        return None
+    return body.get(name) if isinstance(body, dict) else None
 
 
 class NullableString(fields.String):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import caller, context, environment_exists, mongo, require, require_admin
+from api.context import caller, context, environment_exists, mongo
 from api.errors import Conflict, NotFound
-from api.namespaces.common import page_model
+from api.namespaces.common import EnvironmentResource, RoleResource, page_model
 from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import jsonable
 from core.environments import Environment, EnvironmentExists, EnvironmentNotFound, EnvironmentStore
@@ -63,7 +63,10 @@ def _config(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @ns.route("")
-class Environments(Resource):
+class Environments(RoleResource):
+    # the list shows each caller the environments they hold a role in
+    roles = {"GET": "signed_in", "HEAD": "signed_in", "OPTIONS": "signed_in", "POST": "admin"}
+
     @ns.response(200, "the environments the caller may see", page)
     @query(ns, Param("name", "str", "Names containing this text", max_length=200), *PAGINATION)
     def get(self, args: Args) -> dict[str, Any]:
@@ -80,7 +83,6 @@ class Environments(Resource):
     @body(ns, "NewEnvironment", *NEW)
     def post(self, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Add an environment (admins only). Unknown keys in any section are refused, naming them."""
-        require_admin()
         environment = Environment.parse(_config(data))
         try:
             store().add(environment)
@@ -91,12 +93,13 @@ class Environments(Resource):
 
 @ns.route("/<string:env>")
 @ns.doc(params={"env": "Environment name"})
-class EnvironmentItem(Resource):
+class EnvironmentItem(EnvironmentResource):
+    roles = {**EnvironmentResource.roles, "PUT": "admin", "DELETE": "admin"}  # configurations: admins only
+
     @ns.response(200, "the environment", item)
     @query(ns)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """One environment, credentials masked."""
-        require(env)
         configs = {env: store().get(env).public()} if store().exists(env) else {}
         return describe(env, configs)
 
@@ -106,7 +109,6 @@ class EnvironmentItem(Resource):
     def put(self, env: str, args: Args, data: dict[str, Any]) -> dict[str, Any]:
         """Replace an environment's configuration (admins only); a credential sent as "***" keeps its
         stored value, so a document read, edited and sent back loses no secret."""
-        require_admin()
         if not store().exists(env):
             raise NotFound(f"no configured environment named {env!r}")
         updated = store().update(Environment.parse(_config(data), name=env))
@@ -117,7 +119,6 @@ class EnvironmentItem(Resource):
                                       "known host keys, grants and graph", default=False))
     def delete(self, env: str, args: Args) -> tuple[str, int]:
         """Delete an environment's configuration (admins only); with purge=true, everything kept about it."""
-        require_admin()
         if args.purge:
             if not environment_exists(env):
                 raise NotFound(f"no environment named {env!r}")

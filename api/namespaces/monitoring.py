@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from flask_restx import Namespace, Resource
+from flask_restx import Namespace
 
-from api.context import mongo, require
+from api.context import mongo
 from api.errors import BadRequest, ServiceUnavailable
-from api.namespaces.common import ENV_DOC, ENV_PATH
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
 from api.params import Args, query
 from api.serialize import jsonable
 from graphmodel.inventory import OBJECTS, WriteLockTimeout
@@ -35,11 +35,10 @@ def _body() -> Any:
 
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Summary(Resource):
+class Summary(EnvironmentResource):
     @query(ns)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Objects per monitoring status and type, the last round's cost per host."""
-        require(env)
         counts: dict[str, dict[str, int]] = {}
         for doc in mongo()[OBJECTS].find({"environment": env, "type": {"$in": list(MONITORED_TYPES)},
                                           "status_since": {"$exists": True}}, {"type": 1, "status": 1}):
@@ -52,12 +51,11 @@ class Summary(Resource):
 
 @ns.route("/sensu")
 @ns.doc(params=ENV_DOC)
-class Sensu(Resource):
+class Sensu(EnvironmentResource):
     @ns.response(200, "mapped: how many results set a status, which named nothing")
     @query(ns)
     def post(self, env: str, args: Args) -> dict[str, Any]:
         """A Sensu Go event (or a list): entity + check with status and output (edit role)."""
-        require(env, "edit")
         try:
             return intake(mongo(), env, "sensu", _body())
         except IntakeError as exc:
@@ -68,12 +66,11 @@ class Sensu(Resource):
 
 @ns.route("/collectd")
 @ns.doc(params=ENV_DOC)
-class Collectd(Resource):
+class Collectd(EnvironmentResource):
     @ns.response(200, "mapped: how many results set a status, which named nothing")
     @query(ns)
     def post(self, env: str, args: Args) -> dict[str, Any]:
         """collectd write_http JSON: value lists and notifications (ovs_events, ping, interface...) (edit role)."""
-        require(env, "edit")
         try:
             return intake(mongo(), env, "collectd", _body())
         except IntakeError as exc:

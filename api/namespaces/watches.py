@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_restx import Namespace, Resource, fields
+from flask_restx import Namespace, fields
 
-from api.context import context, mongo, require
+from api.context import caller, context, mongo
 from api.errors import BadRequest, Forbidden, NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, Need, body_field, page_model
 from api.params import PAGINATION, Args, Param, body, query
 from api.serialize import jsonable, with_id
 from queries.datapath import AnalysisError
@@ -52,14 +52,21 @@ def _shown(doc: dict[str, Any]) -> dict[str, Any]:
     return jsonable(with_id({k: v for k, v in doc.items() if k != "hops"}))
 
 
+def _new_watch_role() -> Need:
+    """Watching needs only view; a webhook or an e-mail address makes the server send to a destination of the
+    caller's choosing: only for those trusted to change the environment, not for every reader."""
+    return "edit" if body_field("webhook") or body_field("email") else "view"
+
+
 @ns.route("")
 @ns.doc(params=ENV_DOC)
-class Watches(Resource):
+class Watches(EnvironmentResource):
+    roles = {**EnvironmentResource.roles, "POST": _new_watch_role}
+
     @ns.response(200, "the environment's watches", page)
     @query(ns, *PAGINATION)
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """The environment's watches, oldest first."""
-        require(env)
         window = args.page
         docs = WatchStore(mongo()).list(env)
         return window.wrap([_shown(d) for d in docs[window.skip:window.skip + window.page_size]], len(docs))
@@ -70,9 +77,7 @@ class Watches(Resource):
     def post(self, env: str, args: Args, data: dict[str, Any]) -> tuple[dict[str, Any], int]:
         """Watch VMs' paths (view role; with a webhook or an e-mail address, edit role): the webhook is called
         and the address mailed when a hop degrades and when all recover."""
-        # A webhook or an address makes the server send to a destination of the caller's choosing: only for
-        # those trusted to change the environment, not for every reader.
-        principal = require(env, "edit" if data["webhook"] or data.get("email") else "view")
+        principal = caller()
         try:
             doc = make_watch(mongo(), context().stores.neo4j, env, data["focal"], data["webhook"], principal.user,
                              email=data.get("email"), settings=context().settings)
@@ -93,12 +98,13 @@ def watch_of(env: str, watch_id: str) -> dict[str, Any]:
 
 @ns.route("/<string:watch_id>")
 @ns.doc(params={**ENV_DOC, "watch_id": "Watch id"})
-class Watch(Resource):
+class Watch(EnvironmentResource):
+    roles = {**EnvironmentResource.roles, "DELETE": "view"}  # the creator may delete their own watch
+
     @ns.response(200, "the watch, its paths' health now and its last deliveries")
     @query(ns)
     def get(self, env: str, watch_id: str, args: Args) -> dict[str, Any]:
         """One watch: its state, each focal VM's path with every hop's status, its recent webhook deliveries."""
-        require(env)
         doc = watch_of(env, watch_id)
         try:
             paths = [{"focal": p.focal, "name": p.name, "status": p.status, "hops": [vars(h) for h in p.hops]}
@@ -112,7 +118,7 @@ class Watch(Resource):
     @query(ns)
     def delete(self, env: str, watch_id: str, args: Args) -> tuple[str, int]:
         """Stop a watch (view role: the creator or anyone who may edit the environment)."""
-        principal = require(env)
+        principal = caller()
         doc = watch_of(env, watch_id)
         if doc.get("created_by") != principal.user and not principal.can(env, "edit"):
             raise Forbidden(f"watch {watch_id!r} belongs to {doc.get('created_by')!r}: only they or an editor "
