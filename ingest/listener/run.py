@@ -4,7 +4,8 @@ rescans wired from the environment's configuration (credentials revealed, never 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pymongo.database import Database
 
@@ -15,7 +16,10 @@ from ingest.listener.consumer import Listener, Say
 from ingest.records import ScanRecords
 from ingest.run import CLOUD_ERRORS, CloudUnavailable, openstack_connection, scan_environment
 from ingest.scanner import ScanResult
+from ingest.sources.openstack.fetch import RawOpenStack, fetch_host_openstack
 from ingest.transport import Transport
+
+Read = TypeVar("Read")
 
 
 class CloudReader:
@@ -28,17 +32,24 @@ class CloudReader:
         self._lock = threading.Lock()
 
     def network(self, network_id: str) -> tuple[Document, list[Document]] | None:
+        return self._read(f"network {network_id}", lambda connection: network_reader(connection)(network_id))
+
+    def host(self, host: str) -> RawOpenStack:
+        """What the APIs say about one host, every request filtered to it (fetch_host_openstack)."""
+        return self._read(f"host {host}", lambda connection: fetch_host_openstack(
+            connection, self.environment.openstack.region, host))
+
+    def _read(self, what: str, read: Callable[[Any], Read]) -> Read:
         with self._lock:
             try:
                 if self._connection is None:
                     self._connection = openstack_connection(self.environment)
-                return network_reader(self._connection)(network_id)
+                return read(self._connection)
             except CLOUD_ERRORS as exc:
                 self.close()
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-                raise CloudUnavailable(redact(f"environment {self.environment.name!r}: cannot read network "
-                                              f"{network_id} from {self.environment.openstack.auth_url}: {first}")) \
-                    from None
+                raise CloudUnavailable(redact(f"environment {self.environment.name!r}: cannot read {what} "
+                                              f"from {self.environment.openstack.auth_url}: {first}")) from None
 
     def close(self) -> None:
         if self._connection is not None:
@@ -56,8 +67,12 @@ def build_listener(database: Database, environment: Environment, window_s: float
     cloud = CloudReader(environment)
 
     def refresh_host(host: str) -> ScanResult:
+        # Only this host's OpenStack resources and its commands: a refresh costs the same in a cloud of
+        # any size (a whole scan_environment read every API for one host).
+        raw = cloud.host(host)
         scan_id = ScanRecords(database).create(environment.name, scope=host, requested_by="listener")
-        return scan_environment(database, environment, object_id=host, scan_id=scan_id, transport=transport)
+        return scan_environment(database, environment, object_id=host, scan_id=scan_id, transport=transport,
+                                openstack_raw=raw)
 
     return Listener(database, environment, InventoryApplier(database, environment.name, cloud.network),
                     refresh_host, window_s=window_s, say=say or (lambda line: None))
