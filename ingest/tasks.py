@@ -144,7 +144,6 @@ FETCH_HARD_TIME_LIMIT_S = FETCH_SOFT_TIME_LIMIT_S + 120
 def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int) -> str:
     """Read the OpenStack APIs, then scan in process (hosts fit one batch) or hand the hosts to a chord of
     `calipso.fetch_hosts` tasks whose callback `calipso.scan_write` writes. Returns the status so far."""
-    from ingest.recording import _pack
     from ingest.run import host_roles, read_openstack_raw, scan_environment
 
     records = ScanRecords(stores.mongo)
@@ -163,21 +162,43 @@ def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int)
     hosts = sorted(d["id"] for d in docs if d["type"] == "host")
     if len(hosts) <= batch_size:
         return scan_environment(stores.mongo, config, scan_id=scan_id, openstack_raw=raw).status
-    import dataclasses
-
     roles = host_roles(docs)
     batches = [hosts[start:start + batch_size] for start in range(0, len(hosts), batch_size)]
-    stores.mongo[SCAN_FETCHES].replace_one(
-        {"_id": f"{scan_id}/openstack"},
-        {"scan_id": scan_id, "part": "openstack", "data": _pack(dataclasses.asdict(raw)), "hosts": hosts,
-         "openstack_s": time.perf_counter() - started, "queued_at": time.time()}, upsert=True)
+    stage_openstack(stores.mongo, scan_id, raw, hosts, time.perf_counter() - started)
     header = group(fetch_hosts_task.s(scan_id, config.name, batch, {h: roles.get(h, []) for h in batch}, number)
                    for number, batch in enumerate(batches))
-    chord(header)(write_scan_task.s(scan_id, config.name))
+    chord(header)(scan_writer(scan_id, config.name))
     stores.mongo["scans"].update_one({"_id": scan_id}, {"$set": {"split": {
         "batches": len(batches), "batch_size": batch_size, "hosts": len(hosts)}}})
     log.info("scan %s: %d hosts handed to %d host batch tasks", scan_id, len(hosts), len(batches))
     return "running"
+
+
+def stage_openstack(database: Database, scan_id: str, raw: Any, hosts: list[str], seconds: float) -> None:
+    """Leave a split scan's OpenStack read (a RawOpenStack) and its hosts for the writer."""
+    import dataclasses
+
+    from ingest.recording import _pack
+
+    database[SCAN_FETCHES].replace_one(
+        {"_id": f"{scan_id}/openstack"},
+        {"scan_id": scan_id, "part": "openstack", "data": _pack(dataclasses.asdict(raw)), "hosts": hosts,
+         "openstack_s": seconds, "queued_at": time.time()}, upsert=True)
+
+
+def scan_writer(scan_id: str, environment: str) -> Any:
+    """The chord's callback: the writer, which also runs when a batch task failed outright."""
+    return write_scan_task.s(scan_id, environment).on_error(scan_batches_failed_task.s(scan_id, environment))
+
+
+@app.task(name="calipso.scan_batches_failed")
+def scan_batches_failed_task(request: Any, exc: BaseException, traceback: Any, scan_id: str,
+                             environment: str) -> None:
+    """The writer's error callback. Celery runs the chord's callback only when every batch task succeeded;
+    one that failed outright (its hard time limit, its retries used up) would leave the scan running for
+    ever. The writer is queued anyway: the failed batch left nothing staged, so its hosts are host errors."""
+    log.warning("scan %s: a host batch task failed (%s); writing what the others read", scan_id, exc)
+    write_scan_task.apply_async(args=[[], scan_id, environment])
 
 
 @app.task(bind=True, name="calipso.fetch_hosts", ignore_result=False, autoretry_for=TRANSIENT, retry_backoff=True,

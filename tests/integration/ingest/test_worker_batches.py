@@ -183,3 +183,47 @@ def test_a_scan_split_into_host_batches_across_two_workers_equals_the_in_process
             worker.stop()
         delete_task_queue(settings, mongo_db.name)
     assert all(d["status"] in FINISHED for d in mongo_db["scans"].find({"environment": env_name}))
+
+
+def test_a_host_batch_task_that_fails_outright_makes_its_hosts_host_errors_not_a_lost_scan(  # type: ignore[no-untyped-def]
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
+    """Celery runs a chord's callback only when every header task succeeded: a batch task that fails
+    outright (here: a host name that is not a string breaks it past its own error handling) must still end
+    in the writer; the hosts no batch reported are host errors."""
+    from celery import chord
+
+    from ingest.run import host_roles, read_openstack_raw
+    from ingest.tasks import configure, fetch_hosts_task, scan_writer, stage_openstack
+
+    apply_mongo(mongo_db)
+    store = EnvironmentStore(mongo_db, six_host_lab.secret_key)
+    store.add(lab_environment(env_name, six_host_lab.settings))
+    enrol_lab_host_keys(mongo_db, env_name, six_host_lab.settings)
+    raw, docs = read_openstack_raw(store.decrypt(env_name))
+    hosts = sorted(d["id"] for d in docs if d["type"] == "host")
+    good, lost = hosts[:3], hosts[3:]
+    records = ScanRecords(mongo_db)
+    scan_id = records.create(env_name, requested_by="test")
+    records.start(scan_id)
+    stage_openstack(mongo_db, scan_id, raw, hosts, 0.0)
+
+    worker = Worker(six_host_lab, mongo_db.name, tmp_path / "worker.log", batch=3)
+    try:
+        wait_for("the worker's heartbeat", lambda: worker.process.pid in live_workers(mongo_db), log=worker.log)
+        configure(load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
+                                mongo_database=mongo_db.name))
+        roles = host_roles(docs)
+        chord([fetch_hosts_task.s(scan_id, env_name, good, {h: roles[h] for h in good}, 0),
+               fetch_hosts_task.s(scan_id, env_name, [{"not": "a host name"}], {}, 1)])(scan_writer(scan_id, env_name))
+        done = wait_for("the scan ends", lambda: (d := records.get(scan_id)) and d["status"] in FINISHED and d,
+                        log=worker.log)
+    finally:
+        worker.stop()
+        delete_task_queue(settings, mongo_db.name)
+    assert done["status"] == "completed_with_errors", (done.get("errors"), worker.log())
+    assert "a host batch task failed" in worker.log()  # the writer came through the chord's error callback
+    assert sorted(e.split(":", 1)[0] for e in done["errors"]) == lost, done["errors"]
+    assert all("its host batch task reported nothing" in e for e in done["errors"])
+    assert sorted(f["host"] for f in done["fetches"]) == good
+    written = {d["host"] for d in mongo_db[OBJECTS].find({"environment": env_name, "type": "host_pnic"}, {"host": 1})}
+    assert written == set(good)  # what the batch that ran read is written; the lost hosts' NICs were never seen
