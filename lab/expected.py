@@ -115,9 +115,16 @@ def uplink_chain(world: World, host: Host, port: Port) -> list[str]:
         return [vnic, vconnector_id(host.name, brq), *member, *otep, pnic]
     if mechanism == "vpp":
         return [vnic, vconnector_id(host.name, f"bd-{network.segmentation_id or 1}"), vedge, *otep, pnic]
-    # SR-IOV: the VM's port is a VF of the NIC (numbered in the order of the host's direct ports)
+    return [vnic, port_vf(world, host, port), pnic]  # SR-IOV: the VM's port is a VF of the NIC
+
+
+def port_vf(world: World, host: Host, port: Port) -> str:
+    """The SR-IOV VF a direct port is, by its id: on the NIC for tenant traffic, numbered in the order of the
+    host's direct ports (as lab/truth.py states the VFs)."""
     direct = [p.id for p in world.ports if p.binding_host == host.name and p.vnic_type == "direct"]
-    return [vnic, vf_id(host.name, _data_uplink(host), direct.index(port.id)), pnic]
+    if port.id not in direct:
+        raise WorldError(f"port {port.id} is not an SR-IOV (direct) port of host {host.name}")
+    return vf_id(host.name, _data_uplink(host), direct.index(port.id))
 
 
 def _instance(world: World, vm: str) -> Instance:

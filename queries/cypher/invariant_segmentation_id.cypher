@@ -10,7 +10,7 @@ CALL {
   WHERE r.segmentation_id IS NOT NULL AND n.segmentation_id IS NOT NULL AND r.segmentation_id <> n.segmentation_id
   RETURN [p.id, n.id] AS objects, p.host AS host,
          p.id + ' carries network ' + coalesce(n.name, n.id) + ' as segment ' + toString(r.segmentation_id)
-         + ' but its segmentation id is ' + toString(n.segmentation_id) AS evidence
+         + ' but its segmentation id is ' + toString(n.segmentation_id) AS evidence, [] AS blamed
   UNION
   UNWIND $hosts AS host
   MATCH (o:Object {env: $env, host: host, type: 'otep'})-[r:OTEP_VCONNECTOR]->(c:Vconnector)
@@ -18,7 +18,7 @@ CALL {
     AND r.segmentation_id IS NOT NULL AND n.segmentation_id IS NOT NULL AND r.segmentation_id <> n.segmentation_id
   RETURN [c.id, o.id, n.id] AS objects, c.host AS host,
          c.name + ' tunnels network ' + coalesce(n.name, n.id) + ' with VNI ' + toString(r.segmentation_id)
-         + ' but its segmentation id is ' + toString(n.segmentation_id) AS evidence
+         + ' but its segmentation id is ' + toString(n.segmentation_id) AS evidence, [] AS blamed
   UNION
   UNWIND $hosts AS host
   MATCH (c:Object {env: $env, host: host, type: 'vconnector'})-[r:VCONNECTOR_HOST_PNIC]->(p:HostPnic)
@@ -26,17 +26,17 @@ CALL {
     AND n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
   RETURN [c.id, p.id, n.id] AS objects, c.host AS host,
          c.name + ' leaves through ' + p.name + ' on VLAN ' + toString(r.vlan_tag) + ' but network '
-         + coalesce(n.name, n.id) + ' is VLAN ' + toString(n.segmentation_id) AS evidence
+         + coalesce(n.name, n.id) + ' is VLAN ' + toString(n.segmentation_id) AS evidence, [] AS blamed
   UNION
   UNWIND $hosts AS host
   MATCH (v:Object {env: $env, host: host, type: 'vnic'})-[r:VNIC_VEDGE]->(e:Vedge {mechanism: 'sriov'})
   MATCH (n:Object {uid: $env + '|' + r.network}) WHERE n:Network
     AND n.network_type = 'vlan' AND r.vlan_tag IS NOT NULL AND r.vlan_tag <> n.segmentation_id
-  // the VF holds the VLAN (ip link set <PF> vf <n> vlan <id>): named first where the scan made it an object
+  // the VF holds the VLAN (ip link set <PF> vf <n> vlan <id>): blamed where the scan made it an object
   OPTIONAL MATCH (v)-[:VNIC_VF]->(f:Vf)
   RETURN [x IN [f.id, v.id, e.id, n.id] WHERE x IS NOT NULL] AS objects, v.host AS host,
          coalesce(f.name, 'the VF') + ' of ' + v.name + ' is on VLAN ' + toString(r.vlan_tag) + ' but network '
-         + coalesce(n.name, n.id) + ' is VLAN ' + toString(n.segmentation_id) AS evidence
+         + coalesce(n.name, n.id) + ' is VLAN ' + toString(n.segmentation_id) AS evidence, [x IN [f.id] WHERE x IS NOT NULL] AS blamed
   UNION
   UNWIND $hosts AS host
   MATCH (:Object {env: $env, host: host, type: 'host_pnic'})-[:HOST_PNIC_NETWORK]->(carried:Network)
@@ -47,7 +47,7 @@ CALL {
   WHERE size(ids) > 1
   RETURN [n.id] + nics AS objects, null AS host,
          'network ' + coalesce(n.name, n.id) + ' is carried with different segmentation ids on different hosts: '
-         + reduce(s = '', i IN ids | s + CASE WHEN s = '' THEN '' ELSE ', ' END + toString(i)) AS evidence
+         + reduce(s = '', i IN ids | s + CASE WHEN s = '' THEN '' ELSE ', ' END + toString(i)) AS evidence, [] AS blamed
 }
-RETURN objects, evidence, host, 'error' AS severity
+RETURN objects, evidence, host, 'error' AS severity, blamed
 ORDER BY host, objects
