@@ -1,5 +1,6 @@
-"""An SR-IOV VM's VF on the analyses, after a scan of the lab (issue 12): the path walks vNIC -> VF -> PF,
-taking the VF down cuts its VM only, and a VF forced down or given the wrong VLAN is the suspect RCA names
+"""An SR-IOV VM's VF on the analyses, after a scan of the lab (issue 12): the path walks vNIC -> VF -> PF
+(tests/integration/queries/test_rca_path.py, by lab.expected), so does the VM's clique; taking the VF down
+cuts its VM only, and a VF forced down or given the wrong VLAN is the suspect RCA names
 first and the object the segmentation invariant blames."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from lab.expected import port_vf
 from lab.faults import inject_fault
 from lab.generate import generate_world
 from lab.world import World
+from queries.clique import clique
 from queries.impact import impact
 from queries.invariants import invariants
 from queries.rca import rca
@@ -26,6 +28,13 @@ def test_a_vf_is_on_its_vms_way_out_and_only_its(mongo_db, neo4j_driver, env_nam
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     port = world.port(port_id)
     vf = port_vf(world, world.host(port.binding_host), port)
+    pf = vf.rsplit("/", 1)[0]
+    found = clique(neo4j_driver, mongo_db, env_name, vm)
+    assert found.clique_type == "instance-sriov"
+    hops = {(link["source"], link["target"]) for link in found.links}
+    vnic = f"{port.binding_host}/{port.mac_address}"
+    assert {(vnic, vf), (vf, pf)} <= hops
+    assert not {n["id"] for n in found.nodes if n["type"] == "vf"} - {vf}  # not its neighbours' VFs
     result = impact(neo4j_driver, env_name, [vf])
     assert result.ids("down") == [vm]  # its neighbour on the same PF keeps its own VF
     assert any(vf in a.cause for a in result.affected)
