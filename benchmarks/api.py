@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
@@ -67,12 +68,26 @@ def measure(session: requests.Session, url: str, params: dict, count: int) -> li
     return timings
 
 
+def concurrently(token: str, url: str, params: dict, count: int, clients: int) -> list[float]:  # type: ignore[type-arg]
+    """`count` requests shared by `clients` threads, each with a session of its own; every latency."""
+    def client(share: int) -> list[float]:
+        with requests.Session() as own:
+            own.headers["Authorization"] = f"Bearer {token}"
+            return measure(own, url, params, share)
+    shares = [count // clients + (1 if i < count % clients else 0) for i in range(clients)]
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        return [t for timings in pool.map(client, shares) for t in timings]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--vms-per-host", type=int, default=10)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=1,
+                        help="concurrent clients, each with its own connection, sharing the --requests")
+    parser.add_argument("--only", default="", help="measure only the endpoints whose label contains this")
     args = parser.parse_args()
 
     base = get_settings()
@@ -106,10 +121,12 @@ def main() -> None:
             ("tree, top level", f"{env}/tree", {}),
         ]
         print(f"{'endpoint':34} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  ({args.requests} requests each, "
-              f"waitress {args.threads} threads)")
+              f"{args.clients} client(s), waitress {args.threads} threads)")
         for label, url, params in cases:
+            if args.only not in label:
+                continue
             measure(session, url, params, 3)  # warm-up
-            timings = sorted(measure(session, url, params, args.requests))
+            timings = sorted(concurrently(token, url, params, args.requests, args.clients))
             p95 = timings[min(len(timings) - 1, int(len(timings) * 0.95))]
             print(f"{label:34} {statistics.median(timings):8.1f} {p95:8.1f} {timings[-1]:8.1f}")
     finally:
