@@ -51,6 +51,9 @@ def private_server(settings: Settings, home: Path, name: str) -> Iterator[tuple[
                          rabbitmq_dist_port=str(free_port()), epmd_port=str(free_port()))
     elif name == "ferretdb":
         overrides["mongo_uri"] = f"mongodb://127.0.0.1:{free_port()}/"
+        # SQLite whatever the suite's backend: this FerretDB is stopped and started, its storage is not the point
+        # (a PostgreSQL of its own could not run under pytest's tmp_path, which only root may enter).
+        overrides["calipso_ferretdb_backend"] = "sqlite"
         # The test stack's build of FerretDB, copied with its time: built again only if its sources are newer.
         (home / "bin").mkdir(parents=True, exist_ok=True)
         shutil.copy2(settings.home / "bin" / "calipso-ferretdb", home / "bin" / "calipso-ferretdb")

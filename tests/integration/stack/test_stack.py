@@ -2,6 +2,7 @@ import json
 import socket
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import kombu
 import ldap3
@@ -20,12 +21,16 @@ def test_status_json_shows_every_server_up_with_its_ports(local_stack: Stack, se
     result = CliRunner().invoke(main, ["stack", "status", "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in json.loads(result.output)}
-    assert set(rows) == {"neo4j", "ferretdb", "rabbitmq", "slapd"}
+    # The ports of the settings the suite runs with (tests/stack.env, or CALIPSO_TEST_STACK_ENV's file).
+    with_postgresql = settings.ferretdb_backend == "postgresql"
+    assert set(rows) == {"neo4j", "ferretdb", "rabbitmq", "slapd"} | ({"postgresql"} if with_postgresql else set())
     assert all(row["running"] and row["ready"] and row["pid"] for row in rows.values())
-    assert rows["neo4j"]["ports"] == {"bolt": 7688, "http": 7475}
-    assert rows["ferretdb"]["ports"] == {"mongodb": 27018}
-    assert rows["rabbitmq"]["ports"]["amqp"] == 5673
-    assert rows["slapd"]["ports"] == {"ldap": 3891}
+    assert rows["neo4j"]["ports"] == {"bolt": urlsplit(settings.neo4j_uri).port, "http": settings.neo4j_http_port}
+    assert rows["ferretdb"]["ports"] == {"mongodb": settings.mongo_address[1]}
+    assert rows["rabbitmq"]["ports"]["amqp"] == urlsplit(settings.amqp_url).port
+    assert rows["slapd"]["ports"] == {"ldap": urlsplit(settings.ldap_url).port}
+    if with_postgresql:
+        assert rows["postgresql"]["ports"] == {"postgresql": settings.postgres_port}
 
 
 def test_up_again_starts_nothing(local_stack: Stack) -> None:
