@@ -170,19 +170,7 @@ def scale(hosts: int, vms_per_host: int, seed: int) -> None:
     from ingest.monitoring.checks import evaluate, plan_host, verdicts
 
     world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", "vxlan", seed=seed)
-    truth = compute_truth(world)
-    objects = [{"id": o.id, "type": o.type, "name": o.name, "host": o.host, **o.attributes}
-               for o in truth.objects.values()]
-    links = [{"link_type": link.link_type, "source_id": link.source_id, "target_id": link.target_id,
-              **link.attributes} for link in truth.links.values()]
-    # The truth names what exists; what a scan reads on top (a tunnel endpoint's peers, an agent's binary):
-    tunnel_ips = {h.name: h.tunnel_ip for h in world.hosts if h.tunnel_ip}
-    binaries = {a.id: a.binary for a in world.agents}
-    for doc in objects:
-        if doc["type"] == "otep":
-            doc["remote_ips"] = sorted(ip for name, ip in tunnel_ips.items() if name != doc["host"])
-        elif doc["type"] == "network_agent":
-            doc["binary"] = binaries.get(doc["id"])
+    objects, links = truth_documents(world)
     networks = {d["id"]: d for d in objects if d["type"] == "network"}
     by_host: dict[str, list[dict[str, Any]]] = {}
     for doc in objects:
@@ -204,12 +192,110 @@ def scale(hosts: int, vms_per_host: int, seed: int) -> None:
         cpu = [d[1] for d in done]
         print(f"  {hosts}-host world, {label}: checks of {len(done)} hosts in {seconds:.1f} s "
               f"({sum(d[2] for d in done)} results; per host {statistics.mean(d[0] for d in done):.1f} commands, "
-              f"CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f})")
+              f"CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f})", flush=True)
     sample = [v for host in sorted(by_host)[:1] for v in verdicts(evaluate(
         plan_host(host, by_host[host], links, networks),
         transport.run(host, plan_host(host, by_host[host], links, networks).command).stdout))]
     print(f"  (a host's verdicts, e.g. {sorted(by_host)[0]}: {len(sample)}, "
           f"{sum(1 for v in sample if v.status != 'ok')} not ok)")
+
+
+def truth_documents(world: World) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The objects and links a scan of `world` would store, from its ground truth (what monitoring reads)."""
+    truth = compute_truth(world)
+    objects = [{"id": o.id, "type": o.type, "name": o.name, "host": o.host, **o.attributes}
+               for o in truth.objects.values()]
+    links = [{"link_type": link.link_type, "source_id": link.source_id, "target_id": link.target_id,
+              **link.attributes} for link in truth.links.values()]
+    # The truth names what exists; what a scan reads on top (a tunnel endpoint's peers, an agent's binary):
+    tunnel_ips = {h.name: h.tunnel_ip for h in world.hosts if h.tunnel_ip}
+    binaries = {a.id: a.binary for a in world.agents}
+    for doc in objects:
+        if doc["type"] == "otep":
+            doc["remote_ips"] = sorted(ip for name, ip in tunnel_ips.items() if name != doc["host"])
+        elif doc["type"] == "network_agent":
+            doc["binary"] = binaries.get(doc["id"])
+    return objects, links
+
+
+def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, counts: list[int], batch: int) -> None:
+    """The check phase of a round on a `hosts`-host world by `calipso worker`s: the world served as `calipso lab
+    up` serves it (its hosts over SSH through the lab's jump host, one process answering for all), its
+    inventory inserted from the ground truth (no history: only what monitoring reads), and each round's
+    hosts handed out as `calipso.monitor_hosts` tasks of `batch` hosts (ingest.tasks.worker_checks). Two
+    rounds per worker count (the first opens the workers' SSH sessions). Only the checks are timed: a steady
+    round writes only what changed, and writing a first round's status for every object is the inventory
+    writer's cost, measured on the small world above."""
+    import os
+    import signal
+    import subprocess
+    import tempfile
+
+    from cryptography.fernet import Fernet
+
+    from calipso.env_commands import enrol_lab_host_keys, lab_environment
+    from core.environments import EnvironmentStore
+    from core.services import alive
+    from graphmodel.inventory import LINKS
+    from ingest.monitoring.runner import load_plans
+    from ingest.tasks import worker_checks
+    from lab.service import LabService
+    from lab.world import save_world
+
+    calipso = str(Path(sys.executable).with_name("calipso"))
+    world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", "vxlan", seed=seed)
+    objects, links = truth_documents(world)
+    environment = "bench-mon-workers"
+    for start in range(0, len(objects), 1000):
+        stores.mongo[OBJECTS].insert_many([{**d, "environment": environment} for d in objects[start:start + 1000]])
+    for start in range(0, len(links), 1000):
+        stores.mongo[LINKS].insert_many([{**d, "environment": environment} for d in links[start:start + 1000]])
+    with tempfile.TemporaryDirectory(prefix="calipso-bench-") as home:
+        secret = Fernet.generate_key().decode()
+        lab_settings = load_settings(calipso_home=home, calipso_secret_key=secret)
+        world_file = Path(home) / "world.yaml"
+        save_world(world, world_file)
+        lab = LabService(lab_settings)
+        lab.up(world_file, timeout=600)
+        try:
+            EnvironmentStore(stores.mongo, secret).add(lab_environment(environment, lab_settings))
+            enrol_lab_host_keys(stores.mongo, environment, lab_settings)
+            plans = load_plans(stores.mongo, environment)
+            command_env = {**os.environ, "CALIPSO_HOME": home, "MONGO_DATABASE": DATABASE,
+                           "CALIPSO_SECRET_KEY": secret, "CALIPSO_LOG_LEVEL": "WARNING"}
+            check = worker_checks(stores.settings, environment, batch)
+            print(f"  {len(plans)} hosts checked by calipso workers over SSH, tasks of {batch} hosts:", flush=True)
+            for count in counts:
+                workers = []
+                for number in range(count):
+                    sink = (Path(home) / f"worker-{count}-{number}.log").open("a")
+                    workers.append(subprocess.Popen([calipso, "worker"], env=command_env, stdout=sink, stderr=sink,
+                                                    start_new_session=True))
+                try:
+                    deadline = time.monotonic() + 120
+                    while {w.pid for w in workers} - {d["pid"] for d in alive(stores.mongo, "worker")}:
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"the workers did not start; see {home}")
+                        time.sleep(0.2)
+                    for label in ("round 1", "round 2"):
+                        started = time.perf_counter()
+                        outcomes = check(plans, 0)
+                        seconds = time.perf_counter() - started
+                        costs = [cost for cost, _ in outcomes]
+                        cpu = [c.cpu_ms for c in costs]
+                        print(f"  {count} worker(s), {label}: {len(costs)} hosts in {seconds:.1f} s "
+                              f"({sum(len(r) for _, r in outcomes)} results, {sum(1 for c in costs if c.error)} "
+                              f"errors; per host {statistics.mean(c.sections for c in costs):.1f} commands, worker "
+                              f"CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f}, wall ms p50 "
+                              f"{percentile([c.seconds * 1000 for c in costs], 0.5):.0f}; "
+                              f"{len({c.checked_by for c in costs})} processes)", flush=True)
+                finally:
+                    for worker in workers:
+                        os.killpg(worker.pid, signal.SIGTERM)
+                    for worker in workers:
+                        worker.wait(timeout=60)
+        finally:
+            lab.down()
 
 
 def main() -> None:
@@ -219,15 +305,25 @@ def main() -> None:
     parser.add_argument("--faults", type=int, default=12)
     parser.add_argument("--scale-hosts", type=int, default=0, help="also time a round on a world this large (0: skip)")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--scale-workers", default="", metavar="1,2",
+                        help="also check the --scale-hosts world's hosts by this many calipso workers (over SSH)")
+    parser.add_argument("--hosts-per-task", type=int, default=50)
+    parser.add_argument("--skip-latency", action="store_true", help="skip parts 1 and 2")
     args = parser.parse_args()
     settings = load_settings(mongo_uri=get_settings().mongo_uri, mongo_database=DATABASE)
     with Stores(settings) as stores:
         stores.mongo.client.drop_database(DATABASE)
         apply_mongo(stores.mongo)
         try:
-            latency(stores, args.hosts, args.vms_per_host, args.faults, args.seed)
+            if not args.skip_latency:
+                latency(stores, args.hosts, args.vms_per_host, args.faults, args.seed)
             if args.scale_hosts:
+                print(f"one round's checks at {args.scale_hosts} hosts, in memory (this process, 8 hosts at once):",
+                      flush=True)
                 scale(args.scale_hosts, 2, args.seed)
+            if args.scale_hosts and args.scale_workers:
+                scale_workers(stores, args.scale_hosts, 2, args.seed,
+                              [int(n) for n in args.scale_workers.split(",")], args.hosts_per_task)
         finally:
             stores.mongo.client.drop_database(DATABASE)
 

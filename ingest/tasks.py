@@ -389,18 +389,19 @@ def _monitor_transport(stores: Stores, environment: str) -> Any:
 @app.task(bind=True, name="calipso.monitor_hosts", ignore_result=False, autoretry_for=TRANSIENT, retry_backoff=True,
           retry_backoff_max=10, max_retries=3, soft_time_limit=MONITOR_SOFT_TIME_LIMIT_S,
           time_limit=MONITOR_SOFT_TIME_LIMIT_S + 60)
-def monitor_hosts_task(self: Any, environment: str, hosts: list[str], round_number: int, due: dict[str, list[str]],
-                       counters: dict[str, dict[str, dict[str, int]]]) -> list[dict[str, Any]]:
-    """Check one batch of a monitoring round's hosts (`calipso monitor --workers` enqueues one per batch) and
-    return each host's cost and results; the round's coordinator writes them."""
+def monitor_hosts_task(self: Any, environment: str, plans: list[dict[str, Any]],
+                       networks: dict[str, Any]) -> list[dict[str, Any]]:
+    """Check one batch of a monitoring round's hosts (`calipso monitor --workers` enqueues one per batch, with
+    the plans it made from the inventory) and return each host's cost and results; the round's coordinator
+    writes them."""
     import dataclasses
 
-    from ingest.monitoring.runner import check_batch
+    from ingest.monitoring.runner import check_batch, plan_from_json
 
     stores = _process_stores()
     identity = _worker_identity()
-    outcomes = check_batch(stores.mongo, environment, _monitor_transport(stores, environment), hosts, round_number,
-                           due, counters, checked_by=f"{identity['host']}:{identity['pid']}")
+    outcomes = check_batch([plan_from_json(plan, networks) for plan in plans], _monitor_transport(stores, environment),
+                           checked_by=f"{identity['host']}:{identity['pid']}")
     return [{"cost": dataclasses.asdict(cost), "results": [dataclasses.asdict(r) for r in results]}
             for cost, results in outcomes]
 
@@ -411,18 +412,16 @@ def worker_checks(settings: Settings, environment: str, batch_size: int = 50,
     task per batch of `batch_size`, and waits for their answers. A batch that fails or does not answer in
     `timeout_s` gives its hosts `unknown` for the round (the hosts are not to blame)."""
     from ingest.monitoring.checks import HostPlan, Result
-    from ingest.monitoring.runner import HostCost
+    from ingest.monitoring.runner import HostCost, plan_to_json
 
     configure(settings)
 
     def check(plans: list[HostPlan], round_number: int) -> list[tuple[HostCost, list[Result]]]:
-        hosts = [plan.host for plan in plans]
-        batches = [hosts[start:start + batch_size] for start in range(0, len(hosts), max(1, batch_size))]
-        due = {plan.host: sorted(plan.checks) for plan in plans}
-        counters = {plan.host: plan.counters for plan in plans}
-        job = group(monitor_hosts_task.s(environment, batch, round_number, {h: due[h] for h in batch},
-                                         {h: counters[h] for h in batch}) for batch in batches
-                    ).apply_async(queue=task_queue(settings))
+        chunks = [plans[start:start + batch_size] for start in range(0, len(plans), max(1, batch_size))]
+        batches = [[plan.host for plan in chunk] for chunk in chunks]
+        networks = plans[0].networks if plans else {}  # one dict shared by the round's plans
+        job = group(monitor_hosts_task.s(environment, [plan_to_json(plan) for plan in chunk], networks)
+                    for chunk in chunks).apply_async(queue=task_queue(settings))
         try:
             answers: list[Any] = job.get(timeout=timeout_s, propagate=False, interval=0.1)
         except Exception as exc:  # noqa: BLE001 - celery's TimeoutError, or the result store gone: a lost round
