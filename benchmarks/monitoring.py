@@ -13,8 +13,10 @@ one interval to each (the fault may come just after a round started). Then the f
 Part 2: the cost per host of those rounds (commands batched in the one session, this process's CPU ms
 for the host: transport, the in-process simulated host and the parsing).
 Part 3: one round's checks on a `--scale-hosts` world, in memory (plans from its ground truth, the
-lab's hosts in process, 8 hosts at once): seconds for every host. Needs the local stack for parts 1
-and 2; everything written is dropped.
+lab's hosts in process, 8 hosts at once): seconds for every host. With `--scale-workers 1,2`, the same
+world's hosts checked by that many `calipso worker`s over SSH to the world served as a lab, one
+`calipso.monitor_hosts` task per `--hosts-per-task` hosts. Needs the local stack (or set the test
+stack's variables: `set -a; . tests/stack.env; set +a`); everything written is dropped.
 Prints; asserts nothing.
 """
 
@@ -159,7 +161,7 @@ def latency(stores: Stores, hosts: int, vms_per_host: int, faults: int, seed: in
     return costs
 
 
-def scale(hosts: int, vms_per_host: int, seed: int) -> None:
+def scale(hosts: int, vms_per_host: int, seed: int, type_driver: str = "vxlan", rounds: int = 2) -> None:
     """One round's checks over every host of a large world, in memory: the plans built from its ground
     truth (what a scan would store), each host's batched command answered by the lab's in-process hosts
     (8 at once, as `Monitor` runs them) and evaluated. No MongoDB: writing a first round's status for tens
@@ -167,36 +169,37 @@ def scale(hosts: int, vms_per_host: int, seed: int) -> None:
     steady round writes only what changed."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ingest.monitoring.checks import evaluate, plan_host, verdicts
+    from ingest.monitoring.checks import HostPlan, evaluate, verdicts
+    from ingest.monitoring.runner import MONITORED_TYPES, PATH_LINKS, plans_from_documents
 
-    world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", "vxlan", seed=seed)
+    started = time.perf_counter()
+    world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", type_driver, seed=seed)
     objects, links = truth_documents(world)
-    networks = {d["id"]: d for d in objects if d["type"] == "network"}
-    by_host: dict[str, list[dict[str, Any]]] = {}
-    for doc in objects:
-        if doc.get("host") and doc["type"] != "network":
-            by_host.setdefault(doc["host"], []).append(doc)
+    print(f"  {hosts}-host {type_driver} world: {len(objects)} objects, {len(links)} links "
+          f"(made in {time.perf_counter() - started:.0f} s)", flush=True)
     transport = CallableTransport(LabResponder(world))
+    objects = [d for d in objects if d["type"] in (*MONITORED_TYPES, "network")]
+    links = [d for d in links if d["link_type"] in PATH_LINKS]
 
-    def check(host: str) -> tuple[int, float, int]:
+    def check(plan: HostPlan) -> tuple[int, float, int]:
         cpu = time.thread_time()
-        plan = plan_host(host, by_host.get(host, []), links, networks)
-        results = evaluate(plan, transport.run(host, plan.command).stdout)
+        results = evaluate(plan, transport.run(plan.host, plan.command).stdout)
         return len(plan.sections), (time.thread_time() - cpu) * 1000, len(results)
 
-    for label in ("round 1", "round 2"):
+    for number, label in enumerate(f"round {n + 1}" for n in range(rounds)):
         started = time.perf_counter()
+        plans = plans_from_documents(objects, links, round_number=number)  # as load_plans makes them
+        planned = time.perf_counter() - started
         with ThreadPoolExecutor(max_workers=8) as pool:
-            done = list(pool.map(check, sorted(by_host)))
+            done = list(pool.map(check, plans))
         seconds = time.perf_counter() - started
         cpu = [d[1] for d in done]
-        print(f"  {hosts}-host world, {label}: checks of {len(done)} hosts in {seconds:.1f} s "
+        print(f"  {label}: {len(done)} hosts planned in {planned:.1f} s and checked, {seconds:.1f} s in all "
               f"({sum(d[2] for d in done)} results; per host {statistics.mean(d[0] for d in done):.1f} commands, "
-              f"CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f})", flush=True)
-    sample = [v for host in sorted(by_host)[:1] for v in verdicts(evaluate(
-        plan_host(host, by_host[host], links, networks),
-        transport.run(host, plan_host(host, by_host[host], links, networks).command).stdout))]
-    print(f"  (a host's verdicts, e.g. {sorted(by_host)[0]}: {len(sample)}, "
+              f"CPU ms (host simulation included) p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f})",
+              flush=True)
+    sample = verdicts(evaluate(plans[0], transport.run(plans[0].host, plans[0].command).stdout))
+    print(f"  (a host's verdicts, e.g. {plans[0].host}: {len(sample)}, "
           f"{sum(1 for v in sample if v.status != 'ok')} not ok)")
 
 
@@ -218,7 +221,8 @@ def truth_documents(world: World) -> tuple[list[dict[str, Any]], list[dict[str, 
     return objects, links
 
 
-def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, counts: list[int], batch: int) -> None:
+def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, counts: list[int], batch: int,
+                  type_driver: str = "vxlan", rounds: int = 2) -> None:
     """The check phase of a round on a `hosts`-host world by `calipso worker`s: the world served as `calipso lab
     up` serves it (its hosts over SSH through the lab's jump host, one process answering for all), its
     inventory inserted from the ground truth (no history: only what monitoring reads), and each round's
@@ -237,14 +241,16 @@ def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, coun
     from core.environments import EnvironmentStore
     from core.services import alive
     from graphmodel.inventory import LINKS
-    from ingest.monitoring.runner import load_plans
+    from ingest.monitoring.runner import MONITORED_TYPES, PATH_LINKS, load_plans
     from ingest.tasks import worker_checks
     from lab.service import LabService
     from lab.world import save_world
 
     calipso = str(Path(sys.executable).with_name("calipso"))
-    world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", "vxlan", seed=seed)
+    world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", type_driver, seed=seed)
     objects, links = truth_documents(world)
+    objects = [d for d in objects if d["type"] in (*MONITORED_TYPES, "network")]  # what monitoring reads
+    links = [d for d in links if d["link_type"] in PATH_LINKS]
     environment = "bench-mon-workers"
     for start in range(0, len(objects), 1000):
         stores.mongo[OBJECTS].insert_many([{**d, "environment": environment} for d in objects[start:start + 1000]])
@@ -277,7 +283,7 @@ def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, coun
                         if time.monotonic() > deadline:
                             raise SystemExit(f"the workers did not start; see {home}")
                         time.sleep(0.2)
-                    for label in ("round 1", "round 2"):
+                    for label in (f"round {n + 1}" for n in range(rounds)):
                         started = time.perf_counter()
                         outcomes = check(plans, 0)
                         seconds = time.perf_counter() - started
@@ -308,6 +314,9 @@ def main() -> None:
     parser.add_argument("--scale-workers", default="", metavar="1,2",
                         help="also check the --scale-hosts world's hosts by this many calipso workers (over SSH)")
     parser.add_argument("--hosts-per-task", type=int, default=50)
+    parser.add_argument("--scale-rounds", type=int, default=2, help="rounds timed on the large world (each way)")
+    parser.add_argument("--scale-type-driver", default="vxlan", choices=["vxlan", "vlan"],
+                        help="the large world's type driver (vxlan: a full tunnel mesh, a port per peer on every host)")
     parser.add_argument("--skip-latency", action="store_true", help="skip parts 1 and 2")
     args = parser.parse_args()
     settings = load_settings(mongo_uri=get_settings().mongo_uri, mongo_database=DATABASE)
@@ -320,10 +329,11 @@ def main() -> None:
             if args.scale_hosts:
                 print(f"one round's checks at {args.scale_hosts} hosts, in memory (this process, 8 hosts at once):",
                       flush=True)
-                scale(args.scale_hosts, 2, args.seed)
+                scale(args.scale_hosts, 2, args.seed, args.scale_type_driver, args.scale_rounds)
             if args.scale_hosts and args.scale_workers:
                 scale_workers(stores, args.scale_hosts, 2, args.seed,
-                              [int(n) for n in args.scale_workers.split(",")], args.hosts_per_task)
+                              [int(n) for n in args.scale_workers.split(",")], args.hosts_per_task,
+                              args.scale_type_driver, args.scale_rounds)
         finally:
             stores.mongo.client.drop_database(DATABASE)
 

@@ -90,9 +90,15 @@ def load_plans(database: Database, environment: str, hosts: Iterable[str] | None
     """A plan per host from the environment's inventory, for the check types `due(host)` (all without it)."""
     query: dict[str, Any] = {"environment": environment, "type": {"$in": [*MONITORED_TYPES, "network"]}}
     docs = list(database[OBJECTS].find(query, {"_id": 0}))
-    networks = {d["id"]: d for d in docs if d["type"] == "network"}
     links = list(database[LINKS].find({"environment": environment, "link_type": {"$in": list(PATH_LINKS)}},
                                       {"_id": 0}))
+    return plans_from_documents(docs, links, hosts, round_number, due)
+
+
+def plans_from_documents(docs: list[dict[str, Any]], links: list[dict[str, Any]], hosts: Iterable[str] | None = None,
+                         round_number: int = 0, due: Callable[[str], frozenset[str]] | None = None) -> list[HostPlan]:
+    """A plan per host (or per one of `hosts`) from an environment's objects and path links (pure)."""
+    networks = {d["id"]: d for d in docs if d["type"] == "network"}
     names = sorted({d["id"] for d in docs if d["type"] == "host"} | {d["host"] for d in docs if d.get("host")})
     wanted = set(hosts) if hosts is not None else None
     by_host: dict[str, list[dict[str, Any]]] = {}
