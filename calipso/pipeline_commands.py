@@ -56,7 +56,8 @@ def projector(poll_interval: float, batch_size: int) -> None:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def worker(concurrency: int, loglevel: str) -> None:
     """A Celery worker on the stack's RabbitMQ (AMQP_URL) running scans and object rescans that the API,
-    the scheduler and `calipso scan` hand it (queue `calipso.<MONGO_DATABASE>.tasks`). Tasks are
+    the scheduler and `calipso scan` hand it (queue `calipso.<MONGO_DATABASE>.tasks`), the host batches of
+    scans split across workers (CALIPSO_SCAN_HOST_BATCH) and of `calipso monitor --workers` rounds. Tasks are
     acknowledged when done, so a worker that dies mid-scan leaves its scan to another; start as many
     as you like, here or on other machines. SIGTERM: finish the scan under way, then stop."""
     import os

@@ -289,6 +289,11 @@ def write_scan_task(self: Any, batches: list[dict[str, Any]], scan_id: str, envi
     workers = {(f["worker"]["host"], f["worker"]["pid"]) for f in fetches}
     timings = {"openstack_s": head["openstack_s"], "hosts_fetch_s": writer_started - head["queued_at"],
                "batches": float(len(batches)), "fetch_workers": float(len(workers))}
+    for task_id in sorted({f["task_id"] for f in fetches}):  # the batches' chord results are of no more use
+        try:
+            app.AsyncResult(task_id).forget()
+        except Exception:  # noqa: BLE001,S110 - they expire anyway (result_expires)
+            pass
     result = write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands, timings)
     staged.delete_many({"scan_id": scan_id})
     return result.status

@@ -145,7 +145,11 @@ def test_a_scan_split_into_host_batches_across_two_workers_equals_the_in_process
         assert all(any(w.runs(pid) for w in workers) for pid in fetchers)
         assert all(any(w.runs(pid) for pid in fetchers) for w in workers), (scan["fetches"], logs())
         assert scan["timings"]["fetch_workers"] == 2.0 and scan["timings"]["batches"] == HOSTS
-        assert mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan["_id"]}) == 0  # the staging is gone
+        # the staged answers are removed once written (just after the scan's status turned final)
+        wait_for("the staging removed", lambda: mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan["_id"]}) == 0,
+                 deadline_s=30)
+        task_ids = sorted({f["task_id"] for f in scan["fetches"]})
+        assert mongo_db["celery_taskmeta"].count_documents({"_id": {"$in": task_ids}}) == 0  # and the chord's results
 
         # the one writer stored what the in-process scan stored: the same documents, no new version or change
         assert inventory(mongo_db, env_name) == (objects_before, links_before)
