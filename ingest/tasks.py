@@ -219,6 +219,8 @@ def fetch_hosts_task(self: Any, scan_id: str, environment: str, hosts: list[str]
         return {"batch": batch, "hosts": [], "skipped": True, "worker": identity}
     started = time.perf_counter()
     fetched = FetchedHosts()
+    log.info("scan %s: host batch %d (%d hosts) started%s", scan_id, batch, len(hosts),
+             " again" if (self.request.delivery_info or {}).get("redelivered") else "")
     try:
         config = EnvironmentStore.from_settings(stores.mongo, stores.settings).decrypt(environment)
         fetch_hosts(stores.mongo, config, hosts, roles, fetched)
@@ -230,6 +232,11 @@ def fetch_hosts_task(self: Any, scan_id: str, environment: str, hosts: list[str]
         for host in hosts:
             fetched.errors.setdefault(host, f"its host batch task failed: {type(exc).__name__}: {exc}")
     seconds = time.perf_counter() - started
+    doc = ScanRecords(stores.mongo).get(scan_id)
+    if doc is None or doc["status"] in FINISHED:
+        # A redelivered batch whose first reading was written already (its result was stored just before its
+        # worker died): nothing left to stage for.
+        return {"batch": batch, "hosts": [], "skipped": True, "worker": identity}
     docs = [{"_id": f"{scan_id}/host/{host}/{self.request.id}", "scan_id": scan_id, "part": "host", "host": host,
              "batch": batch, "task_id": self.request.id, "worker": identity, "at": time.time(),
              "commands": len(fetched.commands.get(host, [])), "error": fetched.errors.get(host),

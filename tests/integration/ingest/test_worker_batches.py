@@ -231,3 +231,46 @@ def test_a_host_batch_task_that_fails_outright_makes_its_hosts_host_errors_not_a
     assert sorted(f["host"] for f in done["fetches"]) == good
     written = {d["host"] for d in mongo_db[OBJECTS].find({"environment": env_name, "type": "host_pnic"}, {"host": 1})}
     assert written == set(good)  # what the batch that ran read is written; the lost hosts' NICs were never seen
+
+
+def test_a_worker_killed_in_the_middle_of_a_host_batch_leaves_the_batch_to_the_other_worker(  # type: ignore[no-untyped-def]
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
+    import re
+
+    apply_mongo(mongo_db)
+    store = EnvironmentStore(mongo_db, six_host_lab.secret_key)
+    store.add(lab_environment(env_name, six_host_lab.settings))
+    enrol_lab_host_keys(mongo_db, env_name, six_host_lab.settings)
+    inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
+    assert inline["status"] == "completed", inline
+    reference = inventory(mongo_db, env_name)
+    hosts = sorted(i for i, d in reference[0].items() if d["type"] == "host")
+
+    workers = [Worker(six_host_lab, mongo_db.name, tmp_path / f"worker-{n}.log", batch=3) for n in (1, 2)]
+    logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
+    started = re.compile(r"host batch (\d) \(3 hosts\) started\n")
+    try:
+        wait_for("both workers' heartbeats",
+                 lambda: {w.process.pid for w in workers} <= live_workers(mongo_db), log=logs)
+        follower = subprocess.Popen([CALIPSO, "scan", env_name, "--queue", "--format", "json"],
+                                    env=six_host_lab.command_environment(mongo_db.name), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        victim = wait_for("a worker starts a host batch",
+                          lambda: next((w for w in workers if started.search(w.log())), None), interval_s=0.02,
+                          log=logs)
+        batch = int(started.search(victim.log()).group(1))  # type: ignore[union-attr]
+        os.killpg(victim.process.pid, signal.SIGKILL)  # the worker and its pool process, mid-batch
+        victim.process.wait(timeout=30)
+        survivor = next(w for w in workers if w is not victim)
+        out, errors = follower.communicate(timeout=300)
+        assert follower.returncode == 0, out + errors + survivor.log()
+        scan = ScanRecords(mongo_db).get(json.loads(out)["scan_id"])
+        assert all(survivor.runs(f["worker"]["pid"]) for f in scan["fetches"] if f["batch"] == batch), scan["fetches"]
+    finally:
+        for worker in workers:
+            worker.stop()
+        delete_task_queue(settings, mongo_db.name)
+    assert scan["status"] == "completed", scan.get("errors")
+    assert f"host batch {batch} (3 hosts) started again" in survivor.log()  # Celery redelivered it
+    assert Counter(f["host"] for f in scan["fetches"]) == Counter(hosts)  # each host once, in the end
+    assert inventory(mongo_db, env_name) == reference
