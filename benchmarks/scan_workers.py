@@ -49,6 +49,21 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
 
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    if pid is None:
+        return float("nan")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU jiffies of the machine so far."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
 def start_workers(count: int, environment: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
     workers = []
     for number in range(count):
@@ -69,7 +84,7 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def scan_with(count: int, stores: Stores, settings, environment: dict[str, str], name: str,  # type: ignore[no-untyped-def]
-              logs: Path) -> dict:  # type: ignore[type-arg]
+              logs: Path, lab_pid: int | None) -> dict:  # type: ignore[type-arg]
     workers = start_workers(count, environment, logs)
     try:
         deadline = time.monotonic() + 120
@@ -78,10 +93,13 @@ def scan_with(count: int, stores: Stores, settings, environment: dict[str, str],
                 raise SystemExit(f"the workers did not start; see {logs}")
             time.sleep(0.2)
         scan_id = ScanRecords(stores.mongo).create(name, requested_by="benchmark")
-        begun = time.perf_counter()
+        begun, lab_cpu, busy = time.perf_counter(), process_cpu_s(lab_pid), machine_busy()
         enqueue_scan(settings, stores.mongo, scan_id, name)
         doc = wait_for_scan(stores.mongo, scan_id, poll_s=0.2)
         doc["wall_s"] = time.perf_counter() - begun
+        doc["lab_cpu_s"] = process_cpu_s(lab_pid) - lab_cpu
+        after = machine_busy()
+        doc["busy"] = (after[0] - busy[0]) / max(1, after[1] - busy[1])
         return doc
     finally:
         stop_workers(workers)
@@ -120,17 +138,21 @@ def main() -> None:
             environment = {**os.environ, "CALIPSO_HOME": home, "MONGO_DATABASE": DATABASE, "CALIPSO_SECRET_KEY": secret,
                            "CALIPSO_SCAN_HOST_BATCH": str(args.batch), "CALIPSO_LOG_LEVEL": "WARNING"}
             logs = Path(home)
-            rows = [("warm-up (1 worker)", scan_with(1, stores, settings, environment, name, logs))]
+            lab_pid = lab.process.pid()
+            rows = [("warm-up (1 worker)", scan_with(1, stores, settings, environment, name, logs, lab_pid))]
             rows += [(f"{count} worker{'s' if count > 1 else ''}", scan_with(count, stores, settings, environment,
-                                                                             name, logs)) for count in counts]
+                                                                             name, logs, lab_pid)) for count in counts]
         finally:
             lab.down()
             stores.mongo.client.drop_database(DATABASE)
-    print(f"{'':<20}" + "".join(f"{p.removesuffix('_s'):>14}" for p in PHASES) + f"{'total':>10}{'fetchers':>10}  status")
+    print(f"{'':<20}" + "".join(f"{p.removesuffix('_s'):>12}" for p in PHASES)
+          + f"{'total':>9}{'fetchers':>9}{'lab CPU':>9}{'busy':>6}  status")
     for label, doc in rows:
         timings = doc.get("timings") or {}
-        print(f"{label:<20}" + "".join(f"{timings.get(p, float('nan')):>13.1f}s" for p in PHASES)
-              + f"{doc['wall_s']:>9.1f}s{int(timings.get('fetch_workers', 0)):>10}  {doc['status']}")
+        print(f"{label:<20}" + "".join(f"{timings.get(p, float('nan')):>11.1f}s" for p in PHASES)
+              + f"{doc['wall_s']:>8.1f}s{int(timings.get('fetch_workers', 0)):>9}{doc['lab_cpu_s']:>8.1f}s"
+              f"{doc['busy']:>6.0%}  {doc['status']}")
+    print("(lab CPU: the one process answering every host's SSH session; busy: the machine's CPUs during the scan)")
     print(f"load after: {load()}")
 
 
