@@ -35,7 +35,7 @@ def test_a_server_that_is_down_is_reported_not_raised(settings: Settings, stores
 
 def children_logs() -> str:
     """The last lines of each back-end child's log, for a failure's message."""
-    logs = CHECKOUT / "var" / "test" / "logs" / "run"
+    logs = Path(os.environ["CALIPSO_HOME"]) / "logs" / "run"  # the suite's stack home (conftest sets it)
     return "\n".join(f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
                      for log in sorted(logs.glob("*.log")))
 
@@ -49,7 +49,7 @@ def test_the_demo_scans_a_lab_answers_impact_and_rca_and_serves_the_same_impact_
     from lab.expected import vms_on_host
     from lab.world import load_world
 
-    environment = {**os.environ, "CALIPSO_HOME": str(CHECKOUT / "var" / "test"), "MONGO_DATABASE": mongo_db.name,
+    environment = {**os.environ, "MONGO_DATABASE": mongo_db.name,  # CALIPSO_HOME: the suite's stack home
                    "CALIPSO_SECRET_KEY": Fernet.generate_key().decode(), "CALIPSO_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen([CALIPSO, "demo", "--port", "0", "--format", "json"], env=environment,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
