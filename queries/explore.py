@@ -13,7 +13,7 @@ from typing import Any
 import neo4j
 
 from core.stores import MongoDatabase
-from graphmodel.inventory import LINKS, OBJECTS
+from graphmodel.inventory import LINKS, OBJECTS, inventory_counts
 from graphmodel.schema import ENVIRONMENT, LINK_TYPES, LINK_TYPES_BY_NAME, uid
 from queries.loader import run_query
 from queries.results import Tabular
@@ -110,8 +110,13 @@ def statistics(database: MongoDatabase, environment: str) -> dict[str, Any]:
         return {str(r["_id"]) if r["_id"] is not None else "none": int(r["count"])
                 for r in sorted(rows, key=lambda r: str(r["_id"]))}
 
-    objects_by_type = count_by(OBJECTS, "type")
-    links_by_type = count_by(LINKS, "link_type")
+    def kept_or_counted(kind: str, collection: str, key: str) -> dict[str, int]:
+        # The writer's per-type counts (one document read) when it keeps them; else a count of the environment.
+        kept = inventory_counts(database, environment, kind)
+        return count_by(collection, key) if kept is None else {k: n for k, n in sorted(kept.items()) if n}
+
+    objects_by_type = kept_or_counted("object", OBJECTS, "type")
+    links_by_type = kept_or_counted("link", LINKS, "link_type")
     return {
         "environment": environment,
         "objects": sum(objects_by_type.values()),

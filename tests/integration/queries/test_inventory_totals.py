@@ -3,6 +3,7 @@ collection, which FerretDB does not push down), counted when other filters narro
 
 from graphmodel.inventory import INVENTORY_COUNTS, InventoryWriter, inventory_counts_id
 from migrations.runner import apply_mongo
+from queries.explore import statistics
 from queries.inventory import LinkQuery, ObjectQuery, find_links, find_objects
 
 
@@ -27,6 +28,7 @@ def test_totals_by_type_come_from_the_counts(mongo_db) -> None:  # type: ignore[
     mongo_db[INVENTORY_COUNTS].update_one({"_id": inventory_counts_id("env1", "object")},
                                           {"$set": {"by_type.instance": 41}})
     assert find_objects(mongo_db, "env1", ObjectQuery(types=["instance"]))[1] == 41
+    assert statistics(mongo_db, "env1")["objects_by_type"] == {"host": 1, "instance": 41}
     # Any other filter counts what matches.
     assert find_objects(mongo_db, "env1", ObjectQuery(types=["instance"], host="h0"))[1] == 3
 
@@ -37,3 +39,4 @@ def test_an_environment_without_counts_is_counted(mongo_db) -> None:  # type: ig
     assert find_objects(mongo_db, "env1", ObjectQuery(types=["instance"]))[1] == 5
     assert find_links(mongo_db, "env1", LinkQuery())[1] == 5
     assert find_objects(mongo_db, "nowhere", ObjectQuery())[1] == 0
+    assert statistics(mongo_db, "env1")["objects_by_type"] == {"host": 1, "instance": 5}
