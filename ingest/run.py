@@ -149,13 +149,15 @@ def openstack_reader(environment: Environment, on_docs: Callable[[list[Document]
 
 def scan_environment(database: Database, environment: Environment, progress: Progress = _quiet,
                      object_id: str | None = None, scan_id: str | None = None,
-                     transport: Transport | None = None, openstack_raw: RawOpenStack | None = None) -> ScanResult:
+                     transport: Transport | None = None, openstack_raw: RawOpenStack | None = None,
+                     openstack_s: float | None = None) -> ScanResult:
     """Scan `environment` (whose credentials must be revealed: `EnvironmentStore.decrypt`) into
     MongoDB: all of it, or the subtree of `object_id`. `scan_id` continues a scan record created
     beforehand (`ScanRecords.create`), so a caller can report or abort it while it runs.
     `transport` replaces SSH (e.g. the lab's in-process hosts). What the scan reads is kept for
     `calipso scan replay` (ingest/recording.py), as the environment's `scan_outputs` section says.
-    `openstack_raw`: what the OpenStack APIs returned, already read by the caller (not read again)."""
+    `openstack_raw`: what the OpenStack APIs returned, already read by the caller (not read again) in
+    `openstack_s` seconds."""
     environment.require_credentials()
     inner = transport if transport is not None else SSHTransport(ssh_config(environment, database))
     hosts = TranslatingTransport(inner, environment.cli.translation)
@@ -171,7 +173,8 @@ def scan_environment(database: Database, environment: Environment, progress: Pro
                   else _already_read(openstack_raw, learn_roles, recorder.record_openstack))
         scanner = Scanner(database, environment.name, reader,
                           RecordingTransport(hosts, recorder), fetch_host, environment.cli.concurrency,
-                          uplinks=environment.uplinks)
+                          uplinks=environment.uplinks,
+                          fetched_elsewhere={"openstack_s": openstack_s} if openstack_s is not None else None)
         return scanner.scan(progress, scan_id=scan_id, object_id=object_id)
     finally:
         if transport is None:

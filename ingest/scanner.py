@@ -80,9 +80,9 @@ class Scanner:
                  transport: Transport, fetch_host: HostFetcher, concurrency: int = 8,
                  uplinks: Mapping[str, Sequence[str]] | None = None,
                  fetched_elsewhere: Mapping[str, float] | None = None) -> None:
-        """`fetched_elsewhere`: the timings of a scan whose hosts were fetched by other processes (a split
-        scan's `openstack_s`, `hosts_fetch_s`, ...); they replace the scanner's own, and its reading of the
-        answers they staged is `replay_s`."""
+        """`fetched_elsewhere`: timings of phases run before or by other processes (a split scan's
+        `openstack_s`, `hosts_fetch_s`, ...); they replace the scanner's own (its reading of answers staged by
+        others is then `replay_s`)."""
         self.db = database
         self.fetched_elsewhere = dict(fetched_elsewhere or {})
         self.uplinks = uplinks  # the environment's declared uplinks (ingest/sources/host/uplinks.py)
@@ -136,9 +136,9 @@ class Scanner:
             if not failed_hosts:
                 result.written += writer.close_unseen(scan_id, subtree=object_id)
         result.timings["write_s"] = time.perf_counter() - write_started
-        if self.fetched_elsewhere:
+        if "hosts_fetch_s" in self.fetched_elsewhere:
             result.timings["replay_s"] = result.timings.get("hosts_fetch_s", 0.0)
-            result.timings.update(self.fetched_elsewhere)
+        result.timings.update(self.fetched_elsewhere)
 
         for doc in objects.values():
             result.counts[doc["type"]] = result.counts.get(doc["type"], 0) + 1

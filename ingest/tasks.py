@@ -161,7 +161,8 @@ def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int)
         return "failed"
     hosts = sorted(d["id"] for d in docs if d["type"] == "host")
     if len(hosts) <= batch_size:
-        return scan_environment(stores.mongo, config, scan_id=scan_id, openstack_raw=raw).status
+        return scan_environment(stores.mongo, config, scan_id=scan_id, openstack_raw=raw,
+                                openstack_s=time.perf_counter() - started).status
     roles = host_roles(docs)
     batches = [hosts[start:start + batch_size] for start in range(0, len(hosts), batch_size)]
     stage_openstack(stores.mongo, scan_id, raw, hosts, time.perf_counter() - started)

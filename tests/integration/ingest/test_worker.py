@@ -111,6 +111,7 @@ def test_an_api_scan_runs_in_a_worker_and_a_killed_worker_leaves_its_scan_to_ano
         done = wait_for("the API's scan ends", lambda: (d := records.get(scan_id)) and d["status"] in FINISHED and d,
                         log=first.log)
         assert done["status"] == "completed", done.get("errors")
+        assert done["timings"]["openstack_s"] > 0 and "split" not in done  # 3 hosts fit one batch: read once, here
         assert done["worker"]["pid"] != os.getpid()
         assert first.runs(done["worker"]["pid"]), (done["worker"], first.process.pid)
         assert [a["redelivered"] for a in done["attempts"]] == [False]
