@@ -50,9 +50,16 @@ class Message:
 def record_message(database: Database, message: Message) -> None:
     """Store a message; its text and details never carry credentials."""
     doc = asdict(message)
-    doc["message"] = redact(doc["message"])
-    doc["details"] = {k: redact(v) if isinstance(v, str) else v for k, v in doc["details"].items()}
+    doc["message"] = _storable(redact(doc["message"]))
+    doc["details"] = {k: _storable(redact(v)) if isinstance(v, str) else v for k, v in doc["details"].items()}
     database[MESSAGES].insert_one(doc)
+
+
+def _storable(text: str) -> str:
+    """The text with NUL characters shown as U+FFFD: a message quotes what a host or the bus sent, and
+    FerretDB on PostgreSQL cannot store a NUL (jsonb refuses \\u0000: the insert fails, and the
+    listener with it)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def excerpt(text: str) -> str:

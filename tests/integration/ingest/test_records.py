@@ -30,3 +30,11 @@ def test_messages_are_stored_without_credentials(mongo_db) -> None:  # type: ign
     assert "abc123" not in stored["message"]
     assert len(stored["details"]["excerpt"]) <= 301
     assert stored["level"] == "error" and stored["viewed"] is False
+
+
+def test_a_message_quoting_a_nul_character_is_stored(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    # FerretDB on PostgreSQL refuses a NUL in a string (jsonb); a garbage bus message starts with one.
+    record_message(mongo_db, Message("env1", "Calipso", "error", "bad \x00 body",
+                                     details={"excerpt": "\x00this is not a notification"}))
+    stored = mongo_db[MESSAGES].find_one({"environment": "env1"})
+    assert stored["message"] == "bad \ufffd body" and stored["details"]["excerpt"].startswith("\ufffdthis")
