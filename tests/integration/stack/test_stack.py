@@ -43,7 +43,8 @@ def test_ferretdb_keeps_data_across_a_restart(settings: Settings, local_stack: S
     with Stores(settings) as stores:
         stores.mongo.restart_probe.replace_one({"_id": "probe"}, {"_id": "probe", "n": 42}, upsert=True)
     ferretdb = Stack(settings, ["ferretdb"])
-    assert ferretdb.down() == ["ferretdb"]
+    # Its PostgreSQL (postgresql backend) is part of it: stopped and started along.
+    assert ferretdb.down() == ["ferretdb"] + (["postgresql"] if settings.ferretdb_backend == "postgresql" else [])
     assert not port_open(*settings.mongo_address)
     ferretdb.up()
     with Stores(settings) as stores:
