@@ -104,7 +104,7 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
                 "master")),
     ObjectType("vconnector", ("host",), "vconnectors",
                "<host>/<bridge name> (OVS hybrid qbr<port>, LXB brq<network>; VPP: <host>/bd-<bridge domain id>)",
-               ("interfaces", "network_id")),
+               ("interfaces", "network_id", "link_state", "admin_state", "mtu")),
     ObjectType("vedge", ("host",), "vedges", "<host>/vedge-<mechanism: ovs, lxb, vpp, sriov>",
                ("mechanism", "agent_type", "configurations", "ports", "tunnel_ports",
                 # OVS agent flows: {network id: local VLAN}, {network id: [remote tunnel IPs it floods to]}
@@ -116,10 +116,11 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
                "an Open vSwitch port with its interface, as OVSDB describes it (port_type: system, internal, "
                "patch, vxlan, gre, geneve); `pnic`: the host NIC a system port is"),
     ObjectType("vconnector_member", ("vconnector",), "members",
-               "<host>/<bridge name>/<device name> (vxlan-<VNI>, <NIC>.<VLAN>)",
+               "<host>/<bridge name>/<device name> (vxlan-<VNI>, <NIC>.<VLAN>, qvb<port>)",
                ("member_type", "link_state", "vni", "local_ip", "vlan_id", "lower", "network_id", "mtu"),
-               "a Linux bridge's member that is neither a VM's tap nor a NIC: a VXLAN device or a VLAN "
-               "sub-interface (link_state: up, down, or lowerlayerdown when the device under it is down)"),
+               "a Linux bridge's member that is neither a VM's tap nor a NIC: a VXLAN device, a VLAN "
+               "sub-interface or an OVS hybrid plug's qvb veth end (link_state: up, down, or lowerlayerdown when "
+               "the device under it is down)"),
     ObjectType("vf", ("host_pnic",), "vfs", "<host>/<physical function>/vf-<VF index>",
                ("pf", "vf_index", "mac_address", "vlan", "qos", "spoofchk", "trust", "link_state", "port_id",
                 "network_id"),
@@ -174,6 +175,8 @@ LINK_TYPES: tuple[LinkType, ...] = (
              ("remote_ip",)),
     LinkType("vedge_port", "host_pnic", "a provider bridge's system port is the NIC"),
     LinkType("vconnector", "vconnector_member", "the device is a member of the Linux bridge", ("network",)),
+    LinkType("vconnector_member", "vedge_port", "OVS hybrid plug: the bridge's qvb veth end is the peer of OVS port "
+             "qvo", ("network",)),
     LinkType("vconnector_member", "otep", "LXB: the bridge's VXLAN device sends through the endpoint",
              ("network", "segmentation_id")),
     LinkType("vconnector_member", "host_pnic", "LXB: the bridge's VLAN sub-interface rides on the NIC",
@@ -223,7 +226,8 @@ FIELD_TYPES: dict[str, str] = {name: kind for kind, names in FIELD_TYPES_BY_KIND
 
 #: The hops of a VM's own port on its switch or bridge (OVS port, Linux bridge member), walked before the
 #: summary links they detail so that a clique goes outwards from the VM and never back to other ports.
-_OVS_PORT = ("vconnector-vedge_port", "vnic-vedge_port", "vedge_port-vedge")
+_OVS_PORT = ("vconnector-vconnector_member", "vconnector_member-vedge_port", "vconnector-vedge_port",
+             "vnic-vedge_port", "vedge_port-vedge")
 _LXB_MEMBER = ("vconnector-vconnector_member", "vconnector_member-otep", "vconnector_member-host_pnic")
 
 CLIQUE_TYPES: tuple[CliqueType, ...] = (
@@ -343,6 +347,7 @@ def undeclared_fields(doc: dict[str, object]) -> list[str]:
                                     object_type.name)
     return ([f"{what}: undeclared field {name!r}" for name in sorted(set(doc) - declared)]
             + [f"{what}: missing field {name!r}" for name in required if name not in doc])
+
 
 def _has_type(value: object, kind: str) -> bool:
     if kind == "int":

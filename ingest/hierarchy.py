@@ -250,7 +250,9 @@ OBJECTS: tuple[ObjectDeclaration, ...] = (
                           Kind("LXB brq<network>", When(mechanisms=("lxb",)), "ip link: a bridge named brq*"),
                           Kind("VPP bd-<bridge domain>", When(mechanisms=("vpp",)), "vppctl show mode"))),
     ObjectDeclaration("vconnector_member", ("vconnector",), HostSource(("interfaces",)), (),
-                      When(mechanisms=("lxb",)), made_by=(B.member,), kinds=(
+                      When(mechanisms=("lxb", "ovs")), made_by=(B.member,), kinds=(
+                          Kind("OVS hybrid qvb<port>", When(mechanisms=("ovs",)),
+                               "ip -d link: veth in qbr<port> whose peer is an OVS port"),
                           Kind("VXLAN device", When(type_drivers=("vxlan",)), "ip -d link: vxlan id, local; master"),
                           Kind("VLAN sub-interface", ANY, "ip -d link: vlan id on its parent; master"))),
     ObjectDeclaration("vf", ("host_pnic",), HostSource(("interfaces",)), (B.vfs,), kinds=(
@@ -311,8 +313,10 @@ LINK_FINDERS: tuple[LinkFinder, ...] = (
                "link_state", When(mechanisms=("ovs",), type_drivers=OVERLAYS)),
     LinkFinder("vedge_port-host_pnic", B.vedge_ports, "OVS system port <NIC> is the host NIC; state: Link detected",
                When(mechanisms=("ovs",))),
-    LinkFinder("vconnector-vconnector_member", B.member, "<device> is a member of <brq> (ip link master)",
-               When(mechanisms=("lxb",))),
+    LinkFinder("vconnector-vconnector_member", B.member, "<device> is a member of <brq or qbr> (ip link master)",
+               When(mechanisms=("lxb", "ovs"))),
+    LinkFinder("vconnector_member-vedge_port", B.linux_bridge, "<qvb> is the veth peer of OVS port <qvo>; state: "
+               "OVSDB link_state", When(mechanisms=("ovs",))),
     LinkFinder("vconnector_member-otep", B.lxb_uplink, "<vxlan device> (VNI, local IP) is in <brq>",
                When(mechanisms=("lxb",), type_drivers=("vxlan",))),
     LinkFinder("vconnector_member-host_pnic", B.lxb_uplink, "<NIC.VLAN> rides on <NIC>; state: Link detected",

@@ -361,8 +361,15 @@ def _vnic_path(truth: Truth, world: World, mechanism: str, host: str, vedge: str
             connector(qbr, names.qbr_name(port.id))
             truth.link("vnic-vconnector", vid, qbr, host=host, network=network.id)
             truth.link("vconnector-vedge", qbr, vedge, up, host=host, network=network.id, vlan_tag=tag)
-            truth.link("vconnector-vedge_port", qbr, vedge_port_id(host, "br-int", names.qvo_name(port.id)), up,
-                       host=host, network=network.id)
+            qvo = vedge_port_id(host, "br-int", names.qvo_name(port.id))
+            truth.link("vconnector-vedge_port", qbr, qvo, up, host=host, network=network.id)
+            members = truth.folder(qbr, "vconnector", "members", "vconnector_member", host)
+            qvb = vconnector_member_id(host, names.qbr_name(port.id), names.qvb_name(port.id))
+            truth.add(TruthObject(qvb, "vconnector_member", names.qvb_name(port.id), members, "folder", host, {
+                # the port down takes both veth ends' carrier: the qvb end, itself up, is lowerlayerdown
+                "member_type": "veth", "link_state": "up" if up else "lowerlayerdown", "network_id": network.id}))
+            truth.link("vconnector-vconnector_member", qbr, qvb, host=host, network=network.id)
+            truth.link("vconnector_member-vedge_port", qvb, qvo, up, host=host, network=network.id)
         else:
             truth.link("vnic-vedge", vid, vedge, up, host=host, network=network.id, vlan_tag=tag)
             device = vm_port_name(world, port) if instance_port else service_device_name("ovs", port)

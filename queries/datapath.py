@@ -49,6 +49,7 @@ UPLINK_LINKS: dict[str, str] = {
     "vedge_port-host_pnic": "forward",
     "vconnector-vconnector_member": "forward",
     "vconnector_member-otep": "forward",
+    "vconnector_member-vedge_port": "forward",
     "vconnector_member-host_pnic": "forward",
     # SR-IOV: the VM's port is a VF of the NIC, and leaves by the NIC's port.
     "vnic-vf": "forward",
@@ -58,7 +59,8 @@ UPLINK_LINKS: dict[str, str] = {
 #: VXLAN device in the bridge): where one stands between the two ends of such a link, the walk goes through it.
 DETAIL_TYPES = ("vedge_port", "vconnector_member", "vf")
 SUMMARIES = {LINK_TYPES_BY_NAME[name].relationship
-             for name in ("vnic-vedge", "vconnector-vedge", "otep-vconnector", "vconnector-host_pnic")}
+             for name in ("vnic-vedge", "vconnector-vedge", "otep-vconnector", "vconnector-host_pnic",
+                          "vconnector-vedge_port")}
 CARRIES = LINK_TYPES_BY_NAME["host_pnic-network"].relationship
 RELATIONSHIPS = {LINK_TYPES_BY_NAME[name].relationship: direction for name, direction in UPLINK_LINKS.items()}
 OWNERSHIP = {LINK_TYPES_BY_NAME[name].relationship for name in ("instance-vnic", "vservice-vnic")}
@@ -152,8 +154,10 @@ def _walk_through_details(datapath: Datapath) -> None:
         if not via:
             continue
         detailed = {e.target for hop in via for e in datapath.out.get(hop, [])}
+        # A summary edge to a detail itself (qbr -> qvo) stays unless another detail leads there (qbr -> qvb -> qvo).
         datapath.out[source] = [e for e in edges if e.relationship not in SUMMARIES or not (
-            e.target in detailed or detailed & {after.target for after in datapath.out.get(e.target, [])})]
+            e.target in detailed or e.target not in via
+            and detailed & {after.target for after in datapath.out.get(e.target, [])})]
 
 
 def load_datapath(driver: neo4j.Driver, environment: str, hosts: Iterable[str]) -> Datapath:
@@ -200,6 +204,8 @@ def node_failing(node: Mapping[str, Any]) -> str | None:
             return "OVS port link down" + (" (administratively down)" if node.get("admin_state") == "down" else "")
     if node.get("type") == "vf" and node.get("link_state") == "disable":
         return "VF link forced down (link-state disable)"
+    if node.get("type") == "vconnector" and node.get("admin_state") == "down":
+        return "Linux bridge administratively down"  # its members keep their carrier; it forwards nothing
     if node.get("type") == "vconnector_member" and node.get("link_state") == "down":
         return "bridge member down"  # lowerlayerdown: the device under it is what fails
     status = (node.get("status") or "").lower()

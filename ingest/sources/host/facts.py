@@ -35,8 +35,9 @@ class InterfaceFact:
     kind: str | None  # None: a plain (physical) device; else bridge, veth, tun, vlan, vxlan, bond, openvswitch...
     mac: str | None
     mtu: int | None
-    carrier: bool
+    carrier: bool  # LOWER_UP and administratively up
     master: str | None = None
+    admin_up: bool = True  # the UP flag (`ip link set DEV up`)
     physical: bool = False  # backed by a PCI device (ls -l /sys/class/net)
     namespace: str | None = None
     addresses: list[str] = field(default_factory=list)  # CIDRs

@@ -301,9 +301,12 @@ class HostBuilder:
         connector = vconnector_id(self.host, bridge.name)
         if connector not in self.ids:
             folder = self.folder(self.host, "host", "vconnectors", "vconnector")
+            # A bridge set down stops forwarding while its members keep their carrier: only its own state says so.
             self.add({"id": connector, "type": "vconnector", "name": bridge.name, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "network_id": network,
-                      "interfaces": sorted(i.name for i in self.facts.interfaces if i.master == bridge.name)})
+                      "interfaces": sorted(i.name for i in self.facts.interfaces if i.master == bridge.name),
+                      "admin_state": "up" if bridge.admin_up else "down",
+                      "link_state": "up" if bridge.carrier else "down", "mtu": bridge.mtu})
         return connector
 
     def _overlay(self) -> str | None:
@@ -413,7 +416,8 @@ class HostBuilder:
                 self.add({"id": vid, "type": "vnic", "name": device.name, "parent_id": vnics, "parent_type": "folder",
                           "host": self.host, "mac_address": device.mac, "port_id": port["id"] if port else None,
                           "network_id": network, "mtu": device.mtu})
-                self.link("vservice-vnic", service_id, vid, True, f"{device.name} in namespace {namespace}",
+                self.link("vservice-vnic", service_id, vid, device.carrier,
+                          f"{device.name} in namespace {namespace}" + ("" if device.carrier else " (no carrier)"),
                           network=network)
                 # LXB and VPP: the namespace end is a veth/tap whose other end carries the traffic.
                 outside = self._outside_end(device, port)
@@ -493,7 +497,7 @@ class HostBuilder:
         members = [i for i in self.facts.interfaces if i.master == bridge.name and i.namespace is None]
         for member in members:
             # OVS hybrid plug: the qvb veth end in the bridge, its qvo peer a port of br-int.
-            peer = member.peer or (f"qvo{member.name[3:]}" if member.name.startswith("qvb") else None)
+            peer = _veth_peer(member)
             if member.kind == "veth" and peer in ovs_by_name:
                 port = ovs_by_name[peer]
                 self.link("vconnector-vedge", connector, self.vedge_id, port.link_state != "down",  # type: ignore[arg-type]
@@ -501,6 +505,11 @@ class HostBuilder:
                 self.link("vconnector-vedge_port", connector, ovs_port_id(self.host, port), port.link_state != "down",
                           f"{member.name} is the veth peer of OVS port {peer}; OVSDB link_state "
                           f"{port.link_state or 'unknown'}", network=network)
+                # the qvb end is a hop of its own: taken out of the bridge, it cuts the way with nothing else changed
+                device = self.member(connector, bridge, member, network)
+                self.link("vconnector_member-vedge_port", device, ovs_port_id(self.host, port),
+                          port.link_state != "down", f"{member.name} is the veth peer of OVS port {peer}",
+                          network=network)
         self.lxb_uplink(connector, bridge, members, bridge_network)
 
     def lxb_uplink(self, connector: str, bridge: InterfaceFact, members: list[InterfaceFact],
@@ -530,11 +539,13 @@ class HostBuilder:
                           vlan_tag=None)
 
     def member(self, connector: str, bridge: InterfaceFact, device: InterfaceFact, network: str | None) -> str:
-        """A Linux bridge's VXLAN device or VLAN sub-interface as an object, and its membership link; its id.
-        Its link state is the kernel's operstate: lowerlayerdown when the device under it has no carrier."""
-        lower = self.facts.interface(device.parent) if device.parent else None
+        """A Linux bridge's VXLAN device, VLAN sub-interface or veth end as an object, and its membership link;
+        its id. Its link state is the kernel's operstate: lowerlayerdown when the device under it (a veth's
+        peer) has no carrier and the device itself is administratively up."""
+        under = device.parent or (_veth_peer(device) if device.kind == "veth" else None)
+        lower = self.facts.interface(under) if under else None
         lower_up = lower is None or self.pnic_link.get(lower.name, lower.carrier)
-        state = "up" if device.carrier else "down" if lower_up else "lowerlayerdown"
+        state = "up" if device.carrier else "down" if lower_up or not device.admin_up else "lowerlayerdown"
         folder = self.folder(connector, "vconnector", "members", "vconnector_member")
         member_id = vconnector_member_id(self.host, bridge.name, device.name)
         self.add({"id": member_id, "type": "vconnector_member", "name": device.name, "parent_id": folder,
@@ -642,3 +653,8 @@ def underlay_paths(facts: HostFacts, device: str, pnics: Collection[str]) -> lis
             return down(iface.parent, tuple(path))
         return []
     return down(device, ())
+
+
+def _veth_peer(device: InterfaceFact) -> str | None:
+    """A veth's other end: as `ip -d link` names it, else (OVS hybrid plug) qvo<port> for qvb<port>."""
+    return device.peer or (f"qvo{device.name[3:]}" if device.name.startswith("qvb") else None)

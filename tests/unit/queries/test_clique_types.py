@@ -50,7 +50,8 @@ def test_no_type_for_a_focal_type_is_none() -> None:
 
 def test_reachable_types_in_walk_order() -> None:
     ovs = next(t for t in CLIQUE_TYPES if t.name == "instance-ovs-tunnel")
-    assert reachable_types("instance", ovs.link_types) == ["instance", "vnic", "vconnector", "vedge_port", "vedge",
+    assert reachable_types("instance", ovs.link_types) == ["instance", "vnic", "vconnector",
+                                                               "vconnector_member", "vedge_port", "vedge",
                                                            "otep", "host_pnic", "network"]
     network = next(t for t in CLIQUE_TYPES if t.name == "network")
     assert reachable_types("network", network.link_types)[:2] == ["network", "host_pnic"]

@@ -48,6 +48,21 @@ def test_the_way_out_passes_the_vms_ovs_port_and_losing_it_cuts_it() -> None:
     assert reach(datapath, "h/vnic")["h/br-tun/vxlan-0a000002"] == 4
 
 
+def test_an_ovs_hybrid_plug_passes_its_qvb_bridge_member_and_losing_it_cuts_the_way() -> None:
+    nodes = [*OVS_NODES, node("h/qbr1/qvb1", "vconnector_member", member_type="veth", link_state="up")]
+    links = [*OVS_LINKS, link("h/qbr1", "h/qbr1/qvb1", "VCONNECTOR_VCONNECTOR_MEMBER", network=NET),
+             link("h/qbr1/qvb1", "h/br-int/qvo1", "VCONNECTOR_MEMBER_VEDGE_PORT", network=NET)]
+    datapath = build_datapath(rows(nodes, links))
+    (route,) = routes_out(datapath, "h/vnic")
+    assert route.hops == ["h/vnic", "h/qbr1", "h/qbr1/qvb1", "h/br-int/qvo1", "h/vedge-ovs", "h/otep-vxlan", "h/eth1"]
+    assert routes_out(datapath, "h/vnic", Removal(objects={"h/qbr1/qvb1"})) == []  # out of the bridge: no way out
+    assert node_failing({**nodes[-1], "link_state": "down"}) == "bridge member down"
+    # a Linux bridge set down forwards nothing though its members keep carrier; one without carrier (all its
+    # members down) is not the culprit itself
+    assert node_failing(node("h/qbr1", "vconnector", admin_state="down", link_state="down"))
+    assert node_failing(node("h/qbr1", "vconnector", admin_state="up", link_state="down")) is None
+
+
 def test_a_scan_without_port_objects_keeps_the_summary_link() -> None:
     nodes = [n for n in OVS_NODES if n["type"] != "vedge_port"]
     links = [lk for lk in OVS_LINKS if "VEDGE_PORT" not in lk["relationship"]]

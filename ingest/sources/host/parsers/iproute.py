@@ -504,7 +504,8 @@ def interface_fact(link: Link, namespace: str | None = None) -> InterfaceFact:
     """A device as the link finders see it (fetch adds addresses, sysfs, ethtool and bonding facts)."""
     return InterfaceFact(
         name=link.name, kind=None if link.kind == "physical" else link.kind, mac=link.mac, mtu=link.mtu,
-        carrier=link.carrier and link.admin_up, master=link.master, namespace=namespace, peer=link.peer,
+        carrier=link.carrier and link.admin_up, admin_up=link.admin_up, master=link.master, namespace=namespace,
+        peer=link.peer,
         vlan_id=link.vlan.id if link.vlan else None, parent=link.link if link.vlan else None,
         vxlan_id=link.vxlan.id if link.vxlan else None, vxlan_local=link.vxlan.local if link.vxlan else None,
         vxlan_port=link.vxlan.port if link.vxlan else None,
