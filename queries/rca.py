@@ -7,7 +7,7 @@ agents wiring that host are suspects. Each collects evidence:
 - failing: its own state says so (a NIC without carrier, a dead agent, a failing monitoring status;
   a monitoring warning, such as a bond with a dead member, is evidence `degraded` and weighs less);
 - down link: a link on the path is down; the blame goes to its far end when that end is failing
-  itself, else to its near end (the VM's side: the port that lost its link);
+  itself and the near end is not, else to its near end (the VM's side: the port that lost its link);
 - path ends here: the path stops at it without reaching a NIC that carries the VM's network;
 - broken invariant: an invariant check blames it (the object that breaks the rule; the one nearest the
   VM when the check blames several);
@@ -167,8 +167,11 @@ def collect_evidence(datapath: Datapath, paths: Sequence[_Path]) -> dict[str, di
             for edge in datapath.out.get(node_id, []):
                 if edge.target not in path.depth or not edge.down:
                     continue
+                # the far end when it fails and the near end does not; when both fail, the one nearer the VM
+                # (whose loss explains the rest: a VM's port gone takes its bridge and switch port with it)
                 far_failing = node_failing(datapath.nodes.get(edge.target, {}))
-                blamed = edge.target if far_failing else own_port(datapath, edge.source)
+                near_failing = node_failing(datapath.nodes.get(edge.source, {}))
+                blamed = edge.target if far_failing and not near_failing else own_port(datapath, edge.source)
                 evidence[blamed]["down link"].append(
                     f"link {edge.relationship.lower()} {edge.source} -> {edge.target} is "
                     f"{edge.state or edge.status}")
@@ -282,9 +285,16 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
                     f"{'went away' if net.gone else 'changed'} at {when}")
         weight[suspect] = max(weight.get(suspect, 0.0), *(recency(n.at, since, now) for n in changes))
     holders = _fold_into_removed_parents(evidence, removed, weight)
-    explain_path_ends(evidence, lost_links, {key: holders.get(key, key) for key in removed})
-    # Failing DHCP and router namespaces of the VMs' networks (monitoring status): they serve the
-    # network from elsewhere, so no path holds them; they count for the VMs on their network.
+    holders.update(_fold_removed_plugs(datapath, evidence, removed, lost_links, weight))
+    for key in list(holders):  # a member folded into its bridge, the bridge into the vNIC: the last holder
+        seen = {key}
+        while holders[key] in holders and holders[key] not in seen:
+            seen.add(holders[key])
+            holders[key] = holders[holders[key]]
+    explain_by_removals(evidence, lost_links, {key: holders.get(key, key) for key in removed})
+    # Failing DHCP and router namespaces of the VMs' networks (monitoring status) and their devices
+    # without carrier: they serve the network from elsewhere, so no path holds them; they count for
+    # the VMs on their network.
     beside: dict[str, dict[str, Any]] = {}
     for service in run_query(driver, "failing_services", env=environment, networks=networks):
         if service["id"] not in on_paths:
@@ -292,6 +302,10 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
             reason = node_failing(service)
             if reason:
                 evidence[service["id"]]["degraded" if service["status"] == "warning" else "failing"].append(reason)
+    for port in run_query(driver, "down_service_ports", env=environment, networks=networks):
+        if port["id"] not in on_paths:
+            beside[port["id"]] = port
+            evidence[port["id"]]["failing"].append(f"{port['name']} in namespace {port['namespace']} has no carrier")
     for hop in common_hops(datapath, paths):
         if hop not in evidence:
             evidence[hop]["common hop"].append(f"on the path of all {len(paths)} VMs; no fault seen")
@@ -332,20 +346,58 @@ def common_hops(datapath: Datapath, paths: Sequence[_Path]) -> list[str]:
     return sorted(hops, key=lambda node: (max(p.depth.get(node, 0) for p in paths), node))
 
 
-def explain_path_ends(evidence: dict[str, dict[str, list[str]]], lost_links: dict[str, set[str]],
-                      holder_of_removed: dict[str, str]) -> None:
-    """A path that ends at an object which lost its link to something removed ends there because of the
-    removal: the "path ends here" evidence moves to the removed object (or the removed parent that holds
-    its evidence), so that a deleted port or bridge outranks the vNIC left dangling in front of it (pure)."""
+#: Evidence a removal explains: what a neighbour of a removed object shows because it is gone.
+EXPLAINED_BY_REMOVAL = ("path ends here", "failing", "broken invariant")
+
+
+def explain_by_removals(evidence: dict[str, dict[str, list[str]]], lost_links: dict[str, set[str]],
+                        holder_of_removed: dict[str, str]) -> None:
+    """What an object shows because a neighbour was removed is the removal's doing: a path that ends at
+    an object which lost its link to something removed, a patch port failing for want of its removed
+    peer, a tunnel endpoint breaking the mesh because its tunnel port to a peer was deleted. That
+    evidence moves to the removed neighbour (or the removed parent that holds its evidence), so a
+    deleted port or bridge outranks the objects left dangling around it (pure). Neighbours: the object
+    lost its link to the removed one, or the removed one lost its link to the object."""
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    for source, targets in lost_links.items():
+        for target in targets:
+            if target in holder_of_removed:
+                neighbours[source].add(holder_of_removed[target])
+            if source in holder_of_removed:
+                neighbours[target].add(holder_of_removed[source])
     for suspect, kinds in list(evidence.items()):
-        ends = kinds.get("path ends here")
-        holders = sorted({holder_of_removed[t] for t in lost_links.get(suspect, ()) if t in holder_of_removed}
-                         - {suspect})
-        if not ends or not holders:
+        if suspect in holder_of_removed:
+            continue  # removed itself: its own evidence stays
+        holders = sorted(neighbours.get(suspect, set()) - {suspect})
+        explained = [kind for kind in EXPLAINED_BY_REMOVAL if kinds.get(kind)]
+        if not holders or not explained:
             continue
-        for holder in holders:
-            evidence[holder]["path ends here"].extend(f"{end} (where {suspect} lost its link to it)" for end in ends)
-        del kinds["path ends here"]
+        for kind in explained:
+            for holder in holders:
+                evidence[holder][kind].extend(f"{item} (where {suspect} lost its link to it)" for item in kinds[kind])
+            del kinds[kind]
+
+
+def _fold_removed_plugs(datapath: Datapath, evidence: dict[str, dict[str, list[str]]],
+                        removed: dict[str, dict[str, Any]], lost_links: dict[str, set[str]],
+                        weight: dict[str, float]) -> dict[str, str]:
+    """A VM's OVS hybrid plug removed whole (its own bridge, which one vNIC lost its link to, and the
+    bridge's OVS port) is the VM's port gone: the bridge's evidence moves to that vNIC, for which it
+    stands (see own_port). A bridge deleted alone, its OVS port still there, stays a suspect of its own."""
+    holders: dict[str, str] = {}
+    for key, doc in removed.items():
+        if doc.get("type") != "vconnector" or key not in evidence:
+            continue
+        vnics = [s for s, targets in lost_links.items()
+                 if key in targets and datapath.nodes.get(s, {}).get("type") == "vnic"]
+        port_gone = any(removed.get(t, {}).get("type") == "vedge_port" for t in lost_links.get(key, ()))
+        if len(vnics) != 1 or not port_gone:
+            continue
+        for kind, items in evidence.pop(key).items():
+            evidence[vnics[0]][kind].extend(f"{item} (its bridge {doc.get('name') or key})" for item in items)
+        weight[vnics[0]] = max(weight.get(vnics[0], 0.0), weight.pop(key, 0.0))
+        holders[key] = vnics[0]
+    return holders
 
 
 def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], removed: dict[str, dict[str, Any]],

@@ -146,7 +146,7 @@ def test_every_fault_kind_turns_its_root_cause_critical_and_back(kind: str, mech
         assert [(e.event, e.delivery.delivered) for e in events] == [("degraded", True)]
         [call] = receiver.received
         assert call["event"] == "degraded" and call["watch_id"] == watch["_id"] and call["focal"] == affected
-        assert call["suspects"][0]["id"] == fault.root_cause
+        assert call["suspects"][0]["id"] == fault.root_cause, [(s["id"], s["evidence"]) for s in call["suspects"][:2]]
         assert any(c["id"] == fault.root_cause and c["status"] == "critical" for c in call["changed"])
         assert {p["focal"] for p in call["paths"]} == set(affected) and call["health"] == "degraded"
         doc = database[OBJECTS].find_one({"environment": environment, "id": fault.root_cause})

@@ -101,7 +101,7 @@ def test_rca_names_the_fault_first_after_a_rescan(kind: str, mongo_db, neo4j_dri
     fault = inject_fault(world, kind, target)
     scan_and_project(world, mongo_db, neo4j_driver, env_name)
     result = rca(neo4j_driver, env_name, fault.down + fault.degraded or focal)
-    assert result.top(1) == [fault.root_cause], result.rows()[:3]
+    assert result.top(1) == [fault.root_cause], [(s.id, s.score, s.evidence) for s in result.suspects[:3]]
     assert result.suspects[0].evidence and result.suspects[0].shared_by >= 1
 
     clear_fault(world, kind, target)

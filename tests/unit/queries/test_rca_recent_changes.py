@@ -66,14 +66,14 @@ def test_newer_changes_weigh_more_from_full_now_to_the_oldest_share_at_since() -
 def test_a_path_that_ends_where_something_was_removed_blames_the_removed_thing() -> None:
     from collections import defaultdict
 
-    from queries.rca import explain_path_ends
+    from queries.rca import explain_by_removals
 
     evidence: dict = defaultdict(lambda: defaultdict(list))  # type: ignore[type-arg]
     evidence["h/fa:16:3e:00:00:01"]["path ends here"].append("the path of vm-1 stops at tap1")
     evidence["h/fa:16:3e:00:00:01"]["changed recently"].append("its link went away")
     evidence["h/br-int/qvo1"]["removed recently"].append("removed at t")
     evidence["h/fa:16:3e:00:00:02"]["path ends here"].append("the path of vm-2 stops at tap2")  # nothing removed
-    explain_path_ends(evidence, {"h/fa:16:3e:00:00:01": {"h/br-int/qvo1", "h/gone-but-not-removed"}},
+    explain_by_removals(evidence, {"h/fa:16:3e:00:00:01": {"h/br-int/qvo1", "h/gone-but-not-removed"}},
                       {"h/br-int/qvo1": "h/br-int/qvo1"})
     assert "path ends here" not in evidence["h/fa:16:3e:00:00:01"]
     assert evidence["h/fa:16:3e:00:00:01"]["changed recently"] == ["its link went away"]
@@ -81,5 +81,32 @@ def test_a_path_that_ends_where_something_was_removed_blames_the_removed_thing()
         "the path of vm-1 stops at tap1 (where h/fa:16:3e:00:00:01 lost its link to it)"]
     assert evidence["h/fa:16:3e:00:00:02"]["path ends here"] == ["the path of vm-2 stops at tap2"]
     # a removed child whose evidence went to its removed parent: the parent takes the path's end
-    explain_path_ends(evidence, {"h/fa:16:3e:00:00:02": {"h/brqX/vxlan-5"}}, {"h/brqX/vxlan-5": "h/brqX"})
+    explain_by_removals(evidence, {"h/fa:16:3e:00:00:02": {"h/brqX/vxlan-5"}}, {"h/brqX/vxlan-5": "h/brqX"})
     assert list(evidence["h/brqX"]["path ends here"]) and "path ends here" not in evidence["h/fa:16:3e:00:00:02"]
+
+
+def test_what_a_neighbour_shows_because_something_was_removed_moves_to_the_removed_thing() -> None:
+    from collections import defaultdict
+
+    from queries.rca import explain_by_removals
+
+    evidence: dict = defaultdict(lambda: defaultdict(list))  # type: ignore[type-arg]
+    # patch-tun deleted: its peer patch-int fails ("no usable peer") and lost its link to it
+    evidence["h/br-tun/patch-int"]["failing"].append("OVS interface error: No usable peer 'patch-tun'")
+    evidence["h/br-tun/patch-int"]["changed recently"].append("its link went away")
+    evidence["h/br-int/patch-tun"]["removed recently"].append("removed at t")
+    # a tunnel port deleted: the endpoint it sent through breaks the mesh; the removed port lost its link to it
+    evidence["h/otep-vxlan"]["broken invariant"].append("asymmetric_mesh: ...")
+    evidence["h/br-tun/vxlan-c0a8000b"]["removed recently"].append("removed at t")
+    # a NIC down with nothing removed next to it keeps its evidence
+    evidence["h/eth1"]["failing"].append("no carrier")
+    explain_by_removals(evidence, {"h/br-tun/patch-int": {"h/br-int/patch-tun"},
+                                   "h/br-tun/vxlan-c0a8000b": {"h/otep-vxlan"}},
+                        {"h/br-int/patch-tun": "h/br-int/patch-tun", "h/br-tun/vxlan-c0a8000b": "h/br-tun/vxlan-c0a8000b"})
+    assert "failing" not in evidence["h/br-tun/patch-int"]
+    assert evidence["h/br-tun/patch-int"]["changed recently"] == ["its link went away"]  # its own change stays
+    assert evidence["h/br-int/patch-tun"]["failing"] == [
+        "OVS interface error: No usable peer 'patch-tun' (where h/br-tun/patch-int lost its link to it)"]
+    assert "broken invariant" not in evidence["h/otep-vxlan"]
+    assert evidence["h/br-tun/vxlan-c0a8000b"]["broken invariant"]
+    assert evidence["h/eth1"]["failing"] == ["no carrier"]
