@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from graphmodel.schema import host_pnic_id, otep_id, vedge_port_id, vnic_id
-from lab.expected import nic_impact, vms_on_host
+from lab.expected import nic_impact, port_vf, vms_on_host
 from lab.truth import host_mechanism, service_device_name, vm_port_name
 from lab.world import Fault, Host, Port, World, WorldError
 
@@ -106,9 +106,11 @@ def _vnic(port: Port) -> str:
 
 def _switch_port(world: World, port: Port) -> str:
     """The object that holds a Neutron port's state and tag on its host's switch: the OVS port (qvo, the tap,
-    a namespace's internal port) on Open vSwitch; the vNIC elsewhere (its tap in a Linux bridge, its VPP
-    interface, its VF)."""
+    a namespace's internal port) on Open vSwitch; its VF on SR-IOV; the vNIC elsewhere (its tap in a Linux
+    bridge, its VPP interface)."""
     host = next((h for h in world.hosts if h.name == port.binding_host), None)
+    if host is not None and port.vnic_type == "direct":
+        return port_vf(world, host, port)  # SR-IOV: the VF holds the port's link state and VLAN
     if host is None or host_mechanism(world, host) != "ovs":
         return _vnic(port)
     device = vm_port_name(world, port) if port.device_owner.startswith("compute:") \
