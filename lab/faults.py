@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from graphmodel import conventions as names
 from graphmodel.schema import host_pnic_id, otep_id, vedge_port_id, vnic_id
 from lab.expected import nic_impact, port_vf, vms_on_host
 from lab.truth import host_mechanism, service_device_name, vm_port_name
@@ -233,7 +234,10 @@ def _tunnel_port_missing(world: World, target: str) -> Fault:
     host.tunnel_ports_missing = [*host.tunnel_ports_missing, peer.tunnel_ip]  # type: ignore[list-item]
     shared = {p.network_id for p in world.ports if p.binding_host == host_name} & \
         {p.network_id for p in world.ports if p.binding_host == peer_name}
-    return Fault(kind="tunnel_port_missing", target=target, root_cause=otep_id(host_name, world.type_driver),
+    # the broken object is the deleted tunnel port itself (an OVS host's br-tun port to the peer)
+    root = vedge_port_id(host_name, "br-tun", names.ovs_tunnel_port_name(world.type_driver, str(peer.tunnel_ip))) \
+        if host_mechanism(world, host) == "ovs" else otep_id(host_name, world.type_driver)
+    return Fault(kind="tunnel_port_missing", target=target, root_cause=root,
                  down=_vms_on(world, {host_name, peer_name}, shared), undo=undo)
 
 

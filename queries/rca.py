@@ -381,20 +381,23 @@ def explain_by_removals(evidence: dict[str, dict[str, list[str]]], lost_links: d
 def _fold_removed_plugs(datapath: Datapath, evidence: dict[str, dict[str, list[str]]],
                         removed: dict[str, dict[str, Any]], lost_links: dict[str, set[str]],
                         weight: dict[str, float]) -> dict[str, str]:
-    """A VM's OVS hybrid plug removed whole (its own bridge, which one vNIC lost its link to, and the
-    bridge's OVS port) is the VM's port gone: the bridge's evidence moves to that vNIC, for which it
-    stands (see own_port). A bridge deleted alone, its OVS port still there, stays a suspect of its own."""
+    """A VM's plug removed whole is the VM's port gone: its evidence moves to the one vNIC that lost its
+    link to it, for which it stands (see own_port). The plug: an OVS hybrid bridge together with its OVS
+    port (a bridge deleted alone, its OVS port still there, stays a suspect of its own), or an SR-IOV VF
+    that no longer carries the port's MAC."""
     holders: dict[str, str] = {}
     for key, doc in removed.items():
-        if doc.get("type") != "vconnector" or key not in evidence:
+        if doc.get("type") not in ("vconnector", "vf") or key not in evidence:
             continue
         vnics = [s for s, targets in lost_links.items()
                  if key in targets and datapath.nodes.get(s, {}).get("type") == "vnic"]
-        port_gone = any(removed.get(t, {}).get("type") == "vedge_port" for t in lost_links.get(key, ()))
+        port_gone = doc.get("type") == "vf" or any(removed.get(t, {}).get("type") == "vedge_port"
+                                                   for t in lost_links.get(key, ()))
         if len(vnics) != 1 or not port_gone:
             continue
         for kind, items in evidence.pop(key).items():
-            evidence[vnics[0]][kind].extend(f"{item} (its bridge {doc.get('name') or key})" for item in items)
+            evidence[vnics[0]][kind].extend(f"{item} (its {doc.get('type')} {doc.get('name') or key})"
+                                            for item in items)
         weight[vnics[0]] = max(weight.get(vnics[0], 0.0), weight.pop(key, 0.0))
         holders[key] = vnics[0]
     return holders
