@@ -408,7 +408,8 @@ def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], remove
     """A removed object whose parent was removed too is explained by its parent (a namespace took
     its interfaces with it): its evidence (and its recency) moves to the parent. An OVS port removed with
     the namespace device it was (a qdhcp tap, a qr- port) goes with that device first. Returns where each
-    moved object's evidence went."""
+    moved object's evidence went, one step each (a port -> its device -> its namespace): rca() follows the
+    chains to their last holder."""
     holders: dict[str, str] = {}
     for key, doc in list(removed.items()):
         if doc.get("type") != "vedge_port" or key not in evidence:
@@ -428,9 +429,4 @@ def _fold_into_removed_parents(evidence: dict[str, dict[str, list[str]]], remove
                 evidence[parent][kind].extend(f"{item} (with {key})" for item in items)
             weight[parent] = max(weight.get(parent, 0.0), weight.pop(key, 0.0))
             holders[key] = parent
-    for key in list(holders):  # a port folded into its device, the device into its namespace: the last holder
-        seen = {key}
-        while holders[key] in holders and holders[key] not in seen:
-            seen.add(holders[key])
-            holders[key] = holders[holders[key]]
     return holders
