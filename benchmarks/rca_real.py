@@ -32,17 +32,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calipso.lab_scan import connect_to_lab  # noqa: E402
+from calipso.lab_scan import real_lab_scanner  # noqa: E402
 from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from graphmodel.inventory import OBJECTS  # noqa: E402
 from graphmodel.projector import Projector  # noqa: E402
-from ingest.hierarchy import fetch_host, openstack_documents  # noqa: E402
 from ingest.scanner import Scanner  # noqa: E402
-from ingest.sources.openstack.fetch import fetch_openstack  # noqa: E402
-from ingest.transport import CallableTransport  # noqa: E402
-from lab.cloud.server import serve  # noqa: E402
-from lab.cloud.source import StaticWorldSource  # noqa: E402
 from lab.generate import generate_world  # noqa: E402
 from lab.real import RealLab, missing_prerequisites, real_lab_world  # noqa: E402
 from lab.real.faults import (  # noqa: E402
@@ -75,19 +70,11 @@ class Outcome:
 
 
 class RealScan:
-    """Scan and project one real lab as environment `environment`; times each rescan + projection."""
+    """Rescan and project one real lab as environment `environment`; times each rescan + projection."""
 
-    def __init__(self, lab: RealLab, database: Any, driver: Any, environment: str, cloud_url: str) -> None:
-        self.lab, self.database, self.driver, self.environment = lab, database, driver, environment
-        self.cloud_url = cloud_url
+    def __init__(self, scanner: Scanner, database: Any, driver: Any, environment: str) -> None:
+        self.scanner, self.database, self.driver, self.environment = scanner, database, driver, environment
         self.seconds: list[float] = []
-        uplinks = {h.name: [n.name for n in h.nics] for h in lab.world.hosts}
-        self.scanner = Scanner(database, environment, self._docs, CallableTransport(lab.execute), fetch_host,
-                               concurrency=3, uplinks=uplinks)
-
-    def _docs(self) -> list[dict[str, Any]]:
-        return [d for d in openstack_documents(fetch_openstack(connect_to_lab(self.cloud_url), "RegionOne"))
-                if not (d["type"] == "project" and d["name"] == "admin")]
 
     def __call__(self) -> None:
         started = time.perf_counter()
@@ -110,10 +97,10 @@ def run_variant(variant: str, args: argparse.Namespace, stores: Stores, database
     environments.append(environment)
     outcomes = []
     started = time.perf_counter()
-    with RealLab(world, f"rca-{os.getpid()}") as lab, serve(StaticWorldSource(world)) as cloud, \
+    with RealLab(world, f"rca-{os.getpid()}") as lab, real_lab_scanner(lab, database, environment) as scanner, \
             tempfile.TemporaryDirectory() as state_dir:
         print(f"{variant}: built in {time.perf_counter() - started:.1f}s", flush=True)
-        scan = RealScan(lab, database, stores.neo4j, environment, cloud.auth_url)
+        scan = RealScan(scanner, database, stores.neo4j, environment)
         scan()
         for kind in REAL_FAULT_KINDS:
             if args.kinds and kind.name not in args.kinds:

@@ -145,14 +145,24 @@ def focal_paths(datapath: Datapath, focal: str) -> _Path:
 
 
 def own_port(datapath: Datapath, node_id: str) -> str:
-    """The object that stands for `node_id` as a suspect: a bridge that connects a single vNIC
-    (OVS's hybrid qbr) is that vNIC's port; anything else stands for itself."""
+    """The object that stands for `node_id` as a suspect: a bridge that connects a single vNIC and
+    plugs into a switch (OVS's hybrid qbr) is that vNIC's port; anything else stands for itself (a
+    Linux bridge agent's bridge of a network has its own way out, even with one VM on the host)."""
     node = datapath.nodes.get(node_id, {})
-    if node.get("type") != "vconnector":
+    if node.get("type") != "vconnector" or not _plugs_into_switch(datapath, node_id):
         return node_id
     vnics = [source for source, edges in datapath.out.items()
              if datapath.nodes.get(source, {}).get("type") == "vnic" and any(e.target == node_id for e in edges)]
     return vnics[0] if len(vnics) == 1 else node_id
+
+
+def _plugs_into_switch(datapath: Datapath, bridge: str) -> bool:
+    """Whether a Linux bridge leaves through an OVS port, itself or through a member (the qvb-qvo cable)."""
+    def to_switch(node: str) -> bool:
+        return any(datapath.nodes.get(e.target, {}).get("type") == "vedge_port" for e in datapath.out.get(node, []))
+    members = [e.target for e in datapath.out.get(bridge, [])
+               if datapath.nodes.get(e.target, {}).get("type") == "vconnector_member"]
+    return to_switch(bridge) or any(to_switch(m) for m in members)
 
 
 def collect_evidence(datapath: Datapath, paths: Sequence[_Path]) -> dict[str, dict[str, list[str]]]:
@@ -291,7 +301,12 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
         while holders[key] in holders and holders[key] not in seen:
             seen.add(holders[key])
             holders[key] = holders[holders[key]]
-    explain_by_removals(evidence, lost_links, {key: holders.get(key, key) for key in removed})
+    # A NIC taken out of its Linux bridge is still there but gone from the bridge: what the bridge shows for
+    # want of it (the path ends there) is the NIC's doing, as if it had been removed.
+    left_bridge = {target: target for source, targets in lost_links.items()
+                   if datapath.nodes.get(source, {}).get("type") == "vconnector"
+                   for target in targets if datapath.nodes.get(target, {}).get("type") == "host_pnic"}
+    explain_by_removals(evidence, lost_links, {**left_bridge, **{key: holders.get(key, key) for key in removed}})
     # Failing DHCP and router namespaces of the VMs' networks (monitoring status) and their devices
     # without carrier: they serve the network from elsewhere, so no path holds them; they count for
     # the VMs on their network.
@@ -305,7 +320,9 @@ def rca(driver: neo4j.Driver, environment: str, vms: Sequence[str],
     for port in run_query(driver, "down_service_ports", env=environment, networks=networks):
         if port["id"] not in on_paths:
             beside[port["id"]] = port
-            evidence[port["id"]]["failing"].append(f"{port['name']} in namespace {port['namespace']} has no carrier")
+            evidence[port["id"]]["failing"].append(
+                f"{port['name']} in namespace {port['namespace']} has no carrier"
+                + (", and the router routes the VMs' network through it" if port["via_router"] else ""))
     for hop in common_hops(datapath, paths):
         if hop not in evidence:
             evidence[hop]["common hop"].append(f"on the path of all {len(paths)} VMs; no fault seen")

@@ -36,6 +36,8 @@ def real_lab_world(world: World) -> World:
             for nic in host["nics"]:
                 if nic["bond"] == bond["name"]:
                     nic["bond"] = None
+                    # the other members stay as spare NICs: they carry no network any more
+                    nic["physical_network"] = None
                 if nic["name"] == first:
                     nic.update(ip=bond["ip"], mtu=bond["mtu"], physical_network=bond["physical_network"],
                                role=bond["role"])

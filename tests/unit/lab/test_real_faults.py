@@ -99,6 +99,21 @@ def test_bad_targets_are_refused_with_the_reason(ovs: RealLab) -> None:
         plan_fault(ovs, "nic_down", "compute-1/br-int")
 
 
+def test_a_native_tap_down_is_its_ovs_port_and_its_mtu_the_vnics() -> None:
+    native = RealLab(real_lab_world(generate_world(3, 1, 2, "ovs", "vxlan", seed=5, firewall="native")), "unit-nat")
+    port = vm_port(native, "compute-1")
+    tap = names.tap_name(port.id)
+    assert plan_fault(native, "tap_down", f"compute-1/{tap}").root_cause == f"compute-1/br-int/{tap}"
+    assert plan_fault(native, "mtu_lowered", f"compute-1/{tap}").root_cause == f"compute-1/{port.mac_address}"
+
+
+def test_a_flat_worlds_spare_nic_carries_no_network() -> None:
+    flat = real_lab_world(generate_world(3, 1, 1, "lxb", "flat", seed=5))
+    nics = {n.name: n for n in next(h for h in flat.hosts if h.name == "compute-1").nics}
+    assert nics["eth1"].physical_network and nics["eth2"].physical_network is None
+    assert broken_vms(RealLab(flat, "unit-flat"), "compute-1/eth2") == []
+
+
 def test_a_nic_no_vm_traffic_crosses_breaks_no_vm(ovs: RealLab) -> None:
     assert broken_vms(ovs, "compute-1/eth0") == []  # management
     assert broken_vms(ovs, "compute-1/eth2") == []  # a spare NIC (the bond's other member)
