@@ -2,10 +2,14 @@
 
 The stack runs a cluster of its own under its data directory, listening on 127.0.0.1 only (no Unix
 socket), with trust authentication: it is a loopback development store like the stack's other servers.
+As root it runs as Debian's `postgres` user; when that user cannot reach the data directory (a home
+under a root-only directory: /root, a `mktemp -d` clone), the cluster lives under `postgres`'s own
+home instead, one per data directory, and `<data dir>/cluster` links to it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -26,6 +30,8 @@ ROLE = "calipso"
 DATABASE = "ferretdb"
 #: PostgreSQL refuses to run as root; as root the stack runs it as Debian's `postgres` user.
 RUN_AS = "postgres"
+#: Where clusters live whose data directory the PostgreSQL user cannot reach (under its Debian home).
+CLUSTERS_ELSEWHERE = Path("/var/lib/postgresql/calipso-clusters")
 
 
 def postgresql_url(settings: Settings) -> str:
@@ -45,29 +51,38 @@ class PostgreSQLServer(LocalServer):
 
     @property
     def cluster_dir(self) -> Path:
-        return self.data_dir / "cluster"
+        owner = self._owner()
+        if owner is None or self._unreachable_directory(owner) is None:
+            return self.data_dir / "cluster"
+        key = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+        return CLUSTERS_ELSEWHERE / key / "cluster"
 
     def ports(self) -> dict[str, int]:
         return {"postgresql": self.settings.postgres_port}
 
     def prepare(self) -> None:
         owner = self._owner()
+        cluster = self.cluster_dir
         if owner is not None:
-            self._check_reachable(owner)
-            os.chown(self.data_dir, owner.pw_uid, owner.pw_gid)
+            for directory in (self.data_dir, cluster.parent):
+                directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.chown(directory, owner.pw_uid, owner.pw_gid)
+            if cluster.parent != self.data_dir:
+                self._link_cluster(cluster)
         initialised = self.data_dir / "initialised"
-        if initialised.exists() and (self.cluster_dir / "PG_VERSION").exists():
+        if initialised.exists() and (cluster / "PG_VERSION").exists():
             return
-        # A half-made cluster (initdb or CREATE DATABASE interrupted) is made again from scratch.
-        shutil.rmtree(self.cluster_dir, ignore_errors=True)
-        run_checked(self._as_owner([str(PG_BIN / "initdb"), "-D", str(self.cluster_dir), "-U", ROLE,
+        # A half-made cluster (initdb or CREATE DATABASE interrupted), or one left by an earlier data
+        # directory of the same path, is made again from scratch.
+        shutil.rmtree(cluster, ignore_errors=True)
+        run_checked(self._as_owner([str(PG_BIN / "initdb"), "-D", str(cluster), "-U", ROLE,
                                     "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-instructions"]),
-                    "initialising the PostgreSQL cluster", cwd=self.data_dir)
+                    "initialising the PostgreSQL cluster", cwd=cluster.parent)
         # Single-user mode creates FerretDB's database without starting a server.
         created = subprocess.run(
             self._as_owner([str(PG_BIN / "postgres"), "--single", "-D", str(self.cluster_dir), "-j", "postgres"]),
             input=f"CREATE DATABASE {DATABASE};\n", capture_output=True, text=True, timeout=120,
-            cwd=self.data_dir, check=False)
+            cwd=cluster.parent, check=False)
         if created.returncode != 0 or "ERROR" in created.stderr:
             raise StackError(f"creating PostgreSQL database {DATABASE} failed:\n{created.stderr.strip()[-2000:]}")
         initialised.touch()
@@ -116,11 +131,21 @@ class PostgreSQLServer(LocalServer):
             return argv
         return ["setpriv", f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}", "--clear-groups", *argv]
 
-    def _check_reachable(self, owner: pwd.struct_passwd) -> None:
-        """Every directory above the data directory must let the PostgreSQL user through."""
-        for directory in self.data_dir.parents:
+    def _unreachable_directory(self, owner: pwd.struct_passwd) -> Path | None:
+        """The first directory above the data directory the PostgreSQL user cannot enter, if any."""
+        for directory in reversed(self.data_dir.resolve().parents):
             info = directory.stat()
             if info.st_uid != owner.pw_uid and not info.st_mode & stat.S_IXOTH:
-                raise StackError(f"postgresql runs as user {owner.pw_name}, who cannot enter {directory} "
-                                 f"(mode {stat.filemode(info.st_mode)}); choose a CALIPSO_HOME outside it, "
-                                 f"or `chmod o+x {directory}`")
+                return directory
+        return None
+
+    def _link_cluster(self, cluster: Path) -> None:
+        """`<data dir>/cluster` names the cluster kept elsewhere, so that a person finds it."""
+        link = self.data_dir / "cluster"
+        if link.is_symlink() and link.resolve() == cluster.resolve():
+            return
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.is_dir():
+            shutil.rmtree(link)  # a cluster made when the data directory was still reachable
+        link.symlink_to(cluster, target_is_directory=True)

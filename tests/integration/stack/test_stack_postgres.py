@@ -21,7 +21,7 @@ import pymongo
 import pytest
 
 from stack.process import port_open
-from stack.servers.postgresql import DATABASE, PG_BIN, ROLE
+from stack.servers.postgresql import CLUSTERS_ELSEWHERE, DATABASE, PG_BIN, ROLE
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
 
@@ -97,6 +97,34 @@ def test_ferretdb_on_postgresql_up_write_read_status_down(pg_home: Path) -> None
     assert "ferretdb: stopped" in down.stderr and "postgresql: stopped" in down.stderr
     assert not port_open("127.0.0.1", mongo_port) and not port_open("127.0.0.1", pg_port)
     assert processes_under(pg_home) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="PostgreSQL runs as another user only when the stack runs as root")
+def test_a_home_the_postgresql_user_cannot_enter_keeps_its_cluster_under_postgres_home() -> None:
+    # A clone in `mktemp -d` (mode 0700, root's): the user `postgres` cannot enter it.
+    outer = Path(tempfile.mkdtemp(prefix="calipso-pg-closed-"))
+    home = outer / "var"
+    mongo_port, pg_port = free_port(), free_port()
+    environment = {**os.environ, "CALIPSO_HOME": str(home), "MONGO_URI": f"mongodb://127.0.0.1:{mongo_port}/",
+                   "CALIPSO_FERRETDB_BACKEND": "postgresql", "CALIPSO_POSTGRES_PORT": str(pg_port),
+                   "CALIPSO_LOG_LEVEL": "WARNING"}
+    link = home / "data" / "postgresql" / "cluster"
+    try:
+        assert outer.stat().st_mode & 0o777 == 0o700
+        for _ in range(2):  # the second start finds the cluster and the documents the first one wrote
+            stack_command(environment, "up", "--only", "ferretdb")
+            with pymongo.MongoClient(environment["MONGO_URI"], serverSelectionTimeoutMS=10_000) as client:
+                client.calipso_pg_probe.things.update_one({"_id": "starts"}, {"$inc": {"n": 1}}, upsert=True)
+                starts = client.calipso_pg_probe.things.find_one({"_id": "starts"})
+            stack_command(environment, "down")
+        assert starts is not None and starts["n"] == 2
+        assert link.is_symlink() and link.resolve().is_relative_to(CLUSTERS_ELSEWHERE)
+        assert (link / "PG_VERSION").exists()
+    finally:
+        stack_command(environment, "down", check=False)
+        if link.is_symlink():
+            shutil.rmtree(link.resolve().parent, ignore_errors=True)
+        shutil.rmtree(outer, ignore_errors=True)
 
 
 def test_backend_setting_is_checked_at_start_up(pg_home: Path) -> None:
