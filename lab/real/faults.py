@@ -365,9 +365,10 @@ def _candidates(spec: _Target, kind: str) -> list[str]:
                 if any(p.name == interface.peer for p in b.ports)]
         return [f"{host}/{interface.master}/{device}", *peer, f"{host}/{interface.master}", *vnic, vedge]
     if spec.ovs_port is not None:  # a tap or internal port that is an OVS port (native firewall, services)
-        # its state is the OVS port's (OVSDB's admin and link state); its MTU is the vNIC's
+        # a VM's tap: its state is the OVS port's (OVSDB's admin and link state), its MTU the vNIC's; a
+        # namespace's device: its carrier is read in the namespace, the vNIC's
         ovs_port = f"{host}/{spec.ovs_port.bridge}/{device}"
-        return [ovs_port, *vnic, vedge] if kind.endswith("_down") else [*vnic, ovs_port, vedge]
+        return [ovs_port, *vnic, vedge] if kind == "tap_down" else [*vnic, ovs_port, vedge]
     return [*vnic, *([f"{host}/{interface.master}"] if interface.master else []), vedge]
 
 

@@ -105,6 +105,11 @@ def test_a_native_tap_down_is_its_ovs_port_and_its_mtu_the_vnics() -> None:
     tap = names.tap_name(port.id)
     assert plan_fault(native, "tap_down", f"compute-1/{tap}").root_cause == f"compute-1/br-int/{tap}"
     assert plan_fault(native, "mtu_lowered", f"compute-1/{tap}").root_cause == f"compute-1/{port.mac_address}"
+    # a router's port is an OVS internal port too, but its carrier is read in its namespace: the vNIC
+    router_port = next(p for p in native.world.ports if p.device_owner == "network:router_interface")
+    qr = names.router_interface_name(router_port.id)
+    assert plan_fault(native, "service_port_down", f"{router_port.binding_host}/{qr}").root_cause == \
+        f"{router_port.binding_host}/{router_port.mac_address}"
 
 
 def test_a_flat_worlds_spare_nic_carries_no_network() -> None:
