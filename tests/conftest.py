@@ -12,6 +12,7 @@ where it would shadow the real package of the same name.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -266,6 +267,19 @@ class ServedLab:
         return {**os.environ, "CALIPSO_HOME": str(self.home), "MONGO_DATABASE": mongo_database,
                 "CALIPSO_SECRET_KEY": self.secret_key, "CALIPSO_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
 
+    def enrol(self, database, environment: str):  # type: ignore[no-untyped-def]
+        """Add this lab as `environment` to a test database (migrations applied first), its hosts' SSH keys
+        enrolled as `calipso env add --from-lab` does; returns the database's EnvironmentStore."""
+        from calipso.env_commands import enrol_lab_host_keys, lab_environment
+        from core.environments import EnvironmentStore
+        from migrations.runner import apply_mongo
+
+        apply_mongo(database)
+        store = EnvironmentStore(database, self.secret_key)
+        store.add(lab_environment(environment, self.settings))
+        enrol_lab_host_keys(database, environment, self.settings)
+        return store
+
 
 @pytest.fixture(scope="module")
 def served_lab(tmp_path_factory: pytest.TempPathFactory, settings: Settings, local_stack: Stack) -> Iterator[ServedLab]:
@@ -288,3 +302,74 @@ def served_lab(tmp_path_factory: pytest.TempPathFactory, settings: Settings, loc
         yield ServedLab(home, lab_settings, world_file, secret_key)
     finally:
         service.down()
+
+
+class WorkerProcess:
+    """`calipso worker` (Celery on the test stack's RabbitMQ) for a served lab, in a session of its own
+    (kill -9 takes its pool process too, as a machine or container going away does); its output goes to
+    a file. Start it with the `started_workers` fixture."""
+
+    def __init__(self, lab: ServedLab, database: str, log_file: Path, environment: dict[str, str]) -> None:
+        self.log_file = log_file
+        with log_file.open("a") as sink:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("calipso")), "worker"],
+                env={**lab.command_environment(database), **environment},
+                stdout=sink, stderr=sink, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_file.read_text()
+
+    def runs(self, pid: int) -> bool:
+        """Whether `pid` is this worker or one of its pool processes."""
+        if pid == self.process.pid:
+            return True
+        try:
+            return f"PPid:\t{self.process.pid}\n" in Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def live_workers(database) -> set[int]:  # type: ignore[no-untyped-def]
+    """The pids of the `calipso worker` processes alive by their heartbeats in `database`."""
+    from core.services import alive
+
+    return {doc["pid"] for doc in alive(database, "worker")}
+
+
+@pytest.fixture
+def started_workers(mongo_db, settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Starts `calipso worker` processes for a served lab on the test's database and waits for their
+    heartbeats: `[first, second] = started_workers(lab, "worker-1", "worker-2", CALIPSO_LOG_LEVEL="INFO")`
+    (the names of their log files under tmp_path; keywords: environment variables). After the test,
+    every worker it started is stopped and the database's (durable) task queue deleted from RabbitMQ."""
+    import kombu
+
+    started: list[WorkerProcess] = []
+
+    def start(lab: ServedLab, *names: str, **environment: str) -> list[WorkerProcess]:
+        workers = [WorkerProcess(lab, mongo_db.name, tmp_path / f"{name}.log", environment) for name in names]
+        started.extend(workers)
+        wait_for(f"the heartbeats of {', '.join(names)}",
+                 lambda: {w.process.pid for w in workers} <= live_workers(mongo_db),
+                 log=lambda: "".join(w.log() for w in workers))
+        return workers
+
+    yield start
+    for worker in started:
+        worker.stop()
+    if started:
+        with kombu.Connection(settings.amqp_url, connect_timeout=5) as connection:
+            kombu.Queue(f"calipso.{mongo_db.name}.tasks")(connection.default_channel).delete()

@@ -9,17 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ServedLab, wait_for
-from test_worker import WorkerProcess, delete_task_queue, live_workers
+from conftest import ServedLab
 
-from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from core.environments import EnvironmentStore
-from core.settings import Settings
 from graphmodel.inventory import OBJECTS
 from ingest.monitoring.runner import ROUNDS
 from ingest.run import scan_environment
 from lab.world import load_world
-from migrations.runner import apply_mongo
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
 
@@ -32,11 +27,8 @@ def monitor_once(lab: ServedLab, database: str, environment: str, *options: str)
 
 
 def test_a_round_checked_by_a_worker_turns_a_faulty_nic_critical(  # type: ignore[no-untyped-def]
-        mongo_db, served_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
-    apply_mongo(mongo_db)
-    store = EnvironmentStore(mongo_db, served_lab.secret_key)
-    store.add(lab_environment(env_name, served_lab.settings))
-    enrol_lab_host_keys(mongo_db, env_name, served_lab.settings)
+        mongo_db, served_lab: ServedLab, env_name: str, started_workers) -> None:
+    store = served_lab.enrol(mongo_db, env_name)
     assert scan_environment(mongo_db, store.decrypt(env_name)).status == "completed"
 
     # without a worker alive, --workers refuses at once
@@ -47,10 +39,9 @@ def test_a_round_checked_by_a_worker_turns_a_faulty_nic_critical(  # type: ignor
     world = load_world(served_lab.world_file)
     compute = next(h for h in world.hosts if h.name == "compute-1")
     nic = next(n for n in compute.nics if n.role in ("tunnel", "provider"))
-    worker = WorkerProcess(served_lab, mongo_db.name, tmp_path / "worker.log")
+    [worker] = started_workers(served_lab, "worker")
     faulted = False
     try:
-        wait_for("the worker's heartbeat", lambda: worker.process.pid in live_workers(mongo_db), log=worker.log)
         first = monitor_once(served_lab, mongo_db.name, env_name, "--workers", "--hosts-per-task", "1")
         assert first["hosts"] == 3 and first["unreachable_hosts"] == [] and first["results"] > 10, first
         assert first["degraded"] == 0, first["status_changes"]
@@ -74,5 +65,3 @@ def test_a_round_checked_by_a_worker_turns_a_faulty_nic_critical(  # type: ignor
         if faulted:
             subprocess.run([CALIPSO, "lab", "fault", str(served_lab.world_file), "nic_down", f"compute-1/{nic.name}",
                             "--clear"], env=served_lab.command_environment(mongo_db.name), timeout=60, check=True)
-        worker.stop()
-        delete_task_queue(settings, mongo_db.name)

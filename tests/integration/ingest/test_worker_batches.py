@@ -6,8 +6,6 @@ replay to the same documents, and a host a batch cannot reach is a host error, n
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 from collections import Counter
@@ -17,50 +15,19 @@ from pathlib import Path
 import pytest
 from conftest import ServedLab, wait_for
 
-from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from core.environments import EnvironmentStore
 from core.settings import Settings, load_settings
 from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, content
 from ingest.records import FINISHED, ScanRecords
 from ingest.replay import replay_scan
 from ingest.tasks import SCAN_FETCHES
-from migrations.runner import apply_mongo
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
 HOSTS = 6
 
 
-class Worker:
-    """`calipso worker` in a session of its own, scanning in host batches of `batch` hosts."""
-
-    def __init__(self, lab: ServedLab, database: str, log_file: Path, batch: int) -> None:
-        self.log_file = log_file
-        with log_file.open("a") as sink:
-            self.process = subprocess.Popen(
-                [CALIPSO, "worker"], env={**lab.command_environment(database), "CALIPSO_SCAN_HOST_BATCH": str(batch),
-                                          "CALIPSO_LOG_LEVEL": "INFO"},
-                stdout=sink, stderr=sink, start_new_session=True)
-
-    def log(self) -> str:
-        return self.log_file.read_text()
-
-    def runs(self, pid: int) -> bool:
-        """Whether `pid` is this worker or one of its pool processes."""
-        if pid == self.process.pid:
-            return True
-        try:
-            return f"PPid:\t{self.process.pid}\n" in Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=30)
+def batched(size: int) -> dict[str, str]:
+    """A worker's environment for scans in host batches of `size` hosts, logging each batch it starts."""
+    return {"CALIPSO_SCAN_HOST_BATCH": str(size), "CALIPSO_LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture(scope="module")
@@ -85,19 +52,6 @@ def six_host_lab(tmp_path_factory: pytest.TempPathFactory, settings: Settings, l
         service.down()
 
 
-def delete_task_queue(settings: Settings, database: str) -> None:
-    import kombu
-
-    with kombu.Connection(settings.amqp_url, connect_timeout=5) as connection:
-        kombu.Queue(f"calipso.{database}.tasks")(connection.default_channel).delete()
-
-
-def live_workers(database) -> set[int]:  # type: ignore[no-untyped-def]
-    from core.services import alive
-
-    return {doc["pid"] for doc in alive(database, "worker")}
-
-
 def inventory(database, environment: str) -> tuple[dict, dict]:  # type: ignore[no-untyped-def,type-arg]
     objects = {d["id"]: content(d) for d in database[OBJECTS].find({"environment": environment}, {"_id": 0})}
     links = {(d["link_type"], d["source_id"], d["target_id"]): content(d)
@@ -113,11 +67,8 @@ def run_scan(lab: ServedLab, database: str, environment: str, *options: str) -> 
 
 
 def test_a_scan_split_into_host_batches_across_two_workers_equals_the_in_process_scan(  # type: ignore[no-untyped-def]
-        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
-    apply_mongo(mongo_db)
-    store = EnvironmentStore(mongo_db, six_host_lab.secret_key)
-    store.add(lab_environment(env_name, six_host_lab.settings))
-    enrol_lab_host_keys(mongo_db, env_name, six_host_lab.settings)
+        mongo_db, six_host_lab: ServedLab, env_name: str, started_workers) -> None:
+    store = six_host_lab.enrol(mongo_db, env_name)
 
     # -- the reference: one process scans everything ----------------------------------------------
     inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
@@ -127,70 +78,63 @@ def test_a_scan_split_into_host_batches_across_two_workers_equals_the_in_process
     assert len(hosts) == HOSTS
     feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
 
-    workers = [Worker(six_host_lab, mongo_db.name, tmp_path / f"worker-{n}.log", batch=1) for n in (1, 2)]
+    workers = started_workers(six_host_lab, "worker-1", "worker-2", **batched(1))
     logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
-    try:
-        wait_for("both workers' heartbeats",
-                 lambda: {w.process.pid for w in workers} <= live_workers(mongo_db), log=logs)
-        queued = run_scan(six_host_lab, mongo_db.name, env_name, "--queue")
-        scan = ScanRecords(mongo_db).get(queued["scan_id"])
-        assert scan["status"] == "completed", (scan.get("errors"), logs())
-        assert scan["split"] == {"batches": HOSTS, "batch_size": 1, "hosts": HOSTS}
+    queued = run_scan(six_host_lab, mongo_db.name, env_name, "--queue")
+    scan = ScanRecords(mongo_db).get(queued["scan_id"])
+    assert scan["status"] == "completed", (scan.get("errors"), logs())
+    assert scan["split"] == {"batches": HOSTS, "batch_size": 1, "hosts": HOSTS}
 
-        # each host fetched exactly once, by a batch task; both workers fetched
-        fetched = Counter(f["host"] for f in scan["fetches"])
-        assert sorted(fetched) == hosts and set(fetched.values()) == {1}, scan["fetches"]
-        assert all(f["commands"] > 0 for f in scan["fetches"])
-        fetchers = {f["worker"]["pid"] for f in scan["fetches"]}
-        assert all(any(w.runs(pid) for w in workers) for pid in fetchers)
-        assert all(any(w.runs(pid) for pid in fetchers) for w in workers), (scan["fetches"], logs())
-        assert scan["timings"]["fetch_workers"] == 2.0 and scan["timings"]["batches"] == HOSTS
-        # the staged answers are removed once written (just after the scan's status turned final)
-        wait_for("the staging removed", lambda: mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan["_id"]}) == 0,
-                 deadline_s=30)
-        task_ids = sorted({f["task_id"] for f in scan["fetches"]})
-        assert mongo_db["celery_taskmeta"].count_documents({"_id": {"$in": task_ids}}) == 0  # and the chord's results
+    # each host fetched exactly once, by a batch task; both workers fetched
+    fetched = Counter(f["host"] for f in scan["fetches"])
+    assert sorted(fetched) == hosts and set(fetched.values()) == {1}, scan["fetches"]
+    assert all(f["commands"] > 0 for f in scan["fetches"])
+    fetchers = {f["worker"]["pid"] for f in scan["fetches"]}
+    assert all(any(w.runs(pid) for w in workers) for pid in fetchers)
+    assert all(any(w.runs(pid) for pid in fetchers) for w in workers), (scan["fetches"], logs())
+    assert scan["timings"]["fetch_workers"] == 2.0 and scan["timings"]["batches"] == HOSTS
+    # the staged answers are removed once written (just after the scan's status turned final)
+    wait_for("the staging removed", lambda: mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan["_id"]}) == 0,
+             deadline_s=30)
+    task_ids = sorted({f["task_id"] for f in scan["fetches"]})
+    assert mongo_db["celery_taskmeta"].count_documents({"_id": {"$in": task_ids}}) == 0  # and the chord's results
 
-        # the one writer stored what the in-process scan stored: the same documents, no new version or change
-        assert inventory(mongo_db, env_name) == (objects_before, links_before)
-        assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
-        versions = list(mongo_db[HISTORY].aggregate([
-            {"$match": {"environment": env_name}}, {"$group": {"_id": "$key", "n": {"$sum": 1}}}]))
-        assert versions and max(v["n"] for v in versions) == 1
+    # the one writer stored what the in-process scan stored: the same documents, no new version or change
+    assert inventory(mongo_db, env_name) == (objects_before, links_before)
+    assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
+    versions = list(mongo_db[HISTORY].aggregate([
+        {"$match": {"environment": env_name}}, {"$group": {"_id": "$key", "n": {"$sum": 1}}}]))
+    assert versions and max(v["n"] for v in versions) == 1
 
-        # its outputs were kept like any scan's: a replay makes the same documents
-        replayed = replay_scan(mongo_db, store.get(env_name), scan["_id"])
-        assert replayed.identical, replayed.differences[:5]
-        assert replayed.objects == len(objects_before)
+    # its outputs were kept like any scan's: a replay makes the same documents
+    replayed = replay_scan(mongo_db, store.get(env_name), scan["_id"])
+    assert replayed.identical, replayed.differences[:5]
+    assert replayed.objects == len(objects_before)
 
-        # -- a host no batch can reach: a host error, as in one process; the scan completes with errors --
-        lost = hosts[0]
-        config = store.get(env_name, reveal=True)
-        store.update(config.model_copy(update={"cli": config.cli.model_copy(
-            update={"addresses": {lost: "192.0.2.1"}, "connect_timeout": 2})}))
-        inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
-        assert inline["status"] == "completed_with_errors", inline
-        reference = inventory(mongo_db, env_name)
-        assert {i for i, d in reference[0].items() if d.get("host") == lost} == \
-            {i for i, d in objects_before.items() if d.get("host") == lost}  # nothing of it closed
-        feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
-        queued = run_scan(six_host_lab, mongo_db.name, env_name, "--queue")
-        scan = ScanRecords(mongo_db).get(queued["scan_id"])
-        assert scan["status"] == "completed_with_errors", (scan.get("errors"), logs())
-        assert len(scan["errors"]) == 1 and scan["errors"][0].startswith(f"{lost}: "), scan["errors"]
-        assert scan["errors"] == ScanRecords(mongo_db).get(inline["scan_id"])["errors"]
-        assert Counter(f["host"] for f in scan["fetches"]) == Counter(hosts)
-        assert inventory(mongo_db, env_name) == reference
-        assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
-    finally:
-        for worker in workers:
-            worker.stop()
-        delete_task_queue(settings, mongo_db.name)
+    # -- a host no batch can reach: a host error, as in one process; the scan completes with errors --
+    lost = hosts[0]
+    config = store.get(env_name, reveal=True)
+    store.update(config.model_copy(update={"cli": config.cli.model_copy(
+        update={"addresses": {lost: "192.0.2.1"}, "connect_timeout": 2})}))
+    inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
+    assert inline["status"] == "completed_with_errors", inline
+    reference = inventory(mongo_db, env_name)
+    assert {i for i, d in reference[0].items() if d.get("host") == lost} == \
+        {i for i, d in objects_before.items() if d.get("host") == lost}  # nothing of it closed
+    feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
+    queued = run_scan(six_host_lab, mongo_db.name, env_name, "--queue")
+    scan = ScanRecords(mongo_db).get(queued["scan_id"])
+    assert scan["status"] == "completed_with_errors", (scan.get("errors"), logs())
+    assert len(scan["errors"]) == 1 and scan["errors"][0].startswith(f"{lost}: "), scan["errors"]
+    assert scan["errors"] == ScanRecords(mongo_db).get(inline["scan_id"])["errors"]
+    assert Counter(f["host"] for f in scan["fetches"]) == Counter(hosts)
+    assert inventory(mongo_db, env_name) == reference
+    assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
     assert all(d["status"] in FINISHED for d in mongo_db["scans"].find({"environment": env_name}))
 
 
 def test_a_host_batch_task_that_fails_outright_makes_its_hosts_host_errors_not_a_lost_scan(  # type: ignore[no-untyped-def]
-        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, started_workers) -> None:
     """Celery runs a chord's callback only when every header task succeeded: a batch task that fails
     outright (here: a host name that is not a string breaks it past its own error handling) must still end
     in the writer; the hosts no batch reported are host errors."""
@@ -199,10 +143,7 @@ def test_a_host_batch_task_that_fails_outright_makes_its_hosts_host_errors_not_a
     from ingest.run import host_roles, read_openstack_raw
     from ingest.tasks import configure, fetch_hosts_task, scan_writer, stage_openstack
 
-    apply_mongo(mongo_db)
-    store = EnvironmentStore(mongo_db, six_host_lab.secret_key)
-    store.add(lab_environment(env_name, six_host_lab.settings))
-    enrol_lab_host_keys(mongo_db, env_name, six_host_lab.settings)
+    store = six_host_lab.enrol(mongo_db, env_name)
     raw, docs = read_openstack_raw(store.decrypt(env_name))
     hosts = sorted(d["id"] for d in docs if d["type"] == "host")
     good, lost = hosts[:3], hosts[3:]
@@ -211,19 +152,14 @@ def test_a_host_batch_task_that_fails_outright_makes_its_hosts_host_errors_not_a
     records.start(scan_id)
     stage_openstack(mongo_db, scan_id, raw, hosts, 0.0)
 
-    worker = Worker(six_host_lab, mongo_db.name, tmp_path / "worker.log", batch=3)
-    try:
-        wait_for("the worker's heartbeat", lambda: worker.process.pid in live_workers(mongo_db), log=worker.log)
-        configure(load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
-                                mongo_database=mongo_db.name))
-        roles = host_roles(docs)
-        chord([fetch_hosts_task.s(scan_id, env_name, good, {h: roles[h] for h in good}, 0),
-               fetch_hosts_task.s(scan_id, env_name, [{"not": "a host name"}], {}, 1)])(scan_writer(scan_id, env_name))
-        done = wait_for("the scan ends", lambda: (d := records.get(scan_id)) and d["status"] in FINISHED and d,
-                        log=worker.log)
-    finally:
-        worker.stop()
-        delete_task_queue(settings, mongo_db.name)
+    [worker] = started_workers(six_host_lab, "worker", **batched(3))
+    configure(load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
+                            mongo_database=mongo_db.name))
+    roles = host_roles(docs)
+    chord([fetch_hosts_task.s(scan_id, env_name, good, {h: roles[h] for h in good}, 0),
+           fetch_hosts_task.s(scan_id, env_name, [{"not": "a host name"}], {}, 1)])(scan_writer(scan_id, env_name))
+    done = wait_for("the scan ends", lambda: (d := records.get(scan_id)) and d["status"] in FINISHED and d,
+                    log=worker.log)
     assert done["status"] == "completed_with_errors", (done.get("errors"), worker.log())
     assert "a host batch task failed" in worker.log()  # the writer came through the chord's error callback
     assert sorted(e.split(":", 1)[0] for e in done["errors"]) == lost, done["errors"]
@@ -234,42 +170,31 @@ def test_a_host_batch_task_that_fails_outright_makes_its_hosts_host_errors_not_a
 
 
 def test_a_worker_killed_in_the_middle_of_a_host_batch_leaves_the_batch_to_the_other_worker(  # type: ignore[no-untyped-def]
-        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, tmp_path: Path) -> None:
+        mongo_db, six_host_lab: ServedLab, env_name: str, started_workers) -> None:
     import re
 
-    apply_mongo(mongo_db)
-    store = EnvironmentStore(mongo_db, six_host_lab.secret_key)
-    store.add(lab_environment(env_name, six_host_lab.settings))
-    enrol_lab_host_keys(mongo_db, env_name, six_host_lab.settings)
+    six_host_lab.enrol(mongo_db, env_name)
     inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
     assert inline["status"] == "completed", inline
     reference = inventory(mongo_db, env_name)
     hosts = sorted(i for i, d in reference[0].items() if d["type"] == "host")
 
-    workers = [Worker(six_host_lab, mongo_db.name, tmp_path / f"worker-{n}.log", batch=3) for n in (1, 2)]
+    workers = started_workers(six_host_lab, "worker-1", "worker-2", **batched(3))
     logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
     started = re.compile(r"host batch (\d) \(3 hosts\) started\n")
-    try:
-        wait_for("both workers' heartbeats",
-                 lambda: {w.process.pid for w in workers} <= live_workers(mongo_db), log=logs)
-        follower = subprocess.Popen([CALIPSO, "scan", env_name, "--queue", "--format", "json"],
-                                    env=six_host_lab.command_environment(mongo_db.name), stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        victim = wait_for("a worker starts a host batch",
-                          lambda: next((w for w in workers if started.search(w.log())), None), interval_s=0.02,
-                          log=logs)
-        batch = int(started.search(victim.log()).group(1))  # type: ignore[union-attr]
-        os.killpg(victim.process.pid, signal.SIGKILL)  # the worker and its pool process, mid-batch
-        victim.process.wait(timeout=30)
-        survivor = next(w for w in workers if w is not victim)
-        out, errors = follower.communicate(timeout=300)
-        assert follower.returncode == 0, out + errors + survivor.log()
-        scan = ScanRecords(mongo_db).get(json.loads(out)["scan_id"])
-        assert all(survivor.runs(f["worker"]["pid"]) for f in scan["fetches"] if f["batch"] == batch), scan["fetches"]
-    finally:
-        for worker in workers:
-            worker.stop()
-        delete_task_queue(settings, mongo_db.name)
+    follower = subprocess.Popen([CALIPSO, "scan", env_name, "--queue", "--format", "json"],
+                                env=six_host_lab.command_environment(mongo_db.name), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    victim = wait_for("a worker starts a host batch",
+                      lambda: next((w for w in workers if started.search(w.log())), None), interval_s=0.02,
+                      log=logs)
+    batch = int(started.search(victim.log()).group(1))  # type: ignore[union-attr]
+    victim.kill()  # the worker and its pool process, mid-batch
+    survivor = next(w for w in workers if w is not victim)
+    out, errors = follower.communicate(timeout=300)
+    assert follower.returncode == 0, out + errors + survivor.log()
+    scan = ScanRecords(mongo_db).get(json.loads(out)["scan_id"])
+    assert all(survivor.runs(f["worker"]["pid"]) for f in scan["fetches"] if f["batch"] == batch), scan["fetches"]
     assert scan["status"] == "completed", scan.get("errors")
     assert f"host batch {batch} (3 hosts) started again" in survivor.log()  # Celery redelivered it
     assert Counter(f["host"] for f in scan["fetches"]) == Counter(hosts)  # each host once, in the end
