@@ -112,9 +112,9 @@ OBJECT_TYPES: tuple[ObjectType, ...] = (
     ObjectType("vedge_port", ("vedge",), "ports",
                "<host>/<OVS bridge>/<port name> (qvo<port>, tap<port>, patch-tun, vxlan-c0a86416, br-int, eth1...)",
                ("bridge", "port_type", "ofport", "vlan_tag", "link_state", "admin_state", "error", "peer",
-                "remote_ip", "local_ip", "port_id", "network_id", "pnic"),
+                "remote_ip", "local_ip", "port_id", "network_id", "pnic", "mtu"),
                "an Open vSwitch port with its interface, as OVSDB describes it (port_type: system, internal, "
-               "patch, vxlan, gre, geneve); `pnic`: the host NIC a system port is"),
+               "patch, vxlan, gre, geneve); `pnic`: the host NIC a system port is; `mtu`: its kernel device's"),
     ObjectType("vconnector_member", ("vconnector",), "members",
                "<host>/<bridge name>/<device name> (vxlan-<VNI>, <NIC>.<VLAN>, qvb<port>)",
                ("member_type", "link_state", "vni", "local_ip", "vlan_id", "lower", "network_id", "mtu"),

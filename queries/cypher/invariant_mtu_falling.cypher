@@ -3,10 +3,11 @@
 // wrong; the evidence names the network), and a NIC carrying the network on the vNIC's host that is too
 // small for what the vNIC may send plus the overlay's encapsulation (the NIC is wrong; the evidence
 // names the vNIC with the larger MTU). What the vNIC may send is its MTU, or its network's when the
-// vNIC's own is too large already (that is the first rule's fault, not the NIC's). And a Linux bridge the
-// vNIC is plugged into, or a member of it (a VXLAN device, a VLAN sub-interface, a qvb), whose MTU is
-// smaller than what the vNIC may send: the member is wrong; the bridge only when no device around it
-// is as small (the kernel lowers a bridge's MTU to its smallest member's: that member is the cause).
+// vNIC's own is too large already (that is the first rule's fault, not the NIC's). And a device on the
+// vNIC's way into the switch whose MTU is smaller than what the vNIC may send: the Linux bridge it is
+// plugged into, a member of it (a VXLAN device, a VLAN sub-interface, a qvb), the OVS port it is (a
+// native tap) or that the member's veth leads to (a qvo). The device is wrong; the bridge only when no
+// device around it is as small (the kernel lowers a bridge's MTU to its smallest member's: the cause).
 // `blamed`: the objects that break the rule; `objects`: those and the other side.
 // $env: the environment; $hosts: the hosts to check (index seeks per host and type).
 UNWIND $hosts AS host
@@ -34,15 +35,18 @@ CALL {
   UNION
   WITH v, n
   WITH v, n, CASE WHEN n.mtu IS NOT NULL AND n.mtu < v.mtu THEN n.mtu ELSE v.mtu END AS sent
-  MATCH (v)-[:VNIC_VCONNECTOR]->(b:Object)
+  OPTIONAL MATCH (v)-[:VNIC_VCONNECTOR]->(b:Object)
   OPTIONAL MATCH (b)-[:VCONNECTOR_VCONNECTOR_MEMBER]->(m:Object)
-  WITH v, n, sent, b, collect(m) AS members
-  UNWIND [b] + members AS x
+  OPTIONAL MATCH (m)-[:VCONNECTOR_MEMBER_VEDGE_PORT]->(q:Object)
+  OPTIONAL MATCH (v)-[:VNIC_VEDGE_PORT]->(t:Object)
+  WITH v, n, sent, b, collect(DISTINCT m) + collect(DISTINCT q) + collect(DISTINCT t) AS devices
+  UNWIND CASE WHEN b IS NULL THEN devices ELSE [b] + devices END AS x
   WITH v, n, sent, b, x WHERE x.mtu IS NOT NULL AND x.mtu < sent
   // the bridge's MTU follows its smallest device: blame the bridge only when nothing around it is as small
   AND (x <> b OR NOT EXISTS { MATCH (b)--(d:Object) WHERE d <> v AND d.mtu IS NOT NULL AND d.mtu <= b.mtu })
   RETURN [x.id, v.id] AS objects, [x.id] AS blamed,
-         CASE WHEN x = b THEN 'Linux bridge ' ELSE 'bridge member ' END + x.name + ' has MTU '
+         CASE WHEN x = b THEN 'Linux bridge ' WHEN x.type = 'vedge_port' THEN 'OVS port '
+              ELSE 'bridge member ' END + x.name + ' has MTU '
          + toString(x.mtu) + ', too small for vNIC ' + v.name + '\'s MTU ' + toString(sent) + ' on network '
          + coalesce(n.name, n.id) AS evidence
 }

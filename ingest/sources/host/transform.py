@@ -238,6 +238,7 @@ class HostBuilder:
             self.add({"id": pid, "type": "vedge_port", "name": port.name, "parent_id": folder,
                       "parent_type": "folder", "host": self.host, "bridge": port.bridge, "port_type": port_type,
                       "ofport": port.ofport, "vlan_tag": port.tag, **self._port_states(port),
+                      "mtu": self._port_mtu(port),
                       "error": port.error, "peer": port.options.get("peer"),
                       "remote_ip": port.options.get("remote_ip"), "local_ip": port.options.get("local_ip"),
                       "port_id": neutron["id"] if neutron else None,
@@ -271,6 +272,15 @@ class HostBuilder:
         if port.type != "internal":
             return None
         return next((i for i in self.facts.interfaces if i.name == port.name and i.namespace is not None), None)
+
+    def _port_mtu(self, port: OvsPortFact) -> int | None:
+        """The MTU of the kernel device an OVS port is (a qvo or tap veth, a NIC, an internal port, in its
+        namespace when moved there); none for patch and tunnel ports, which have no device."""
+        if port.type in ("patch", *TUNNEL_TYPES):
+            return None
+        device = self._namespaced(port) or next(
+            (i for i in self.facts.interfaces if i.name == port.name and i.namespace is None), None)
+        return device.mtu if device is not None else None
 
     def _port_states(self, port: OvsPortFact) -> dict[str, str | None]:
         """An OVS port's link and admin state: OVSDB's; for an internal port moved into a namespace, which

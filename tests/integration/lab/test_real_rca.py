@@ -116,3 +116,15 @@ def test_a_native_tap_set_down_is_its_ovs_port(ovs_native: ScannedLab) -> None:
     expected, suspects, evidence = ovs_native.suspects_of("tap_down", "compute-2/tap")
     assert suspects[0] == expected and "/br-int/tap" in expected
     assert any("administratively down" in e for e in evidence), evidence
+
+
+@pytest.fixture
+def ovs_hybrid(mongo_db: Any, neo4j_driver: Any, env_name: str, tmp_path: Path) -> Iterator[ScannedLab]:
+    yield from scanned_lab("ovs", "vxlan", "hybrid", mongo_db, neo4j_driver, env_name, tmp_path)
+
+
+def test_a_qvo_with_a_small_mtu_is_blamed_as_its_ovs_port(ovs_hybrid: ScannedLab) -> None:
+    # an OVS port's MTU is its kernel device's: the qvo end of the hybrid plug's veth cable
+    expected, suspects, evidence = ovs_hybrid.suspects_of("mtu_lowered", "compute-2/qvo")
+    assert suspects[0] == expected and "/br-int/qvo" in expected
+    assert any("mtu_falling: OVS port qvo" in e for e in evidence), evidence
