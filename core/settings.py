@@ -52,8 +52,9 @@ class Settings(BaseSettings):
     mongo_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias=_env("MONGO_URI"))
     mongo_database: str = Field("calipso", validation_alias=_env("MONGO_DATABASE"))
     ferretdb_backend: Literal["sqlite", "postgresql"] = Field(
-        "sqlite", validation_alias=_env("CALIPSO_FERRETDB_BACKEND"),
-        description="The local stack's FerretDB storage: SQLite files, or a PostgreSQL cluster the stack runs.")
+        "postgresql", validation_alias=_env("CALIPSO_FERRETDB_BACKEND"),
+        description="The local stack's FerretDB storage: a PostgreSQL cluster the stack runs (the default: it "
+                    "pushes equality filters down, SQLite does not), or SQLite files.")
     postgres_port: int = Field(5432, ge=1, le=65535, validation_alias=_env("CALIPSO_POSTGRES_PORT"),
                                description="Loopback port of the stack's PostgreSQL (postgresql backend only).")
 

@@ -15,7 +15,7 @@ packages=(
   libyajl2 libmnl0 libcurl3-gnutls liboping0  # the libraries of those plugins and ping (collectd-core only suggests them)
   chromium          # headless Chromium prints the HTML reports to PDF (calipso report ... -o x.pdf)
   poppler-utils     # pdftotext/pdftoppm: the report tests read the PDFs back
-  postgresql-15     # FerretDB's PostgreSQL backend (CALIPSO_FERRETDB_BACKEND=postgresql; the stack runs its own cluster)
+  postgresql-15     # FerretDB's storage, the default backend (CALIPSO_FERRETDB_BACKEND=postgresql; the stack runs its own cluster)
 )
 # The web UI is built by npm (ui/); the UI tests drive the chromium above through Playwright.
 # Debian's node and npm only where none is installed (a NodeSource nodejs already holds npm).

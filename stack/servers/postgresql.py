@@ -1,4 +1,4 @@
-"""PostgreSQL 15 from Debian's package: FerretDB's storage when CALIPSO_FERRETDB_BACKEND=postgresql.
+"""PostgreSQL 15 from Debian's package: FerretDB's storage (the default CALIPSO_FERRETDB_BACKEND=postgresql).
 
 The stack runs a cluster of its own under its data directory, listening on 127.0.0.1 only (no Unix
 socket), with trust authentication: it is a loopback development store like the stack's other servers.
