@@ -11,7 +11,6 @@ Prints; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import time
@@ -19,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+
+from common import world_parser
 
 from core.settings import get_settings
 from core.stores import Stores
@@ -59,9 +60,7 @@ def timed(label: str, runs: int, call: Callable[[int], Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--hosts", type=int, default=50)
-    parser.add_argument("--vms-per-host", type=int, default=10)
+    parser = world_parser(__doc__, hosts=50, vms_per_host=10, whole_doc=True)
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--mechanism", default="ovs")
     parser.add_argument("--type-driver", default="vxlan")

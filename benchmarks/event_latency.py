@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import subprocess
 import sys
 import threading
@@ -29,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import spread, world_parser  # noqa: E402
 from projection import drop_graph  # noqa: E402
-from rca_accuracy import percentile  # noqa: E402
 
 from calipso.lab_scan import LAB_ADMIN, scan_world_in_process  # noqa: E402
 from core.environments import Environment  # noqa: E402
@@ -66,9 +65,7 @@ def wait_until(condition: Callable[[], bool], deadline_s: float = 30.0) -> float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=20)
-    parser.add_argument("--vms-per-host", type=int, default=10)
+    parser = world_parser(__doc__, hosts=20, vms_per_host=10)
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--window", type=float, default=2.0, help="the listener's host-rescan debounce window (s)")
     parser.add_argument("--seed", type=int, default=7)
@@ -137,9 +134,7 @@ def main() -> None:
             database.client.drop_database(DATABASE)
             _delete_queue(settings.amqp_url)
     for label, values in (("bus -> MongoDB inventory", to_mongo), ("bus -> Neo4j node", to_neo4j)):
-        print(f"  {label:26s} p50 {statistics.median(values) * 1000:7.1f} ms   "
-              f"p95 {percentile(values, 0.95) * 1000:7.1f} ms   p99 {percentile(values, 0.99) * 1000:7.1f} ms   "
-              f"max {max(values) * 1000:7.1f} ms   "
+        print(f"  {label:26s} {spread(values, 0.95, 0.99, scale=1000)}   max {max(values) * 1000:7.1f} ms   "
               f"({len(values)} events)")
 
 

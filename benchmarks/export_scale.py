@@ -18,7 +18,6 @@ database is dropped at the end. Prints; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import resource
 import sys
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import world_parser  # noqa: E402
 
 from core.settings import get_settings, load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
@@ -123,9 +124,7 @@ def measure(output_format: str | None, path: str) -> tuple[float, int, int, floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=100, vms_per_host=20)
     parser.add_argument("--rack-size", type=int, default=40, help="hosts per synthetic top-of-rack switch")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -66,6 +66,7 @@ from migrations.runner import apply_mongo, apply_neo4j  # noqa: E402
 from stack.manager import Stack  # noqa: E402
 
 sys.path.append(str(HERE))
+from common import world_parser  # noqa: E402
 from projection import drop_graph, raw_merge  # noqa: E402
 
 BACKENDS = ("sqlite", "postgresql")
@@ -92,9 +93,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=200)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=200, vms_per_host=20)
     parser.add_argument("--concurrency", type=int, default=8, help="hosts scanned at once")
     parser.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction")
     parser.add_argument("--clients", type=int, default=20, help="concurrent API clients")

@@ -12,7 +12,6 @@ raw loop shows the simulated cloud's own share.
 
 from __future__ import annotations
 
-import argparse
 import json
 import resource
 import statistics
@@ -25,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import openstack  # noqa: E402
+from common import world_parser  # noqa: E402
 
 from lab.cloud.app import DEFAULT_PASSWORD  # noqa: E402
 from lab.cloud.server import CloudServer, serve  # noqa: E402
@@ -65,9 +65,7 @@ def report(name: str, samples: list[float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=1000)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=1000, vms_per_host=20)
     parser.add_argument("--networks", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()

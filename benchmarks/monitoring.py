@@ -22,7 +22,6 @@ Prints; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import statistics
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import percentile, served_world, start_workers, stop_workers, world_parser  # noqa: E402
 
 from calipso.lab_scan import scan_world_in_process  # noqa: E402
 from core.settings import get_settings, load_settings  # noqa: E402
@@ -54,11 +55,6 @@ from queries.watches import WatchStore, evaluate_watches  # noqa: E402
 DATABASE = "calipso_bench_monitoring"
 KINDS = ["nic_down", "ovs_port_down", "ovs_port_missing", "tunnel_unreachable", "agent_dead", "dhcp_namespace_gone",
          "vlan_tag_mismatch", "mtu_mismatch"]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def show(name: str, values: list[float], unit: str = "ms") -> None:
@@ -230,23 +226,10 @@ def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, coun
     rounds per worker count (the first opens the workers' SSH sessions). Only the checks are timed: a steady
     round writes only what changed, and writing a first round's status for every object is the inventory
     writer's cost, measured on the small world above."""
-    import os
-    import signal
-    import subprocess
-    import tempfile
-
-    from cryptography.fernet import Fernet
-
-    from calipso.env_commands import enrol_lab_host_keys, lab_environment
-    from core.environments import EnvironmentStore
-    from core.services import alive
     from graphmodel.inventory import LINKS
     from ingest.monitoring.runner import MONITORED_TYPES, PATH_LINKS, load_plans
     from ingest.tasks import worker_checks
-    from lab.service import LabService
-    from lab.world import save_world
 
-    calipso = str(Path(sys.executable).with_name("calipso"))
     world = generate_world(hosts, vms_per_host, max(2, hosts // 10), "ovs", type_driver, seed=seed)
     objects, links = truth_documents(world)
     objects = [d for d in objects if d["type"] in (*MONITORED_TYPES, "network")]  # what monitoring reads
@@ -256,58 +239,34 @@ def scale_workers(stores: Stores, hosts: int, vms_per_host: int, seed: int, coun
         stores.mongo[OBJECTS].insert_many([{**d, "environment": environment} for d in objects[start:start + 1000]])
     for start in range(0, len(links), 1000):
         stores.mongo[LINKS].insert_many([{**d, "environment": environment} for d in links[start:start + 1000]])
-    with tempfile.TemporaryDirectory(prefix="calipso-bench-") as home:
-        secret = Fernet.generate_key().decode()
-        lab_settings = load_settings(calipso_home=home, calipso_secret_key=secret)
-        world_file = Path(home) / "world.yaml"
-        save_world(world, world_file)
-        lab = LabService(lab_settings)
-        lab.up(world_file, timeout=600)
-        try:
-            EnvironmentStore(stores.mongo, secret).add(lab_environment(environment, lab_settings))
-            enrol_lab_host_keys(stores.mongo, environment, lab_settings)
-            plans = load_plans(stores.mongo, environment)
-            command_env = {**os.environ, "CALIPSO_HOME": home, "MONGO_DATABASE": DATABASE,
-                           "CALIPSO_SECRET_KEY": secret, "CALIPSO_LOG_LEVEL": "WARNING"}
-            check = worker_checks(stores.settings, environment, batch)
-            print(f"  {len(plans)} hosts checked by calipso workers over SSH, tasks of {batch} hosts:", flush=True)
-            for count in counts:
-                workers = []
-                for number in range(count):
-                    sink = (Path(home) / f"worker-{count}-{number}.log").open("a")
-                    workers.append(subprocess.Popen([calipso, "worker"], env=command_env, stdout=sink, stderr=sink,
-                                                    start_new_session=True))
-                try:
-                    deadline = time.monotonic() + 120
-                    while {w.pid for w in workers} - {d["pid"] for d in alive(stores.mongo, "worker")}:
-                        if time.monotonic() > deadline:
-                            raise SystemExit(f"the workers did not start; see {home}")
-                        time.sleep(0.2)
-                    for label in (f"round {n + 1}" for n in range(rounds)):
-                        started = time.perf_counter()
-                        outcomes = check(plans, 0)
-                        seconds = time.perf_counter() - started
-                        costs = [cost for cost, _ in outcomes]
-                        cpu = [c.cpu_ms for c in costs]
-                        print(f"  {count} worker(s), {label}: {len(costs)} hosts in {seconds:.1f} s "
-                              f"({sum(len(r) for _, r in outcomes)} results, {sum(1 for c in costs if c.error)} "
-                              f"errors; per host {statistics.mean(c.sections for c in costs):.1f} commands, worker "
-                              f"CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f}, wall ms p50 "
-                              f"{percentile([c.seconds * 1000 for c in costs], 0.5):.0f}; "
-                              f"{len({c.checked_by for c in costs})} processes)", flush=True)
-                finally:
-                    for worker in workers:
-                        os.killpg(worker.pid, signal.SIGTERM)
-                    for worker in workers:
-                        worker.wait(timeout=60)
-        finally:
-            lab.down()
+    with served_world(world, timeout=600) as lab:
+        lab.enrol(stores.mongo, environment)
+        plans = load_plans(stores.mongo, environment)
+        command_env = lab.command_environment(DATABASE)
+        check = worker_checks(stores.settings, environment, batch)
+        print(f"  {len(plans)} hosts checked by calipso workers over SSH, tasks of {batch} hosts:", flush=True)
+        for count in counts:
+            workers = start_workers(stores.mongo, command_env,
+                                    [lab.home / f"worker-{count}-{number}.log" for number in range(count)])
+            try:
+                for label in (f"round {n + 1}" for n in range(rounds)):
+                    started = time.perf_counter()
+                    outcomes = check(plans, 0)
+                    seconds = time.perf_counter() - started
+                    costs = [cost for cost, _ in outcomes]
+                    cpu = [c.cpu_ms for c in costs]
+                    print(f"  {count} worker(s), {label}: {len(costs)} hosts in {seconds:.1f} s "
+                          f"({sum(len(r) for _, r in outcomes)} results, {sum(1 for c in costs if c.error)} "
+                          f"errors; per host {statistics.mean(c.sections for c in costs):.1f} commands, worker "
+                          f"CPU ms p50 {percentile(cpu, 0.5):.1f} p95 {percentile(cpu, 0.95):.1f}, wall ms p50 "
+                          f"{percentile([c.seconds * 1000 for c in costs], 0.5):.0f}; "
+                          f"{len({c.checked_by for c in costs})} processes)", flush=True)
+            finally:
+                stop_workers(workers)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=6)
-    parser.add_argument("--vms-per-host", type=int, default=3)
+    parser = world_parser(__doc__, hosts=6, vms_per_host=3)
     parser.add_argument("--faults", type=int, default=12)
     parser.add_argument("--scale-hosts", type=int, default=0, help="also time a round on a world this large (0: skip)")
     parser.add_argument("--seed", type=int, default=15)

@@ -13,9 +13,10 @@ Neo4j environments named bench-*, all removed at the end. Prints; asserts nothin
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import asdict
+
+from common import world_parser
 
 from core.settings import get_settings
 from core.stores import Stores
@@ -30,9 +31,7 @@ MONGO_DATABASE = "calipso_bench_projection"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=100, vms_per_host=20, whole_doc=True)
     parser.add_argument("--networks", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=5000)
     args = parser.parse_args()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import sys
 import time
 import uuid
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import spread  # noqa: E402
 
 from calipso.lab_scan import scan_world_in_process  # noqa: E402
 from core.settings import load_settings  # noqa: E402
@@ -90,11 +91,6 @@ def candidate_faults(world: World) -> list[tuple[str, str, list[str]]]:
             candidates += [("tunnel_port_missing", f"{host.name}/{peer.name}", on_host) for peer in world.hosts
                            if peer.name != host.name and peer.tunnel_ip and hosting[host.name] & hosting[peer.name]]
     return candidates
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -221,8 +217,7 @@ def print_latency(driver: Any, environment: str, world: World, samples: int, see
         if other != vm.id:
             timed("path", lambda: path(driver, environment, vm.id, other))
     for name, values in timings.items():
-        print(f"  {name:20s} p50 {statistics.median(values):7.1f} ms   p95 {percentile(values, 0.95):7.1f} ms"
-              f"   ({len(values)} runs)", flush=True)
+        print(f"  {name:20s} {spread(values, 0.95)}   ({len(values)} runs)", flush=True)
 
 
 if __name__ == "__main__":

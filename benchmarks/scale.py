@@ -18,7 +18,6 @@ asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import threading
@@ -30,6 +29,7 @@ from pymongo import monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import world_parser  # noqa: E402
 from projection import drop_graph, raw_merge  # noqa: E402
 from rca_accuracy import print_latency  # noqa: E402
 from scan import CommandTimes  # noqa: E402
@@ -66,9 +66,7 @@ class CpuTally:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=100, vms_per_host=20)
     parser.add_argument("--concurrency", type=int, default=8, help="hosts scanned at once")
     parser.add_argument("--batch-size", type=int, default=5000, help="rows per Neo4j transaction")
     parser.add_argument("--samples", type=int, default=40, help="queries per latency figure")

@@ -12,7 +12,6 @@ includes the server's time), peak RSS of this process.
 
 from __future__ import annotations
 
-import argparse
 import resource
 import sys
 import threading
@@ -23,6 +22,8 @@ from pathlib import Path
 from pymongo import monitoring
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import world_parser  # noqa: E402
 
 from core.settings import load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
@@ -71,9 +72,7 @@ class CommandTimes(monitoring.CommandListener):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=100, vms_per_host=20)
     parser.add_argument("--networks", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()

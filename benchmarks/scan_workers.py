@@ -17,36 +17,24 @@ process, FerretDB and the workers compete for the same cores. Asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calipso.env_commands import enrol_lab_host_keys, lab_environment  # noqa: E402
-from core.environments import EnvironmentStore  # noqa: E402
-from core.services import alive  # noqa: E402
+from common import load_average, served_world, start_workers, stop_workers, world_parser  # noqa: E402
+
 from core.settings import get_settings, load_settings  # noqa: E402
 from core.stores import Stores  # noqa: E402
 from ingest.records import ScanRecords  # noqa: E402
 from ingest.tasks import enqueue_scan, wait_for_scan  # noqa: E402
 from lab.generate import generate_world  # noqa: E402
-from lab.service import LabService  # noqa: E402
-from lab.world import save_world  # noqa: E402
 from migrations.runner import apply_mongo  # noqa: E402
 
-CALIPSO = str(Path(sys.executable).with_name("calipso"))
 DATABASE = "calipso_bench_scan_workers"
 PHASES = ("openstack_s", "hosts_fetch_s", "replay_s", "transform_s", "write_s")
-
-
-def load() -> str:
-    return Path("/proc/loadavg").read_text().split(" ", 3)[:3].__str__()
 
 
 def process_cpu_s(pid: int | None) -> float:
@@ -64,34 +52,10 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-def start_workers(count: int, environment: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
-    workers = []
-    for number in range(count):
-        sink = (logs / f"worker-{number}.log").open("a")
-        workers.append(subprocess.Popen([CALIPSO, "worker"], env=environment, stdout=sink, stderr=sink,
-                                        start_new_session=True))
-    return workers
-
-
-def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
-    for worker in workers:
-        os.killpg(worker.pid, signal.SIGTERM)
-    for worker in workers:
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-
-
 def scan_with(count: int, stores: Stores, settings, environment: dict[str, str], name: str,  # type: ignore[no-untyped-def]
               logs: Path, lab_pid: int | None) -> dict:  # type: ignore[type-arg]
-    workers = start_workers(count, environment, logs)
+    workers = start_workers(stores.mongo, environment, [logs / f"worker-{number}.log" for number in range(count)])
     try:
-        deadline = time.monotonic() + 120
-        while {w.pid for w in workers} - {d["pid"] for d in alive(stores.mongo, "worker")}:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the workers did not start; see {logs}")
-            time.sleep(0.2)
         scan_id = ScanRecords(stores.mongo).create(name, requested_by="benchmark")
         begun, lab_cpu, busy = time.perf_counter(), process_cpu_s(lab_pid), machine_busy()
         enqueue_scan(settings, stores.mongo, scan_id, name)
@@ -106,9 +70,7 @@ def scan_with(count: int, stores: Stores, settings, environment: dict[str, str],
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=60)
-    parser.add_argument("--vms-per-host", type=int, default=5)
+    parser = world_parser(__doc__, hosts=60, vms_per_host=5)
     parser.add_argument("--networks", type=int, default=10)
     parser.add_argument("--batch", type=int, default=10, help="hosts per calipso.fetch_hosts task")
     parser.add_argument("--workers", default="1,2", help="worker counts to compare, e.g. 1,2")
@@ -116,34 +78,23 @@ def main() -> None:
     counts = [int(n) for n in args.workers.split(",")]
 
     settings = load_settings(mongo_uri=get_settings().mongo_uri, mongo_database=DATABASE)
-    print(f"load before: {load()}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="calipso-bench-") as home, Stores(settings) as stores:
-        from cryptography.fernet import Fernet
-
-        secret = Fernet.generate_key().decode()
-        lab_settings = load_settings(calipso_home=home, calipso_secret_key=secret)
-        world_file = Path(home) / "world.yaml"
-        world = generate_world(args.hosts, args.vms_per_host, args.networks, "ovs", "vxlan", seed=7)
-        save_world(world, world_file)
-        print(f"world: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.ports)} ports; "
-              f"batches of {args.batch} hosts", flush=True)
-        lab = LabService(lab_settings)
-        lab.up(world_file)
+    print(f"load before: {load_average()}", flush=True)
+    world = generate_world(args.hosts, args.vms_per_host, args.networks, "ovs", "vxlan", seed=7)
+    print(f"world: {len(world.hosts)} hosts, {len(world.instances)} VMs, {len(world.ports)} ports; "
+          f"batches of {args.batch} hosts", flush=True)
+    with Stores(settings) as stores, served_world(world) as lab:
         stores.mongo.client.drop_database(DATABASE)
         try:
             apply_mongo(stores.mongo)
             name = "bench"
-            EnvironmentStore(stores.mongo, secret).add(lab_environment(name, lab_settings))
-            enrol_lab_host_keys(stores.mongo, name, lab_settings)
-            environment = {**os.environ, "CALIPSO_HOME": home, "MONGO_DATABASE": DATABASE, "CALIPSO_SECRET_KEY": secret,
-                           "CALIPSO_SCAN_HOST_BATCH": str(args.batch), "CALIPSO_LOG_LEVEL": "WARNING"}
-            logs = Path(home)
-            lab_pid = lab.process.pid()
+            lab.enrol(stores.mongo, name)
+            environment = lab.command_environment(DATABASE, CALIPSO_SCAN_HOST_BATCH=str(args.batch))
+            logs = lab.home
+            lab_pid = lab.service.process.pid()
             rows = [("warm-up (1 worker)", scan_with(1, stores, settings, environment, name, logs, lab_pid))]
             rows += [(f"{count} worker{'s' if count > 1 else ''}", scan_with(count, stores, settings, environment,
                                                                              name, logs, lab_pid)) for count in counts]
         finally:
-            lab.down()
             stores.mongo.client.drop_database(DATABASE)
     print(f"{'':<20}" + "".join(f"{p.removesuffix('_s'):>12}" for p in PHASES)
           + f"{'total':>9}{'fetchers':>9}{'lab CPU':>9}{'busy':>6}  status")
@@ -153,7 +104,7 @@ def main() -> None:
               + f"{doc['wall_s']:>8.1f}s{int(timings.get('fetch_workers', 0)):>9}{doc['lab_cpu_s']:>8.1f}s"
               f"{doc['busy']:>6.0%}  {doc['status']}")
     print("(lab CPU: the one process answering every host's SSH session; busy: the machine's CPUs during the scan)")
-    print(f"load after: {load()}")
+    print(f"load after: {load_average()}")
 
 
 if __name__ == "__main__":

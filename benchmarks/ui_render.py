@@ -18,7 +18,6 @@ Prints p50/p95/max; asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shutil
 import statistics
@@ -29,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import world_parser  # noqa: E402
+from projection import drop_graph  # noqa: E402
 
 from api.auth import UserStore  # noqa: E402
 from calipso.lab_scan import scan_world_in_process  # noqa: E402
@@ -52,9 +54,7 @@ def figures(name: str, values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=100)
-    parser.add_argument("--vms-per-host", type=int, default=20)
+    parser = world_parser(__doc__, hosts=100, vms_per_host=20)
     parser.add_argument("--samples", type=int, default=20, help="VMs whose focal view is timed")
     parser.add_argument("--concurrency", type=int, default=8, help="hosts scanned at once")
     parser.add_argument("--seed", type=int, default=1)
@@ -80,7 +80,7 @@ def main() -> None:
             database.client.drop_database(DATABASE)
             apply_mongo(database)
             apply_neo4j(stores.neo4j)
-            _drop_graph(stores)
+            drop_graph(stores, ENV)
             started = time.perf_counter()
             result = scan_world_in_process(world, database, ENV, concurrency=args.concurrency)
             print(f"scan: {result.status} in {time.perf_counter() - started:.1f}s", flush=True)
@@ -102,7 +102,7 @@ def main() -> None:
         finally:
             server.close()
             if not args.keep:
-                _drop_graph(stores)
+                drop_graph(stores, ENV)
                 database.client.drop_database(DATABASE)
 
 
@@ -179,13 +179,6 @@ def measure(page: Any, url: str, world: Any, samples: int) -> None:
             times.append((time.perf_counter() - started) * 1000)
         print(figures(name + " (to network idle)", times))
     page.goto("about:blank")  # no request left in flight when the server stops
-
-
-def _drop_graph(stores: Stores) -> None:
-    with stores.neo4j.session() as session:
-        session.run("MATCH (n:Object {env: $env}) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
-                    env=ENV).consume()
-        session.run("MATCH (c:ProjectorCheckpoint {env: $env}) DELETE c", env=ENV).consume()
 
 
 if __name__ == "__main__":
