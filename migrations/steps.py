@@ -81,6 +81,10 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         MongoIndex("scan_outputs", (("scan_id", ASC),)),
         MongoIndex("scan_outputs", (("environment", ASC), ("part", ASC), ("at", ASC))),
     )),
+    MongoStep(7, "what a split scan's host batches left for its writer (`scan_fetches`), by scan: the writer "
+                 "reads a scan's host parts and removes all of its documents", (
+        MongoIndex("scan_fetches", (("scan_id", ASC), ("part", ASC))),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (

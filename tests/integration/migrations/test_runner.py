@@ -80,3 +80,13 @@ def test_a_missing_feed_counter_starts_after_the_environments_newest_entry(mongo
     assert reserve_sequence(mongo_db, "a", 1) == 16
     assert reserve_sequence(mongo_db, "fresh", 2) == 1
     assert feed_counters(mongo_db) == {"a": 16, "fresh": 2}
+
+
+def test_a_split_scans_staged_answers_are_indexed_by_scan(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    # The writer finds a scan's host parts ({scan_id, part}) and removes all its documents ({scan_id}):
+    # without an index each of those reads every staged document of every scan.
+    apply_mongo(mongo_db)
+    indexes = mongo_db["scan_fetches"].index_information()
+    by_keys = {tuple(index["key"]): name for name, index in indexes.items()}
+    assert (("scan_id", 1), ("part", 1)) in by_keys, indexes
+    assert by_keys[(("scan_id", 1), ("part", 1))] == "scan_id_1_part_1"
