@@ -62,69 +62,71 @@ class ScannedLab:
         return fault.root_cause, [s.id for s in answer.suspects], answer.suspects[0].evidence
 
 
-def scanned_lab(mechanism: str, type_driver: str, firewall: str, mongo_db: Any, neo4j_driver: Any,
-                environment: str, tmp_path: Path) -> Iterator[ScannedLab]:
+# The variants the tests name: (mechanism, type driver, firewall) of the world's generator.
+VARIANTS = {
+    "lxb-flat": ("lxb", "flat", "hybrid"),
+    "lxb-vxlan": ("lxb", "vxlan", "hybrid"),
+    "ovs-native": ("ovs", "vxlan", "native"),
+    "ovs-hybrid": ("ovs", "vxlan", "hybrid"),
+}
+
+
+def variant(name: str) -> pytest.MarkDecorator:
+    """Parametrise a test's `scanned` fixture with the variant `name` of VARIANTS."""
+    assert name in VARIANTS, f"unknown real-lab variant {name!r}: one of {sorted(VARIANTS)}"
+    return pytest.mark.parametrize("scanned", [name], indirect=True)
+
+
+@pytest.fixture
+def scanned(request: pytest.FixtureRequest, mongo_db: Any, neo4j_driver: Any, env_name: str,
+            tmp_path: Path) -> Iterator[ScannedLab]:
+    """The real lab of the variant the test names (`@variant(NAME)`), scanned and projected as `env_name`."""
+    mechanism, type_driver, firewall = VARIANTS[request.param]
     world = real_lab_world(generate_world(3, 1, 1 if type_driver == "flat" else 2, mechanism, type_driver, seed=2026,
                                           name=f"rca-{mechanism}-{type_driver}", firewall=firewall))
     apply_neo4j(neo4j_driver)
     with RealLab(world, f"rca{os.getpid() % 10000}") as lab, \
-            real_lab_scanner(lab, mongo_db, environment) as scanner:
-        scanned = ScannedLab(lab, scanner, mongo_db, neo4j_driver, environment, tmp_path)
-        scanned.rescan()
-        yield scanned
-    neo4j_driver.execute_query("MATCH (n:Object {env: $env}) DETACH DELETE n", env=environment)
+            real_lab_scanner(lab, mongo_db, env_name) as scanner:
+        lab_scanned = ScannedLab(lab, scanner, mongo_db, neo4j_driver, env_name, tmp_path)
+        lab_scanned.rescan()
+        yield lab_scanned
+    neo4j_driver.execute_query("MATCH (n:Object {env: $env}) DETACH DELETE n", env=env_name)
 
 
-@pytest.fixture
-def lxb_flat(mongo_db: Any, neo4j_driver: Any, env_name: str, tmp_path: Path) -> Iterator[ScannedLab]:
-    yield from scanned_lab("lxb", "flat", "hybrid", mongo_db, neo4j_driver, env_name, tmp_path)
-
-
-def test_linux_bridge_flat_faults_name_the_bridge_the_nic_and_the_routers_gateway(lxb_flat: ScannedLab) -> None:
+@variant("lxb-flat")
+def test_linux_bridge_flat_faults_name_the_bridge_the_nic_and_the_routers_gateway(scanned: ScannedLab) -> None:
     # the bridge of a network is its own suspect even with one VM on the host (not that VM's port)
-    expected, suspects, evidence = lxb_flat.suspects_of("mtu_lowered", "compute-2/brq")
+    expected, suspects, evidence = scanned.suspects_of("mtu_lowered", "compute-2/brq")
     assert suspects[0] == expected and expected.startswith("compute-2/brq")
     assert any("mtu_falling: Linux bridge" in e for e in evidence), evidence
     # the NIC taken out of the bridge is still there: the path that ends at the bridge is the NIC's doing
-    expected, suspects, evidence = lxb_flat.suspects_of("bridge_member_removed", "compute-2/eth1")
+    expected, suspects, evidence = scanned.suspects_of("bridge_member_removed", "compute-2/eth1")
     assert suspects[0] == expected == "compute-2/eth1"
     assert any("path ends here" in e for e in evidence), evidence
     # a router's gateway port on the external network is the VMs' way out, though on no VM's network
-    expected, suspects, evidence = lxb_flat.suspects_of("service_port_down", "/qg-")
+    expected, suspects, evidence = scanned.suspects_of("service_port_down", "/qg-")
     assert suspects[0] == expected
     assert any("routes the VMs' network through it" in e for e in evidence), evidence
 
 
-@pytest.fixture
-def lxb_vxlan(mongo_db: Any, neo4j_driver: Any, env_name: str, tmp_path: Path) -> Iterator[ScannedLab]:
-    yield from scanned_lab("lxb", "vxlan", "hybrid", mongo_db, neo4j_driver, env_name, tmp_path)
-
-
-def test_a_vxlan_device_with_a_small_mtu_is_blamed_not_its_bridge(lxb_vxlan: ScannedLab) -> None:
+@variant("lxb-vxlan")
+def test_a_vxlan_device_with_a_small_mtu_is_blamed_not_its_bridge(scanned: ScannedLab) -> None:
     # the kernel lowers the bridge's MTU with its smallest member's: the member is the cause
-    expected, suspects, evidence = lxb_vxlan.suspects_of("mtu_lowered", "compute-2/vxlan-")
+    expected, suspects, evidence = scanned.suspects_of("mtu_lowered", "compute-2/vxlan-")
     assert suspects[0] == expected and "/vxlan-" in expected
     assert any("mtu_falling: bridge member vxlan-" in e for e in evidence), evidence
 
 
-@pytest.fixture
-def ovs_native(mongo_db: Any, neo4j_driver: Any, env_name: str, tmp_path: Path) -> Iterator[ScannedLab]:
-    yield from scanned_lab("ovs", "vxlan", "native", mongo_db, neo4j_driver, env_name, tmp_path)
-
-
-def test_a_native_tap_set_down_is_its_ovs_port(ovs_native: ScannedLab) -> None:
-    expected, suspects, evidence = ovs_native.suspects_of("tap_down", "compute-2/tap")
+@variant("ovs-native")
+def test_a_native_tap_set_down_is_its_ovs_port(scanned: ScannedLab) -> None:
+    expected, suspects, evidence = scanned.suspects_of("tap_down", "compute-2/tap")
     assert suspects[0] == expected and "/br-int/tap" in expected
     assert any("administratively down" in e for e in evidence), evidence
 
 
-@pytest.fixture
-def ovs_hybrid(mongo_db: Any, neo4j_driver: Any, env_name: str, tmp_path: Path) -> Iterator[ScannedLab]:
-    yield from scanned_lab("ovs", "vxlan", "hybrid", mongo_db, neo4j_driver, env_name, tmp_path)
-
-
-def test_a_qvo_with_a_small_mtu_is_blamed_as_its_ovs_port(ovs_hybrid: ScannedLab) -> None:
+@variant("ovs-hybrid")
+def test_a_qvo_with_a_small_mtu_is_blamed_as_its_ovs_port(scanned: ScannedLab) -> None:
     # an OVS port's MTU is its kernel device's: the qvo end of the hybrid plug's veth cable
-    expected, suspects, evidence = ovs_hybrid.suspects_of("mtu_lowered", "compute-2/qvo")
+    expected, suspects, evidence = scanned.suspects_of("mtu_lowered", "compute-2/qvo")
     assert suspects[0] == expected and "/br-int/qvo" in expected
     assert any("mtu_falling: OVS port qvo" in e for e in evidence), evidence
