@@ -267,16 +267,17 @@ class ServedLab:
         return {**os.environ, "CALIPSO_HOME": str(self.home), "MONGO_DATABASE": mongo_database,
                 "CALIPSO_SECRET_KEY": self.secret_key, "CALIPSO_LOG_LEVEL": "WARNING", "COLUMNS": "200"}
 
-    def enrol(self, database, environment: str):  # type: ignore[no-untyped-def]
+    def enrol(self, database, environment: str, **sections: object):  # type: ignore[no-untyped-def]
         """Add this lab as `environment` to a test database (migrations applied first), its hosts' SSH keys
-        enrolled as `calipso env add --from-lab` does; returns the database's EnvironmentStore."""
+        enrolled as `calipso env add --from-lab` does; returns the database's EnvironmentStore. `sections`
+        replace sections of the lab's environment (e.g. `scan_outputs=ScanOutputsSection(keep=1)`)."""
         from calipso.env_commands import enrol_lab_host_keys, lab_environment
         from core.environments import EnvironmentStore
         from migrations.runner import apply_mongo
 
         apply_mongo(database)
         store = EnvironmentStore(database, self.secret_key)
-        store.add(lab_environment(environment, self.settings))
+        store.add(lab_environment(environment, self.settings).model_copy(update=sections))
         enrol_lab_host_keys(database, environment, self.settings)
         return store
 
