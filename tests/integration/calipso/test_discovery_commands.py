@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ServedLab
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
-from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from core.environments import Environment, EnvironmentStore
+from calipso.env_commands import lab_environment
+from core.environments import EnvironmentStore
 from core.settings import Settings, load_settings
 from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, change_document
 from ingest.connections import check_environment
@@ -67,11 +68,10 @@ def calipso(mongo_db, lab_home: Path, *args: str, check: bool = True,  # type: i
     return done
 
 
-def add_lab_environment(mongo_db, lab_settings: Settings, name: str) -> Environment:  # type: ignore[no-untyped-def]
-    environment = lab_environment(name, lab_settings)
-    EnvironmentStore(mongo_db, SECRET_KEY).add(environment)
-    enrol_lab_host_keys(mongo_db, name, lab_settings)  # as `env add --from-lab` does
-    return environment
+@pytest.fixture(scope="module")
+def lab(lab_home: Path, lab_settings: Settings, world_file: Path) -> ServedLab:
+    """This module's served lab; `lab.enrol(mongo_db, NAME)` adds it as environment NAME with its host keys."""
+    return ServedLab(lab_home, lab_settings, world_file, SECRET_KEY)
 
 
 def stored(mongo_db, name: str) -> tuple[set[str], dict[tuple[str, str, str], str]]:  # type: ignore[no-untyped-def]
@@ -156,8 +156,8 @@ def _free_port() -> int:
 # -- scans ------------------------------------------------------------------------------------
 
 def test_scan_by_name_equals_the_truth_and_a_host_rescan_after_a_fault_changes_only_that_host(  # type: ignore[no-untyped-def]
-        mongo_db, lab_settings: Settings, lab_home: Path, world_file: Path) -> None:
-    add_lab_environment(mongo_db, lab_settings, "lab")
+        mongo_db, lab: ServedLab, lab_home: Path, world_file: Path) -> None:
+    lab.enrol(mongo_db, "lab")
     summary = json.loads(calipso(mongo_db, lab_home, "scan", "lab", "--format", "json").stdout)
     assert summary["status"] == "completed", summary["errors"]
     assert stored(mongo_db, "lab") == truth_of(load_world(world_file))
@@ -193,10 +193,9 @@ def test_scan_by_name_equals_the_truth_and_a_host_rescan_after_a_fault_changes_o
     assert unknown.returncode == 1 and "no object 'no-such-object'" in unknown.stderr
 
 
-def test_scan_abort_stops_a_running_scan_and_writes_nothing(mongo_db, lab_settings: Settings,  # type: ignore[no-untyped-def]
-                                                            lab_home: Path, world_file: Path) -> None:
-    environment = add_lab_environment(mongo_db, lab_settings, "lab")
-    environment = EnvironmentStore(mongo_db, SECRET_KEY).decrypt("lab")
+def test_scan_abort_stops_a_running_scan_and_writes_nothing(mongo_db, lab: ServedLab,  # type: ignore[no-untyped-def]
+                                                            lab_home: Path) -> None:
+    environment = lab.enrol(mongo_db, "lab").decrypt("lab")
     environment.cli.concurrency = 1
     scan_id = ScanRecords(mongo_db).create("lab")
     aborted: list[subprocess.CompletedProcess[str]] = []
@@ -216,12 +215,10 @@ def test_scan_abort_stops_a_running_scan_and_writes_nothing(mongo_db, lab_settin
 
 # -- schedules --------------------------------------------------------------------------------
 
-def test_two_schedulers_racing_run_each_due_schedule_once(mongo_db, lab_settings: Settings,  # type: ignore[no-untyped-def]
-                                                          world_file: Path) -> None:
-    add_lab_environment(mongo_db, lab_settings, "lab")
+def test_two_schedulers_racing_run_each_due_schedule_once(mongo_db, lab: ServedLab) -> None:  # type: ignore[no-untyped-def]
+    store = lab.enrol(mongo_db, "lab")
     schedules = ScheduleStore(mongo_db)
     ids = [schedules.add("lab", parse_recurrence("once"))["_id"] for _ in range(3)]
-    store = EnvironmentStore(mongo_db, SECRET_KEY)
     workers = [Scheduler(mongo_db, store, owner=f"scheduler-{n}") for n in range(2)]
     start = threading.Barrier(len(workers))
     runs: dict[str, list[Any]] = {}
@@ -246,8 +243,8 @@ def test_two_schedulers_racing_run_each_due_schedule_once(mongo_db, lab_settings
 
 
 def test_scheduler_takes_over_a_dead_schedulers_run_stops_on_sigterm_and_resumes_from_mongodb(  # type: ignore[no-untyped-def]
-        mongo_db, lab_settings: Settings, lab_home: Path, world_file: Path) -> None:
-    add_lab_environment(mongo_db, lab_settings, "lab")
+        mongo_db, lab: ServedLab, lab_home: Path) -> None:
+    lab.enrol(mongo_db, "lab")
     schedules = ScheduleStore(mongo_db)
     hourly = schedules.add("lab", parse_recurrence("hourly", "0"))
     # A scheduler died while running this hour's scan: its lease stopped beating an hour ago.

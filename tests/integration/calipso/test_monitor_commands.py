@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from conftest import ServedLab
 
-from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from core.environments import EnvironmentStore
 from graphmodel.inventory import OBJECTS
 from graphmodel.projector import Projector
 from ingest.run import scan_environment
@@ -29,9 +27,7 @@ def _run(lab: ServedLab, db, *args: str, timeout: float = 120) -> subprocess.Com
 
 @pytest.mark.timeout(600)
 def test_monitor_and_watch_over_ssh(mongo_db, neo4j_driver, served_lab: ServedLab, env_name: str) -> None:  # type: ignore[no-untyped-def]
-    store = EnvironmentStore(mongo_db, served_lab.secret_key)
-    store.add(lab_environment(env_name, served_lab.settings))
-    enrol_lab_host_keys(mongo_db, env_name, served_lab.settings)
+    store = served_lab.enrol(mongo_db, env_name)
     assert scan_environment(mongo_db, store.decrypt(env_name)).status == "completed"
     Projector(mongo_db, neo4j_driver, env_name).sync()
 

@@ -15,20 +15,11 @@ import pytest
 from bson.binary import Binary
 from conftest import ServedLab
 
-from calipso.env_commands import enrol_lab_host_keys, lab_environment
-from core.environments import Environment, EnvironmentStore
 from ingest.recording import SCAN_OUTPUTS, ReplayError
 from ingest.replay import replay_scan
 from ingest.run import scan_environment
 
 CALIPSO = str(Path(sys.executable).with_name("calipso"))
-
-
-def add_environment(db, lab: ServedLab, name: str, **sections: object) -> Environment:  # type: ignore[no-untyped-def]
-    store = EnvironmentStore(db, lab.secret_key)
-    store.add(lab_environment(name, lab.settings).model_copy(update=sections))
-    enrol_lab_host_keys(db, name, lab.settings)
-    return store.decrypt(name)
 
 
 def replay_command(lab: ServedLab, db, scan_id: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
@@ -38,7 +29,7 @@ def replay_command(lab: ServedLab, db, scan_id: str) -> subprocess.CompletedProc
 
 def test_a_scan_replays_to_the_documents_it_stored_and_a_changed_output_shows_what_it_changes(  # type: ignore[no-untyped-def]
         mongo_db, served_lab: ServedLab, env_name: str) -> None:
-    environment = add_environment(mongo_db, served_lab, env_name)
+    environment = served_lab.enrol(mongo_db, env_name).decrypt(env_name)
     scan = scan_environment(mongo_db, environment)
     assert scan.status == "completed", scan.errors
     parts = {d["part"] for d in mongo_db[SCAN_OUTPUTS].find({"scan_id": scan.scan_id})}
@@ -79,7 +70,7 @@ def test_outputs_are_kept_for_the_last_scans_only_and_a_scan_over_the_cap_cannot
         mongo_db, served_lab: ServedLab, env_name: str) -> None:
     from core.environments import ScanOutputsSection
 
-    environment = add_environment(mongo_db, served_lab, env_name, scan_outputs=ScanOutputsSection(keep=1))
+    environment = served_lab.enrol(mongo_db, env_name, scan_outputs=ScanOutputsSection(keep=1)).decrypt(env_name)
     first = scan_environment(mongo_db, environment)
     second = scan_environment(mongo_db, environment)
     assert mongo_db[SCAN_OUTPUTS].count_documents({"scan_id": first.scan_id}) == 0
