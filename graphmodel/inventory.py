@@ -30,6 +30,7 @@ from pymongo.errors import DuplicateKeyError
 
 from core.errors import CalipsoError
 from core.stores import MongoDatabase
+from graphmodel.pushdown import delete_ids, find_each
 
 OBJECTS = "inventory"
 LINKS = "links"
@@ -161,23 +162,27 @@ class InventoryWriter:
             query["id_path"] = subtree
         gone = list(self.db[OBJECTS].find(query))
         stats = self._delete(OBJECTS, "object", gone, object_key)
-        link_query: dict[str, Any] = {"environment": self.environment, "scan_id": {"$ne": scan_id}}
+        unseen_links: dict[str, Any] = {"scan_id": {"$ne": scan_id}}
         if subtree or types:
             # A partial scan only vouches for links touching what it scanned.
             scanned = [d["id"] for d in self.db[OBJECTS].find({**query, "scan_id": scan_id}, {"id": 1})]
-            gone_ids = [d["id"] for d in gone]
-            link_query["$or"] = [{"source_id": {"$in": scanned + gone_ids}}, {"target_id": {"$in": scanned + gone_ids}}]
-        stats += self._delete(LINKS, "link", list(self.db[LINKS].find(link_query)), link_key)
+            links = self._links_touching(scanned + [d["id"] for d in gone], unseen_links)
+        else:
+            links = list(self.db[LINKS].find({"environment": self.environment, **unseen_links}))
+        stats += self._delete(LINKS, "link", links, link_key)
         return stats
 
     def delete_objects(self, ids: Sequence[str]) -> WriteStats:
         """Delete objects (and the links that touch them), as an event from the bus says."""
-        gone = list(self.db[OBJECTS].find({"environment": self.environment, "id": {"$in": list(ids)}}))
+        gone = find_each(self.db[OBJECTS], {"environment": self.environment}, "id", ids)
         stats = self._delete(OBJECTS, "object", gone, object_key)
-        links = list(self.db[LINKS].find({"environment": self.environment,
-                                          "$or": [{"source_id": {"$in": list(ids)}}, {"target_id": {"$in": list(ids)}}]}))
-        stats += self._delete(LINKS, "link", links, link_key)
+        stats += self._delete(LINKS, "link", self._links_touching(ids), link_key)
         return stats
+
+    def _links_touching(self, ids: Sequence[str], query: dict[str, Any] | None = None) -> list[Document]:
+        """The environment's links (matching `query`) with either end in `ids`."""
+        return find_each(self.db[LINKS], {"environment": self.environment, **(query or {})},
+                         ("source_id", "target_id"), ids)
 
     # -- the one write path ----------------------------------------------------------------------
 
@@ -200,11 +205,7 @@ class InventoryWriter:
             wanted = set(keys)
             return {d[key_field]: d for d in self.db[collection].find({"environment": self.environment})
                     if d.get(key_field) in wanted}
-        stored: dict[str, Document] = {}
-        for chunk in _chunks(keys):
-            stored.update((d[key_field], d) for d in self.db[collection].find({"environment": self.environment,
-                                                                               key_field: {"$in": chunk}}))
-        return stored
+        return {d[key_field]: d for d in find_each(self.db[collection], {"environment": self.environment}, key_field, keys)}
 
     def _write_batch(self, collection: str, kind: str, batch: Sequence[Document], key: Callable[[Document], str],
                      scan_id: str | None, stored_all: dict[str, Document]) -> WriteStats:
@@ -234,8 +235,7 @@ class InventoryWriter:
         if not gone:
             return WriteStats()
         now = self.clock()
-        for chunk in _chunks([doc["_id"] for doc in gone]):
-            self.db[collection].delete_many({"_id": {"$in": chunk}})
+        delete_ids(self.db[collection], [doc["_id"] for doc in gone])
         self._close_versions(kind, [key(doc) for doc in gone], now)
         self._append_feed([self._change(kind, "delete", key(doc), {k: v for k, v in doc.items() if k != "_id"})
                            for doc in gone])
@@ -276,15 +276,14 @@ class InventoryWriter:
         insert costs ~0.4 ms per document. The price: for a moment a slice is absent, so readers may
         miss it; a crash in that moment loses the slice until the next scan writes it again."""
         for chunk in _chunks(rows):
-            self.db[collection].delete_many({"_id": {"$in": [row["_id"] for row in chunk]}})
+            delete_ids(self.db[collection], [row["_id"] for row in chunk])
             self.db[collection].insert_many(chunk, ordered=True)
 
     def _close_versions(self, kind: str, keys: list[str], now: datetime) -> None:
         """Close the open history versions of `keys` (before new ones open: one open version per key)."""
-        for chunk in _chunks(keys):
-            open_versions = list(self.db[HISTORY].find({"environment": self.environment, "kind": kind,
-                                                        "key": {"$in": chunk}, "valid_to": None}))
-            self._replace(HISTORY, [{**version, "valid_to": now} for version in open_versions])
+        open_versions = find_each(self.db[HISTORY], {"environment": self.environment, "kind": kind, "valid_to": None},
+                                  "key", keys)
+        self._replace(HISTORY, [{**version, "valid_to": now} for version in open_versions])
 
     def _append_feed(self, feed: list[Document]) -> None:
         """Number the entries after the environment's last one and insert them. Callers hold the

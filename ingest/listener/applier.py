@@ -5,13 +5,14 @@ event lacks data), through the one write path: `InventoryWriter`, with history a
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo.database import Database
 
 from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock
+from graphmodel.pushdown import find_each
 from graphmodel.tree import assign_paths
 from ingest.listener.handlers import Plan, keep_stored_fields, renamed_descendants
 from ingest.records import Message, record_message
@@ -62,12 +63,22 @@ class InventoryApplier:
         projection = {"_id": 0, **{name: 1 for name in fields}} if fields else {"_id": 0}
         return list(self.db[OBJECTS].find({"environment": self.environment, **query}, projection))
 
+    def _find_each(self, field: str | tuple[str, ...], values: Iterable[Any], fields: tuple[str, ...] | None = None,
+                   **query: Any) -> list[Document]:
+        """`_find` of the objects whose `field` is one of `values` (asked so the store pushes it down)."""
+        projection = {"_id": 1, **{name: 1 for name in fields}} if fields else None
+        return find_each(self.db[OBJECTS], {"environment": self.environment, **query}, field, values, projection)
+
+    @staticmethod
+    def _without_id(docs: list[Document]) -> list[Document]:
+        return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
+
     def apply(self, plan: Plan) -> Applied:
         """Delete and write what the plan says; return the hosts whose subtree must be rescanned."""
         applied = Applied()
         hosts = set(plan.refresh_hosts)
         if plan.refresh_hosts_of:  # read before anything is deleted or moved
-            hosts |= {d["host"] for d in self._find({"id": {"$in": plan.refresh_hosts_of}}, ("host",)) if d.get("host")}
+            hosts |= {d["host"] for d in self._find_each("id", plan.refresh_hosts_of, ("host",)) if d.get("host")}
         hosts |= self._router_hosts(plan.refresh_routers)
         docs = list(plan.write) + self._reread_networks(plan)
         with environment_write_lock(self.db, self.environment, owner=self.lock_owner):
@@ -75,7 +86,7 @@ class InventoryApplier:
                 applied.written += self._delete_subtrees(plan.delete)
             if docs:
                 applied.orphans = self._write(docs, plan.keep_stored, applied)
-        known_hosts = {d["id"] for d in self._find({"type": "host", "id": {"$in": sorted(hosts)}}, ("id",))}
+        known_hosts = {d["id"] for d in self._find_each("id", sorted(hosts), ("id",), type="host")}
         applied.hosts = sorted(hosts & known_hosts)
         return applied
 
@@ -85,7 +96,7 @@ class InventoryApplier:
         """Where the routers' qrouter namespaces are; for a router not seen yet, every network node."""
         if not router_ids:
             return set()
-        found = self._find({"type": "vservice", "router_id": {"$in": router_ids}}, ("router_id", "host"))
+        found = self._find_each("router_id", router_ids, ("router_id", "host"), type="vservice")
         hosts = {d["host"] for d in found if d.get("host")}
         if {d["router_id"] for d in found} != set(router_ids):
             hosts |= {d["id"] for d in self._find({"type": "host", "host_type": NETWORK_NODE_ROLE}, ("id",))}
@@ -94,8 +105,8 @@ class InventoryApplier:
     def _reread_networks(self, plan: Plan) -> list[Document]:
         network_ids = list(plan.reread_networks)
         if plan.reread_networks_of_subnets:
-            network_ids += [d["id"] for d in self._find({"type": "network",
-                                                         "subnets": {"$in": plan.reread_networks_of_subnets}}, ("id",))]
+            network_ids += [d["id"] for d in self._find_each("subnets", plan.reread_networks_of_subnets, ("id",),
+                                                              type="network")]
         docs: list[Document] = []
         for network_id in dict.fromkeys(network_ids):
             found = self.read_network(network_id)
@@ -109,7 +120,7 @@ class InventoryApplier:
 
     def _write(self, docs: list[Document], keep_stored: dict[str, tuple[str, ...]], applied: Applied) -> list[str]:
         ids = [d["id"] for d in docs]
-        stored = {d["id"]: d for d in self._find({"id": {"$in": ids}})}
+        stored = {d["id"]: d for d in self._without_id(self._find_each("id", ids))}
         docs = [keep_stored_fields(d, stored.get(d["id"]), keep_stored.get(d["id"], ())) for d in docs]
         orphans = assign_paths(docs, self._ancestors(docs))
         for orphan in orphans:
@@ -132,26 +143,26 @@ class InventoryApplier:
         parents = {d["parent_id"] for d in docs if d.get("parent_id") and d["parent_id"] not in in_batch}
         if not parents:
             return {}
-        chain = {i for d in self._find({"id": {"$in": sorted(parents)}}, ("id_path",)) for i in d.get("id_path") or []}
-        return {d["id"]: d for d in self._find({"id": {"$in": sorted(chain | parents)}},
-                                               ("id", "name", "parent_id", "type"))}
+        chain = {i for d in self._find_each("id", sorted(parents), ("id_path",)) for i in d.get("id_path") or []}
+        return {d["id"]: d for d in self._without_id(self._find_each("id", sorted(chain | parents),
+                                                                     ("id", "name", "parent_id", "type")))}
 
     def _delete_subtrees(self, roots: list[str]) -> WriteStats:
         """Delete the objects, everything under them and every link touching those; then folders left
         empty by it (a full scan does not emit a folder without children)."""
-        gone = self._find({"$or": [{"id": {"$in": roots}}, {"id_path": {"$in": roots}}]}, ("id", "parent_id", "type"))
+        gone = self._find_each(("id", "id_path"), roots, ("id", "parent_id", "type"))
         if not gone:
             return WriteStats()
         stats = self.writer.delete_objects([d["id"] for d in gone])
         gone_ids = {d["id"] for d in gone}
         parents = {d["parent_id"] for d in gone if d.get("parent_id") and d["parent_id"] not in gone_ids}
         while parents:
-            folders = [d["id"] for d in self._find({"type": "folder", "id": {"$in": sorted(parents)}}, ("id",))]
-            still_used = {d["parent_id"] for d in self._find({"parent_id": {"$in": folders}}, ("parent_id",))}
+            folders = [d["id"] for d in self._find_each("id", sorted(parents), ("id",), type="folder")]
+            still_used = {d["parent_id"] for d in self._find_each("parent_id", folders, ("parent_id",))}
             empty = [f for f in folders if f not in still_used]
             if not empty:
                 break
-            parent_of = {d["id"]: d.get("parent_id") for d in self._find({"id": {"$in": empty}}, ("id", "parent_id"))}
+            parent_of = {d["id"]: d.get("parent_id") for d in self._find_each("id", empty, ("id", "parent_id"))}
             stats += self.writer.delete_objects(empty)
             parents = {p for p in parent_of.values() if p}
         return stats
