@@ -20,8 +20,10 @@ the `calipso.scan` task reads the OpenStack APIs and hands the hosts to a Celery
 `calipso.fetch_hosts` task per batch (the SSH commands, recorded with their answers in
 `scan_fetches`), whose callback `calipso.scan_write` is the environment's one writer: it replays the
 recorded answers through the scanner (parse, transform, one batched write, kept outputs), as one
-process would have. A host a batch could not read is a host error (the scan ends
-completed_with_errors and keeps that host's stored objects); a batch task never fails the chord. The
+process would have. The first task claims the split (`scan_splits`, keyed by scan id) before reading,
+so that the same task delivered twice, or the scan queued twice, starts one chord, not two. A host a
+batch could not read is a host error (the scan ends completed_with_errors and keeps that host's stored
+objects); a batch task never fails the chord. The
 chord's bookkeeping uses Celery's MongoDB result backend in the same database (`celery_taskmeta`,
 `celery_groupmeta`); only the batch tasks store a (small) result there.
 """
@@ -130,18 +132,44 @@ def scan_task(self: Any, scan_id: str, environment: str, object_id: str | None =
     log.info("scan %s of %s%s (delivery %s)", scan_id, environment, f" ({object_id})" if object_id else "",
              "again" if redelivered else "first")
     if object_id is None and stores.settings.scan_host_batch > 0:
-        return _scan_in_batches(stores, config, scan_id, stores.settings.scan_host_batch)
+        return _scan_in_batches(stores, config, scan_id, stores.settings.scan_host_batch, self.request.id,
+                                redelivered)
     return scan_environment(stores.mongo, config, scan_id=scan_id, object_id=object_id).status
 
 
 #: Where host batch tasks leave what they read for the scan's writer (removed once it has written).
 SCAN_FETCHES = "scan_fetches"
+#: One document per scan being split (`_id`: the scan id): the delivery of its first task that reads and splits it.
+SCAN_SPLITS = "scan_splits"
 #: A host batch still running after this is cut short: the hosts it did not finish are host errors.
 FETCH_SOFT_TIME_LIMIT_S = 1800
 FETCH_HARD_TIME_LIMIT_S = FETCH_SOFT_TIME_LIMIT_S + 120
 
 
-def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int) -> str:
+def claim_split(database: Database, scan_id: str, task_id: str | None, redelivered: bool) -> bool:
+    """Whether this delivery of a scan's first task is the one to read the APIs and split the scan.
+
+    The first delivery to insert the scan's document in `scan_splits` (its `_id` is the scan id: the
+    unique key makes two deliveries at once safe, also on FerretDB) splits it; another delivery (the
+    same message twice, the scan queued twice) returns without reading. Celery redelivers a task (same
+    task id, `redelivered`) only once the worker that had it is gone, so a redelivery of the claiming
+    task takes the claim over: that worker died before it handed the hosts over (`split` not yet set).
+    """
+    claim = {"_id": scan_id, "task_id": task_id, "worker": _worker_identity(), "at": time.time()}
+    try:
+        database[SCAN_SPLITS].insert_one(claim)
+        return True
+    except pymongo.errors.DuplicateKeyError:
+        pass
+    held = database[SCAN_SPLITS].find_one({"_id": scan_id}) or {}
+    if redelivered and task_id is not None and held.get("task_id") == task_id:
+        database[SCAN_SPLITS].replace_one({"_id": scan_id}, {**claim, "taken_over_from": held.get("worker")})
+        return True
+    return False
+
+
+def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int, task_id: str | None = None,
+                     redelivered: bool = False) -> str:
     """Read the OpenStack APIs, then scan in process (hosts fit one batch) or hand the hosts to a chord of
     `calipso.fetch_hosts` tasks whose callback `calipso.scan_write` writes. Returns the status so far."""
     from ingest.run import host_roles, read_openstack_raw, scan_environment
@@ -151,6 +179,9 @@ def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int)
         # A redelivery after the chord was handed over: the chord carries on (its writer ends the scan).
         log.info("scan %s: its host batches are queued already", scan_id)
         return "running"
+    if not claim_split(stores.mongo, scan_id, task_id, redelivered):
+        log.info("scan %s: another delivery of its first task reads and splits it; this one stops", scan_id)
+        return "running"
     records.start(scan_id)
     started = time.perf_counter()
     try:
@@ -158,11 +189,15 @@ def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int)
     except CalipsoError as exc:
         records.add_error(scan_id, str(exc))
         records.finish(scan_id, "failed", {}, {"openstack_s": time.perf_counter() - started})
+        stores.mongo[SCAN_SPLITS].delete_one({"_id": scan_id})
         return "failed"
     hosts = sorted(d["id"] for d in docs if d["type"] == "host")
     if len(hosts) <= batch_size:
-        return scan_environment(stores.mongo, config, scan_id=scan_id, openstack_raw=raw,
-                                openstack_s=time.perf_counter() - started).status
+        try:
+            return scan_environment(stores.mongo, config, scan_id=scan_id, openstack_raw=raw,
+                                    openstack_s=time.perf_counter() - started).status
+        finally:
+            stores.mongo[SCAN_SPLITS].delete_one({"_id": scan_id})  # ended in this process: nothing to guard
     roles = host_roles(docs)
     batches = [hosts[start:start + batch_size] for start in range(0, len(hosts), batch_size)]
     stage_openstack(stores.mongo, scan_id, raw, hosts, time.perf_counter() - started)
@@ -304,6 +339,7 @@ def write_scan_task(self: Any, batches: list[dict[str, Any]], scan_id: str, envi
             pass
     result = write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands, timings)
     staged.delete_many({"scan_id": scan_id})
+    stores.mongo[SCAN_SPLITS].delete_one({"_id": scan_id})  # the scan has ended: its status guards it now
     return result.status
 
 

@@ -52,6 +52,43 @@ def six_host_lab(tmp_path_factory: pytest.TempPathFactory, settings: Settings, l
         service.down()
 
 
+def slow_proxy(host: str, port: int, delay_s: float) -> int:
+    """A loopback TCP proxy to host:port that waits `delay_s` before forwarding each new connection; returns
+    its port (its threads end with the test process)."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve(client: socket.socket) -> None:
+        time.sleep(delay_s)
+        upstream = socket.create_connection((host, port))
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def accept() -> None:
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return int(listener.getsockname()[1])
+
+
 def inventory(database, environment: str) -> tuple[dict, dict]:  # type: ignore[no-untyped-def,type-arg]
     objects = {d["id"]: content(d) for d in database[OBJECTS].find({"environment": environment}, {"_id": 0})}
     links = {(d["link_type"], d["source_id"], d["target_id"]): content(d)
@@ -63,6 +100,7 @@ def run_scan(lab: ServedLab, database: str, environment: str, *options: str) -> 
     done = subprocess.run([CALIPSO, "scan", environment, *options, "--format", "json"],
                           env=lab.command_environment(database), capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert done.stdout, done.stderr
     return json.loads(done.stdout)
 
 
@@ -199,3 +237,52 @@ def test_a_worker_killed_in_the_middle_of_a_host_batch_leaves_the_batch_to_the_o
     assert f"host batch {batch} (3 hosts) started again" in survivor.log()  # Celery redelivered it
     assert Counter(f["host"] for f in scan["fetches"]) == Counter(hosts)  # each host once, in the end
     assert inventory(mongo_db, env_name) == reference
+
+
+def test_the_first_task_of_a_split_scan_delivered_twice_splits_it_once(  # type: ignore[no-untyped-def]
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, started_workers) -> None:
+    """The same `calipso.scan` message twice (a broker may deliver one again), taken by two workers at once:
+    one of them reads the APIs and hands the hosts to a chord; the other returns without reading. Keystone
+    answers through a proxy that holds each connection a while, so that both deliveries overlap."""
+    from urllib.parse import urlsplit
+
+    from ingest.tasks import configure, scan_task, task_queue
+
+    store = six_host_lab.enrol(mongo_db, env_name)
+    inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
+    assert inline["status"] == "completed", inline
+    reference = inventory(mongo_db, env_name)
+    feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
+    config = store.get(env_name, reveal=True)
+    keystone = urlsplit(config.openstack.auth_url)
+    proxy_port = slow_proxy(keystone.hostname or "127.0.0.1", keystone.port or 80, delay_s=1.0)
+    store.update(config.model_copy(update={"openstack": config.openstack.model_copy(
+        update={"auth_url": keystone._replace(netloc=f"127.0.0.1:{proxy_port}").geturl()})}))
+
+    workers = started_workers(six_host_lab, "worker-1", "worker-2", **batched(3))
+    logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
+    test_settings = load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
+                                  mongo_database=mongo_db.name)
+    configure(test_settings)
+    records = ScanRecords(mongo_db)
+    scan_id = records.create(env_name, requested_by="test")
+    for _ in range(2):
+        scan_task.apply_async(args=[scan_id, env_name], task_id=f"{scan_id}-first", queue=task_queue(test_settings))
+    done = wait_for("the scan ends", lambda: (d := records.get(scan_id)) and d["status"] in FINISHED and d, log=logs)
+    assert done["status"] == "completed", (done.get("errors"), logs())
+    wait_for("both deliveries taken", lambda: len(records.get(scan_id).get("attempts", [])) == 2, log=logs)
+    wait_for("the staging removed", lambda: mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan_id}) == 0,
+             deadline_s=30, log=logs)
+
+    # the hosts were handed over once and each read once
+    assert logs().count(f"scan {scan_id}: {HOSTS} hosts handed to 2 host batch tasks") == 1, logs()
+    assert logs().count("(3 hosts) started") == 2, logs()
+    assert "another delivery of its first task reads and splits it" in logs(), logs()
+    assert Counter(f["host"] for f in done["fetches"]) == Counter(reference[0][h]["id"] for h in reference[0]
+                                                                  if reference[0][h]["type"] == "host")
+    # and written once: the same documents, no new history version or change
+    assert inventory(mongo_db, env_name) == reference
+    assert mongo_db[CHANGES].count_documents({"environment": env_name}) == feed_before
+    versions = list(mongo_db[HISTORY].aggregate([
+        {"$match": {"environment": env_name}}, {"$group": {"_id": "$key", "n": {"$sum": 1}}}]))
+    assert versions and max(v["n"] for v in versions) == 1
