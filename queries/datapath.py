@@ -100,6 +100,8 @@ class Datapath:
     carries: dict[str, dict[str, Edge]] = field(default_factory=dict)  # NIC id -> network id -> link
     networks: dict[str, Row] = field(default_factory=dict)  # network id -> {name, network_type, mtu}
     owners: dict[str, str] = field(default_factory=dict)  # vNIC id -> its instance or network service
+    # a bridge that is one vNIC's plug into a switch (OVS's hybrid qbr) -> that vNIC: see _index_plugs
+    plugs: dict[str, str] = field(default_factory=dict)
 
     def vnics_of(self, owner: str) -> list[str]:
         return [e.target for e in self.out.get(owner, []) if self.nodes.get(e.target, {}).get("type") == "vnic"]
@@ -140,6 +142,7 @@ def build_datapath(rows: Iterable[Mapping[str, Any]]) -> Datapath:
                                                             link.get("status"), link.get("network"),
                                                             link.get("vlan_tag")))
     _walk_through_details(datapath)
+    _index_plugs(datapath)
     return datapath
 
 
@@ -158,6 +161,31 @@ def _walk_through_details(datapath: Datapath) -> None:
         datapath.out[source] = [e for e in edges if e.relationship not in SUMMARIES or not (
             e.target in detailed or e.target not in via
             and detailed & {after.target for after in datapath.out.get(e.target, [])})]
+
+
+def _index_plugs(datapath: Datapath) -> None:
+    """Fill `datapath.plugs`: each Linux bridge that connects a single vNIC and plugs into a switch (OVS's
+    hybrid qbr), with that vNIC, which RCA blames for it (rca.own_port). Built once here, on the final
+    edges, so that asking it per suspect does not scan every edge of the datapath."""
+    vnics_into: dict[str, list[str]] = {}
+    for source, edges in datapath.out.items():
+        if datapath.nodes.get(source, {}).get("type") != "vnic":
+            continue
+        for target in dict.fromkeys(e.target for e in edges):  # each vNIC once per bridge, in edge order
+            if datapath.nodes.get(target, {}).get("type") == "vconnector":
+                vnics_into.setdefault(target, []).append(source)
+    for bridge, vnics in vnics_into.items():
+        if len(vnics) == 1 and _plugs_into_switch(datapath, bridge):
+            datapath.plugs[bridge] = vnics[0]
+
+
+def _plugs_into_switch(datapath: Datapath, bridge: str) -> bool:
+    """Whether a Linux bridge leaves through an OVS port, itself or through a member (the qvb-qvo cable)."""
+    def to_switch(node: str) -> bool:
+        return any(datapath.nodes.get(e.target, {}).get("type") == "vedge_port" for e in datapath.out.get(node, []))
+    members = [e.target for e in datapath.out.get(bridge, [])
+               if datapath.nodes.get(e.target, {}).get("type") == "vconnector_member"]
+    return to_switch(bridge) or any(to_switch(m) for m in members)
 
 
 def load_datapath(driver: neo4j.Driver, environment: str, hosts: Iterable[str]) -> Datapath:

@@ -147,22 +147,9 @@ def focal_paths(datapath: Datapath, focal: str) -> _Path:
 def own_port(datapath: Datapath, node_id: str) -> str:
     """The object that stands for `node_id` as a suspect: a bridge that connects a single vNIC and
     plugs into a switch (OVS's hybrid qbr) is that vNIC's port; anything else stands for itself (a
-    Linux bridge agent's bridge of a network has its own way out, even with one VM on the host)."""
-    node = datapath.nodes.get(node_id, {})
-    if node.get("type") != "vconnector" or not _plugs_into_switch(datapath, node_id):
-        return node_id
-    vnics = [source for source, edges in datapath.out.items()
-             if datapath.nodes.get(source, {}).get("type") == "vnic" and any(e.target == node_id for e in edges)]
-    return vnics[0] if len(vnics) == 1 else node_id
-
-
-def _plugs_into_switch(datapath: Datapath, bridge: str) -> bool:
-    """Whether a Linux bridge leaves through an OVS port, itself or through a member (the qvb-qvo cable)."""
-    def to_switch(node: str) -> bool:
-        return any(datapath.nodes.get(e.target, {}).get("type") == "vedge_port" for e in datapath.out.get(node, []))
-    members = [e.target for e in datapath.out.get(bridge, [])
-               if datapath.nodes.get(e.target, {}).get("type") == "vconnector_member"]
-    return to_switch(bridge) or any(to_switch(m) for m in members)
+    Linux bridge agent's bridge of a network has its own way out, even with one VM on the host). The
+    datapath indexes those bridges when it is built (Datapath.plugs)."""
+    return datapath.plugs.get(node_id, node_id)
 
 
 def collect_evidence(datapath: Datapath, paths: Sequence[_Path]) -> dict[str, dict[str, list[str]]]:
