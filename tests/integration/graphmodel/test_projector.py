@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import neo4j
+import pymongo
 import pytest
+from pymongo import monitoring
 
 from core.errors import StoreUnavailable
 from core.settings import load_settings
 from core.stores import Stores
-from graphmodel.inventory import InventoryWriter
+from graphmodel.inventory import CHANGES, InventoryWriter
 from graphmodel.projector import Projector, verify
 from migrations.runner import apply_neo4j
 
@@ -160,3 +162,47 @@ def test_a_status_written_by_monitoring_is_no_recent_change(  # type: ignore[no-
     writer.write_links([{**link, **health, "state": "down"}], "s2")  # the link's own state is one
     projector.sync()
     assert changed() == ["vm1"]
+
+
+class FeedReads(monitoring.CommandListener):
+    """The filters of the finds a client sends to the changes feed."""
+
+    def __init__(self) -> None:
+        self.filters: list[dict] = []  # type: ignore[type-arg]
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command.get("find") == CHANGES:
+            self.filters.append(dict(event.command.get("filter", {})))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def test_a_following_projector_reads_new_changes_by_number_and_waits_at_a_hole(  # type: ignore[no-untyped-def]
+        mongo_db, stores: Stores, env_name: str, neo4j_driver) -> None:
+    apply_neo4j(stores.neo4j)
+    writer = InventoryWriter(mongo_db, env_name)
+    seed(writer)
+    Projector(mongo_db, stores.neo4j, env_name).sync()
+    reads = FeedReads()
+    with pymongo.MongoClient(load_settings().mongo_uri, event_listeners=[reads]) as client:
+        database = client[mongo_db.name]
+        projector = Projector(database, stores.neo4j, env_name)
+        checkpoint = projector.checkpoint()
+        writer.write_objects([{"id": "vm2", "type": "instance", "name": "vm2", "parent_id": "h1/instances"}])
+        stats = projector.sync()
+        assert stats.changes == 1 and stats.last_seq == checkpoint + 1
+        assert "vm2" in nodes(stores.neo4j, env_name)
+        # read by number (an equality FerretDB pushes down), never "after the checkpoint" (`$gt`)
+        assert reads.filters and all(f.get("seq") == checkpoint + 1 for f in reads.filters), reads.filters
+
+        for name in ("vm3", "vm4", "vm5"):
+            writer.write_objects([{"id": name, "type": "instance", "name": name, "parent_id": "h1/instances"}])
+        mongo_db[CHANGES].delete_one({"environment": env_name, "seq": checkpoint + 3})  # vm4's change: a hole
+        assert projector.sync().last_seq == checkpoint + 2  # up to the hole (an insert may still be on its way)
+        assert {"vm3", "vm5"} & set(nodes(stores.neo4j, env_name)) == {"vm3"}
+        assert projector.sync().last_seq == checkpoint + 4  # a hole that stays is passed by the cursor
+        assert "vm5" in nodes(stores.neo4j, env_name)
