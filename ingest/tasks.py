@@ -203,7 +203,13 @@ def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int,
     stage_openstack(stores.mongo, scan_id, raw, hosts, time.perf_counter() - started)
     header = group(fetch_hosts_task.s(scan_id, config.name, batch, {h: roles.get(h, []) for h in batch}, number)
                    for number, batch in enumerate(batches))
-    chord(header)(scan_writer(scan_id, config.name))
+    try:
+        chord(header)(scan_writer(scan_id, config.name))
+    except Exception as exc:
+        # no writer will come: the scan ends here, and what it staged goes with it
+        _fail_scan(records, scan_id, f"its host batches could not be queued: {type(exc).__name__}: {exc}")
+        drop_staged(stores.mongo, scan_id)
+        raise
     stores.mongo["scans"].update_one({"_id": scan_id}, {"$set": {"split": {
         "batches": len(batches), "batch_size": batch_size, "hosts": len(hosts)}}})
     log.info("scan %s: %d hosts handed to %d host batch tasks", scan_id, len(hosts), len(batches))
@@ -280,6 +286,9 @@ def fetch_hosts_task(self: Any, scan_id: str, environment: str, hosts: list[str]
              "data": _pack(fetched.commands.get(host, []))} for host in hosts]
     for doc in docs:  # a redelivered batch replaces what its first delivery left
         stores.mongo[SCAN_FETCHES].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+    if (ScanRecords(stores.mongo).get(scan_id) or {"status": "failed"})["status"] in FINISHED:
+        # the writer ended the scan (and removed what was staged) while this batch staged: nothing reads it
+        stores.mongo[SCAN_FETCHES].delete_many({"_id": {"$in": [doc["_id"] for doc in docs]}})
     log.info("scan %s: host batch %d (%d hosts) read in %.1f s, %d host errors", scan_id, batch, len(hosts),
              seconds, len(fetched.errors))
     return {"batch": batch, "hosts": hosts, "errors": len(fetched.errors), "seconds": seconds, "worker": identity}
@@ -288,18 +297,38 @@ def fetch_hosts_task(self: Any, scan_id: str, environment: str, hosts: list[str]
 @app.task(bind=True, name="calipso.scan_write", autoretry_for=TRANSIENT, retry_backoff=True, retry_backoff_max=60,
           max_retries=5)
 def write_scan_task(self: Any, batches: list[dict[str, Any]], scan_id: str, environment: str) -> str:
-    """The chord's callback, the scan's one writer: the scanner on what the host batches recorded, then
-    the staged outputs are removed. Returns the scan's final status."""
+    """The chord's callback, the scan's one writer: the scanner on what the host batches recorded. What
+    they staged is removed however the write ends (kept only for a retry after a store error). A writer
+    that fails ends the scan `failed` saying why. Returns the scan's final status."""
+    stores = _process_stores()
+    records = ScanRecords(stores.mongo)
+    retried = False
+    try:
+        doc = records.get(scan_id)
+        if doc is None or doc["status"] in FINISHED:
+            # gone, or written by an earlier delivery of this task (which died before its acknowledgement)
+            return str(doc["status"]) if doc else "missing"
+        return _write_staged_scan(stores, records, scan_id, environment, len(batches))
+    except TRANSIENT as exc:
+        retried = self.request.retries < (self.max_retries or 0)
+        if not retried:
+            _fail_scan(records, scan_id, f"its writer failed: {type(exc).__name__}: {exc}")
+        raise  # Celery retries it (autoretry_for), with what was staged still there
+    except Exception as exc:
+        _fail_scan(records, scan_id, f"its writer failed: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if not retried:
+            drop_staged(stores.mongo, scan_id)
+
+
+def _write_staged_scan(stores: Stores, records: ScanRecords, scan_id: str, environment: str, batches: int) -> str:
+    """The writer's work: what the batches staged, replayed through the scanner and written."""
     from ingest.recording import Recording, _unpack
     from ingest.run import write_fetched_scan
     from ingest.sources.openstack.fetch import RawOpenStack
     from ingest.transport import CommandResult
 
-    stores = _process_stores()
-    records = ScanRecords(stores.mongo)
-    doc = records.get(scan_id)
-    if doc is None or doc["status"] in FINISHED:
-        return str(doc["status"]) if doc else "missing"
     writer_started = time.time()
     staged = stores.mongo[SCAN_FETCHES]
     head = staged.find_one({"_id": f"{scan_id}/openstack"})
@@ -331,16 +360,33 @@ def write_scan_task(self: Any, batches: list[dict[str, Any]], scan_id: str, envi
     recording = Recording(scan_id, environment, None, RawOpenStack(**_unpack(head["data"])), commands)
     workers = {(f["worker"]["host"], f["worker"]["pid"]) for f in fetches}
     timings = {"openstack_s": head["openstack_s"], "hosts_fetch_s": writer_started - head["queued_at"],
-               "batches": float(len(batches)), "fetch_workers": float(len(workers))}
+               "batches": float(batches), "fetch_workers": float(len(workers))}
     for task_id in sorted({f["task_id"] for f in fetches}):  # the batches' chord results are of no more use
         try:
             app.AsyncResult(task_id).forget()
         except Exception:  # noqa: BLE001,S110 - they expire anyway (result_expires)
             pass
-    result = write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands, timings)
-    staged.delete_many({"scan_id": scan_id})
-    stores.mongo[SCAN_SPLITS].delete_one({"_id": scan_id})  # the scan has ended: its status guards it now
-    return result.status
+    return write_fetched_scan(stores.mongo, config, scan_id, recording, errors, error_commands, timings).status
+
+
+def _fail_scan(records: ScanRecords, scan_id: str, why: str) -> None:
+    """End a scan `failed` with `why`, unless it ended already (the scanner records its own failures)."""
+    try:
+        doc = records.get(scan_id)
+        if doc is not None and doc["status"] not in FINISHED:
+            records.add_error(scan_id, why)
+            records.finish(scan_id, "failed", {})
+    except pymongo.errors.PyMongoError as exc:
+        log.error("scan %s: %s; and it could not be marked failed: %s", scan_id, why, exc)
+
+
+def drop_staged(database: Database, scan_id: str) -> None:
+    """Remove what a split scan staged for its writer, and its split claim: its answers never outlive it."""
+    try:
+        database[SCAN_FETCHES].delete_many({"scan_id": scan_id})
+        database[SCAN_SPLITS].delete_one({"_id": scan_id})  # the scan has ended: its status guards it now
+    except pymongo.errors.PyMongoError as exc:
+        log.error("scan %s: what its host batches staged could not be removed: %s", scan_id, exc)
 
 
 @app.task(bind=True, name="calipso.rescan_object", autoretry_for=TRANSIENT, retry_backoff=True,

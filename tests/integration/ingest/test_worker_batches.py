@@ -286,3 +286,48 @@ def test_the_first_task_of_a_split_scan_delivered_twice_splits_it_once(  # type:
     versions = list(mongo_db[HISTORY].aggregate([
         {"$match": {"environment": env_name}}, {"$group": {"_id": "$key", "n": {"$sum": 1}}}]))
     assert versions and max(v["n"] for v in versions) == 1
+
+
+def test_a_writer_that_fails_leaves_no_staged_answers(  # type: ignore[no-untyped-def]
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, started_workers) -> None:
+    """The writer of a split scan fails (its environment deleted meanwhile; a staged read it cannot unpack):
+    the scan ends failed saying why, and nothing it was handed stays in `scan_fetches`."""
+    from ingest.recording import _pack
+    from ingest.run import read_openstack_raw
+    from ingest.tasks import SCAN_SPLITS, configure, stage_openstack, write_scan_task
+
+    store = six_host_lab.enrol(mongo_db, env_name)
+    raw, docs = read_openstack_raw(store.decrypt(env_name))
+    hosts = sorted(d["id"] for d in docs if d["type"] == "host")
+    [worker] = started_workers(six_host_lab, "worker", **batched(3))
+    configure(load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
+                            mongo_database=mongo_db.name))
+    records = ScanRecords(mongo_db)
+
+    def staged_scan(environment: str) -> str:
+        """A scan split as the first task leaves it: claimed, its OpenStack read and one host's answers staged."""
+        scan_id = records.create(environment, requested_by="test")
+        records.start(scan_id)
+        mongo_db[SCAN_SPLITS].insert_one({"_id": scan_id, "task_id": "test"})
+        stage_openstack(mongo_db, scan_id, raw, hosts, 0.0)
+        mongo_db[SCAN_FETCHES].insert_one({
+            "_id": f"{scan_id}/host/{hosts[0]}/t", "scan_id": scan_id, "part": "host", "host": hosts[0], "batch": 0,
+            "task_id": "t", "worker": {"host": "h", "pid": 1}, "at": 0.0, "commands": 0, "error": None,
+            "error_command": None, "data": _pack([])})
+        return scan_id
+
+    gone = staged_scan(f"{env_name}-gone")  # no such environment (deleted after the scan was asked for)
+    corrupt = staged_scan(env_name)
+    mongo_db[SCAN_FETCHES].update_one({"_id": f"{corrupt}/openstack"}, {"$set": {"data": b"not zlib"}})
+    for scan_id, environment in ((gone, f"{env_name}-gone"), (corrupt, env_name)):
+        write_scan_task.apply_async(args=[[], scan_id, environment])
+    for scan_id in (gone, corrupt):
+        done = wait_for("the scan ends", lambda s=scan_id: (d := records.get(s)) and d["status"] in FINISHED and d,
+                        log=worker.log)
+        assert done["status"] == "failed", (done, worker.log())
+        assert done["errors"], done
+    assert "environment" in records.get(gone)["errors"][0] and env_name in records.get(gone)["errors"][0]
+    assert "writer" in records.get(corrupt)["errors"][0], records.get(corrupt)["errors"]
+    for scan_id in (gone, corrupt):
+        wait_for("the staging removed", lambda s=scan_id: mongo_db[SCAN_FETCHES].count_documents({"scan_id": s}) == 0
+                 and mongo_db[SCAN_SPLITS].count_documents({"_id": s}) == 0, deadline_s=30, log=worker.log)
