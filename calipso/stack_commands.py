@@ -1,4 +1,4 @@
-"""`calipso stack up|down|status`: the local servers (development and tests; not in the production image)."""
+"""`calipso stack up|down|status|purge`: the local servers (development and tests; not in the production image)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,31 @@ def stack_status(only: tuple[str, ...], output_format: str) -> None:
     """Each local server: running, ready, PID, ports and log file."""
     rows = [vars(status) for status in Stack(cli_settings(), only).status()]
     emit(rows, ["name", "running", "ready", "pid", "ports", "log"], output_format)
+
+
+@stack.command("purge")
+@click.option("--yes", is_flag=True,
+              help="Remove for real. Without it: list what would be removed, and remove nothing.")
+@click.option("--orphans", is_flag=True,
+              help="Instead of this stack's data: the PostgreSQL clusters under "
+                   "/var/lib/postgresql/calipso-clusters whose data directory no longer exists.")
+@click.option("--all-unknown", is_flag=True,
+              help="With --orphans: also the clusters of unknown owner (made before clusters recorded their data "
+                   "directory). A cluster whose PostgreSQL runs is always kept.")
+@format_option
+def stack_purge(yes: bool, orphans: bool, all_unknown: bool, output_format: str) -> None:
+    """Delete a stopped stack's data directory (<CALIPSO_HOME>/data) and its PostgreSQL cluster kept under
+    /var/lib/postgresql/calipso-clusters; refused while any of its servers runs (it stops nothing). With
+    --orphans: the clusters there whose stack is gone."""
+    from stack.purge import carry_out, orphans_plan, stack_plan
+
+    if all_unknown and not orphans:
+        raise click.UsageError("--all-unknown goes with --orphans")
+    plan = orphans_plan(all_unknown) if orphans else stack_plan(cli_settings())
+    if yes:
+        carry_out(plan)
+    emit([item.row() for item in plan], ["path", "kind", "owner", "action"], output_format)
+    if not any(item.action != "kept" for item in plan):
+        err.print("nothing to remove")
+    elif not yes:
+        err.print("nothing removed: run again with --yes to remove what is listed as 'would remove'")

@@ -9,6 +9,7 @@ home instead, one per data directory, and `<data dir>/cluster` links to it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pwd
@@ -32,6 +33,14 @@ DATABASE = "ferretdb"
 RUN_AS = "postgres"
 #: Where clusters live whose data directory the PostgreSQL user cannot reach (under its Debian home).
 CLUSTERS_ELSEWHERE = Path("/var/lib/postgresql/calipso-clusters")
+#: In each directory under CLUSTERS_ELSEWHERE: the path of the data directory its cluster belongs to, so that
+#: `calipso stack purge --orphans` recognises a cluster whose data directory is gone.
+OWNER_FILE = "data-dir"
+
+
+def cluster_key(data_dir: Path) -> str:
+    """The name of a data directory's place under CLUSTERS_ELSEWHERE."""
+    return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
 
 #: Why: FerretDB 1.24 pushes an equality down as `_jsonb->'field' @> value`, which its own btree
 #: indexes on `(_jsonb->'field')` cannot serve, so every pushed-down lookup scanned its table
@@ -100,13 +109,14 @@ class PostgreSQLServer(LocalServer):
     def wanted(cls, settings: Settings) -> bool:
         return settings.ferretdb_backend == "postgresql"
 
-    @property
+    @functools.cached_property
     def cluster_dir(self) -> Path:
+        """Where the cluster lives: under the data directory, or under CLUSTERS_ELSEWHERE when the PostgreSQL
+        user cannot reach it. Decided once per server object (it stats every directory above the data dir)."""
         owner = self._owner()
         if owner is None or self._unreachable_directory(owner) is None:
             return self.data_dir / "cluster"
-        key = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
-        return CLUSTERS_ELSEWHERE / key / "cluster"
+        return CLUSTERS_ELSEWHERE / cluster_key(self.data_dir) / "cluster"
 
     def ports(self) -> dict[str, int]:
         return {"postgresql": self.settings.postgres_port}
@@ -120,6 +130,7 @@ class PostgreSQLServer(LocalServer):
                 os.chown(directory, owner.pw_uid, owner.pw_gid)
             if cluster.parent != self.data_dir:
                 self._link_cluster(cluster)
+                (cluster.parent / OWNER_FILE).write_text(f"{self.data_dir.resolve()}\n")
         initialised = self.data_dir / "initialised"
         if not (initialised.exists() and (cluster / "PG_VERSION").exists()):
             # A half-made cluster (initdb or CREATE DATABASE interrupted), or one left by an earlier data
