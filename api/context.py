@@ -10,7 +10,7 @@ from api.auth import Authenticator, Principal, Role
 from api.errors import Forbidden, NotFound, Unauthorized
 from core.settings import Settings
 from core.stores import Stores
-from graphmodel.inventory import OBJECTS
+from graphmodel.inventory import OBJECTS, inventory_counts
 
 #: Collection of environment configurations (core.environments keeps it).
 ENVIRONMENTS = "environments"
@@ -52,9 +52,21 @@ def client_address() -> str:
 
 
 def environment_exists(name: str) -> bool:
+    """Whether the environment is configured or has an inventory. Every request under
+    /environments/{env} asks, so each lookup is one FerretDB pushes down to its backend: an equality
+    on `_id`, then on `name`, then the writer's counts (by `_id`). A `find_one` by `environment` in
+    the inventory reads and decodes every object of the environment there (FerretDB applies a limit
+    only to an empty filter): about 45 ms at 20 hosts x 10 VMs, so it is asked only of an
+    environment whose objects were never counted."""
     database = mongo()
-    return (database[ENVIRONMENTS].find_one({"$or": [{"_id": name}, {"name": name}]}, {"_id": 1}) is not None
-            or database[OBJECTS].find_one({"environment": name}, {"_id": 1}) is not None)
+    environments = database[ENVIRONMENTS]
+    if (environments.find_one({"_id": name}, {"_id": 1}) is not None
+            or environments.find_one({"name": name}, {"_id": 1}) is not None):
+        return True
+    counts = inventory_counts(database, name, "object")
+    if counts is not None and any(n > 0 for n in counts.values()):
+        return True
+    return database[OBJECTS].find_one({"environment": name}, {"_id": 1}) is not None
 
 
 def require_admin() -> Principal:
