@@ -331,3 +331,47 @@ def test_a_writer_that_fails_leaves_no_staged_answers(  # type: ignore[no-untype
     for scan_id in (gone, corrupt):
         wait_for("the staging removed", lambda s=scan_id: mongo_db[SCAN_FETCHES].count_documents({"scan_id": s}) == 0
                  and mongo_db[SCAN_SPLITS].count_documents({"_id": s}) == 0, deadline_s=30, log=worker.log)
+
+
+def test_a_worker_killed_while_reading_a_split_scans_apis_leaves_the_split_to_the_other_worker(  # type: ignore[no-untyped-def]
+        mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, started_workers) -> None:
+    """The worker that claimed a scan's split dies before handing the hosts over: Celery redelivers the task to
+    the other worker, which takes the claim over (same task, redelivered) and splits the scan once."""
+    from urllib.parse import urlsplit
+
+    from ingest.tasks import SCAN_SPLITS, configure, scan_task, task_queue
+
+    store = six_host_lab.enrol(mongo_db, env_name)
+    inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
+    assert inline["status"] == "completed", inline
+    reference = inventory(mongo_db, env_name)
+    hosts = sorted(i for i, d in reference[0].items() if d["type"] == "host")
+    config = store.get(env_name, reveal=True)
+    keystone = urlsplit(config.openstack.auth_url)
+    proxy_port = slow_proxy(keystone.hostname or "127.0.0.1", keystone.port or 80, delay_s=1.0)
+    store.update(config.model_copy(update={"openstack": config.openstack.model_copy(
+        update={"auth_url": keystone._replace(netloc=f"127.0.0.1:{proxy_port}").geturl()})}))
+
+    workers = started_workers(six_host_lab, "worker-1", "worker-2", **batched(3))
+    logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
+    test_settings = load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
+                                  mongo_database=mongo_db.name)
+    configure(test_settings)
+    records = ScanRecords(mongo_db)
+    scan_id = records.create(env_name, requested_by="test")
+    scan_task.apply_async(args=[scan_id, env_name], queue=task_queue(test_settings))
+    claim = wait_for("a worker claims the split", lambda: mongo_db[SCAN_SPLITS].find_one({"_id": scan_id}),
+                     interval_s=0.02, log=logs)
+    victim = next(w for w in workers if w.runs(claim["worker"]["pid"]))
+    victim.kill()  # while it reads the APIs (keystone answers slowly), before it hands the hosts over
+    survivor = next(w for w in workers if w is not victim)
+    done = wait_for("the scan ends", lambda: (d := records.get(scan_id)) and d["status"] in FINISHED and d,
+                    log=survivor.log)
+    assert done["status"] == "completed", (done.get("errors"), survivor.log())
+    assert "(delivery again)" in survivor.log() and "handed to 2 host batch tasks" in survivor.log()
+    assert "handed to" not in victim.log()
+    assert Counter(f["host"] for f in done["fetches"]) == Counter(hosts)
+    assert all(survivor.runs(f["worker"]["pid"]) for f in done["fetches"])
+    assert inventory(mongo_db, env_name) == reference
+    wait_for("the claim and staging removed", lambda: mongo_db[SCAN_FETCHES].count_documents({"scan_id": scan_id})
+             + mongo_db[SCAN_SPLITS].count_documents({"_id": scan_id}) == 0, deadline_s=30, log=survivor.log)
