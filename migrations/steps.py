@@ -85,6 +85,11 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
                  "reads a scan's host parts and removes all of its documents", (
         MongoIndex("scan_fetches", (("scan_id", ASC), ("part", ASC))),
     )),
+    MongoStep(8, "lookups of partial writes (a host refresh, a subtree rescan): objects by ancestor (`id_path`), "
+                 "links by key", (
+        MongoIndex("inventory", (("environment", ASC), ("id_path", ASC))),
+        MongoIndex("links", (("environment", ASC), ("key", ASC))),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (
