@@ -181,6 +181,9 @@ def _scan_in_batches(stores: Stores, config: Any, scan_id: str, batch_size: int,
         return "running"
     if not claim_split(stores.mongo, scan_id, task_id, redelivered):
         log.info("scan %s: another delivery of its first task reads and splits it; this one stops", scan_id)
+        held = stores.mongo[SCAN_SPLITS].find_one({"_id": scan_id}) or {}
+        if held.get("worker"):  # the record names the worker that runs the scan, not this one (still an attempt)
+            records.collection.update_one({"_id": scan_id}, {"$set": {"worker": held["worker"]}})
         return "running"
     records.start(scan_id)
     started = time.perf_counter()

@@ -278,6 +278,8 @@ def test_the_first_task_of_a_split_scan_delivered_twice_splits_it_once(  # type:
     assert logs().count(f"scan {scan_id}: {HOSTS} hosts handed to 2 host batch tasks") == 1, logs()
     assert logs().count("(3 hosts) started") == 2, logs()
     assert "another delivery of its first task reads and splits it" in logs(), logs()
+    [splitter] = [w for w in workers if "handed to" in w.log()]
+    assert splitter.runs(records.get(scan_id)["worker"]["pid"])  # the record names the worker that split it
     assert Counter(f["host"] for f in done["fetches"]) == Counter(reference[0][h]["id"] for h in reference[0]
                                                                   if reference[0][h]["type"] == "host")
     # and written once: the same documents, no new history version or change
