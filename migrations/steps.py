@@ -90,6 +90,12 @@ MONGO_STEPS: tuple[MongoStep, ...] = (
         MongoIndex("inventory", (("environment", ASC), ("id_path", ASC))),
         MongoIndex("links", (("environment", ASC), ("key", ASC))),
     )),
+    MongoStep(9, "the API's and `calipso objects|links --host` lists: objects and links by host (FerretDB pushes "
+                 "the equality down; on the stack's PostgreSQL the index's twin answers it instead of a scan of "
+                 "every environment's documents)", (
+        MongoIndex("inventory", (("environment", ASC), ("host", ASC))),
+        MongoIndex("links", (("environment", ASC), ("host", ASC))),
+    )),
 )
 
 NEO4J_STEPS: tuple[Neo4jStep, ...] = (

@@ -90,3 +90,11 @@ def test_a_split_scans_staged_answers_are_indexed_by_scan(mongo_db) -> None:  # 
     by_keys = {tuple(index["key"]): name for name, index in indexes.items()}
     assert (("scan_id", 1), ("part", 1)) in by_keys, indexes
     assert by_keys[(("scan_id", 1), ("part", 1))] == "scan_id_1_part_1"
+
+
+def test_objects_and_links_are_indexed_by_host(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    # The lists filtered by host ({environment, host}) are answered from an index, not a scan.
+    apply_mongo(mongo_db)
+    for collection in ("inventory", "links"):
+        keys = [tuple(index["key"]) for index in mongo_db[collection].index_information().values()]
+        assert (("environment", 1), ("host", 1)) in keys, (collection, keys)
