@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -127,8 +127,9 @@ def find_objects(database: MongoDatabase, environment: str, query: ObjectQuery, 
     (by type alone: from the writer's counts, no count of the collection)."""
     if query.as_of is not None:
         condition = _as_of(environment, "object", query.as_of, object_filter(query, "doc."))
-        versions = database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit)
-        return [{**v["doc"], "environment": environment} for v in versions], count(database, HISTORY, condition)
+        versions = list(database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit))
+        return ([{**v["doc"], "environment": environment} for v in versions],
+                _total(versions, skip, limit, lambda: count(database, HISTORY, condition)))
     condition = {**object_filter(query), "environment": environment}
     if query.seen_after or query.seen_before:
         condition["last_seen"] = {k: v for k, v in (("$gt", query.seen_after), ("$lt", query.seen_before)) if v}
@@ -137,7 +138,16 @@ def find_objects(database: MongoDatabase, environment: str, query: ObjectQuery, 
         docs = list(database[OBJECTS].find(condition).sort("id", 1).skip(skip).limit(limit))
     by_type_only = ObjectQuery(types=query.types) == query
     total = _counted_total(database, environment, "object", query.types) if by_type_only else None
-    return docs, count(database, OBJECTS, condition) if total is None else total
+    return docs, _total(docs, skip, limit, lambda: count(database, OBJECTS, condition)) if total is None else total
+
+
+def _total(page: Sequence[Document], skip: int, limit: int, counted: Callable[[], int]) -> int:
+    """How many match in all, for a list without the writer's counts: a page that is not full ends
+    the list, so the total is `skip` and its length; otherwise `counted()`, a count FerretDB answers by
+    reading every matching document again."""
+    if limit > 0 and len(page) < limit and (page or skip == 0):
+        return skip + len(page)
+    return counted()
 
 
 #: (database, environment) -> (the environment's changes feed position, its object ids in order), for
@@ -208,9 +218,9 @@ def object_versions(database: MongoDatabase, environment: str, object_id: str, s
                     limit: int = 100) -> tuple[list[Document], int]:
     """Every version of an object, newest first: what it was from `valid_from` until `valid_to`."""
     condition = {"environment": environment, "kind": "object", "key": object_id}
-    versions = database[HISTORY].find(condition).sort("valid_from", -1).skip(skip).limit(limit)
+    versions = list(database[HISTORY].find(condition).sort("valid_from", -1).skip(skip).limit(limit))
     return ([{k: v[k] for k in ("valid_from", "valid_to", "doc")} for v in versions],
-            count(database, HISTORY, condition))
+            _total(versions, skip, limit, lambda: count(database, HISTORY, condition)))
 
 
 def find_links(database: MongoDatabase, environment: str, query: LinkQuery, skip: int = 0,
@@ -219,14 +229,14 @@ def find_links(database: MongoDatabase, environment: str, query: LinkQuery, skip
     (by link type alone: from the writer's counts)."""
     if query.as_of is not None:
         condition = _as_of(environment, "link", query.as_of, link_filter(query, "doc."))
-        versions = database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit)
+        versions = list(database[HISTORY].find(condition).sort("key", 1).skip(skip).limit(limit))
         return ([{**v["doc"], "environment": environment, "key": v["key"]} for v in versions],
-                count(database, HISTORY, condition))
+                _total(versions, skip, limit, lambda: count(database, HISTORY, condition)))
     condition = {**link_filter(query), "environment": environment}
     docs = list(database[LINKS].find(condition).sort("key", 1).skip(skip).limit(limit))
     by_type_only = LinkQuery(link_types=query.link_types) == query
     total = _counted_total(database, environment, "link", query.link_types) if by_type_only else None
-    return docs, count(database, LINKS, condition) if total is None else total
+    return docs, _total(docs, skip, limit, lambda: count(database, LINKS, condition)) if total is None else total
 
 
 def find_link(database: MongoDatabase, environment: str, key: str) -> Document | None:

@@ -40,3 +40,14 @@ def test_an_environment_without_counts_is_counted(mongo_db) -> None:  # type: ig
     assert find_links(mongo_db, "env1", LinkQuery())[1] == 5
     assert find_objects(mongo_db, "nowhere", ObjectQuery())[1] == 0
     assert statistics(mongo_db, "env1")["objects_by_type"] == {"host": 1, "instance": 5}
+
+
+def test_a_page_that_is_not_full_tells_the_total(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    _world(mongo_db)
+    on_h0 = ObjectQuery(types=["instance"], host="h0")  # vm0, vm2, vm4
+    for skip, limit, ids in ((0, 2, ["vm0", "vm2"]), (2, 2, ["vm4"]), (0, 10, ["vm0", "vm2", "vm4"]), (5, 2, [])):
+        docs, total = find_objects(mongo_db, "env1", on_h0, skip=skip, limit=limit)
+        assert [d["id"] for d in docs] == ids and total == 3
+    touching = LinkQuery(object_id="vm1")
+    assert find_links(mongo_db, "env1", touching, limit=1)[1] == find_links(mongo_db, "env1", touching, limit=9)[1] == 1
+    assert find_objects(mongo_db, "env1", ObjectQuery(name="nothing"))[1] == 0
