@@ -12,6 +12,15 @@ from bson import ObjectId
 
 def jsonable(value: Any) -> Any:
     """A JSON-ready copy of `value` (dicts, lists, scalars)."""
+    # Plain dicts, lists and scalars first, by exact type: most of a document, and a list of 190
+    # instances spent ~14 ms here per request in isinstance checks. Subclasses take the general way.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items() if k != "_id"}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items() if k != "_id"}
     if isinstance(value, (list, tuple, set)):
