@@ -7,10 +7,11 @@ field conditions on declared fields only (a link attribute's name must be one th
 
 from __future__ import annotations
 
+import heapq
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -173,17 +174,33 @@ def object_ids_in_order(database: MongoDatabase, environment: str) -> list[str] 
     between two equal positions misses only what the next entry announces. A rewrite of unchanged
     objects (delete and insert, no feed entry) can hide some for a moment: an order whose length is
     not the writer's count is used once and not kept."""
+    return _id_order(database, environment, 0)[0]
+
+
+def _id_order(database: MongoDatabase, environment: str, first: int) -> tuple[list[str] | None, list[Document] | None]:
+    """The environment's ids in order (see object_ids_in_order) and, when they had to be read again,
+    its first `first` objects in that order (read in the same pass: one read of the environment,
+    as the server's sort made, instead of a lookup per object of the page); None when kept."""
     key = (database.name, environment)
     before = _feed_position(database, environment)
     with _ID_ORDERS_LOCK:
         kept = _ID_ORDERS.get(key)
         if kept is not None and before is not None and kept[0] == before:
             _ID_ORDERS.move_to_end(key)
-            return kept[1]
-    ids = [doc.get("id") for doc in database[OBJECTS].find({"environment": environment}, {"_id": 0, "id": 1})]
+            return kept[1], None
+    ids: list[Any] = []
+
+    def each_object() -> Iterator[tuple[str, Document]]:
+        for doc in database[OBJECTS].find({"environment": environment}, None if first else {"_id": 0, "id": 1}):
+            ids.append(doc.get("id"))
+            yield (doc["id"] if isinstance(doc.get("id"), str) else ""), doc
+
+    # Streamed: only the first `first` objects are held, never the whole environment.
+    smallest = [doc for _, doc in heapq.nsmallest(first, each_object(), key=lambda pair: pair[0])] if first \
+        else [doc for _, doc in each_object()]
     ordered = sorted(i for i in ids if isinstance(i, str))  # by code point, as MongoDB compares UTF-8 bytes
     if len(ordered) != len(ids):
-        return None  # MongoDB orders mixed types by type first: leave that to the server
+        return None, None  # MongoDB orders mixed types by type first: leave that to the server
     counted = _counted_total(database, environment, "object", ())
     if before is not None and _feed_position(database, environment) == before and counted == len(ordered):
         with _ID_ORDERS_LOCK:
@@ -191,17 +208,21 @@ def object_ids_in_order(database: MongoDatabase, environment: str) -> list[str] 
             _ID_ORDERS.move_to_end(key)
             while len(_ID_ORDERS) > ID_ORDER_ENVIRONMENTS:
                 _ID_ORDERS.popitem(last=False)
-    return ordered
+    return ordered, smallest if first else None
 
 
 def _page_by_id_order(database: MongoDatabase, environment: str, skip: int, limit: int) -> list[Document] | None:
-    """One page of all the environment's objects by id, each read by an equality on (environment, id)
-    that FerretDB pushes down; None when the page is too long for lookups one by one or an object
-    went between reading the order and the page (the caller then asks the server to sort)."""
-    ids = object_ids_in_order(database, environment)
+    """One page of all the environment's objects by id: from the pass that read the order again, or
+    each read by an equality on (environment, id) that FerretDB pushes down; None when the page is
+    too long for lookups one by one or an object went between reading the order and the page (the
+    caller then asks the server to sort)."""
+    skip = max(skip, 0)
+    ids, first = _id_order(database, environment, skip + limit)
     if ids is None:
         return None
-    wanted = ids[max(skip, 0):max(skip, 0) + limit]
+    if first is not None:
+        return first[skip:skip + limit]
+    wanted = ids[skip:skip + limit]
     if len(wanted) > EQUALITY_LOOKUPS:
         return None
     found = {doc["id"]: doc for doc in find_each(database[OBJECTS], {"environment": environment}, "id", wanted)}
