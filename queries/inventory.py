@@ -134,7 +134,8 @@ def find_objects(database: MongoDatabase, environment: str, query: ObjectQuery, 
     condition = {**object_filter(query), "environment": environment}
     if query.seen_after or query.seen_before:
         condition["last_seen"] = {k: v for k, v in (("$gt", query.seen_after), ("$lt", query.seen_before)) if v}
-    docs = _page_by_id_order(database, environment, skip, limit) if query == ObjectQuery() and limit > 0 else None
+    docs = _page_by_id_order(database, environment, OBJECTS, skip, limit) if query == ObjectQuery() and limit > 0 \
+        else None
     if docs is None:
         docs = list(database[OBJECTS].find(condition).sort("id", 1).skip(skip).limit(limit))
     by_type_only = ObjectQuery(types=query.types) == query
@@ -151,11 +152,11 @@ def _total(page: Sequence[Document], skip: int, limit: int, counted: Callable[[]
     return counted()
 
 
-#: (database, environment) -> (the environment's changes feed position, its object ids in order), for
-#: the few environments listed last.
-_ID_ORDERS: OrderedDict[tuple[str, str], tuple[int, list[str]]] = OrderedDict()
+#: (database, environment, collection) -> (the environment's changes feed position, its object ids or
+#: link keys in order), for the few lists asked last.
+_ID_ORDERS: OrderedDict[tuple[str, str, str], tuple[int, list[str]]] = OrderedDict()
 _ID_ORDERS_LOCK = threading.Lock()
-ID_ORDER_ENVIRONMENTS = 8
+ID_ORDER_ENVIRONMENTS = 16
 
 
 def _feed_position(database: MongoDatabase, environment: str) -> int | None:
@@ -174,14 +175,21 @@ def object_ids_in_order(database: MongoDatabase, environment: str) -> list[str] 
     between two equal positions misses only what the next entry announces. A rewrite of unchanged
     objects (delete and insert, no feed entry) can hide some for a moment: an order whose length is
     not the writer's count is used once and not kept."""
-    return _id_order(database, environment, 0)[0]
+    return _id_order(database, environment, OBJECTS, 0)[0]
 
 
-def _id_order(database: MongoDatabase, environment: str, first: int) -> tuple[list[str] | None, list[Document] | None]:
-    """The environment's ids in order (see object_ids_in_order) and, when they had to be read again,
-    its first `first` objects in that order (read in the same pass: one read of the environment,
-    as the server's sort made, instead of a lookup per object of the page); None when kept."""
-    key = (database.name, environment)
+#: What orders each list: the objects' id, the links' key (their identity; see graphmodel.inventory).
+_ORDER = {OBJECTS: ("id", "object"), LINKS: ("key", "link")}
+
+
+def _id_order(database: MongoDatabase, environment: str, collection: str,
+              first: int) -> tuple[list[str] | None, list[Document] | None]:
+    """The environment's object ids (link keys, for LINKS) in order (see object_ids_in_order) and,
+    when they had to be read again, its first `first` documents in that order (read in the same
+    pass: one read of the environment, as the server's sort made, instead of a lookup per document
+    of the page); None when kept."""
+    field, kind = _ORDER[collection]
+    key = (database.name, environment, collection)
     before = _feed_position(database, environment)
     with _ID_ORDERS_LOCK:
         kept = _ID_ORDERS.get(key)
@@ -191,9 +199,9 @@ def _id_order(database: MongoDatabase, environment: str, first: int) -> tuple[li
     ids: list[Any] = []
 
     def each_object() -> Iterator[tuple[str, Document]]:
-        for doc in database[OBJECTS].find({"environment": environment}, None if first else {"_id": 0, "id": 1}):
-            ids.append(doc.get("id"))
-            yield (doc["id"] if isinstance(doc.get("id"), str) else ""), doc
+        for doc in database[collection].find({"environment": environment}, None if first else {"_id": 0, field: 1}):
+            ids.append(doc.get(field))
+            yield (doc[field] if isinstance(doc.get(field), str) else ""), doc
 
     # Streamed: only the first `first` objects are held, never the whole environment.
     smallest = [doc for _, doc in heapq.nsmallest(first, each_object(), key=lambda pair: pair[0])] if first \
@@ -201,7 +209,7 @@ def _id_order(database: MongoDatabase, environment: str, first: int) -> tuple[li
     ordered = sorted(i for i in ids if isinstance(i, str))  # by code point, as MongoDB compares UTF-8 bytes
     if len(ordered) != len(ids):
         return None, None  # MongoDB orders mixed types by type first: leave that to the server
-    counted = _counted_total(database, environment, "object", ())
+    counted = _counted_total(database, environment, kind, ())
     if before is not None and _feed_position(database, environment) == before and counted == len(ordered):
         with _ID_ORDERS_LOCK:
             _ID_ORDERS[key] = (before, ordered)
@@ -211,13 +219,15 @@ def _id_order(database: MongoDatabase, environment: str, first: int) -> tuple[li
     return ordered, smallest if first else None
 
 
-def _page_by_id_order(database: MongoDatabase, environment: str, skip: int, limit: int) -> list[Document] | None:
-    """One page of all the environment's objects by id: from the pass that read the order again, or
-    each read by an equality on (environment, id) that FerretDB pushes down; None when the page is
-    too long for lookups one by one or an object went between reading the order and the page (the
-    caller then asks the server to sort)."""
+def _page_by_id_order(database: MongoDatabase, environment: str, collection: str, skip: int,
+                      limit: int) -> list[Document] | None:
+    """One page of all the environment's objects by id (links by key): from the pass that read the
+    order again, or each read by an equality on (environment, id) that FerretDB pushes down; None
+    when the page is too long for lookups one by one or a document went between reading the order
+    and the page (the caller then asks the server to sort)."""
+    field = _ORDER[collection][0]
     skip = max(skip, 0)
-    ids, first = _id_order(database, environment, skip + limit)
+    ids, first = _id_order(database, environment, collection, skip + limit)
     if ids is None:
         return None
     if first is not None:
@@ -225,7 +235,7 @@ def _page_by_id_order(database: MongoDatabase, environment: str, skip: int, limi
     wanted = ids[skip:skip + limit]
     if len(wanted) > EQUALITY_LOOKUPS:
         return None
-    found = {doc["id"]: doc for doc in find_each(database[OBJECTS], {"environment": environment}, "id", wanted)}
+    found = {doc[field]: doc for doc in find_each(database[collection], {"environment": environment}, field, wanted)}
     if len(found) != len(wanted):
         return None
     return [found[i] for i in wanted]
@@ -254,7 +264,10 @@ def find_links(database: MongoDatabase, environment: str, query: LinkQuery, skip
         return ([{**v["doc"], "environment": environment, "key": v["key"]} for v in versions],
                 _total(versions, skip, limit, lambda: count(database, HISTORY, condition)))
     condition = {**link_filter(query), "environment": environment}
-    docs = list(database[LINKS].find(condition).sort("key", 1).skip(skip).limit(limit))
+    docs = _page_by_id_order(database, environment, LINKS, skip, limit) if query == LinkQuery() and limit > 0 \
+        else None
+    if docs is None:
+        docs = list(database[LINKS].find(condition).sort("key", 1).skip(skip).limit(limit))
     by_type_only = LinkQuery(link_types=query.link_types) == query
     total = _counted_total(database, environment, "link", query.link_types) if by_type_only else None
     return docs, _total(docs, skip, limit, lambda: count(database, LINKS, condition)) if total is None else total

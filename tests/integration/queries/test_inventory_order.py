@@ -1,10 +1,10 @@
-"""The unfiltered inventory list pages by an id order kept per environment (read again when its
+"""The unfiltered inventory (and link) list pages by an id (key) order kept per environment (read again when its
 changes feed moves) and reads each page's objects by (environment, id): the same pages as the
 server's sort by id, through writes that add, change and remove objects."""
 
-from graphmodel.inventory import OBJECTS, InventoryWriter
+from graphmodel.inventory import LINKS, OBJECTS, InventoryWriter
 from migrations.runner import apply_mongo
-from queries.inventory import _ID_ORDERS, ObjectQuery, find_objects, object_ids_in_order
+from queries.inventory import _ID_ORDERS, LinkQuery, ObjectQuery, find_links, find_objects, object_ids_in_order
 
 
 def _server_page(mongo_db, skip: int, limit: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -12,6 +12,8 @@ def _server_page(mongo_db, skip: int, limit: int) -> list[str]:  # type: ignore[
 
 
 def _pages_agree(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    # First with the order kept before the last write (which must not be used: the feed moved).
+    assert [d["id"] for d in find_objects(mongo_db, "env1", ObjectQuery(), limit=100)[0]] == _server_page(mongo_db, 0, 100)
     for skip, limit in ((0, 5), (5, 5), (10, 50), (0, 100), (40, 5)):
         # Each page twice: from the pass that reads the order (none kept), then by lookups (order kept).
         _ID_ORDERS.clear()
@@ -52,3 +54,26 @@ def test_an_order_read_while_objects_are_missing_is_not_kept(mongo_db) -> None: 
     mongo_db[OBJECTS].insert_one(hidden)
     assert [d["id"] for d in find_objects(mongo_db, "env1", ObjectQuery(), limit=10)[0]] == \
         ["o0", "o1", "o2", "o3", "o4", "o5"]
+
+
+def test_link_pages_follow_writes(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    apply_mongo(mongo_db)
+    writer = InventoryWriter(mongo_db, "env1")
+
+    def pages_agree() -> None:
+        every = [d["key"] for d in mongo_db[LINKS].find({"environment": "env1"}).sort("key", 1)]
+        assert [d["key"] for d in find_links(mongo_db, "env1", LinkQuery(), limit=50)[0]] == every  # kept before
+        for skip, limit in ((0, 4), (4, 4), (0, 50), (30, 4)):
+            _ID_ORDERS.clear()
+            for _ in range(2):  # from the pass that reads the order, then by lookups
+                docs, total = find_links(mongo_db, "env1", LinkQuery(), skip=skip, limit=limit)
+                assert [d["key"] for d in docs] == every[skip:skip + limit] and total == len(every)
+
+    writer.write_links([{"link_type": t, "source_id": f"s{(i * 5) % 11}", "target_id": f"t{i}"}
+                        for i in range(11) for t in ("vnic-vconnector", "instance-vnic")], scan_id="s1")
+    InventoryWriter(mongo_db, "env2").write_links([{"link_type": "a", "source_id": "a", "target_id": "a"}], "s1")
+    pages_agree()
+    writer.write_links([{"link_type": "aaa", "source_id": "x", "target_id": "y"}], scan_id="s2")  # added
+    pages_agree()
+    writer.delete_objects(["s0", "t3"])  # removes the links touching them
+    pages_agree()
