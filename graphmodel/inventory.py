@@ -341,6 +341,26 @@ def inventory_counts_id(environment: str, kind: str) -> str:
     return f"{kind}:{environment}"
 
 
+#: What `assign_paths` reads of a stored ancestor.
+ANCESTOR_FIELDS = ("id", "name", "parent_id", "id_path", "type")
+
+
+def stored_ancestors(database: MongoDatabase, environment: str, docs: Iterable[Document],
+                     also: Iterable[str] = ()) -> dict[str, Document]:
+    """The stored objects `assign_paths` walks up through for `docs` (each parent that is not among
+    them, and its stored ancestors), and the objects `also` names with theirs: what a partial write
+    needs to place its documents, where a full one reads the whole inventory anyway."""
+    docs = list(docs)
+    in_batch = {d["id"] for d in docs}
+    parents = {d["parent_id"] for d in docs if d.get("parent_id") and d["parent_id"] not in in_batch}
+    projection = {"_id": 0, **{name: 1 for name in ANCESTOR_FIELDS}}
+    query = {"environment": environment}
+    found = {d["id"]: d for d in find_each(database[OBJECTS], query, "id", sorted(parents | set(also)), projection)}
+    chain = {i for d in found.values() for i in d.get("id_path") or []} - found.keys() - in_batch
+    found.update((d["id"], d) for d in find_each(database[OBJECTS], query, "id", sorted(chain), projection))
+    return found
+
+
 def recount(database: MongoDatabase, environment: str, kind: str) -> dict[str, int]:
     """Count an environment's current objects per type (or links per link type) from the state:
     a whole read of the environment, for making a missing counts document, and for checking one."""

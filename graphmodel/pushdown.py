@@ -24,7 +24,9 @@ Document = dict[str, Any]
 MongoCollection = Collection[Document]
 
 #: Up to this many values a lookup asks once per value; above, a `$in` per slice of SLICE values.
-EQUALITY_LOOKUPS = 64
+#: On the stack's PostgreSQL (lookup indexes: stack/servers/postgresql.py) an equality costs about
+#: 1 ms, a `$in` 0.2-0.8 s at 20 hosts x 10 VMs, growing with the inventory.
+EQUALITY_LOOKUPS = 500
 SLICE = 1000
 
 _pushdown_by_server: dict[Any, bool] = {}
@@ -78,12 +80,11 @@ def find_each(collection: MongoCollection, query: Document, fields: str | Sequen
 
 
 def delete_ids(collection: MongoCollection, ids: Iterable[Any]) -> int:
-    """Delete the documents with these `_id`s; returns how many went. One command either way: a
-    delete statement per id (each pushed down) while that is cheaper, else a `$in` per slice."""
+    """Delete the documents with these `_id`s; returns how many went. A delete statement per id, SLICE
+    statements per command: `{_id: value}` is pushed down by every FerretDB backend, where a `$in`
+    reads every document of the collection once per slice (a rewrite of 300,000 unchanged objects
+    in slices of 1,000 read the collection 300 times)."""
     wanted = list(dict.fromkeys(ids))
-    if not wanted:
-        return 0
-    if len(wanted) > EQUALITY_LOOKUPS:  # `{_id: value}` is pushed down by every backend
-        return sum(collection.delete_many({"_id": {"$in": wanted[start:start + SLICE]}}).deleted_count
-                   for start in range(0, len(wanted), SLICE))
-    return collection.bulk_write([DeleteOne({"_id": key}) for key in wanted], ordered=False).deleted_count
+    return sum(collection.bulk_write([DeleteOne({"_id": key}) for key in wanted[start:start + SLICE]],
+                                     ordered=False).deleted_count
+               for start in range(0, len(wanted), SLICE))

@@ -20,7 +20,14 @@ from typing import Any
 from pymongo.database import Database
 
 from core.errors import CalipsoError
-from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock
+from graphmodel.inventory import (
+    ANCESTOR_FIELDS,
+    OBJECTS,
+    InventoryWriter,
+    WriteStats,
+    environment_write_lock,
+    stored_ancestors,
+)
 from graphmodel.tree import assign_paths
 from ingest.hierarchy import host_documents
 from ingest.records import Message, ScanRecords, excerpt, record_message
@@ -158,9 +165,11 @@ class Scanner:
         self._check_abort(scan_id, force=True)
         index = OpenStackIndex(docs, self.uplinks)
         objects = {d["id"]: d for d in docs}
-        known = {d["id"]: d for d in self.db[OBJECTS].find({"environment": self.environment},
-                                                          {"_id": 0, "id": 1, "name": 1, "parent_id": 1,
-                                                           "id_path": 1, "type": 1})}
+        if object_id is None:
+            known = {d["id"]: d for d in self.db[OBJECTS].find({"environment": self.environment},
+                                                              {"_id": 0, **{name: 1 for name in ANCESTOR_FIELDS}})}
+        else:  # a subtree: what places the scope and its documents, not the whole inventory
+            known = stored_ancestors(self.db, self.environment, objects.values(), also=[object_id])
         hosts = sorted(d["id"] for d in docs if d["type"] == "host")
         if object_id is not None:
             hosts = self._hosts_in_scope(object_id, objects, known, hosts)
@@ -216,6 +225,8 @@ class Scanner:
         result.timings["hosts_fetch_s"] = time.perf_counter() - fetch_started - transform_s
 
         transform_started = time.perf_counter() - transform_s
+        if object_id is not None:
+            known.update(stored_ancestors(self.db, self.environment, objects.values()))
         orphans = assign_paths(objects.values(), known)
         if object_id is not None:
             objects = {i: d for i, d in objects.items() if object_id in d["id_path"]}

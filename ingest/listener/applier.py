@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.database import Database
 
-from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock
+from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock, stored_ancestors
 from graphmodel.pushdown import find_each
 from graphmodel.tree import assign_paths
 from ingest.listener.handlers import Plan, keep_stored_fields, renamed_descendants
@@ -122,7 +122,7 @@ class InventoryApplier:
         ids = [d["id"] for d in docs]
         stored = {d["id"]: d for d in self._without_id(self._find_each("id", ids))}
         docs = [keep_stored_fields(d, stored.get(d["id"]), keep_stored.get(d["id"], ())) for d in docs]
-        orphans = assign_paths(docs, self._ancestors(docs))
+        orphans = assign_paths(docs, stored_ancestors(self.db, self.environment, docs))
         for orphan in orphans:
             record_message(self.db, Message(self.environment, "Calipso", "warning",
                                             f"object {orphan} has no known parent", related_object=orphan,
@@ -136,16 +136,6 @@ class InventoryApplier:
                                 for d in renamed_descendants(doc, below)]
         applied.written += self.writer.write_objects(docs + descendants)
         return orphans
-
-    def _ancestors(self, docs: list[Document]) -> dict[str, Document]:
-        """The stored ancestors of the documents' parents (what `assign_paths` walks up through)."""
-        in_batch = {d["id"] for d in docs}
-        parents = {d["parent_id"] for d in docs if d.get("parent_id") and d["parent_id"] not in in_batch}
-        if not parents:
-            return {}
-        chain = {i for d in self._find_each("id", sorted(parents), ("id_path",)) for i in d.get("id_path") or []}
-        return {d["id"]: d for d in self._without_id(self._find_each("id", sorted(chain | parents),
-                                                                     ("id", "name", "parent_id", "type")))}
 
     def _delete_subtrees(self, roots: list[str]) -> WriteStats:
         """Delete the objects, everything under them and every link touching those; then folders left
