@@ -26,7 +26,9 @@ from core.stores import Stores
 def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, window_s: float) -> None:
     """Listen to the notifications (nova, neutron) of environment NAME, or of every environment with an
     amqp section, and apply each to the inventory: the object the event names is written or deleted
-    (with history and the changes feed), then the hosts it touched are rescanned. Each environment has
+    (with history and the changes feed), then the hosts it touched are rescanned: by the workers
+    (`calipso worker`) when one is alive, here otherwise. An event that cannot be applied is recorded
+    and the hosts it names are rescanned instead. Each environment has
     a durable queue `calipso.NAME.notifications`, so events sent while no listener runs are not lost.
     Progress goes to stderr; SIGTERM or Ctrl-C stops after the work under way."""
     from ingest.listener.run import build_listener
@@ -67,7 +69,7 @@ def listen(names: tuple[str, ...], just_once: bool, timeout_s: float | None, win
         threads = []
         for environment in environments:
             listener = build_listener(stores.mongo, environment, window_s=window_s,
-                                      say=functools.partial(say, environment.name))
+                                      say=functools.partial(say, environment.name), settings=stores.settings)
             threads.append(threading.Thread(target=run, args=(environment.name, listener),
                                             name=f"listen-{environment.name}", daemon=True))
         for thread in threads:

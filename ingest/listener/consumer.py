@@ -33,7 +33,6 @@ from ingest.listener.applier import InventoryApplier
 from ingest.listener.debounce import AckQueue, Debouncer
 from ingest.listener.handlers import MalformedMessage, Notification, Plan, parse_notification, plan_for
 from ingest.records import Message, excerpt, record_message
-from ingest.scanner import ScanResult
 
 ROUTING_KEY = "notifications.info"
 #: Messages RabbitMQ hands over before earlier ones are acknowledged (they wait for host refreshes).
@@ -46,8 +45,8 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 
 Say = Callable[[str], None]
-#: Rescans the subtree of one host (ingest.run.scan_environment with object_id=host).
-HostRefresher = Callable[[str], ScanResult]
+#: Rescans the subtree of one host, or hands that rescan to the workers; says what it did in a few words.
+HostRefresher = Callable[[str], str]
 
 
 class StoreUnavailable(CalipsoError):
@@ -246,10 +245,19 @@ class Listener:
             raise StoreUnavailable(f"MongoDB: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - one event's failure is recorded, never the daemon's end
             self.stats.failed += 1
-            self._record("error", f"{plan.describe()}: could not be applied: {type(exc).__name__}: {exc}",
-                         plan=plan, details=self._details(notification))
-            self.say(redact(f"{plan.describe()}: failed ({type(exc).__name__}: {exc}); recorded"))
-            message.ack()
+            # What the event names is rescanned instead: the hosts it names directly (the others
+            # are found through stored objects, which is what may have failed).
+            hosts = sorted(set(plan.refresh_hosts))
+            instead = f"; a rescan of {', '.join(hosts)} follows" if hosts else ""
+            self._record("error", f"{plan.describe()}: could not be applied: {type(exc).__name__}: {exc}{instead}",
+                         plan=plan, details={**self._details(notification), "rescan": hosts})
+            self.say(redact(f"{plan.describe()}: failed ({type(exc).__name__}: {exc}); recorded{instead}"))
+            for host in hosts:
+                self.debouncer.request(host)
+            if hosts:
+                self.waiting.add(message, hosts)
+            else:
+                message.ack()
             return
         self.stats.handled += 1
         written = applied.written
@@ -270,11 +278,9 @@ class Listener:
         for host in hosts:
             started = time.perf_counter()
             try:
-                result = self.refresh_host(host)
+                done = self.refresh_host(host)
                 self.stats.refreshes += 1
-                self.say(f"refreshed {host}: scan {result.scan_id} {result.status} ({result.written.new} new, "
-                         f"{result.written.changed} changed, {result.written.deleted} deleted) in "
-                         f"{time.perf_counter() - started:.1f}s")
+                self.say(f"refreshed {host}: {done} in {time.perf_counter() - started:.1f}s")
             except pymongo.errors.ConnectionFailure as exc:
                 raise StoreUnavailable(f"MongoDB: {exc}") from exc
             except Exception as exc:  # noqa: BLE001 - recorded; the next full scan catches up

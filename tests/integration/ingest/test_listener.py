@@ -266,6 +266,30 @@ def test_events_sent_while_no_listener_runs_wait_in_the_durable_queue_for_listen
         delete_queue(settings, env_name)
 
 
+def test_with_a_worker_alive_host_refreshes_are_its_scans(  # type: ignore[no-untyped-def]
+        mongo_db, served_lab: ServedLab, settings: Settings, env_name: str, started_workers) -> None:
+    environment = served_lab.enrol(mongo_db, env_name).decrypt(env_name)
+    full_scan(mongo_db, environment)
+    bind_notification_queue(environment)
+    [worker] = started_workers(served_lab, "worker-1")
+    try:
+        lab_change(served_lab, mongo_db, "rename-vm", "vm-2", "renamed-by-worker")
+        once = subprocess.run([CALIPSO, "listen", env_name, "--window", "0.2", "--once"],
+                              env=served_lab.command_environment(mongo_db.name), capture_output=True, text=True,
+                              timeout=120)
+        assert once.returncode == 0 and "1 handled" in once.stderr, once.stderr
+        assert "refreshed compute-2: scan" in once.stderr and "queued for the workers" in once.stderr, once.stderr
+        refresh = wait_for("the worker's host refresh", lambda: mongo_db["scans"].find_one(
+            {"environment": env_name, "requested_by": "listener", "status": {"$in": ["completed", "failed"]}}),
+            log=worker.log)
+        assert refresh["status"] == "completed" and refresh["scope"] == "compute-2", refresh
+        assert refresh.get("worker"), refresh  # a worker claimed it (a scan run in the listener has no worker)
+        assert stored(mongo_db, env_name) == truth_of(load_world(served_lab.world_file))
+    finally:
+        lab_change(served_lab, mongo_db, "rename-vm", "renamed-by-worker", "vm-2")
+        delete_queue(settings, env_name)
+
+
 # -- RabbitMQ going away ------------------------------------------------------------------------------------
 
 class TcpProxy:
