@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from core.stores import MongoDatabase
-from graphmodel.inventory import COUNTERS, HISTORY, LINKS, OBJECTS, feed_counter_id, inventory_counts
+from graphmodel.inventory import CHANGES, COUNTERS, HISTORY, LINKS, OBJECTS, feed_counter_id, inventory_counts
 from graphmodel.pushdown import EQUALITY_LOOKUPS, find_each
 from graphmodel.schema import LINK_ATTRIBUTES
 from queries.explore import count
@@ -154,15 +154,24 @@ def _total(page: Sequence[Document], skip: int, limit: int, counted: Callable[[]
 
 #: (database, environment, collection) -> (the environment's changes feed position, its object ids or
 #: link keys in order), for the few lists asked last.
-_ID_ORDERS: OrderedDict[tuple[str, str, str], tuple[int, list[str]]] = OrderedDict()
+_ID_ORDERS: OrderedDict[tuple[str, str, str], tuple[FeedPosition, list[str]]] = OrderedDict()
 _ID_ORDERS_LOCK = threading.Lock()
 ID_ORDER_ENVIRONMENTS = 16
 
 
-def _feed_position(database: MongoDatabase, environment: str) -> int | None:
-    """The last number the environment's changes feed handed out (its counter, read by `_id`)."""
+#: The last number an environment's changes feed handed out, and the `_id` of its entry.
+FeedPosition = tuple[int, Any]
+
+
+def _feed_position(database: MongoDatabase, environment: str) -> FeedPosition | None:
+    """Where the environment's changes feed stands: its counter (read by `_id`) and the entry of that
+    number (by environment and seq, an index), whose ObjectId tells a purged environment written
+    again up to the same number apart. None while the entry is not written yet, or never was."""
     found = database[COUNTERS].find_one({"_id": feed_counter_id(environment)}, {"value": 1})
-    return None if found is None or not isinstance(found.get("value"), int) else int(found["value"])
+    if found is None or not isinstance(found.get("value"), int):
+        return None
+    entry = database[CHANGES].find_one({"environment": environment, "seq": found["value"]}, {"_id": 1})
+    return None if entry is None else (int(found["value"]), entry["_id"])
 
 
 def object_ids_in_order(database: MongoDatabase, environment: str) -> list[str] | None:

@@ -2,7 +2,7 @@
 changes feed moves) and reads each page's objects by (environment, id): the same pages as the
 server's sort by id, through writes that add, change and remove objects."""
 
-from graphmodel.inventory import LINKS, OBJECTS, InventoryWriter
+from graphmodel.inventory import CHANGES, COUNTERS, INVENTORY_COUNTS, LINKS, OBJECTS, InventoryWriter, feed_counter_id
 from migrations.runner import apply_mongo
 from queries.inventory import _ID_ORDERS, LinkQuery, ObjectQuery, find_links, find_objects, object_ids_in_order
 
@@ -77,3 +77,17 @@ def test_link_pages_follow_writes(mongo_db) -> None:  # type: ignore[no-untyped-
     pages_agree()
     writer.delete_objects(["s0", "t3"])  # removes the links touching them
     pages_agree()
+
+
+def test_an_environment_purged_and_written_again_is_read_again(mongo_db) -> None:  # type: ignore[no-untyped-def]
+    apply_mongo(mongo_db)
+    InventoryWriter(mongo_db, "env1").write_objects(
+        [{"id": i, "type": "host", "name": i} for i in ("a", "b", "z")], scan_id="s1")
+    assert [d["id"] for d in find_objects(mongo_db, "env1", ObjectQuery(), limit=2)[0]] == ["a", "b"]
+    for collection in (OBJECTS, LINKS, INVENTORY_COUNTS, CHANGES):  # what a purge removes of it
+        mongo_db[collection].delete_many({"environment": "env1"})
+    mongo_db[COUNTERS].delete_one({"_id": feed_counter_id("env1")})
+    # Written again up to the same feed number (3) with as many objects, all of the page's still there.
+    InventoryWriter(mongo_db, "env1").write_objects(
+        [{"id": i, "type": "host", "name": i} for i in ("a", "a0", "b")], scan_id="s2")
+    assert [d["id"] for d in find_objects(mongo_db, "env1", ObjectQuery(), limit=2)[0]] == ["a", "a0"]
