@@ -75,6 +75,8 @@ def main() -> None:
     parser = world_parser(__doc__, hosts=100, vms_per_host=20)
     parser.add_argument("--networks", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rescans", type=int, default=0,
+                        help="scan the unchanged world again this many times (each printed)")
     args = parser.parse_args()
 
     import openstack
@@ -101,20 +103,21 @@ def main() -> None:
 
         scanner = Scanner(database, "bench", docs, CallableTransport(LabResponder(world)), fetch_host,
                           args.concurrency)
-        times.totals.clear()
-        begun = time.perf_counter()
-        result = scanner.scan(lambda phase, done, total: None)
-        total = time.perf_counter() - begun
-        during_scan = times.report()
-        objects = sum(result.counts.values())
-        links = database["links"].count_documents({"environment": "bench"})
+        for number in range(1 + args.rescans):
+            times.totals.clear()
+            begun = time.perf_counter()
+            result = scanner.scan(lambda phase, done, total: None)
+            total = time.perf_counter() - begun
+            objects = sum(result.counts.values())
+            links = result.counts.get("links", 0)
+            print(f"{'first scan' if number == 0 else f'rescan {number} (nothing changed)'} {result.status}: "
+                  f"{objects} objects and links in {total:.1f}s = {objects / total:.0f} documents/s", flush=True)
+            print("  phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+            print(f"  MongoDB time by command (seconds/calls): {times.report()}")
+            print(f"  written: {vars(result.written)}; {links} links", flush=True)
         database.client.drop_database(database.name)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"scan {result.status}: {objects} objects, {links} links in {total:.1f}s "
-          f"= {(objects + links) / total:.0f} documents/s")
-    print("phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
-    print(f"MongoDB time by command (seconds/calls): {during_scan}")
-    print(f"written: {vars(result.written)}; peak RSS {peak_mib:.0f} MiB")
+    print(f"peak RSS {peak_mib:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class ObjectQuery:
     name: str | None = None  # contains, case-insensitive, taken literally
     host: str | None = None
     status: str | None = None  # monitoring status
-    seen_after: datetime | None = None  # last seen by a scan after (current objects only)
+    seen_after: datetime | None = None  # last written by a scan after (current objects only)
     seen_before: datetime | None = None
     as_of: datetime | None = None  # the objects that existed then, as they were (from the history)
 

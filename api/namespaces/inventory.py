@@ -12,6 +12,7 @@ from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, object
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.schema import OBJECT_TYPES
+from queries.answers import inventory_answers
 from queries.inventory import ObjectQuery, find_object, find_objects, object_versions
 
 ns = Namespace("inventory", description="Discovered objects, current or as of a time, and their history")
@@ -32,8 +33,8 @@ FILTERS = (
     Param("name", "str", "Name contains this text (case-insensitive, taken literally)", max_length=200),
     Param("host", "str", "Objects on this host"),
     Param("status", "str", "Monitoring status"),
-    Param("seen_after", "datetime", "Last seen by a scan after this time"),
-    Param("seen_before", "datetime", "Last seen by a scan before this time"),
+    Param("seen_after", "datetime", "Last written (new or changed) by a scan after this time"),
+    Param("seen_before", "datetime", "Last written (new or changed) by a scan before this time"),
     Param("as_of", "datetime", "The inventory as it was at this time (from the history)"),
     *PAGINATION,
 )
@@ -53,8 +54,14 @@ class Inventory(EnvironmentResource):
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Objects of the environment, filtered; with `as_of`, the objects that existed then, as they were."""
         window = args.page
-        docs, total = find_objects(mongo(), env, object_query(args), window.skip, window.page_size)
-        return window.wrap([jsonable(d) for d in docs], total)
+        wanted = object_query(args)
+
+        def page_of_objects() -> tuple[list[Any], int]:
+            docs, total = find_objects(mongo(), env, wanted, window.skip, window.page_size)
+            return [jsonable(d) for d in docs], total
+        items, total = inventory_answers.answer(mongo(), env, ("objects", repr(wanted), window.skip, window.page_size),
+                                                page_of_objects)
+        return window.wrap(items, total)
 
 
 @ns.route("/<path:object_id>")
@@ -64,10 +71,11 @@ class InventoryObject(EnvironmentResource):
     @query(ns)
     def get(self, env: str, object_id: str, args: Args) -> dict[str, Any]:
         """One object by id."""
-        doc = find_object(mongo(), env, object_id)
+        doc = inventory_answers.answer(mongo(), env, ("object", object_id),
+                                       lambda: jsonable(find_object(mongo(), env, object_id)))
         if doc is None:
             raise NotFound(f"no object {object_id!r} in environment {env!r}", {"id": object_id})
-        return jsonable(doc)
+        return doc
 
 
 @ns.route("/<path:object_id>/history")

@@ -105,7 +105,10 @@ def test_hundreds_of_changed_objects_and_links_are_rewritten_with_history(mongo_
     assert (changed_links.changed, changed_links.unchanged) == (120, 130)
     assert mongo_db[OBJECTS].count_documents({"environment": "big", "mtu": 9000}) == 250
     assert mongo_db[OBJECTS].count_documents({"environment": "big", "scan_id": "s2"}) == 250
-    assert mongo_db[LINKS].count_documents({"environment": "big", "scan_id": "s2"}) == 250
+    # unchanged documents are not rewritten: they keep the scan that last wrote them
+    assert mongo_db[LINKS].count_documents({"environment": "big", "scan_id": "s2"}) == 120
+    assert mongo_db[LINKS].count_documents({"environment": "big", "scan_id": "s1"}) == 130
+    assert writer.close_unseen("s2").deleted == 0  # ... and still count as seen by s2
     assert mongo_db[HISTORY].count_documents({"environment": "big", "kind": "object", "valid_to": None}) == 250
     assert mongo_db[HISTORY].count_documents({"environment": "big", "kind": "object"}) == 500
     assert mongo_db[HISTORY].count_documents({"environment": "big", "kind": "link"}) == 370
