@@ -12,6 +12,7 @@ from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, page_m
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.schema import LINK_ATTRIBUTES, LINK_TYPES
+from queries.answers import inventory_answers
 from queries.inventory import LinkQuery, find_link, find_links
 
 ns = Namespace("links", description="Discovered links between objects")
@@ -57,8 +58,14 @@ class Links(EnvironmentResource):
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Links of the environment, filtered; with `as_of`, those that existed then."""
         window = args.page
-        docs, total = find_links(mongo(), env, link_query(args), window.skip, window.page_size)
-        return window.wrap([jsonable(d) for d in docs], total)
+        wanted = link_query(args)
+
+        def page_of_links() -> tuple[list[Any], int]:
+            docs, total = find_links(mongo(), env, wanted, window.skip, window.page_size)
+            return [jsonable(d) for d in docs], total
+        items, total = inventory_answers.answer(mongo(), env, ("links", repr(wanted), window.skip, window.page_size),
+                                                page_of_links)
+        return window.wrap(items, total)
 
 
 @ns.route("/<path:key>")
