@@ -27,7 +27,7 @@ import pymongo.errors
 
 from core.environments import ENVIRONMENTS
 from core.stores import MongoDatabase
-from graphmodel.inventory import CHANGES, feed_counters
+from graphmodel.inventory import feed_counters
 from graphmodel.projector import CHECKPOINT_LABEL, Projector, SyncStats
 
 log = logging.getLogger(__name__)
@@ -52,19 +52,18 @@ class Lag:
 
 def projection_lag(database: MongoDatabase, driver: neo4j.Driver, environments: list[str] | None = None) -> list[Lag]:
     """Each environment's projection lag: its Neo4j checkpoint and how many changes of its feed come
-    after it. Without `environments`, every environment of the feed or with a checkpoint. Counted
-    with the `count` command, not found as the newest entry: FerretDB sorts the whole feed for a
-    sorted find."""
+    after it. Without `environments`, every environment with a feed or a checkpoint. Taken from the
+    feed counters (the last number handed out), not counted in the feed: FerretDB would decode the
+    environment's whole feed for a count of `seq > checkpoint` on every scrape. A number reserved by a
+    writer that has not inserted its entry yet counts as pending, as it is."""
     records, _, _ = driver.execute_query(f"MATCH (c:{CHECKPOINT_LABEL}) RETURN c.env AS env, c.seq AS seq")
     checkpoints = {r["env"]: int(r["seq"] or 0) for r in records}
+    counters = feed_counters(database)
     if environments is None:
-        environments = sorted(set(database[CHANGES].distinct("environment")) | set(checkpoints))
-    lags = []
-    for environment in environments:
-        checkpoint = checkpoints.get(environment, 0)
-        pending = database.command("count", CHANGES, query={"environment": environment, "seq": {"$gt": checkpoint}})
-        lags.append(Lag(environment, checkpoint, int(pending["n"])))
-    return lags
+        environments = sorted(set(counters) | set(checkpoints))
+    return [Lag(environment, checkpoints.get(environment, 0),
+                max(0, counters.get(environment, 0) - checkpoints.get(environment, 0)))
+            for environment in environments]
 
 
 @dataclass
@@ -87,11 +86,13 @@ class ProjectorService:
         self.stats = ServiceStats()
 
     def discover(self, from_feed: bool) -> set[str]:
-        """The environments to follow: configured ones, and (a full read of the feed, so rarely)
-        those that only have a feed, e.g. written by a test or a benchmark without a configuration."""
+        """The environments to follow: configured ones, and (now and then) those that only have a feed,
+        e.g. written by a test or a benchmark without a configuration. Every feed has its counter
+        (`reserve_sequence` makes it; Mongo step 5 made those of older feeds), so the few counter
+        documents name them: a `distinct` over the feed decoded every entry of every environment."""
         found = {doc["name"] for doc in self.db[ENVIRONMENTS].find({}, {"name": 1}) if doc.get("name")}
         if from_feed:
-            found |= set(self.db[CHANGES].distinct("environment"))
+            found |= set(feed_counters(self.db))
         self.environments |= found
         return self.environments
 
