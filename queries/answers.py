@@ -43,6 +43,7 @@ class InventoryAnswers:
         self.max_entries, self.ttl_s, self.clock = max_entries, ttl_s, clock
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._computing: dict[Hashable, threading.Lock] = {}  # one computation per key at a time
         self.hits = self.misses = 0
 
     def answer(self, database: MongoDatabase, environment: str, question: Hashable,
@@ -50,21 +51,38 @@ class InventoryAnswers:
         """`compute()`'s answer to `question` about `environment`, reused while its inventory is unchanged.
         Answers are shared between callers: treat them as read-only."""
         key = (database.name, environment, inventory_version(database, environment), question)
-        now = self.clock()
+        kept = self._kept(key)
+        if kept is not None:
+            return kept[0]  # type: ignore[no-any-return]
+        with self._lock:
+            computing = self._computing.setdefault(key, threading.Lock())
+        # Clients asking the same question at once wait for one computation instead of each
+        # making FerretDB decode the same documents.
+        with computing:
+            kept = self._kept(key)
+            if kept is not None:
+                return kept[0]  # type: ignore[no-any-return]
+            with self._lock:
+                self.misses += 1
+            now = self.clock()
+            value = compute()
+            with self._lock:
+                self._entries[key] = (now, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+                self._computing.pop(key, None)
+        return value
+
+    def _kept(self, key: Hashable) -> tuple[Any] | None:
+        """The kept answer (in a 1-tuple, as an answer may be None), if it is young enough."""
         with self._lock:
             kept = self._entries.get(key)
-            if kept is not None and now - kept[0] <= self.ttl_s:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return kept[1]  # type: ignore[no-any-return]
-            self.misses += 1
-        value = compute()
-        with self._lock:
-            self._entries[key] = (now, value)
+            if kept is None or self.clock() - kept[0] > self.ttl_s:
+                return None
             self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return value
+            self.hits += 1
+            return (kept[1],)
 
 
 #: This process's answers (the API's list and lookup endpoints use it).

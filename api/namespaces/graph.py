@@ -13,6 +13,7 @@ from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.inventory import OBJECTS
 from graphmodel.schema import LINK_TYPES, OBJECT_TYPES
+from queries.answers import inventory_answers
 from queries.explore import DEFAULT_NODES, MAX_HOPS, MAX_NODES, search_objects, subgraph, tree_children
 
 ns = Namespace("graph", description="The subgraph around a focal point or a search hit, search, the tree")
@@ -90,8 +91,13 @@ class Search(EnvironmentResource):
     def get(self, env: str, args: Args) -> dict[str, Any]:
         """Objects whose name, id, MAC or IP address contains the text."""
         window = args.page
-        hits, total = search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip)
-        return window.wrap(jsonable(hits), total)
+
+        def found() -> tuple[Any, int]:
+            hits, total = search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip)
+            return jsonable(hits), total
+        hits, total = inventory_answers.answer(
+            mongo(), env, ("search", args.q, tuple(args.type or ()), window.page_size, window.skip), found)
+        return window.wrap(hits, total)
 
 
 @ns.route("/tree")
@@ -104,5 +110,10 @@ class Tree(EnvironmentResource):
         if args.parent and not mongo()[OBJECTS].find_one({"environment": env, "id": args.parent}, {"_id": 1}):
             raise NotFound(f"no object {args.parent!r} in environment {env!r}")
         window = args.page
-        children, total = tree_children(mongo(), env, args.parent, window.page_size, window.skip)
-        return window.wrap(jsonable(children), total)
+
+        def level() -> tuple[Any, int]:
+            children, total = tree_children(mongo(), env, args.parent, window.page_size, window.skip)
+            return jsonable(children), total
+        children, total = inventory_answers.answer(mongo(), env, ("tree", args.parent, window.page_size, window.skip),
+                                                   level)
+        return window.wrap(children, total)

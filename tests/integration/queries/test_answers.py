@@ -44,3 +44,24 @@ def test_answers_expire_and_the_least_recently_used_go_first(mongo_db, env_name:
     assert answers.answer(mongo_db, env_name, "b", lambda: "b2") == "b2"
     now[0] = 11.0
     assert answers.answer(mongo_db, env_name, "b", lambda: "b3") == "b3"  # older than the TTL
+
+
+def test_clients_asking_at_once_wait_for_one_computation(mongo_db, env_name: str) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    answers = InventoryAnswers()
+    computed: list[int] = []
+
+    def slow() -> str:
+        computed.append(1)
+        time.sleep(0.3)
+        return "answer"
+    got: list[str] = []
+    threads = [threading.Thread(target=lambda: got.append(answers.answer(mongo_db, env_name, "q", slow)))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert got == ["answer"] * 8 and len(computed) == 1
