@@ -147,6 +147,9 @@ class InventoryWriter:
         self.clock = clock
         self.batch_size = batch_size
         self._seen: dict[tuple[str, str], set[str]] = {}  # (scan_id, kind) -> keys that scan wrote or found unchanged
+        # (scan_id, kind) -> the stored documents a whole read for that scan's write did not ask for:
+        # what a full scan's close_unseen would otherwise read the environment again to find.
+        self._not_written: dict[tuple[str, str], dict[str, Document]] = {}
 
     # -- public verbs ---------------------------------------------------------------------------
 
@@ -165,14 +168,20 @@ class InventoryWriter:
             query["type"] = {"$in": list(types)}
         if subtree:
             query["id_path"] = subtree
-        in_scope = list(self.db[OBJECTS].find(query))
+        read_whole = [self._not_written.get((scan_id, kind)) for kind in ("object", "link")]
+        if not (subtree or types) and read_whole[0] is not None and read_whole[1] is not None:
+            # Under the write lock nothing else wrote since the whole reads: what they left out and
+            # the scan did not write is what it did not see.
+            in_scope, links = list(read_whole[0].values()), list(read_whole[1].values())
+        else:
+            in_scope = list(self.db[OBJECTS].find(query))
+            if subtree or types:
+                # A partial scan only vouches for links touching what it scanned (and what it closed).
+                links = self._links_touching([d["id"] for d in in_scope])
+            else:
+                links = list(self.db[LINKS].find({"environment": self.environment}))
         gone = [d for d in in_scope if not self._saw(scan_id, "object", d, object_key)]
         stats = self._delete(OBJECTS, "object", gone, object_key)
-        if subtree or types:
-            # A partial scan only vouches for links touching what it scanned (and what it closed).
-            links = self._links_touching([d["id"] for d in in_scope])
-        else:
-            links = list(self.db[LINKS].find({"environment": self.environment}))
         stats += self._delete(LINKS, "link", [d for d in links if not self._saw(scan_id, "link", d, link_key)], link_key)
         return stats
 
@@ -199,21 +208,25 @@ class InventoryWriter:
                scan_id: str | None) -> WriteStats:
         stats = WriteStats()
         docs = list({key(d): d for d in docs}.values())  # one document per key: the last one given wins
-        stored = self._stored(collection, kind, [key(d) for d in docs])
+        stored = self._stored(collection, kind, [key(d) for d in docs], scan_id)
         docs = [keep_monitoring_status(doc, stored.get(key(doc))) for doc in docs]
         for start in range(0, len(docs), self.batch_size):
             stats += self._write_batch(collection, kind, docs[start:start + self.batch_size], key, scan_id, stored)
         return stats
 
-    def _stored(self, collection: str, kind: str, keys: list[str]) -> dict[str, Document]:
+    def _stored(self, collection: str, kind: str, keys: list[str], scan_id: str | None = None) -> dict[str, Document]:
         """The stored documents of these keys. A large write reads the environment's documents once:
         FerretDB (SQLite) reads a whole collection for any filter, so a `$in` per batch would cost
-        batches x collection; a small write (the listener's) asks for its keys only."""
+        batches x collection; a small write (the listener's) asks for its keys only. A scan's whole
+        read keeps the documents it did not ask for, for its `close_unseen`."""
         key_field = "id" if kind == "object" else "key"
         if len(keys) > WHOLE_READ:
             wanted = set(keys)
-            return {d[key_field]: d for d in self.db[collection].find({"environment": self.environment})
-                    if d.get(key_field) in wanted}
+            stored: dict[str, Document] = {}
+            others = self._not_written.setdefault((scan_id, kind), {}) if scan_id else {}
+            for doc in self.db[collection].find({"environment": self.environment}):
+                (stored if doc.get(key_field) in wanted else others)[doc[key_field]] = doc
+            return stored
         return {d[key_field]: d for d in find_each(self.db[collection], {"environment": self.environment}, key_field, keys)}
 
     def _write_batch(self, collection: str, kind: str, batch: Sequence[Document], key: Callable[[Document], str],

@@ -204,3 +204,28 @@ def test_missing_counts_are_made_from_the_state_at_the_next_write(mongo_db) -> N
     mongo_db[INVENTORY_COUNTS].delete_many({})  # as before counts existed, or after a purge
     writer.write_objects([{"id": "vm0", "type": "instance", "name": "vm0"}], scan_id="s2")
     assert inventory_counts(mongo_db, "env1", "object") == {"host_pnic": 4, "instance": 1}
+
+
+def test_a_full_scan_closes_from_its_whole_reads_what_the_queries_would_close(mongo_db, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import graphmodel.inventory as inventory
+
+    apply_mongo(mongo_db)
+    monkeypatch.setattr(inventory, "WHOLE_READ", 10)
+    objects = [obj(f"h/eth{i}", f"eth{i}") for i in range(30)]
+    links = [{"link_type": "vedge-host_pnic", "source_id": "h/ovs", "target_id": f"h/eth{i}", "state": "up"}
+             for i in range(30)]
+    closed = {}
+    for environment, whole in (("env-whole", True), ("env-queried", False)):
+        writer = InventoryWriter(mongo_db, environment)
+        writer.write_objects(objects, "s1")
+        writer.write_links(links, "s1")
+        writer = InventoryWriter(mongo_db, environment)  # the next scan's writer
+        writer.write_objects(objects[:20], "s2")
+        writer.write_links(links[:25], "s2")
+        if not whole:
+            writer._not_written.clear()  # as a writer whose writes were too small for a whole read
+        stats = writer.close_unseen("s2")
+        closed[environment] = (stats.deleted, sorted(d["id"] for d in mongo_db[OBJECTS].find({"environment": environment})),
+                               mongo_db[LINKS].count_documents({"environment": environment}))
+    assert closed["env-whole"] == closed["env-queried"]
+    assert closed["env-whole"][0] == 10 + 5 and len(closed["env-whole"][1]) == 20 and closed["env-whole"][2] == 25
