@@ -7,7 +7,6 @@ import pytest
 from graphmodel import pushdown
 from graphmodel.pushdown import EQUALITY_LOOKUPS, delete_ids, find_each
 
-
 DOCUMENTS = EQUALITY_LOOKUPS + 20
 
 
