@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, ClassVar, Literal
 
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from api.auth import Role
-from api.context import caller, require, require_admin
+from api.context import caller, mongo, require, require_admin
+from api.serialize import jsonable
+from queries.answers import inventory_answers
 
 ENV_PATH = "/environments/<string:env>"
 ENV_DOC = {"env": "Environment name"}
@@ -93,3 +95,13 @@ def object_model(ns: Namespace) -> Any:
         "type": fields.String(required=True),
         "environment": fields.String(required=True),
     })
+
+
+def kept_page(env: str, question: Hashable, find: Callable[[], tuple[list[dict[str, Any]], int]]
+              ) -> tuple[list[Any], int]:
+    """A page of the environment's documents and their total, JSON-ready, as `find()` gives them;
+    kept while the environment's inventory stands still (queries/answers.py)."""
+    def page() -> tuple[list[Any], int]:
+        docs, total = find()
+        return [jsonable(d) for d in docs], total
+    return inventory_answers.answer(mongo(), env, question, page)

@@ -8,7 +8,7 @@ from flask_restx import Namespace, fields
 
 from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, object_model, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, kept_page, object_model, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.schema import OBJECT_TYPES
@@ -55,12 +55,8 @@ class Inventory(EnvironmentResource):
         """Objects of the environment, filtered; with `as_of`, the objects that existed then, as they were."""
         window = args.page
         wanted = object_query(args)
-
-        def page_of_objects() -> tuple[list[Any], int]:
-            docs, total = find_objects(mongo(), env, wanted, window.skip, window.page_size)
-            return [jsonable(d) for d in docs], total
-        items, total = inventory_answers.answer(mongo(), env, ("objects", repr(wanted), window.skip, window.page_size),
-                                                page_of_objects)
+        items, total = kept_page(env, ("objects", repr(wanted), window.skip, window.page_size),
+                                 lambda: find_objects(mongo(), env, wanted, window.skip, window.page_size))
         return window.wrap(items, total)
 
 

@@ -8,11 +8,10 @@ from flask_restx import Namespace, fields
 
 from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, kept_page, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.schema import LINK_ATTRIBUTES, LINK_TYPES
-from queries.answers import inventory_answers
 from queries.inventory import LinkQuery, find_link, find_links
 
 ns = Namespace("links", description="Discovered links between objects")
@@ -59,12 +58,8 @@ class Links(EnvironmentResource):
         """Links of the environment, filtered; with `as_of`, those that existed then."""
         window = args.page
         wanted = link_query(args)
-
-        def page_of_links() -> tuple[list[Any], int]:
-            docs, total = find_links(mongo(), env, wanted, window.skip, window.page_size)
-            return [jsonable(d) for d in docs], total
-        items, total = inventory_answers.answer(mongo(), env, ("links", repr(wanted), window.skip, window.page_size),
-                                                page_of_links)
+        items, total = kept_page(env, ("links", repr(wanted), window.skip, window.page_size),
+                                 lambda: find_links(mongo(), env, wanted, window.skip, window.page_size))
         return window.wrap(items, total)
 
 
