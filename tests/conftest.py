@@ -206,6 +206,24 @@ def calipso(mongo_db, *args: str, check: bool = True) -> subprocess.CompletedPro
     return done
 
 
+def relay(source, sink) -> None:  # type: ignore[no-untyped-def]
+    """Copy bytes from one socket to the other until either end closes, then shut both down: one
+    direction of a test's TCP proxy. `from conftest import relay`."""
+    import socket
+
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 def wait_for(what: str, condition: Callable[[], Any], deadline_s: float = 120.0,
              log: Callable[[], str] = str, interval_s: float = 0.1) -> Any:
     """Poll until condition() is truthy and return its value; past the deadline, fail naming `what`

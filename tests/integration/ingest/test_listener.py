@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import kombu
-from conftest import ServedLab, wait_for
+from conftest import ServedLab, relay, wait_for
 
 from calipso.env_commands import enrol_lab_host_keys, lab_environment
 from core.environments import Environment, EnvironmentStore
@@ -322,21 +322,7 @@ class TcpProxy:
             with self.lock:
                 self.sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                threading.Thread(target=relay, args=(source, sink), daemon=True).start()
 
     def cut(self) -> None:
         if self.server is not None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ServedLab, wait_for
+from conftest import ServedLab, relay, wait_for
 
 from core.settings import Settings, load_settings
 from graphmodel.inventory import CHANGES, HISTORY, LINKS, OBJECTS, content
@@ -61,24 +61,11 @@ def slow_proxy(host: str, port: int, delay_s: float) -> int:
 
     listener = socket.create_server(("127.0.0.1", 0))
 
-    def pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
     def serve(client: socket.socket) -> None:
         time.sleep(delay_s)
         upstream = socket.create_connection((host, port))
-        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
-        pipe(client, upstream)
+        threading.Thread(target=relay, args=(upstream, client), daemon=True).start()
+        relay(client, upstream)
 
     def accept() -> None:
         while True:
@@ -87,6 +74,27 @@ def slow_proxy(host: str, port: int, delay_s: float) -> int:
 
     threading.Thread(target=accept, daemon=True).start()
     return int(listener.getsockname()[1])
+
+
+def two_workers_behind_a_slow_keystone(store, lab: ServedLab, mongo_db, env_name: str, settings: Settings,  # type: ignore[no-untyped-def]
+                                       started_workers):
+    """Point the environment's Keystone at a proxy that holds each connection a second (so that two
+    deliveries of one task overlap), start two batching workers, and configure this process's Celery
+    client for the test's database: (workers, their logs as one text, the test's settings)."""
+    from urllib.parse import urlsplit
+
+    from ingest.tasks import configure
+
+    config = store.get(env_name, reveal=True)
+    keystone = urlsplit(config.openstack.auth_url)
+    proxy_port = slow_proxy(keystone.hostname or "127.0.0.1", keystone.port or 80, delay_s=1.0)
+    store.update(config.model_copy(update={"openstack": config.openstack.model_copy(
+        update={"auth_url": keystone._replace(netloc=f"127.0.0.1:{proxy_port}").geturl()})}))
+    workers = started_workers(lab, "worker-1", "worker-2", **batched(3))
+    test_settings = load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
+                                  mongo_database=mongo_db.name)
+    configure(test_settings)
+    return workers, lambda: "".join(w.log() for w in workers), test_settings
 
 
 def inventory(database, environment: str) -> tuple[dict, dict]:  # type: ignore[no-untyped-def,type-arg]
@@ -244,26 +252,16 @@ def test_the_first_task_of_a_split_scan_delivered_twice_splits_it_once(  # type:
     """The same `calipso.scan` message twice (a broker may deliver one again), taken by two workers at once:
     one of them reads the APIs and hands the hosts to a chord; the other returns without reading. Keystone
     answers through a proxy that holds each connection a while, so that both deliveries overlap."""
-    from urllib.parse import urlsplit
 
-    from ingest.tasks import configure, scan_task, task_queue
+    from ingest.tasks import scan_task, task_queue
 
     store = six_host_lab.enrol(mongo_db, env_name)
     inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
     assert inline["status"] == "completed", inline
     reference = inventory(mongo_db, env_name)
     feed_before = mongo_db[CHANGES].count_documents({"environment": env_name})
-    config = store.get(env_name, reveal=True)
-    keystone = urlsplit(config.openstack.auth_url)
-    proxy_port = slow_proxy(keystone.hostname or "127.0.0.1", keystone.port or 80, delay_s=1.0)
-    store.update(config.model_copy(update={"openstack": config.openstack.model_copy(
-        update={"auth_url": keystone._replace(netloc=f"127.0.0.1:{proxy_port}").geturl()})}))
-
-    workers = started_workers(six_host_lab, "worker-1", "worker-2", **batched(3))
-    logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
-    test_settings = load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
-                                  mongo_database=mongo_db.name)
-    configure(test_settings)
+    workers, logs, test_settings = two_workers_behind_a_slow_keystone(
+        store, six_host_lab, mongo_db, env_name, settings, started_workers)
     records = ScanRecords(mongo_db)
     scan_id = records.create(env_name, requested_by="test")
     for _ in range(2):
@@ -339,26 +337,16 @@ def test_a_worker_killed_while_reading_a_split_scans_apis_leaves_the_split_to_th
         mongo_db, six_host_lab: ServedLab, settings: Settings, env_name: str, started_workers) -> None:
     """The worker that claimed a scan's split dies before handing the hosts over: Celery redelivers the task to
     the other worker, which takes the claim over (same task, redelivered) and splits the scan once."""
-    from urllib.parse import urlsplit
 
-    from ingest.tasks import SCAN_SPLITS, configure, scan_task, task_queue
+    from ingest.tasks import SCAN_SPLITS, scan_task, task_queue
 
     store = six_host_lab.enrol(mongo_db, env_name)
     inline = run_scan(six_host_lab, mongo_db.name, env_name, "--inline")
     assert inline["status"] == "completed", inline
     reference = inventory(mongo_db, env_name)
     hosts = sorted(i for i, d in reference[0].items() if d["type"] == "host")
-    config = store.get(env_name, reveal=True)
-    keystone = urlsplit(config.openstack.auth_url)
-    proxy_port = slow_proxy(keystone.hostname or "127.0.0.1", keystone.port or 80, delay_s=1.0)
-    store.update(config.model_copy(update={"openstack": config.openstack.model_copy(
-        update={"auth_url": keystone._replace(netloc=f"127.0.0.1:{proxy_port}").geturl()})}))
-
-    workers = started_workers(six_host_lab, "worker-1", "worker-2", **batched(3))
-    logs = lambda: "".join(w.log() for w in workers)  # noqa: E731
-    test_settings = load_settings(amqp_url=settings.amqp_url, mongo_uri=settings.mongo_uri,
-                                  mongo_database=mongo_db.name)
-    configure(test_settings)
+    workers, logs, test_settings = two_workers_behind_a_slow_keystone(
+        store, six_host_lab, mongo_db, env_name, settings, started_workers)
     records = ScanRecords(mongo_db)
     scan_id = records.create(env_name, requested_by="test")
     scan_task.apply_async(args=[scan_id, env_name], queue=task_queue(test_settings))
