@@ -181,9 +181,8 @@ def object_ids_in_order(database: MongoDatabase, environment: str) -> list[str] 
     (13 s p50 under 20 clients at 20 hosts x 10 VMs). The order is kept per environment with the
     position of its changes feed and read again when the feed has moved. Every write that adds or
     removes an object changes the state before it numbers its feed entries, so an order read
-    between two equal positions misses only what the next entry announces. A rewrite of unchanged
-    objects (delete and insert, no feed entry) can hide some for a moment: an order whose length is
-    not the writer's count is used once and not kept."""
+    between two equal positions misses only what the next entry announces. An order whose length is
+    not the writer's count (a write caught between its state and its counts) is used once and not kept."""
     return _id_order(database, environment, OBJECTS, 0)[0]
 
 
