@@ -6,8 +6,12 @@
 - A login returns a random bearer token. Only its SHA-256 is stored, with the user, the admin
   flag, an expiry and a revocation time: a stolen database yields no usable token.
 - Roles: admin (everything), and per environment `view` (read) or `edit` (read, start and abort
-  scans, schedules). Grants live in MongoDB and are read on each request, so revoking one acts at
-  once. A grant on environment "*" covers every environment.
+  scans, schedules). Grants live in MongoDB, so revoking one acts at once. A grant on environment
+  "*" covers every environment.
+- Each API process keeps what a token resolved to (its document, its user's admin flag and grants)
+  while the auth epoch stands still: every change of users, grants or token revocations writes a
+  new epoch, and a request reads only the epoch (one lookup by `_id`) to know that what it kept is
+  still right. Kept answers also age out after `KEPT_CALLER_TTL`, for writes made past these stores.
 - A token carries no rights of its own: each request resolves them again from the user as it is
   now (a local user's document; an LDAP user's entry and groups, cached for `LDAP_RIGHTS_TTL`), so a
   removed user, a revoked admin flag or a left admin group takes effect at once (LDAP: within the
@@ -30,6 +34,7 @@ import hmac
 import logging
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -65,6 +70,11 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_MAX_DELAY = timedelta(minutes=15)
 #: How long an LDAP user's existence and admin group membership are trusted before the directory is asked again.
 LDAP_RIGHTS_TTL = timedelta(seconds=30)
+#: The auth epoch's collection: one document whose value changes with every change of rights.
+AUTH_EPOCH = "api_auth_epoch"
+#: How long an API process trusts a kept caller without a new epoch, and how many it keeps.
+KEPT_CALLER_TTL = timedelta(seconds=60)
+KEPT_CALLERS = 1024
 
 
 class AuthError(CalipsoError):
@@ -147,6 +157,26 @@ class Principal:
 
 # -- local users and grants ---------------------------------------------------------------------
 
+class AuthEpoch:
+    """A value that changes with every change of users, grants and token revocations, so that a
+    process may keep what a token resolved to until it changes. A random value, not a counter:
+    FerretDB's `$inc` can lose an update under concurrency, and two changes must never leave it
+    where it was."""
+
+    _ID = "epoch"
+
+    def __init__(self, database: Database) -> None:
+        self.epochs = database[AUTH_EPOCH]
+
+    def current(self) -> str | None:
+        doc = self.epochs.find_one({"_id": self._ID})
+        return None if doc is None else str(doc["value"])
+
+    def advance(self) -> None:
+        """Called after the change is written, so that a reader who sees the new epoch sees the change."""
+        self.epochs.update_one({"_id": self._ID}, {"$set": {"value": secrets.token_hex(16)}}, upsert=True)
+
+
 class UserStore:
     """Local users (scrypt password hashes) and per-environment grants, in MongoDB."""
 
@@ -154,6 +184,7 @@ class UserStore:
         self.users = database[USERS]
         self.grants = database[GRANTS]
         self.tokens = database[TOKENS]
+        self.epoch = AuthEpoch(database)
 
     def add(self, name: str, password: str, admin: bool = False) -> None:
         name = normalize_user(name)
@@ -176,13 +207,16 @@ class UserStore:
         name = normalize_user(name)
         if not self.users.update_one({"_id": name}, {"$set": {"admin": admin}}).matched_count:
             raise AuthError(f"no local user {name!r}")
+        self.epoch.advance()
 
     def remove(self, name: str) -> bool:
         """Remove a local user, its grants, and every token issued to it (LDAP users: grants and tokens)."""
         name = normalize_user(name)
         self.grants.delete_many({"user": name})
         self.tokens.update_many({"user": name, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}})
-        return self.users.delete_one({"_id": name}).deleted_count == 1
+        removed = self.users.delete_one({"_id": name}).deleted_count == 1
+        self.epoch.advance()
+        return removed
 
     def list(self) -> list[dict[str, Any]]:
         users = [{"user": d["_id"], "source": "local", "admin": bool(d.get("admin")), "created_at": d.get("created_at")}
@@ -221,13 +255,18 @@ class UserStore:
             raise AuthError("a grant needs a user and an environment (or * for all)")
         self.grants.update_one({"_id": f"{user}|{environment}"},
                                {"$set": {"user": user, "environment": environment, "role": role}}, upsert=True)
+        self.epoch.advance()
 
     def revoke(self, user: str, environment: str) -> bool:
-        return self.grants.delete_one({"_id": f"{normalize_user(user)}|{environment}"}).deleted_count == 1
+        removed = self.grants.delete_one({"_id": f"{normalize_user(user)}|{environment}"}).deleted_count == 1
+        self.epoch.advance()
+        return removed
 
     def revoke_environment(self, environment: str) -> int:
         """Remove every grant on one environment (when it is purged); returns how many."""
-        return self.grants.delete_many({"environment": environment}).deleted_count
+        removed = self.grants.delete_many({"environment": environment}).deleted_count
+        self.epoch.advance()
+        return int(removed)
 
     def grants_of(self, user: str) -> dict[str, str]:
         return {g["environment"]: g["role"] for g in self.grants.find({"user": normalize_user(user)})}
@@ -301,6 +340,7 @@ class TokenStore:
     def __init__(self, database: Database, clock: Callable[[], datetime] = utcnow) -> None:
         self.tokens = database[TOKENS]
         self.clock = clock
+        self.epoch = AuthEpoch(database)
 
     def issue(self, identity: Identity, ttl: timedelta = DEFAULT_TOKEN_TTL,
               client: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -325,6 +365,7 @@ class TokenStore:
 
     def revoke(self, token_id: str) -> bool:
         result = self.tokens.update_one({"_id": token_id, "revoked_at": None}, {"$set": {"revoked_at": self.clock()}})
+        self.epoch.advance()
         return result.modified_count == 1
 
     def get(self, token_id: str) -> dict[str, Any] | None:
@@ -389,6 +430,17 @@ class LoginThrottle:
 
 # -- the whole login -------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class _KeptCaller:
+    """What a token resolved to, and under which auth epoch."""
+
+    epoch: str | None
+    resolved_at: datetime
+    token: dict[str, Any]
+    admin: bool
+    grants: dict[str, str]
+
+
 class Authenticator:
     """Logs users in (local first, then LDAP) and turns bearer tokens into principals."""
 
@@ -402,6 +454,7 @@ class Authenticator:
         self.clock = clock
         self.ldap_rights_ttl = ldap_rights_ttl
         self._ldap_rights: dict[str, tuple[datetime, Identity | None]] = {}
+        self._callers: OrderedDict[str, _KeptCaller] = OrderedDict()
         self._lock = threading.Lock()
 
     def login(self, name: str, password: str, client: str, ttl: timedelta = DEFAULT_TOKEN_TTL) -> tuple[str, dict[str, Any]]:
@@ -425,23 +478,49 @@ class Authenticator:
 
     def principal(self, token: str) -> tuple[Principal | None, str]:
         """The caller behind a token, with the rights its user holds now; None and why when there is none."""
+        epoch = self.users.epoch.current()  # read before the rights, so a change after it shows as a new epoch
+        now = self.clock()
+        digest = token_digest(token)
+        with self._lock:
+            kept = self._callers.get(digest)
+        if kept is None or kept.epoch != epoch or now - kept.resolved_at >= KEPT_CALLER_TTL:
+            resolved, why = self._resolve(token)
+            if resolved is None:
+                with self._lock:
+                    self._callers.pop(digest, None)
+                return None, why
+            kept = _KeptCaller(epoch, now, *resolved)
+            with self._lock:
+                self._callers[digest] = kept
+                self._callers.move_to_end(digest)
+                while len(self._callers) > KEPT_CALLERS:
+                    self._callers.popitem(last=False)
+        doc = kept.token
+        if _aware(doc["expires_at"]) <= now:
+            return None, "the token has expired"
+        admin = kept.admin
+        if doc["source"] == "ldap":  # the directory's answer has a cache of its own
+            current = self._ldap_user(doc["user"])
+            if current is None:
+                return None, f"user {doc['user']!r} is no longer in the directory"
+            admin = current.admin
+        return Principal(doc["user"], admin, doc["source"], doc["_id"], _aware(doc["expires_at"]),
+                         dict(kept.grants)), ""
+
+    def _resolve(self, token: str) -> tuple[tuple[dict[str, Any], bool, dict[str, str]] | None, str]:
+        """From the stores: the token's document, its user's admin flag (local and issued tokens) and
+        grants; None and why when the token or its local user is gone."""
         doc, why = self.tokens.lookup(token)
         if doc is None:
             return None, why
         user, source = doc["user"], doc["source"]
+        admin = bool(doc["admin"])  # issued without a password: the rights it was issued with
         if source == "local":
             stored = self.users.get(user)
             if stored is None:
                 return None, f"user {user!r} no longer exists"
             admin = bool(stored.get("admin"))
-        elif source == "ldap":
-            current = self._ldap_user(user)
-            if current is None:
-                return None, f"user {user!r} is no longer in the directory"
-            admin = current.admin
-        else:  # issued by an operator without a password: the rights it was issued with
-            admin = bool(doc["admin"])
-        return Principal(user, admin, source, doc["_id"], _aware(doc["expires_at"]), self.users.grants_of(user)), ""
+        return (doc, admin, self.users.grants_of(user)), ""
 
     def _ldap_user(self, name: str) -> Identity | None:
         """The directory's answer about `name`, cached briefly; while the directory cannot be reached,
