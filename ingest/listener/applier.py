@@ -69,24 +69,28 @@ class InventoryApplier:
         projection = {"_id": 1, **{name: 1 for name in fields}} if fields else None
         return find_each(self.db[OBJECTS], {"environment": self.environment, **query}, field, values, projection)
 
-    @staticmethod
-    def _without_id(docs: list[Document]) -> list[Document]:
-        return [{k: v for k, v in doc.items() if k != "_id"} for doc in docs]
-
     def apply(self, plan: Plan) -> Applied:
-        """Delete and write what the plan says; return the hosts whose subtree must be rescanned."""
+        """Delete and write what the plan says; return the hosts whose subtree must be rescanned.
+
+        Each stored object the event names is looked up once (every lookup is a round trip to the
+        store, and an event's time is mostly round trips): the documents it writes and those whose
+        hosts are to be refreshed in one lookup, and the hosts themselves found among the ancestors
+        that place the written documents."""
         applied = Applied()
-        hosts = set(plan.refresh_hosts)
-        if plan.refresh_hosts_of:  # read before anything is deleted or moved
-            hosts |= {d["host"] for d in self._find_each("id", plan.refresh_hosts_of, ("host",)) if d.get("host")}
-        hosts |= self._router_hosts(plan.refresh_routers)
+        hosts = set(plan.refresh_hosts) | self._router_hosts(plan.refresh_routers)
         docs = list(plan.write) + self._reread_networks(plan)
+        known_hosts: set[str] | None = None
         with environment_write_lock(self.db, self.environment, owner=self.lock_owner):
+            # Read under the lock, before anything is deleted or moved: what a scan wrote meanwhile counts.
+            stored = {d["id"]: d for d in self._find_each("id", [d["id"] for d in docs] + plan.refresh_hosts_of)}
+            hosts |= {stored[i]["host"] for i in plan.refresh_hosts_of if stored.get(i, {}).get("host")}
             if plan.delete:
                 applied.written += self._delete_subtrees(plan.delete)
             if docs:
-                applied.orphans = self._write(docs, plan.keep_stored, applied)
-        known_hosts = {d["id"] for d in self._find_each("id", sorted(hosts), ("id",), type="host")}
+                applied.orphans, placed = self._write(docs, plan.keep_stored, applied, stored, sorted(hosts))
+                known_hosts = {i for i in hosts if placed.get(i, {}).get("type") == "host"}
+        if known_hosts is None:
+            known_hosts = {d["id"] for d in self._find_each("id", sorted(hosts), ("id",), type="host")}
         applied.hosts = sorted(hosts & known_hosts)
         return applied
 
@@ -118,11 +122,14 @@ class InventoryApplier:
 
     # -- writing -------------------------------------------------------------------------------------
 
-    def _write(self, docs: list[Document], keep_stored: dict[str, tuple[str, ...]], applied: Applied) -> list[str]:
+    def _write(self, docs: list[Document], keep_stored: dict[str, tuple[str, ...]], applied: Applied,
+               stored: dict[str, Document], hosts: list[str]) -> tuple[list[str], dict[str, Document]]:
+        """Write `docs` over the `stored` documents of their ids; returns the orphans, and the stored
+        ancestors that placed the documents, with `hosts` among them (found if stored)."""
         ids = [d["id"] for d in docs]
-        stored = {d["id"]: d for d in self._without_id(self._find_each("id", ids))}
         docs = [keep_stored_fields(d, stored.get(d["id"]), keep_stored.get(d["id"], ())) for d in docs]
-        orphans = assign_paths(docs, stored_ancestors(self.db, self.environment, docs))
+        ancestors = stored_ancestors(self.db, self.environment, docs, also=hosts)
+        orphans = assign_paths(docs, ancestors)
         for orphan in orphans:
             record_message(self.db, Message(self.environment, "Calipso", "warning",
                                             f"object {orphan} has no known parent", related_object=orphan,
@@ -135,7 +142,7 @@ class InventoryApplier:
                 descendants += [{k: v for k, v in d.items() if k not in ("environment", "first_seen", "last_seen")}
                                 for d in renamed_descendants(doc, below)]
         applied.written += self.writer.write_objects(docs + descendants)
-        return orphans
+        return orphans, ancestors
 
     def _delete_subtrees(self, roots: list[str]) -> WriteStats:
         """Delete the objects, everything under them and every link touching those; then folders left
