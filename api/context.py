@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app, g, request
@@ -10,7 +11,7 @@ from api.auth import Authenticator, Principal, Role
 from api.errors import Forbidden, NotFound, Unauthorized
 from core.settings import Settings
 from core.stores import Stores
-from graphmodel.inventory import OBJECTS, inventory_counts
+from graphmodel.inventory import OBJECTS, InventoryVersion, inventory_counts, inventory_version
 
 #: Collection of environment configurations (core.environments keeps it).
 ENVIRONMENTS = "environments"
@@ -51,14 +52,42 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def request_inventory_version(environment: str) -> InventoryVersion:
+    """The environment's inventory version (graphmodel.inventory), read once per request: the
+    existence check and the kept answers of one request share it."""
+    versions: dict[str, InventoryVersion] = g.setdefault("inventory_versions", {})
+    if environment not in versions:
+        versions[environment] = inventory_version(mongo(), environment)
+    return versions[environment]
+
+
+#: (database, environment) -> (the inventory version at which it was found to exist, when). Kept only
+#: for a version the writer numbered (an environment with an inventory); a purge moves the version.
+_FOUND_ENVIRONMENTS: dict[tuple[str, str], tuple[InventoryVersion, float]] = {}
+FOUND_ENVIRONMENT_TTL_S = 60.0
+
+
 def environment_exists(name: str) -> bool:
     """Whether the environment is configured or has an inventory. Every request under
-    /environments/{env} asks, so each lookup is one FerretDB pushes down to its backend: an equality
-    on `_id`, then on `name`, then the writer's counts (by `_id`). A `find_one` by `environment` in
-    the inventory reads and decodes every object of the environment there (FerretDB applies a limit
-    only to an empty filter): about 45 ms at 20 hosts x 10 VMs, so it is asked only of an
-    environment whose objects were never counted."""
+    /environments/{env} asks. Found once, it is known to exist while its inventory version stands
+    still, which the request reads anyway for its kept answers. Otherwise each lookup is one FerretDB
+    pushes down to its backend: an equality on `_id`, then on `name`, then the writer's counts (by
+    `_id`). A `find_one` by `environment` in the inventory reads and decodes every object of the
+    environment there (FerretDB applies a limit only to an empty filter): about 45 ms at 20 hosts x
+    10 VMs, so it is asked only of an environment whose objects were never counted."""
     database = mongo()
+    version, key = request_inventory_version(name), (database.name, name)
+    found = _FOUND_ENVIRONMENTS.get(key)
+    if found is not None and found[0] == version and time.monotonic() - found[1] < FOUND_ENVIRONMENT_TTL_S:
+        return True
+    if not _looked_up(database, name):
+        return False
+    if version[0] > 0:
+        _FOUND_ENVIRONMENTS[key] = (version, time.monotonic())
+    return True
+
+
+def _looked_up(database: Any, name: str) -> bool:
     environments = database[ENVIRONMENTS]
     if (environments.find_one({"_id": name}, {"_id": 1}) is not None
             or environments.find_one({"name": name}, {"_id": 1}) is not None):

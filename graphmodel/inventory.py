@@ -19,6 +19,7 @@ missed each slice while it was being rewritten.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -407,6 +408,27 @@ def _chunks(items: list[Any], size: int = SLICE) -> list[list[Any]]:
 def feed_counter_id(environment: str) -> str:
     """The `_id` of the counter document of an environment's changes feed."""
     return f"{CHANGES}:{environment}"
+
+
+#: A version of an environment's whole inventory: its feed counter, and the mark of its last purge.
+InventoryVersion = tuple[int, str | None]
+
+
+def inventory_version(database: MongoDatabase, environment: str) -> InventoryVersion:
+    """The environment's inventory version, in one lookup by `_id`. Every change of its objects and
+    links numbers a feed entry after the state is written, so an answer computed after reading a
+    version stays right while the version stands still. A purge deletes the feed but not the
+    counter (numbers are never handed out twice), and marks the counter, so the version moves then too."""
+    counter = database[COUNTERS].find_one({"_id": feed_counter_id(environment)}, {"value": 1, "purged": 1})
+    if counter is None:
+        return 0, None
+    return int(counter.get("value") or 0), counter.get("purged")
+
+
+def mark_purged(database: MongoDatabase, environment: str) -> None:
+    """Move the environment's inventory version after its inventory was deleted (see inventory_version)."""
+    database[COUNTERS].update_one({"_id": feed_counter_id(environment)},
+                                  {"$set": {"purged": secrets.token_hex(8)}})
 
 
 def reserve_sequence(database: MongoDatabase, environment: str, count: int) -> int:

@@ -14,7 +14,7 @@ from pymongo.database import Database
 
 from core.environments import ENVIRONMENTS
 from core.known_hosts import KNOWN_HOSTS
-from graphmodel.inventory import CHANGES, HISTORY, INVENTORY_COUNTS, LINKS, OBJECTS, WRITE_LOCKS
+from graphmodel.inventory import CHANGES, HISTORY, INVENTORY_COUNTS, LINKS, OBJECTS, WRITE_LOCKS, mark_purged
 from graphmodel.projector import CHECKPOINT_LABEL, RECENT_CHANGE_LABEL
 from ingest.recording import SCAN_OUTPUTS
 from ingest.records import MESSAGES, SCANS
@@ -38,6 +38,7 @@ def purge_environment(database: Database, neo4j: Any, environment: str) -> dict[
         removed[collection] = database[collection].delete_many({"environment": environment}).deleted_count
     removed[WRITE_LOCKS] = database[WRITE_LOCKS].delete_many({"_id": environment}).deleted_count
     removed[ENVIRONMENTS] = database[ENVIRONMENTS].delete_many({"name": environment}).deleted_count
+    mark_purged(database, environment)  # what readers kept of the inventory is not right any more
     with neo4j.session() as session:  # CALL IN TRANSACTIONS needs an auto-commit transaction
         for label in GRAPH_LABELS:
             summary = session.run(f"MATCH (n:{label} {{env: $env}}) CALL {{ WITH n DETACH DELETE n }} "

@@ -2,14 +2,14 @@
 
 Every change of an environment's objects and links (scans, the listener, monitoring) goes through
 `InventoryWriter`, which numbers a changes-feed entry for it after writing the state, so the
-environment's feed counter is a version of its whole inventory: an answer computed after reading
-version N stays right until the counter moves. Reading the counter is one lookup by `_id`; the
+environment's feed counter is a version of its whole inventory (`inventory_version`, which a purge
+moves too): an answer computed after reading a version stays right until it moves. Reading it is one
+lookup by `_id`; the
 answer it saves is a query FerretDB answers by decoding every matching document (about 40 ms of its
 CPU for 190 instances, so 20 clients queued for about a second on 2 cores).
 
 Kept per process (each API process has its own), at most `MAX_ENTRIES` answers, least recently
-used first out, each for at most `TTL_S` (so an environment purged and scanned again up to the same
-counter value is seen within that time).
+used first out, each for at most `TTL_S` (a safety net for writes made past the writer).
 """
 
 from __future__ import annotations
@@ -21,18 +21,12 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from core.stores import MongoDatabase
-from graphmodel.inventory import COUNTERS, feed_counter_id
+from graphmodel.inventory import InventoryVersion, inventory_version
 
 Answer = TypeVar("Answer")
 
 MAX_ENTRIES = 512
 TTL_S = 60.0
-
-
-def inventory_version(database: MongoDatabase, environment: str) -> int:
-    """The environment's feed counter: it moves with every change of its objects and links."""
-    counter = database[COUNTERS].find_one({"_id": feed_counter_id(environment)}, {"value": 1})
-    return int(counter["value"]) if counter else 0
 
 
 class InventoryAnswers:
@@ -47,10 +41,13 @@ class InventoryAnswers:
         self.hits = self.misses = 0
 
     def answer(self, database: MongoDatabase, environment: str, question: Hashable,
-               compute: Callable[[], Answer]) -> Answer:
-        """`compute()`'s answer to `question` about `environment`, reused while its inventory is unchanged.
-        Answers are shared between callers: treat them as read-only."""
-        key = (database.name, environment, inventory_version(database, environment), question)
+               compute: Callable[[], Answer], version: InventoryVersion | None = None) -> Answer:
+        """`compute()`'s answer to `question` about `environment`, reused while its inventory is unchanged
+        (`version`: the inventory version, when the caller read it already). Answers are shared between
+        callers: treat them as read-only."""
+        if version is None:
+            version = inventory_version(database, environment)
+        key = (database.name, environment, version, question)
         kept = self._kept(key)
         if kept is not None:
             return kept[0]  # type: ignore[no-any-return]

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from core.stores import MongoDatabase
-from graphmodel.inventory import CHANGES, COUNTERS, HISTORY, LINKS, OBJECTS, feed_counter_id, inventory_counts
+from graphmodel.inventory import HISTORY, LINKS, OBJECTS, InventoryVersion, inventory_counts, inventory_version
 from graphmodel.pushdown import EQUALITY_LOOKUPS, find_each
 from graphmodel.schema import LINK_ATTRIBUTES
 from queries.explore import count
@@ -152,36 +152,21 @@ def _total(page: Sequence[Document], skip: int, limit: int, counted: Callable[[]
     return counted()
 
 
-#: (database, environment, collection) -> (the environment's changes feed position, its object ids or
+#: (database, environment, collection) -> (the environment's inventory version, its object ids or
 #: link keys in order), for the few lists asked last.
-_ID_ORDERS: OrderedDict[tuple[str, str, str], tuple[FeedPosition, list[str]]] = OrderedDict()
+_ID_ORDERS: OrderedDict[tuple[str, str, str], tuple[InventoryVersion, list[str]]] = OrderedDict()
 _ID_ORDERS_LOCK = threading.Lock()
 ID_ORDER_ENVIRONMENTS = 16
-
-
-#: The last number an environment's changes feed handed out, and the `_id` of its entry.
-FeedPosition = tuple[int, Any]
-
-
-def _feed_position(database: MongoDatabase, environment: str) -> FeedPosition | None:
-    """Where the environment's changes feed stands: its counter (read by `_id`) and the entry of that
-    number (by environment and seq, an index), whose ObjectId tells a purged environment written
-    again up to the same number apart. None while the entry is not written yet, or never was."""
-    found = database[COUNTERS].find_one({"_id": feed_counter_id(environment)}, {"value": 1})
-    if found is None or not isinstance(found.get("value"), int):
-        return None
-    entry = database[CHANGES].find_one({"environment": environment, "seq": found["value"]}, {"_id": 1})
-    return None if entry is None else (int(found["value"]), entry["_id"])
 
 
 def object_ids_in_order(database: MongoDatabase, environment: str) -> list[str] | None:
     """The ids of the environment's current objects, sorted as MongoDB sorts them (None when one is
     not a string). Why: FerretDB sorts no field but `$natural` in its backend and applies a limit only
     to an empty filter, so each unfiltered page sorted by id read and decoded the whole environment
-    (13 s p50 under 20 clients at 20 hosts x 10 VMs). The order is kept per environment with the
-    position of its changes feed and read again when the feed has moved. Every write that adds or
-    removes an object changes the state before it numbers its feed entries, so an order read
-    between two equal positions misses only what the next entry announces. An order whose length is
+    (13 s p50 under 20 clients at 20 hosts x 10 VMs). The order is kept per environment with its
+    inventory version (graphmodel.inventory) and read again when that has moved. Every write that
+    adds or removes an object changes the state before it numbers its feed entries, so an order read
+    between two equal versions misses only what the next entry announces. An order whose length is
     not the writer's count (a write caught between its state and its counts) is used once and not kept."""
     return _id_order(database, environment, OBJECTS, 0)[0]
 
@@ -198,10 +183,10 @@ def _id_order(database: MongoDatabase, environment: str, collection: str,
     of the page); None when kept."""
     field, kind = _ORDER[collection]
     key = (database.name, environment, collection)
-    before = _feed_position(database, environment)
+    before = inventory_version(database, environment)
     with _ID_ORDERS_LOCK:
         kept = _ID_ORDERS.get(key)
-        if kept is not None and before is not None and kept[0] == before:
+        if kept is not None and kept[0] == before:
             _ID_ORDERS.move_to_end(key)
             return kept[1], None
     ids: list[Any] = []
@@ -218,7 +203,7 @@ def _id_order(database: MongoDatabase, environment: str, collection: str,
     if len(ordered) != len(ids):
         return None, None  # MongoDB orders mixed types by type first: leave that to the server
     counted = _counted_total(database, environment, kind, ())
-    if before is not None and _feed_position(database, environment) == before and counted == len(ordered):
+    if inventory_version(database, environment) == before and counted == len(ordered):
         with _ID_ORDERS_LOCK:
             _ID_ORDERS[key] = (before, ordered)
             _ID_ORDERS.move_to_end(key)

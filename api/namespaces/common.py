@@ -10,9 +10,9 @@ from flask import request
 from flask_restx import Namespace, Resource, fields
 
 from api.auth import Role
-from api.context import caller, mongo, require, require_admin
+from api.context import caller, mongo, request_inventory_version, require, require_admin
 from api.serialize import jsonable
-from queries.answers import inventory_answers
+from queries.answers import Answer, inventory_answers
 
 ENV_PATH = "/environments/<string:env>"
 ENV_DOC = {"env": "Environment name"}
@@ -97,6 +97,11 @@ def object_model(ns: Namespace) -> Any:
     })
 
 
+def kept_answer(env: str, question: Hashable, compute: Callable[[], Answer]) -> Answer:
+    """`compute()`'s answer about the environment, kept while its inventory stands still (queries/answers.py)."""
+    return inventory_answers.answer(mongo(), env, question, compute, request_inventory_version(env))
+
+
 def kept_page(env: str, question: Hashable, find: Callable[[], tuple[list[dict[str, Any]], int]]
               ) -> tuple[list[Any], int]:
     """A page of the environment's documents and their total, JSON-ready, as `find()` gives them;
@@ -104,4 +109,4 @@ def kept_page(env: str, question: Hashable, find: Callable[[], tuple[list[dict[s
     def page() -> tuple[list[Any], int]:
         docs, total = find()
         return [jsonable(d) for d in docs], total
-    return inventory_answers.answer(mongo(), env, question, page)
+    return kept_answer(env, question, page)

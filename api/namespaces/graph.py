@@ -8,12 +8,11 @@ from flask_restx import Namespace, fields
 
 from api.context import context, mongo
 from api.errors import BadRequest, NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, NullableString, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, NullableString, kept_answer, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.inventory import OBJECTS
 from graphmodel.schema import LINK_TYPES, OBJECT_TYPES
-from queries.answers import inventory_answers
 from queries.explore import DEFAULT_NODES, MAX_HOPS, MAX_NODES, search_objects, subgraph, tree_children
 
 ns = Namespace("graph", description="The subgraph around a focal point or a search hit, search, the tree")
@@ -95,8 +94,7 @@ class Search(EnvironmentResource):
         def found() -> tuple[Any, int]:
             hits, total = search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip)
             return jsonable(hits), total
-        hits, total = inventory_answers.answer(
-            mongo(), env, ("search", args.q, tuple(args.type or ()), window.page_size, window.skip), found)
+        hits, total = kept_answer(env, ("search", args.q, tuple(args.type or ()), window.page_size, window.skip), found)
         return window.wrap(hits, total)
 
 
@@ -114,6 +112,5 @@ class Tree(EnvironmentResource):
         def level() -> tuple[Any, int]:
             children, total = tree_children(mongo(), env, args.parent, window.page_size, window.skip)
             return jsonable(children), total
-        children, total = inventory_answers.answer(mongo(), env, ("tree", args.parent, window.page_size, window.skip),
-                                                   level)
+        children, total = kept_answer(env, ("tree", args.parent, window.page_size, window.skip), level)
         return window.wrap(children, total)

@@ -8,11 +8,18 @@ from flask_restx import Namespace, fields
 
 from api.context import mongo
 from api.errors import NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, kept_page, object_model, page_model
+from api.namespaces.common import (
+    ENV_DOC,
+    ENV_PATH,
+    EnvironmentResource,
+    kept_answer,
+    kept_page,
+    object_model,
+    page_model,
+)
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.schema import OBJECT_TYPES
-from queries.answers import inventory_answers
 from queries.inventory import ObjectQuery, find_object, find_objects, object_versions
 
 ns = Namespace("inventory", description="Discovered objects, current or as of a time, and their history")
@@ -67,8 +74,7 @@ class InventoryObject(EnvironmentResource):
     @query(ns)
     def get(self, env: str, object_id: str, args: Args) -> dict[str, Any]:
         """One object by id."""
-        doc = inventory_answers.answer(mongo(), env, ("object", object_id),
-                                       lambda: jsonable(find_object(mongo(), env, object_id)))
+        doc = kept_answer(env, ("object", object_id), lambda: jsonable(find_object(mongo(), env, object_id)))
         if doc is None:
             raise NotFound(f"no object {object_id!r} in environment {env!r}", {"id": object_id})
         return doc

@@ -65,3 +65,18 @@ def test_clients_asking_at_once_wait_for_one_computation(mongo_db, env_name: str
     for thread in threads:
         thread.join()
     assert got == ["answer"] * 8 and len(computed) == 1
+
+
+def test_a_purge_drops_what_was_kept_even_when_the_feed_comes_back_to_the_same_number(  # type: ignore[no-untyped-def]
+        mongo_db, neo4j_driver, env_name: str) -> None:
+    from ingest.purge import purge_environment
+
+    InventoryWriter(mongo_db, env_name).write_objects([instance(n) for n in range(3)], scan_id="s1")
+    answers = InventoryAnswers()
+
+    def names() -> list[str]:
+        return sorted(d["name"] for d in mongo_db[OBJECTS].find({"environment": env_name}))
+
+    assert answers.answer(mongo_db, env_name, "names", names) == ["vm-0", "vm-1", "vm-2"]
+    purge_environment(mongo_db, neo4j_driver, env_name)
+    assert answers.answer(mongo_db, env_name, "names", names) == []

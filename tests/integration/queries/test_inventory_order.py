@@ -2,7 +2,7 @@
 changes feed moves) and reads each page's objects by (environment, id): the same pages as the
 server's sort by id, through writes that add, change and remove objects."""
 
-from graphmodel.inventory import CHANGES, COUNTERS, INVENTORY_COUNTS, LINKS, OBJECTS, InventoryWriter, feed_counter_id
+from graphmodel.inventory import COUNTERS, LINKS, OBJECTS, InventoryWriter, feed_counter_id
 from migrations.runner import apply_mongo
 from queries.inventory import _ID_ORDERS, LinkQuery, ObjectQuery, find_links, find_objects, object_ids_in_order
 
@@ -79,15 +79,22 @@ def test_link_pages_follow_writes(mongo_db) -> None:  # type: ignore[no-untyped-
     pages_agree()
 
 
-def test_an_environment_purged_and_written_again_is_read_again(mongo_db) -> None:  # type: ignore[no-untyped-def]
+def test_an_environment_purged_and_written_again_is_read_again(mongo_db, neo4j_driver,  # type: ignore[no-untyped-def]
+                                                               env_name: str) -> None:
+    from ingest.purge import purge_environment
+
     apply_mongo(mongo_db)
-    InventoryWriter(mongo_db, "env1").write_objects(
+    InventoryWriter(mongo_db, env_name).write_objects(
         [{"id": i, "type": "host", "name": i} for i in ("a", "b", "z")], scan_id="s1")
-    assert [d["id"] for d in find_objects(mongo_db, "env1", ObjectQuery(), limit=2)[0]] == ["a", "b"]
-    for collection in (OBJECTS, LINKS, INVENTORY_COUNTS, CHANGES):  # what a purge removes of it
-        mongo_db[collection].delete_many({"environment": "env1"})
-    mongo_db[COUNTERS].delete_one({"_id": feed_counter_id("env1")})
-    # Written again up to the same feed number (3) with as many objects, all of the page's still there.
-    InventoryWriter(mongo_db, "env1").write_objects(
+    assert [d["id"] for d in find_objects(mongo_db, env_name, ObjectQuery(), limit=2)[0]] == ["a", "b"]
+    purge_environment(mongo_db, neo4j_driver, env_name)
+    assert find_objects(mongo_db, env_name, ObjectQuery(), limit=2) == ([], 0)
+    # Written again with as many objects, all of the page's still there.
+    InventoryWriter(mongo_db, env_name).write_objects(
         [{"id": i, "type": "host", "name": i} for i in ("a", "a0", "b")], scan_id="s2")
-    assert [d["id"] for d in find_objects(mongo_db, "env1", ObjectQuery(), limit=2)[0]] == ["a", "a0"]
+    assert [d["id"] for d in find_objects(mongo_db, env_name, ObjectQuery(), limit=2)[0]] == ["a", "a0"]
+    # A purge marks the inventory version (the counter stays: feed numbers are never handed out twice);
+    # a feed counter deleted past the purge is still seen as a new version when written again.
+    mongo_db[COUNTERS].delete_one({"_id": feed_counter_id(env_name)})
+    InventoryWriter(mongo_db, env_name).write_objects([{"id": "0", "type": "host", "name": "0"}], scan_id="s3")
+    assert [d["id"] for d in find_objects(mongo_db, env_name, ObjectQuery(), limit=2)[0]] == ["0", "a"]
