@@ -13,6 +13,7 @@ from pymongo.database import Database
 
 from graphmodel.inventory import OBJECTS, InventoryWriter, WriteStats, environment_write_lock, stored_ancestors
 from graphmodel.pushdown import find_each
+from graphmodel.schema import ENVIRONMENT
 from graphmodel.tree import assign_paths
 from ingest.listener.handlers import Plan, keep_stored_fields, renamed_descendants
 from ingest.records import Message, record_message
@@ -73,24 +74,24 @@ class InventoryApplier:
         """Delete and write what the plan says; return the hosts whose subtree must be rescanned.
 
         Each stored object the event names is looked up once (every lookup is a round trip to the
-        store, and an event's time is mostly round trips): the documents it writes and those whose
-        hosts are to be refreshed in one lookup, and the hosts themselves found among the ancestors
-        that place the written documents."""
+        store, and an event's time is mostly round trips): the documents it writes, those whose hosts
+        are to be refreshed and the hosts it names, in one lookup; the ancestors that place the
+        written documents come from their stored paths (`_ancestors`)."""
         applied = Applied()
         hosts = set(plan.refresh_hosts) | self._router_hosts(plan.refresh_routers)
         docs = list(plan.write) + self._reread_networks(plan)
-        known_hosts: set[str] | None = None
         with environment_write_lock(self.db, self.environment, owner=self.lock_owner):
             # Read under the lock, before anything is deleted or moved: what a scan wrote meanwhile counts.
-            stored = {d["id"]: d for d in self._find_each("id", [d["id"] for d in docs] + plan.refresh_hosts_of)}
+            named = [d["id"] for d in docs] + plan.refresh_hosts_of + sorted(hosts)
+            stored = {d["id"]: d for d in self._find_each("id", named)}
             hosts |= {stored[i]["host"] for i in plan.refresh_hosts_of if stored.get(i, {}).get("host")}
             if plan.delete:
                 applied.written += self._delete_subtrees(plan.delete)
             if docs:
-                applied.orphans, placed = self._write(docs, plan.keep_stored, applied, stored, sorted(hosts))
-                known_hosts = {i for i in hosts if placed.get(i, {}).get("type") == "host"}
-        if known_hosts is None:
-            known_hosts = {d["id"] for d in self._find_each("id", sorted(hosts), ("id",), type="host")}
+                applied.orphans = self._write(docs, plan.keep_stored, applied, stored)
+        known_hosts = {host for host in hosts if stored.get(host, {}).get("type") == "host"}
+        if hosts - stored.keys():  # found through a stored object (a VM's previous host)
+            known_hosts |= {d["id"] for d in self._find_each("id", sorted(hosts - stored.keys()), ("id",), type="host")}
         applied.hosts = sorted(hosts & known_hosts)
         return applied
 
@@ -122,14 +123,37 @@ class InventoryApplier:
 
     # -- writing -------------------------------------------------------------------------------------
 
+    def _ancestors(self, docs: list[Document], stored: dict[str, Document]) -> dict[str, Document]:
+        """The stored objects that place `docs` (assign_paths' `known`). A document stored under the
+        same parent names every ancestor in its stored `id_path` and `name_path` (written with them,
+        under the write lock, and rewritten by whatever renamed or moved one of them): a VM's folder
+        gives its host, zone, region and root without a lookup each. The others' are read
+        (`stored_ancestors`)."""
+        in_batch = {d["id"] for d in docs}
+        known: dict[str, Document] = {}
+        unplaced: list[Document] = []
+        for doc in docs:
+            parent = doc.get("parent_id")
+            if not parent or parent == ENVIRONMENT or parent in in_batch:
+                continue
+            before = stored.get(doc["id"]) or {}
+            ids, names = list(before.get("id_path") or []), list(before.get("name_path") or [])
+            if before.get("parent_id") != parent or len(ids) < 2 or len(ids) != len(names) or ids[-2] != parent:
+                unplaced.append(doc)
+                continue
+            for depth, (ancestor, name) in enumerate(zip(ids[:-1], names[:-1], strict=True)):
+                known.setdefault(ancestor, {"id": ancestor, "name": name,
+                                            "parent_id": ids[depth - 1] if depth else ENVIRONMENT})
+        if unplaced:
+            known.update(stored_ancestors(self.db, self.environment, unplaced))
+        return known
+
     def _write(self, docs: list[Document], keep_stored: dict[str, tuple[str, ...]], applied: Applied,
-               stored: dict[str, Document], hosts: list[str]) -> tuple[list[str], dict[str, Document]]:
-        """Write `docs` over the `stored` documents of their ids; returns the orphans, and the stored
-        ancestors that placed the documents, with `hosts` among them (found if stored)."""
+               stored: dict[str, Document]) -> list[str]:
+        """Write `docs` over the `stored` documents of their ids; returns the orphans."""
         ids = [d["id"] for d in docs]
         docs = [keep_stored_fields(d, stored.get(d["id"]), keep_stored.get(d["id"], ())) for d in docs]
-        ancestors = stored_ancestors(self.db, self.environment, docs, also=hosts)
-        orphans = assign_paths(docs, ancestors)
+        orphans = assign_paths(docs, self._ancestors(docs, stored))
         for orphan in orphans:
             record_message(self.db, Message(self.environment, "Calipso", "warning",
                                             f"object {orphan} has no known parent", related_object=orphan,
@@ -142,7 +166,7 @@ class InventoryApplier:
                 descendants += [{k: v for k, v in d.items() if k not in ("environment", "first_seen", "last_seen")}
                                 for d in renamed_descendants(doc, below)]
         applied.written += self.writer.write_objects(docs + descendants)
-        return orphans, ancestors
+        return orphans
 
     def _delete_subtrees(self, roots: list[str]) -> WriteStats:
         """Delete the objects, everything under them and every link touching those; then folders left

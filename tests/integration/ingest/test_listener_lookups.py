@@ -63,10 +63,13 @@ def test_a_rename_and_a_move_look_each_named_object_up_once(  # type: ignore[no-
         for doc in below:
             now = mongo_db[OBJECTS].find_one({"environment": env_name, "id": doc["id"]})
             assert "renamed-vm" in now["name_path"], doc["id"]
-        # The VM: once by the applier, once by the writer's diff; its host: once, among the ancestors
-        # (they were 3 and 2: the hosts to refresh, the documents to write and the known hosts apart).
+        # The VM: once by the applier, once by the writer's diff; its host: once (they were 3 and 2: the
+        # hosts to refresh, the documents to write and the known hosts apart); the host's ancestors
+        # (zone, region, root): not at all, its folder's stored path names them (one lookup each before).
         assert finds.ids[vm.id] == 2, finds.ids
         assert finds.ids[vm.host] == 1, finds.ids
+        above_host = before["id_path"][:before["id_path"].index(vm.host)]
+        assert above_host and not any(finds.ids[i] for i in above_host), finds.ids
 
         # Moved to another host: the new host's folder is written, and both hosts are refreshed.
         other = next(host.name for host in world.hosts if host.name != vm.host and "compute" in host.roles)
@@ -78,4 +81,6 @@ def test_a_rename_and_a_move_look_each_named_object_up_once(  # type: ignore[no-
         moved = mongo_db[OBJECTS].find_one({"environment": env_name, "id": vm.id})
         assert moved["host"] == other and moved["parent_id"] == f"{other}/instances"
         assert other in moved["id_path"] and old_host not in moved["id_path"]
+        assert moved["name_path"][:-1] == [*before["name_path"][:len(above_host)], other, "Instances"]
         assert finds.ids[vm.id] == 2 and finds.ids[old_host] == 1 and finds.ids[other] == 1, finds.ids
+        assert not any(finds.ids[i] for i in above_host), finds.ids
