@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from flask import request
+from flask import Response, request
 from flask_restx import Namespace, Resource, fields
 
 from api.auth import Role
 from api.context import caller, mongo, request_inventory_version, require, require_admin
+from api.params import Page
 from api.serialize import jsonable
 from queries.answers import Answer, inventory_answers
 
@@ -102,11 +106,36 @@ def kept_answer(env: str, question: Hashable, compute: Callable[[], Answer]) -> 
     return inventory_answers.answer(mongo(), env, question, compute, request_inventory_version(env))
 
 
-def kept_page(env: str, question: Hashable, find: Callable[[], tuple[list[dict[str, Any]], int]]
-              ) -> tuple[list[Any], int]:
-    """A page of the environment's documents and their total, JSON-ready, as `find()` gives them;
-    kept while the environment's inventory stands still (queries/answers.py)."""
-    def page() -> tuple[list[Any], int]:
+@dataclass(frozen=True)
+class EncodedAnswer:
+    """A JSON answer encoded once: its body and the entity tag that names it."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, value: Any) -> EncodedAnswer:
+        body = (json.dumps(value) + "\n").encode()
+        return cls(body, hashlib.blake2b(body, digest_size=16).hexdigest())
+
+
+def kept_json(env: str, question: Hashable, compute: Callable[[], Any]) -> Response:
+    """The response to `question` about the environment: `compute()`'s JSON-ready answer, encoded once
+    and kept while the environment's inventory stands still (queries/answers.py), so a repeated
+    question costs neither the store nor the encoding. It carries an ETag: a client that sends it back
+    in If-None-Match gets 304 Not Modified while the answer is unchanged."""
+    encoded = kept_answer(env, question, lambda: EncodedAnswer.of(compute()))
+    response = Response(encoded.body, mimetype="application/json")
+    response.set_etag(encoded.etag)
+    response.make_conditional(request)  # in place: 304 and no body when If-None-Match names it
+    return response
+
+
+def kept_page(env: str, question: Hashable, window: Page,
+              find: Callable[[], tuple[list[dict[str, Any]], int]]) -> Response:
+    """A page of the environment's documents as `find()` gives them (and their total), enveloped and
+    kept as `kept_json` keeps answers."""
+    def page() -> dict[str, Any]:
         docs, total = find()
-        return [jsonable(d) for d in docs], total
-    return kept_answer(env, question, page)
+        return window.wrap([jsonable(d) for d in docs], total)
+    return kept_json(env, (question, window.skip, window.page_size), page)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_restx import Namespace, fields
 
 from api.context import context, mongo
 from api.errors import BadRequest, NotFound
-from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, NullableString, kept_answer, page_model
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, NullableString, kept_page, page_model
 from api.params import PAGINATION, Args, Param, query
 from api.serialize import jsonable
 from graphmodel.inventory import OBJECTS
@@ -87,15 +88,11 @@ class Search(EnvironmentResource):
                      required=True, max_length=200),
            Param("type", "str", "Only these object types (repeatable)", choices=TYPE_NAMES, multiple=True),
            *PAGINATION)
-    def get(self, env: str, args: Args) -> dict[str, Any]:
+    def get(self, env: str, args: Args) -> Response:
         """Objects whose name, id, MAC or IP address contains the text."""
         window = args.page
-
-        def found() -> tuple[Any, int]:
-            hits, total = search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip)
-            return jsonable(hits), total
-        hits, total = kept_answer(env, ("search", args.q, tuple(args.type or ()), window.page_size, window.skip), found)
-        return window.wrap(hits, total)
+        return kept_page(env, ("search", args.q, tuple(args.type or ())), window,
+                         lambda: search_objects(mongo(), env, args.q, args.type, window.page_size, window.skip))
 
 
 @ns.route("/tree")
@@ -103,14 +100,13 @@ class Search(EnvironmentResource):
 class Tree(EnvironmentResource):
     @ns.response(200, "one level of the tree", children_page)
     @query(ns, Param("parent", "str", "Parent object id (default: the environment's top level)"), *PAGINATION)
-    def get(self, env: str, args: Args) -> dict[str, Any]:
+    def get(self, env: str, args: Args) -> Response:
         """The children of one object in the inventory tree, each with its own number of children."""
-        if args.parent and not mongo()[OBJECTS].find_one({"environment": env, "id": args.parent}, {"_id": 1}):
-            raise NotFound(f"no object {args.parent!r} in environment {env!r}")
         window = args.page
 
-        def level() -> tuple[Any, int]:
-            children, total = tree_children(mongo(), env, args.parent, window.page_size, window.skip)
-            return jsonable(children), total
-        children, total = kept_answer(env, ("tree", args.parent, window.page_size, window.skip), level)
-        return window.wrap(children, total)
+        def level() -> tuple[list[dict[str, Any]], int]:
+            # Inside the kept answer: a missing parent is an error (not kept), a found one is not asked again.
+            if args.parent and not mongo()[OBJECTS].find_one({"environment": env, "id": args.parent}, {"_id": 1}):
+                raise NotFound(f"no object {args.parent!r} in environment {env!r}")
+            return tree_children(mongo(), env, args.parent, window.page_size, window.skip)
+        return kept_page(env, ("tree", args.parent), window, level)

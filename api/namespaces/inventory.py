@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_restx import Namespace, fields
 
 from api.context import mongo
@@ -58,13 +59,12 @@ def object_query(args: Args) -> ObjectQuery:
 class Inventory(EnvironmentResource):
     @ns.response(200, "a page of objects", page)
     @query(ns, *FILTERS)
-    def get(self, env: str, args: Args) -> dict[str, Any]:
+    def get(self, env: str, args: Args) -> Response:
         """Objects of the environment, filtered; with `as_of`, the objects that existed then, as they were."""
         window = args.page
         wanted = object_query(args)
-        items, total = kept_page(env, ("objects", repr(wanted), window.skip, window.page_size),
-                                 lambda: find_objects(mongo(), env, wanted, window.skip, window.page_size))
-        return window.wrap(items, total)
+        return kept_page(env, ("objects", repr(wanted)), window,
+                         lambda: find_objects(mongo(), env, wanted, window.skip, window.page_size))
 
 
 @ns.route("/<path:object_id>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask_restx import Namespace, fields
 
 from api.context import mongo
@@ -54,13 +55,12 @@ def link_query(args: Args) -> LinkQuery:
 class Links(EnvironmentResource):
     @ns.response(200, "a page of links", page)
     @query(ns, *FILTERS)
-    def get(self, env: str, args: Args) -> dict[str, Any]:
+    def get(self, env: str, args: Args) -> Response:
         """Links of the environment, filtered; with `as_of`, those that existed then."""
         window = args.page
         wanted = link_query(args)
-        items, total = kept_page(env, ("links", repr(wanted), window.skip, window.page_size),
-                                 lambda: find_links(mongo(), env, wanted, window.skip, window.page_size))
-        return window.wrap(items, total)
+        return kept_page(env, ("links", repr(wanted)), window,
+                         lambda: find_links(mongo(), env, wanted, window.skip, window.page_size))
 
 
 @ns.route("/<path:key>")
