@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import neo4j
@@ -72,10 +72,16 @@ _BEFORE, _NOW = _configuration("before"), _configuration("row.props")
 
 def _logged(log: str, facet: str, was: str, now: str, at: str) -> str:
     """Cypher: the JSON `log` with [at, now] appended to `facet` (started with [null, was] when new),
-    keeping the first state and the last LOG_ENTRIES changes. The arguments are Cypher expressions."""
-    entries = f"coalesce({log}[{facet}], [[null, {was}]]) + [[{at}.epochMillis, {now}]]"
+    keeping the first state and the last LOG_ENTRIES changes. The arguments are Cypher expressions;
+    `at` is a row's time in microseconds since the epoch (see _epoch_us), kept in milliseconds."""
+    entries = f"coalesce({log}[{facet}], [[null, {was}]]) + [[{at} / 1000, {now}]]"
     return (f"apoc.convert.toJson(apoc.map.setKey({log}, {facet}, [l IN [{entries}] | "
             f"CASE WHEN size(l) > {LOG_ENTRIES + 1} THEN [l[0]] + l[-{LOG_ENTRIES}..] ELSE l END][0]))")
+
+
+def _datetime(micros: str) -> str:
+    """Cypher: the DateTime (UTC) of `micros`, an expression of microseconds since the epoch (_epoch_us)."""
+    return f"datetime({{epochSeconds: {micros} / 1000000, nanosecond: {micros} % 1000000 * 1000}})"
 
 
 def node_properties(environment: str, doc: Document) -> Document:
@@ -121,13 +127,15 @@ def relationship_of(link_type: str) -> str:
 
 @dataclass
 class Batch:
-    """One slice of the feed, compacted: the last change of each key wins."""
+    """One slice of the feed, compacted: the last change of each key wins. An object's row names its
+    label (from the schema), so that all objects are ONE statement whatever their types; links are one
+    statement per relationship type (see _write_batch)."""
 
     last_seq: int
-    object_upserts: dict[str, list[Document]]  # by object type
-    object_deletes: list[Document]  # uid, and the change evidence to keep (see RECENT_CHANGE_LABEL)
-    link_upserts: dict[str, list[Document]]  # by link type
-    link_deletes: dict[str, list[Document]]  # by link type: source_uid, target_uid
+    object_upserts: list[Document]  # uid, label, props, parent_uid, change (see RECENT_CHANGE_LABEL), at
+    object_deletes: list[Document]  # uid, change, at
+    link_upserts: dict[str, list[Document]]  # by relationship type: source_uid, target_uid, props, at
+    link_deletes: dict[str, list[Document]]  # by relationship type: source_uid, target_uid, at
 
 
 def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
@@ -139,28 +147,32 @@ def compact(environment: str, changes: Iterable[Document]) -> Batch | None:
         last_seq = change["seq"]
     if last_seq is None:
         return None
-    batch = Batch(last_seq, {}, [], {}, {})
+    batch = Batch(last_seq, [], [], {}, {})
     for (kind, _), change in last.items():
         doc = change_document(change)
+        at = _epoch_us(change.get("at"))
         if kind == "object":
+            kept = recent_change(environment, doc, None)
+            del kept["at"]  # the row's `at` (its statement makes the DateTime)
             if change["op"] == "delete":
-                batch.object_deletes.append({"uid": uid(environment, doc["id"]),
-                                             "change": recent_change(environment, doc, change.get("at"))})
+                batch.object_deletes.append({"uid": uid(environment, doc["id"]), "change": kept, "at": at})
             else:
                 parent = doc.get("parent_id")
                 if parent == ENVIRONMENT:
                     parent = None  # top-level folders hang off the environment itself, not a node
-                batch.object_upserts.setdefault(doc["type"], []).append({
-                    "uid": uid(environment, doc["id"]), "props": node_properties(environment, doc),
-                    "parent_uid": uid(environment, parent) if parent else None,
-                    "change": recent_change(environment, doc, change.get("at"))})
+                batch.object_upserts.append({
+                    "uid": uid(environment, doc["id"]), "label": label_of(doc["type"]),
+                    "props": node_properties(environment, doc),
+                    "parent_uid": uid(environment, parent) if parent else None, "change": kept, "at": at})
         else:
-            ends = {"source_uid": uid(environment, doc["source_id"]), "target_uid": uid(environment, doc["target_id"])}
+            row = {"source_uid": uid(environment, doc["source_id"]), "target_uid": uid(environment, doc["target_id"]),
+                   "at": at}
+            relationship = relationship_of(doc["link_type"])
             if change["op"] == "delete":
-                batch.link_deletes.setdefault(doc["link_type"], []).append({**ends, "at": _aware(change.get("at"))})
+                batch.link_deletes.setdefault(relationship, []).append(row)
             else:
-                batch.link_upserts.setdefault(doc["link_type"], []).append(
-                    {**ends, "props": link_properties(environment, doc), "at": _aware(change.get("at"))})
+                batch.link_upserts.setdefault(relationship, []).append(
+                    {**row, "props": link_properties(environment, doc)})
     return batch
 
 
@@ -179,14 +191,35 @@ def _aware(value: Any) -> Any:
     return value
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _epoch_us(value: Any) -> int | None:
+    """A feed time as microseconds since the epoch (None stays None); the statements make it a DateTime
+    again (`_datetime`). Why: the driver converts each Python datetime to Neo4j's in pure Python
+    (neo4j.time), which cost the projector more CPU than everything else it does (1.6 s of 2 s for a
+    50 x 20 world's 24.8 k changes); an integer is packed in Rust."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise ValueError(f"a feed entry's time is no datetime: {value!r}")
+    return int((_aware(value) - _EPOCH) // timedelta(microseconds=1))
+
+
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
     # Whether a new node or link may be one that comes back (its RecentChange logged it going away):
     # never on a first load, where asking for each of them would cost an index seek per row.
     answer = tx.run(f"RETURN EXISTS {{ MATCH (c:{RECENT_CHANGE_LABEL} {{env: $env}}) }} AS recall",
                     env=environment).single()
     recall = bool(answer and answer["recall"])
-    for object_type, rows in batch.object_upserts.items():
-        # One statement per type, one index seek per object and one per parent:
+    # All objects in one statement, whatever their types: the label comes with each row (`$(row.label)`,
+    # Neo4j 5.26's dynamic labels; Batch's rows take it from the schema). Why: one statement per type was
+    # ~30 statements per batch, each a round trip and a plan that Neo4j makes again whenever its
+    # statistics move (a large load moves them). Links stay one statement per relationship type: a
+    # dynamic relationship type in CREATE or MERGE takes the first row's type for every row in Neo4j
+    # 5.26 Community (neo4j/neo4j#13597; test_one_batch_of_many_types_labels_and_types_each_row).
+    if batch.object_upserts:
+        # One index seek per object and one per parent:
         # - a node that was there (it has `env`: a parent MERGEd ahead of its own row has not) with
         #   other properties changed, or one that comes back after it went away: keep when and what
         #   (root cause asks; a new node is no change and costs one more seek);
@@ -196,19 +229,19 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             UNWIND $rows AS row
             MERGE (n:Object {{uid: row.uid}})
             WITH n, row, n.env IS NOT NULL AS existed, properties(n) AS before
-            SET n = row.props, n:{label_of(object_type)}
+            SET n = row.props, n:$(row.label)
             WITH n, row, existed, before
             CALL {{
               WITH n, row, existed, before
-              WITH row, existed, before WHERE row.change.at IS NOT NULL
+              WITH row, existed, before WHERE row.at IS NOT NULL
                 AND (existed AND {_BEFORE} <> {_NOW} OR NOT existed AND $recall)
               OPTIONAL MATCH (known:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH row, existed, before, known WHERE existed OR known IS NOT NULL
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
                    CASE WHEN existed THEN apoc.hashing.fingerprint({_BEFORE}) ELSE '{ABSENT}' END AS was
-              SET c += row.change, c.op = 'changed',
-                  c.log = {_logged("log", "'object'", "was", f"apoc.hashing.fingerprint({_NOW})", "row.change.at")}
+              SET c += row.change, c.at = {_datetime("row.at")}, c.op = 'changed',
+                  c.log = {_logged("log", "'object'", "was", f"apoc.hashing.fingerprint({_NOW})", "row.at")}
             }}
             CALL {{
               WITH n, row, existed
@@ -223,13 +256,12 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
               MERGE (p:Object {{uid: row.parent_uid}})
               MERGE (p)-[:CONTAINS]->(n)
             }}
-            """, rows=rows, recall=recall).consume()
+            """, rows=batch.object_upserts, recall=recall).consume()
     # A link's change (its tag, its state; gone, or back after it went away) is a change of its source:
     # the port whose tag changed, the NIC whose link went down. A new link is no change.
     source_change = ("{env: a.env, id: a.id, type: a.type, name: a.name, host: a.host, network_id: a.network_id, "
-                     "id_path: a.id_path, at: row.at}")
-    for link_type, rows in batch.link_upserts.items():
-        relationship = relationship_of(link_type)
+                     f"id_path: a.id_path, at: {_datetime('row.at')}}}")
+    for relationship, rows in batch.link_upserts.items():
         tx.run(f"""
             UNWIND $rows AS row
             MATCH (a:Object {{uid: row.source_uid}})
@@ -254,8 +286,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             """, rows=rows, recall=recall).consume()
     # Links go before objects: DETACH DELETE would drop a removed object's links unlogged, and the
     # surviving source's facet ("lost its link to X") is what lets root cause follow a path to X.
-    for link_type, rows in batch.link_deletes.items():
-        relationship = relationship_of(link_type)
+    for relationship, rows in batch.link_deletes.items():
         tx.run(f"""
             UNWIND $rows AS row
             MATCH (a:Object {{uid: row.source_uid}})-[r:{relationship}]->(:Object {{uid: row.target_uid}})
@@ -274,12 +305,12 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             MATCH (n:Object {{uid: row.uid}})
             CALL {{
               WITH n, row
-              WITH n, row WHERE row.change.at IS NOT NULL
+              WITH n, row WHERE row.at IS NOT NULL
               MERGE (c:{RECENT_CHANGE_LABEL} {{uid: row.uid}})
               WITH c, row, apoc.convert.fromJsonMap(coalesce(c.log, '{{}}')) AS log,
                    apoc.hashing.fingerprint({_configuration('properties(n)')}) AS was
-              SET c += row.change, c.op = 'removed',
-                  c.log = {_logged("log", "'object'", "was", f"'{ABSENT}'", "row.change.at")}
+              SET c += row.change, c.at = {_datetime("row.at")}, c.op = 'removed',
+                  c.log = {_logged("log", "'object'", "was", f"'{ABSENT}'", "row.at")}
             }}
             DETACH DELETE n
             """, rows=batch.object_deletes).consume()
@@ -437,30 +468,50 @@ class Verification:
 
 
 def verify(database: MongoDatabase, driver: neo4j.Driver, environment: str) -> Verification:
-    """Compare MongoDB and Neo4j: counts per object and link type, and a hash of their content."""
+    """Compare MongoDB and Neo4j: counts per object and link type, and a hash of their content, which
+    takes in each node's type label and each relationship's type (a node or relationship with the
+    right properties but the wrong label or type is a difference too)."""
     mongo_counts: dict[str, int] = {}
     mongo_items = []
     for doc in database[OBJECTS].find({"environment": environment}, {"_id": 0}):
         mongo_counts[doc["type"]] = mongo_counts.get(doc["type"], 0) + 1
-        mongo_items.append(json.dumps(node_properties(environment, doc), sort_keys=True, default=str))
+        mongo_items.append(json.dumps([node_properties(environment, doc), _label(doc["type"])],
+                                      sort_keys=True, default=str))
     for doc in database[LINKS].find({"environment": environment}, {"_id": 0}):
         key = f"link:{doc['link_type']}"
         mongo_counts[key] = mongo_counts.get(key, 0) + 1
         mongo_items.append(json.dumps([uid(environment, doc["source_id"]), uid(environment, doc["target_id"]),
-                                       link_properties(environment, doc)], sort_keys=True, default=str))
+                                       _relationship(doc["link_type"]), link_properties(environment, doc)],
+                                      sort_keys=True, default=str))
     neo_counts: dict[str, int] = {}
     neo_items = []
     with driver.session() as session:
-        for record in session.run("MATCH (n:Object {env: $env}) RETURN properties(n) AS p", env=environment):
+        for record in session.run("MATCH (n:Object {env: $env}) RETURN properties(n) AS p, labels(n) AS labels",
+                                  env=environment):
             props = record["p"]
             neo_counts[props.get("type", "?")] = neo_counts.get(props.get("type", "?"), 0) + 1
-            neo_items.append(json.dumps(props, sort_keys=True, default=str))
+            label: Any = _label(props.get("type"))
+            if label not in record["labels"]:
+                label = sorted(set(record["labels"]) - {"Object"})  # shows up as a difference
+            neo_items.append(json.dumps([props, label], sort_keys=True, default=str))
         for record in session.run("MATCH (a:Object {env: $env})-[r]->(b:Object) WHERE type(r) <> 'CONTAINS' "
-                                  "RETURN a.uid AS a, b.uid AS b, properties(r) AS p", env=environment):
+                                  "RETURN a.uid AS a, b.uid AS b, type(r) AS type, properties(r) AS p",
+                                  env=environment):
             key = f"link:{record['p'].get('link_type', '?')}"
             neo_counts[key] = neo_counts.get(key, 0) + 1
-            neo_items.append(json.dumps([record["a"], record["b"], record["p"]], sort_keys=True, default=str))
+            neo_items.append(json.dumps([record["a"], record["b"], record["type"], record["p"]],
+                                        sort_keys=True, default=str))
     return Verification(mongo_counts, neo_counts, _digest(mongo_items), _digest(neo_items))
+
+
+def _label(object_type: Any) -> str | None:
+    declared = OBJECT_TYPES_BY_NAME.get(object_type)
+    return declared.label if declared else None
+
+
+def _relationship(link_type: Any) -> str | None:
+    declared = LINK_TYPES_BY_NAME.get(link_type)
+    return declared.relationship if declared else None
 
 
 def _digest(items: list[str]) -> str:

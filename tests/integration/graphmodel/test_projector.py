@@ -206,3 +206,71 @@ def test_a_following_projector_reads_new_changes_by_number_and_waits_at_a_hole( 
         assert {"vm3", "vm5"} & set(nodes(stores.neo4j, env_name)) == {"vm3"}
         assert projector.sync().last_seq == checkpoint + 4  # a hole that stays is passed by the cursor
         assert "vm5" in nodes(stores.neo4j, env_name)
+
+
+def test_recent_changes_keep_the_feed_entries_times(  # type: ignore[no-untyped-def]
+        mongo_db, stores: Stores, env_name: str) -> None:
+    """A change's time reaches its RecentChange exactly: `at` as a zoned DateTime and each log entry's
+    epoch milliseconds (the projector sends times as integers and makes the DateTime in Cypher)."""
+    import json
+    from datetime import UTC, datetime
+    apply_neo4j(stores.neo4j)
+    now = [datetime(2026, 3, 4, 5, 6, 7, 891000, tzinfo=UTC)]
+    writer = InventoryWriter(mongo_db, env_name, clock=lambda: now[0])
+    seed(writer)
+    projector = Projector(mongo_db, stores.neo4j, env_name)
+    projector.sync()
+    changed_at = now[0] = datetime(2026, 3, 4, 5, 7, 0, 123000, tzinfo=UTC)
+    writer.write_objects([{"id": "h1/fa:16:3e:00:00:01", "type": "vnic", "name": "tap1", "parent_id": "vm1",
+                           "mtu": 9000}], "s2")
+    projector.sync()
+    removed_at = now[0] = datetime(2027, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
+    writer.delete_objects(["h1/fa:16:3e:00:00:01"])  # with its instance-vnic link: a facet of vm1
+    projector.sync()
+    records, _, _ = stores.neo4j.execute_query(
+        "MATCH (c:RecentChange {env: $env}) RETURN c.id AS id, c.op AS op, c.at AS at, c.log AS log", env=env_name)
+    kept = {r["id"]: r for r in records}
+    assert set(kept) == {"vm1", "h1/fa:16:3e:00:00:01"}
+    vnic, vm = kept["h1/fa:16:3e:00:00:01"], kept["vm1"]
+    assert vnic["op"] == "removed" and vnic["at"].to_native() == removed_at and vnic["at"].tzinfo is not None
+    millis = [entry[0] for entry in json.loads(vnic["log"])["object"]]
+    assert millis == [None, int(changed_at.timestamp() * 1000), int(removed_at.timestamp() * 1000)]
+    assert vm["op"] == "changed" and vm["at"].to_native() == removed_at
+    facet = json.loads(vm["log"])[f"INSTANCE_VNIC>{env_name}|h1/fa:16:3e:00:00:01"]
+    assert facet[-1] == [int(removed_at.timestamp() * 1000), "absent"]
+
+
+def test_one_batch_of_many_types_labels_and_types_each_row(  # type: ignore[no-untyped-def]
+        mongo_db, stores: Stores, env_name: str) -> None:
+    """A lab world's objects and links in ONE batch: every node carries its own type's label and every
+    relationship its own link type's relationship type (a statement shared by several types must not
+    give them all the first row's), and verify, which checks both, is clean."""
+    from dataclasses import asdict
+
+    from graphmodel.projector import label_of, relationship_of
+    from lab.generate import generate_world
+    from lab.truth import compute_truth
+    apply_neo4j(stores.neo4j)
+    truth = compute_truth(generate_world(2, 2, 2, "ovs", "vxlan", seed=3))
+    writer = InventoryWriter(mongo_db, env_name)
+    writer.write_objects([{**{k: v for k, v in asdict(o).items() if k != "attributes"}, **o.attributes}
+                          for o in truth.objects.values()], "s1")
+    writer.write_links([{**{k: v for k, v in asdict(l).items() if k != "attributes"}, **l.attributes}
+                        for l in truth.links.values()], "s1")
+    stats = Projector(mongo_db, stores.neo4j, env_name, batch_size=100_000).sync()
+    assert stats.batches == 1
+    records, _, _ = stores.neo4j.execute_query(
+        "MATCH (n:Object {env: $env}) RETURN n.type AS type, labels(n) AS labels", env=env_name)
+    assert len({r["type"] for r in records}) > 5
+    assert all(sorted(r["labels"]) == sorted(["Object", label_of(r["type"])]) for r in records)
+    records, _, _ = stores.neo4j.execute_query(
+        "MATCH (:Object {env: $env})-[r]->() WHERE type(r) <> 'CONTAINS' RETURN r.link_type AS link_type, "
+        "type(r) AS type", env=env_name)
+    assert len({r["link_type"] for r in records}) > 5 and len(records) == len(truth.links)
+    assert all(r["type"] == relationship_of(r["link_type"]) for r in records)
+    assert verify(mongo_db, stores.neo4j, env_name).ok
+    # verify sees a wrong relationship type, even with the right properties
+    stores.neo4j.execute_query(
+        "MATCH (:Object {env: $env})-[r:INSTANCE_VNIC]->() WITH r LIMIT 1 CALL apoc.refactor.setType(r, 'VNIC_VEDGE') "
+        "YIELD output RETURN output", env=env_name)
+    assert not verify(mongo_db, stores.neo4j, env_name).ok
