@@ -425,10 +425,25 @@ def inventory_version(database: MongoDatabase, environment: str) -> InventoryVer
     return int(counter.get("value") or 0), counter.get("purged")
 
 
+def messages_version(database: MongoDatabase, environment: str) -> str | None:
+    """A value that changes whenever the environment's messages change (ingest.records writes them),
+    for answers that count messages too. It lives beside the feed counters, without their
+    `environment` field, so nothing takes it for a feed."""
+    found = database[COUNTERS].find_one({"_id": f"messages:{environment}"}, {"value": 1})
+    return None if found is None else str(found["value"])
+
+
+def mark_messages_changed(database: MongoDatabase, environment: str) -> None:
+    """Move `messages_version` (a random value: FerretDB's `$inc` can lose an update under concurrency)."""
+    database[COUNTERS].update_one({"_id": f"messages:{environment}"}, {"$set": {"value": secrets.token_hex(8)}},
+                                  upsert=True)
+
+
 def mark_purged(database: MongoDatabase, environment: str) -> None:
     """Move the environment's inventory version after its inventory was deleted (see inventory_version)."""
     database[COUNTERS].update_one({"_id": feed_counter_id(environment)},
                                   {"$set": {"purged": secrets.token_hex(8)}})
+    mark_messages_changed(database, environment)
 
 
 def reserve_sequence(database: MongoDatabase, environment: str, count: int) -> int:

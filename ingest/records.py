@@ -16,6 +16,7 @@ from pymongo import ReturnDocument
 from pymongo.database import Database
 
 from core.logging import redact
+from graphmodel.inventory import mark_messages_changed
 
 SCANS = "scans"
 MESSAGES = "messages"
@@ -53,6 +54,7 @@ def record_message(database: Database, message: Message) -> None:
     doc["message"] = _storable(redact(doc["message"]))
     doc["details"] = {k: _storable(redact(v)) if isinstance(v, str) else v for k, v in doc["details"].items()}
     database[MESSAGES].insert_one(doc)
+    mark_messages_changed(database, message.environment)  # what readers kept of the messages is not right any more
 
 
 def _storable(text: str) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from flask import Response
 from flask_restx import Namespace, fields
 
 from api.context import mongo
-from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource
+from api.namespaces.common import ENV_DOC, ENV_PATH, EnvironmentResource, kept_json
 from api.params import Args, query
+from graphmodel.inventory import messages_version
 from queries.explore import statistics
 
 ns = Namespace("statistics", description="Counts per type, state and level")
@@ -26,7 +26,7 @@ model = ns.model("Statistics", {
 class Statistics(EnvironmentResource):
     @ns.response(200, "the counts", model)
     @query(ns)
-    def get(self, env: str, args: Args) -> dict[str, Any]:
+    def get(self, env: str, args: Args) -> Response:
         """Counts of the environment's objects (per type and status), links (per type and state) and
-        messages (per level)."""
-        return statistics(mongo(), env)
+        messages (per level). Kept while the inventory and the messages stand still (ETag, 304)."""
+        return kept_json(env, ("statistics", messages_version(mongo(), env)), lambda: statistics(mongo(), env))

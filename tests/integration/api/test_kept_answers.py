@@ -46,3 +46,22 @@ def test_kept_answers_follow_writes_and_answer_304_while_unchanged(api_world, ap
     assert client.delete(f"{API}/environments/{env}?purge=true", headers=headers).status_code == 204
     for path in paths.values():
         error_of(client.get(path, headers=headers), 404)
+
+
+def test_statistics_are_kept_until_the_inventory_or_the_messages_change(api_world, api_app, api_tokens) -> None:  # type: ignore[no-untyped-def]
+    from ingest.records import Message, record_message
+
+    env = f"kept-{uuid.uuid4().hex[:8]}"
+    database = api_world.stores.mongo
+    writer = InventoryWriter(database, env)
+    writer.write_objects([instance(n) for n in range(2)], scan_id="s1")
+    client, headers = api_app.test_client(), {"Authorization": f"Bearer {api_tokens['admin']}"}
+    path = f"{API}/environments/{env}/statistics"
+
+    first = client.get(path, headers=headers)
+    assert ok(first)["objects_by_type"] == {"instance": 2} and ok(first)["messages_by_level"] == {}
+    assert client.get(path, headers={**headers, "If-None-Match": first.headers["ETag"]}).status_code == 304
+    record_message(database, Message(environment=env, source_system="test", level="warning", message="hm"))
+    assert ok(client.get(path, headers=headers))["messages_by_level"] == {"warning": 1}
+    writer.write_objects([instance(n) for n in range(3)], scan_id="s2")
+    assert ok(client.get(path, headers=headers))["objects_by_type"] == {"instance": 3}
