@@ -14,11 +14,13 @@ come first in every batch, so a link whose end is missing is one `graph verify` 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import itertools
 import json
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +45,10 @@ Document = dict[str, Any]
 CHECKPOINT_LABEL = "ProjectorCheckpoint"
 #: Up to this many changes after the checkpoint are read by number (`Projector._read_tail`).
 TAIL_LOOKUPS = EQUALITY_LOOKUPS
+#: A sync's first batch from the cursor has at most this many changes (the next ones double up to the
+#: batch size), and the feed comes in replies of this many: Neo4j starts writing while the rest is read
+#: (see `in_order`).
+FIRST_BATCH = 1000
 #: The last change of each object that changed or went away: when, and what it was (type, host,
 #: network, ancestors), so that root cause can ask "what changed near these VMs lately" in the graph
 #: (FerretDB scans a whole collection for any query on history). Not an Object: counts and verify
@@ -206,6 +212,14 @@ def _epoch_us(value: Any) -> int | None:
     return int((_aware(value) - _EPOCH) // timedelta(microseconds=1))
 
 
+#: Prefixes each statement of a batch: Neo4j keeps the plan it made first. Why: it plans a cached
+#: statement again when its statistics have moved enough (a large load or drop moves them), and
+#: planning one of these statements takes 0.1-0.5 s of CPU: with one per relationship type, a 50 x 20
+#: projection once spent 7 of its 10 s re-planning (Neo4j's debug.log: "Discarded stale query from the
+#: query cache"). Every plan here seeks by the unique `uid` (or `env`) index whatever the statistics.
+_KEEP_PLAN = "CYPHER replan=skip"
+
+
 def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -> None:
     # Whether a new node or link may be one that comes back (its RecentChange logged it going away):
     # never on a first load, where asking for each of them would cost an index seek per row.
@@ -225,7 +239,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
         #   (root cause asks; a new node is no change and costs one more seek);
         # - a node that was there loses a CONTAINS from any parent but its own (it moved);
         # - every object hangs off its parent (MERGEd: a parent may come in a later batch).
-        tx.run(f"""
+        tx.run(f"""{_KEEP_PLAN}
             UNWIND $rows AS row
             MERGE (n:Object {{uid: row.uid}})
             WITH n, row, n.env IS NOT NULL AS existed, properties(n) AS before
@@ -262,7 +276,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
     source_change = ("{env: a.env, id: a.id, type: a.type, name: a.name, host: a.host, network_id: a.network_id, "
                      f"id_path: a.id_path, at: {_datetime('row.at')}}}")
     for relationship, rows in batch.link_upserts.items():
-        tx.run(f"""
+        tx.run(f"""{_KEEP_PLAN}
             UNWIND $rows AS row
             MATCH (a:Object {{uid: row.source_uid}})
             MATCH (b:Object {{uid: row.target_uid}})
@@ -287,7 +301,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
     # Links go before objects: DETACH DELETE would drop a removed object's links unlogged, and the
     # surviving source's facet ("lost its link to X") is what lets root cause follow a path to X.
     for relationship, rows in batch.link_deletes.items():
-        tx.run(f"""
+        tx.run(f"""{_KEEP_PLAN}
             UNWIND $rows AS row
             MATCH (a:Object {{uid: row.source_uid}})-[r:{relationship}]->(:Object {{uid: row.target_uid}})
             WITH a, r, row, apoc.hashing.fingerprint({_configuration('properties(r)')}) AS was
@@ -300,7 +314,7 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
                 c.log = {_logged("log", "facet", "was", f"'{ABSENT}'", "row.at")}
             """, rows=rows).consume()
     if batch.object_deletes:
-        tx.run(f"""
+        tx.run(f"""{_KEEP_PLAN}
             UNWIND $rows AS row
             MATCH (n:Object {{uid: row.uid}})
             CALL {{
@@ -314,8 +328,79 @@ def _write_batch(tx: neo4j.ManagedTransaction, environment: str, batch: Batch) -
             }}
             DETACH DELETE n
             """, rows=batch.object_deletes).consume()
-    tx.run(f"MERGE (c:{CHECKPOINT_LABEL} {{env: $env}}) SET c.seq = $seq",
+    tx.run(f"{_KEEP_PLAN} MERGE (c:{CHECKPOINT_LABEL} {{env: $env}}) SET c.seq = $seq",
            env=environment, seq=batch.last_seq).consume()
+
+
+def in_order(entries: Iterable[Document], after: int, size: int, first: int | None = None) -> Iterator[list[Document]]:
+    """Feed entries numbered after `after`, read in any order, as the slices of `size` that a read sorted
+    by `seq` gives (pure): each slice as soon as every number up to its end has come, and the rest,
+    sorted, when the entries end (a hole left then is passed, as a sorted read passes it). With `first`,
+    the first slice has that many entries and each next one twice as many as the one before, up to
+    `size`: the writes start early and wait little for the read.
+
+    Why: FerretDB does not push a sort on `seq` down; it reads, decodes and sorts the whole feed after
+    the checkpoint before it returns the first entry (3 s at 50 x 20, longer than the Neo4j writes),
+    whereas an unsorted read streams in about the order the writer inserted (numbers in order, under
+    the environment's write lock), so the first slices can be written while the rest is read."""
+    pending: dict[int, Document] = {}
+    following = after + 1  # the first number of the next slice
+    complete = after  # every number from `following` up to this one has come
+    length = first or size  # of the next slice
+    for entry in entries:
+        pending[entry["seq"]] = entry  # (environment, seq) is unique (Mongo step 5)
+        while complete + 1 in pending:
+            complete += 1
+        while complete - following + 1 >= length:
+            yield [pending.pop(seq) for seq in range(following, following + length)]
+            following += length
+            length = min(size, 2 * length)
+    rest = [pending[seq] for seq in sorted(pending)]
+    while rest:
+        yield rest[:length]
+        rest, length = rest[length:], min(size, 2 * length)
+
+
+class _ReadAhead:
+    """An iterator run in a thread of its own, up to `depth` items ahead of its consumer: the feed is
+    read (FerretDB's CPU) while the previous slice is written (Neo4j's). Its errors are raised to the
+    consumer; `close()` stops it (its generator's `finally` closes the cursor, in its own thread)."""
+
+    def __init__(self, make: Callable[[], Generator[Any, None, None]], depth: int = 2) -> None:
+        self._items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(make,), name="projector-feed", daemon=True)
+        self._thread.start()
+
+    def _run(self, make: Callable[[], Generator[Any, None, None]]) -> None:
+        try:
+            with contextlib.closing(make()) as items:
+                for item in items:
+                    if not self._put("item", item):
+                        return
+            self._put("end", None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            self._put("error", exc)
+
+    def _put(self, kind: str, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._items.put((kind, item), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> Any | None:
+        """The next item; None at the end."""
+        kind, item = self._items.get()
+        if kind == "error":
+            raise item
+        return item if kind == "item" else None
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5.0)  # a read stuck on a dead server ends with its socket timeout
 
 
 @dataclass
@@ -324,7 +409,9 @@ class SyncStats:
     changes: int = 0
     last_seq: int = 0
     seconds: float = 0.0
-    read_seconds: float = 0.0  # reading the feed from MongoDB
+    #: waiting for the feed from MongoDB: it is read while the previous batch is written, so this is
+    #: the part of reading that the writes did not hide
+    read_seconds: float = 0.0
     write_seconds: float = 0.0  # the Neo4j transactions
 
     @property
@@ -346,8 +433,9 @@ class Projector:
     def sync(self, on_batch: Callable[[SyncStats], None] | None = None, max_batches: int | None = None) -> SyncStats:
         """Apply every change after the checkpoint, batch by batch; returns what was done.
 
-        The feed is read through one cursor in `seq` order: FerretDB (SQLite) reads and sorts the
-        whole collection for every query, so a query per batch would cost batches x feed."""
+        The feed is read through one cursor (FerretDB reads the whole feed after the checkpoint for
+        any query on it, so a query per batch would cost batches x feed), unsorted and put in order by
+        `in_order`, in a thread that reads and compacts the next batches while one is written."""
         stats = SyncStats(last_seq=self.checkpoint())
         started = time.perf_counter()
         tail = self._read_tail(stats.last_seq)
@@ -358,21 +446,34 @@ class Projector:
                 self._apply(compact(self.environment, changes), len(changes), stats, started, on_batch)  # type: ignore[arg-type]
             stats.seconds = time.perf_counter() - started
             return stats
-        cursor = self.db[CHANGES].find({"environment": self.environment, "seq": {"$gt": stats.last_seq}},
-                                       batch_size=self.batch_size).sort("seq", 1)
+        reader = _ReadAhead(lambda: self._compacted_feed(stats.last_seq))
         try:
             while max_batches is None or stats.batches < max_batches:
                 read_started = time.perf_counter()
-                changes = list(itertools.islice(cursor, self.batch_size))
+                item = reader.next()
                 stats.read_seconds += time.perf_counter() - read_started
-                batch = compact(self.environment, changes)
-                if batch is None:
+                if item is None:
                     break
-                self._apply(batch, len(changes), stats, started, on_batch)
+                changes, batch = item
+                self._apply(batch, changes, stats, started, on_batch)
         finally:
-            cursor.close()
+            reader.close()
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _compacted_feed(self, checkpoint: int) -> Generator[tuple[int, Batch], None, None]:
+        """The feed after `checkpoint`, batch by batch in `seq` order: (its number of changes, compacted)."""
+        # FerretDB decodes a whole reply before it sends it: smaller replies, and a smaller first batch,
+        # start the writes sooner (the first 5,000 of a 50 x 20 world's feed took a second to come).
+        cursor = self.db[CHANGES].find({"environment": self.environment, "seq": {"$gt": checkpoint}},
+                                       batch_size=min(self.batch_size, FIRST_BATCH))
+        try:
+            for changes in in_order(cursor, checkpoint, self.batch_size, first=min(self.batch_size, FIRST_BATCH)):
+                batch = compact(self.environment, changes)
+                assert batch is not None  # in_order yields no empty slice
+                yield len(changes), batch
+        finally:
+            cursor.close()
 
     def _apply(self, batch: Batch, changes: int, stats: SyncStats, started: float,
                on_batch: Callable[[SyncStats], None] | None) -> None:
