@@ -114,4 +114,7 @@ NEO4J_STEPS: tuple[Neo4jStep, ...] = (
     Neo4jStep(3, "objects by host and type (the analysis reads one host's datapath at a time)", (
         "CREATE INDEX object_env_host_type IF NOT EXISTS FOR (n:Object) ON (n.env, n.host, n.type)",
     )),
+    Neo4jStep(4, "recent changes by environment (the projector asks whether an environment has any, per batch)", (
+        "CREATE INDEX recent_change_env IF NOT EXISTS FOR (c:RecentChange) ON (c.env)",
+    )),
 )

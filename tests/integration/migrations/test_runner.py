@@ -98,3 +98,17 @@ def test_objects_and_links_are_indexed_by_host(mongo_db) -> None:  # type: ignor
     for collection in ("inventory", "links"):
         keys = [tuple(index["key"]) for index in mongo_db[collection].index_information().values()]
         assert (("environment", 1), ("host", 1)) in keys, (collection, keys)
+
+
+def test_the_projectors_per_batch_recall_check_seeks_an_index(stores: Stores) -> None:
+    """`EXISTS {MATCH (c:RecentChange {env: $env})}` (graphmodel/projector.py) runs once per batch: without
+    the index it scans every RecentChange node of every environment."""
+    apply_neo4j(stores.neo4j)
+
+    def operators(plan: dict[str, Any]) -> list[str]:
+        return [plan["operatorType"].split("@")[0]] + [o for child in plan.get("children", []) for o in operators(child)]
+    with stores.neo4j.session() as session:
+        session.run("CALL db.awaitIndexes(60)").consume()
+        plan = session.run("CYPHER replan=force EXPLAIN RETURN EXISTS { MATCH (c:RecentChange {env: $env}) } AS recall",
+                           env="any").consume().plan
+    assert "NodeIndexSeek" in operators(plan) and "NodeByLabelScan" not in operators(plan)
