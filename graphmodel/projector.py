@@ -438,7 +438,13 @@ class Projector:
         `in_order`, in a thread that reads and compacts the next batches while one is written."""
         stats = SyncStats(last_seq=self.checkpoint())
         started = time.perf_counter()
-        tail = self._read_tail(stats.last_seq)
+        newest = self._feed_counter()
+        if newest is not None and newest <= stats.last_seq:
+            # Nothing numbered after the checkpoint: a read "after the checkpoint" would make FerretDB
+            # decode the whole feed to find nothing (600 ms at 20 x 10 per idle poll of `follow`).
+            stats.seconds = time.perf_counter() - started
+            return stats
+        tail = self._read_tail(stats.last_seq, newest or 0)
         if tail:
             stats.read_seconds = time.perf_counter() - started
             for start in range(0, len(tail), self.batch_size):
@@ -488,7 +494,13 @@ class Projector:
         if on_batch:
             on_batch(stats)
 
-    def _read_tail(self, checkpoint: int) -> list[Document]:
+    def _feed_counter(self) -> int | None:
+        """The last number the environment's feed handed out (None: no counter, a feed numbered before
+        counters were per environment)."""
+        counter = self.db[COUNTERS].find_one({"_id": feed_counter_id(self.environment)}, {"value": 1})
+        return None if counter is None else int(counter["value"])
+
+    def _read_tail(self, checkpoint: int, newest: int) -> list[Document]:
         """The few changes after the checkpoint, read by their numbers; [] when there are none or too
         many, or when the next one is not there (the cursor then reads after the checkpoint).
 
@@ -498,8 +510,6 @@ class Projector:
         per number is one index lookup. Only the run that follows the checkpoint without a hole is
         applied: a writer inserts the numbers it reserved just after reserving them, so a hole is
         usually an insert still in flight, read on the next pass."""
-        counter = self.db[COUNTERS].find_one({"_id": feed_counter_id(self.environment)}, {"value": 1})
-        newest = int(counter["value"]) if counter else 0
         if not 0 < newest - checkpoint <= TAIL_LOOKUPS:
             return []
         found = {doc["seq"]: doc for doc in find_each(self.db[CHANGES], {"environment": self.environment}, "seq",

@@ -207,6 +207,10 @@ def test_a_following_projector_reads_new_changes_by_number_and_waits_at_a_hole( 
         assert projector.sync().last_seq == checkpoint + 4  # a hole that stays is passed by the cursor
         assert "vm5" in nodes(stores.neo4j, env_name)
 
+        reads.filters.clear()
+        assert projector.sync().changes == 0  # nothing new: the feed is not read at all
+        assert reads.filters == []
+
 
 def test_recent_changes_keep_the_feed_entries_times(  # type: ignore[no-untyped-def]
         mongo_db, stores: Stores, env_name: str) -> None:
